@@ -1,0 +1,1 @@
+"""routes.toml: schema Structs, load + validate, the immutable lookup table, hot reload."""

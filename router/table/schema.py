@@ -1,0 +1,176 @@
+"""The routes.toml schema. Keys are kebab-case; unknown keys are errors (a typo must never be
+silently ignored). Docstrings here are the reference the README and routes.schema.json are made from.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+ClientProtocol = Literal["anthropic", "openai"]
+ALL_CLIENT_PROTOCOLS: tuple[ClientProtocol, ...] = ("anthropic", "openai")
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, rename="kebab", frozen=True):
+    pass
+
+
+class Timeouts(_Strict):
+    """Seconds. `total` bounds a whole non-streaming call; `stream-idle` the silence between two
+    stream reads (a stream that goes quiet longer fails with a timeout error event)."""
+
+    connect: float = 10.0
+    read: float = 600.0
+    write: float = 60.0
+    total: float | None = None
+    stream_idle: float = 300.0
+
+
+class ConnectionLimits(_Strict):
+    """Connection pool of the one long-lived client per upstream."""
+
+    max_connections: int = 256
+    max_keepalive: int = 64
+    keepalive_expiry: float = 60.0
+
+
+class Supports(_Strict):
+    """What a target can do; the converters adapt requests to it. Unset fields inherit (route ←
+    upstream ← defaults).
+
+    reasoning: how the target thinks. `none` drops `thinking`; `effort` sends `reasoning_effort`
+      (OpenAI o-series, gpt-5, Groq, OpenRouter); `reasoning-content` is DeepSeek's style: thinking
+      comes back as `reasoning_content` and must be sent back on later assistant turns.
+    vision: images are sent (`image_url`); when false they become a short text placeholder.
+    max-output-tokens: `max_tokens` is clamped to this.
+    top-k: pass `top_k` through (vLLM, Ollama, OpenRouter take it; OpenAI rejects it).
+    cache-control: keep Anthropic `cache_control` markers on content parts (OpenRouter, some vLLM).
+    tool-schema: `full` passes JSON Schema 2020-12 as is; `clean` strips keywords strict
+      validators reject ($schema, propertyNames, const → enum, exclusive bounds ...).
+    stream-usage: ask for usage in streams with `stream_options.include_usage`.
+    """
+
+    reasoning: Literal["none", "effort", "reasoning-content"] | None = None
+    vision: bool | None = None
+    max_output_tokens: int | None = None
+    top_k: bool | None = None
+    cache_control: bool | None = None
+    tool_schema: Literal["full", "clean"] | None = None
+    stream_usage: bool | None = None
+
+
+class OpenAIUpstream(_Strict, tag_field="kind", tag="openai"):
+    """Any OpenAI-compatible Chat Completions API (OpenAI, DeepSeek, OpenRouter, vLLM, Ollama, Groq).
+
+    api-key: `env:NAME` or `${NAME}`; sent as `Authorization: Bearer`. Never a literal secret.
+    optional: when the api-key's variable is unset, leave this upstream (and routes that only
+      target it) out instead of reporting an error: the shipped routes.toml lists real providers
+      this way, each enabled by its key.
+    """
+
+    base_url: str
+    api_key: str | None = None
+    optional: bool = False
+    headers: dict[str, str] = {}
+    timeout: Timeouts = Timeouts()
+    limits: ConnectionLimits = ConnectionLimits()
+    supports: Supports = Supports()
+
+
+class MockUpstream(_Strict, tag_field="kind", tag="mock"):
+    """Built in and offline: answers deterministically in OpenAI Chat Completions shape. It echoes
+    the last user message, streams it word by word, thinks aloud when reasoning is asked for, and
+    calls a tool when the last user message names one of the request's tools."""
+
+    delay: float = 0.0
+    optional: bool = False
+    supports: Supports = Supports()
+
+
+Upstream = OpenAIUpstream | MockUpstream
+
+
+class SetOp(_Strict, tag_field="op", tag="set"):
+    """Always set `field` to `value`."""
+
+    field: str
+    value: Any
+
+
+class DefaultOp(_Strict, tag_field="op", tag="default"):
+    """Set `field` to `value` when the request has none."""
+
+    field: str
+    value: Any
+
+
+class DropOp(_Strict, tag_field="op", tag="drop"):
+    """Remove `field`."""
+
+    field: str
+
+
+class RenameOp(_Strict, tag_field="op", tag="rename"):
+    """Move `field` to `to` (e.g. max_tokens → max_completion_tokens for OpenAI reasoning models)."""
+
+    field: str
+    to: str
+
+
+class ClampOp(_Strict, tag_field="op", tag="clamp"):
+    """Keep a numeric `field` within [min, max]."""
+
+    field: str
+    min: int | float | None = None
+    max: int | float | None = None
+
+
+Op = SetOp | DefaultOp | DropOp | RenameOp | ClampOp
+
+
+class Route(_Strict):
+    """One row of the table; the first route whose `models` match the client's model wins.
+
+    models: exact names or globs (`claude-*`, `gpt-?o`, `*`).
+    clients: the front doors this route serves; default all.
+    to: `upstream/model` (split at the first "/"), or just `upstream` to send the client's model
+      name unchanged. A list is an ordered fallback chain.
+    request: override ops applied, in order, to the upstream request.
+    ping-interval: seconds of upstream silence before a keep-alive `ping` event goes to the client.
+    """
+
+    name: str
+    models: list[str]
+    to: str | list[str]
+    clients: list[ClientProtocol] = msgspec.field(default_factory=lambda: list(ALL_CLIENT_PROTOCOLS))
+    request: list[Op] = []
+    supports: Supports = Supports()
+    ping_interval: float = 10.0
+
+
+class KeyHash(_Strict):
+    """A client key stored as its sha256 hex digest (the key itself lives only with the client)."""
+
+    name: str
+    sha256: str
+
+
+class Auth(_Strict):
+    """Client keys. Strings are `env:NAME` / `${NAME}` references; tables are named sha256 hashes.
+    With no keys and the server bound beyond loopback, a key is generated at first start."""
+
+    keys: list[str | KeyHash] = []
+
+
+class Server(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+
+
+class Config(_Strict):
+    server: Server = Server()
+    auth: Auth = Auth()
+    upstreams: dict[str, Upstream] = {}
+    routes: list[Route] = []

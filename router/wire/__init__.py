@@ -1,0 +1,1 @@
+"""Wire protocols as plain msgspec Structs (no behaviour) and the SSE codec."""

@@ -1,0 +1,82 @@
+"""Anthropic Messages API, as much of it as the router reads.
+
+Request structs ignore unknown fields (clients add new ones all the time; we never 400 on them).
+Content blocks stay plain dicts: new block types appear faster than we can name them, and the
+converters validate the fields they use with a path in the error message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+Block = dict[str, Any]
+
+
+class Metadata(msgspec.Struct):
+    user_id: str | None = None
+
+
+class Thinking(msgspec.Struct):
+    """`thinking`: {"type": "enabled", "budget_tokens": N} | {"type": "adaptive"} | {"type": "disabled"}."""
+
+    type: str = "enabled"
+    budget_tokens: int | None = None
+
+
+class OutputConfig(msgspec.Struct):
+    """Claude Code's `output_config` (effort: low | medium | high | max)."""
+
+    effort: str | None = None
+
+
+class Tool(msgspec.Struct):
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    type: str | None = None
+    cache_control: dict[str, Any] | None = None
+
+
+class ToolChoice(msgspec.Struct):
+    type: str = "auto"
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class Message(msgspec.Struct):
+    role: str
+    content: str | list[Block]
+
+
+class MessagesRequest(msgspec.Struct):
+    model: str
+    messages: list[Message]
+    max_tokens: int | None = None
+    system: str | list[Block] | None = None
+    stop_sequences: list[str] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    metadata: Metadata | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    thinking: Thinking | None = None
+    output_config: OutputConfig | None = None
+    stream: bool = False
+
+
+class RoutingFields(msgspec.Struct):
+    """The two fields routing needs, decoded without touching the rest of the body."""
+
+    model: str
+    stream: bool = False
+
+
+class CountTokensRequest(msgspec.Struct):
+    model: str
+    messages: list[Message]
+    system: str | list[Block] | None = None
+    tools: list[Tool] | None = None
+    thinking: Thinking | None = None

@@ -1,0 +1,118 @@
+"""OpenAI Chat Completions, as much of it as the router reads from upstreams.
+
+Upstreams are many (DeepSeek, OpenRouter, vLLM, Ollama, Groq ...) and each adds fields; all
+structs ignore unknown fields and accept `null` wherever a provider has been seen to send it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class FunctionCall(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCall(msgspec.Struct):
+    function: FunctionCall
+    id: str | None = None
+    type: str | None = "function"
+    index: int | None = None
+
+
+class ChatMessage(msgspec.Struct):
+    role: str | None = "assistant"
+    content: str | list[dict[str, Any]] | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    refusal: str | None = None
+
+
+class Choice(msgspec.Struct):
+    message: ChatMessage
+    index: int = 0
+    finish_reason: str | None = None
+
+
+class PromptTokensDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+
+class Usage(msgspec.Struct):
+    prompt_tokens: int | None = 0
+    completion_tokens: int | None = 0
+    total_tokens: int | None = None
+    prompt_tokens_details: PromptTokensDetails | None = None
+    # DeepSeek reports its context cache this way instead of prompt_tokens_details.
+    prompt_cache_hit_tokens: int | None = None
+
+
+class ChatCompletion(msgspec.Struct):
+    choices: list[Choice] = []
+    id: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+
+
+class FunctionCallDelta(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(msgspec.Struct):
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCallDelta | None = None
+
+
+class Delta(msgspec.Struct):
+    role: str | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+    refusal: str | None = None
+
+
+class ChunkChoice(msgspec.Struct):
+    delta: Delta | None = None
+    index: int = 0
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(msgspec.Struct):
+    choices: list[ChunkChoice] = []
+    id: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+
+
+class ErrorDetail(msgspec.Struct):
+    message: str | None = None
+    type: str | None = None
+    code: str | int | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail | str | None = None
+
+
+# Field names an override op may touch on an OpenAI Chat Completions request. `router check`
+# rejects others with a "did you mean" (a typo there would silently do nothing).
+REQUEST_FIELDS: frozenset[str] = frozenset(
+    {
+        "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+        "top_k", "n", "stop", "stream", "stream_options", "presence_penalty",
+        "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "seed",
+        "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort",
+        "reasoning", "service_tier", "store", "metadata", "modalities", "prediction", "audio",
+        "web_search_options", "thinking", "min_p", "repetition_penalty", "safety_identifier",
+        "prompt_cache_key", "verbosity", "extra_body", "chat_template_kwargs",
+    }
+)
