@@ -37,7 +37,8 @@ def tool_use_id(upstream_id: str | None) -> str:
 
 
 def response_model(src: ChatCompletion, ctx: TargetContext) -> str:
-    return src.model or ctx.model or ""
+    """The model the target was asked for (what the client sees in the stream, too)."""
+    return ctx.model or src.model or ""
 
 
 def first_message(src: ChatCompletion) -> ChatMessage | None:

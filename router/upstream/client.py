@@ -1,0 +1,149 @@
+"""One long-lived httpx client per upstream, and the two ways a request goes out: unary and stream.
+
+httpx stays the interface; the transport underneath is chosen per upstream: aiohttp's for real
+providers (CPU per request stays flat under concurrency, where httpx's default transport grows —
+issue 7 has the figures), the in-process mock transport for `kind = "mock"`, or whatever a test
+injects. Non-2xx answers and transport exceptions become `UpstreamError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from router.errors import UpstreamError, UpstreamStatusError
+from router.table.schema import MockUpstream, OpenAIUpstream, Timeouts, Upstream
+from router.upstream.errors import map_transport_error
+from router.upstream.mock import MockTransport
+from router.upstream.scrub import Scrubber, upstream_error_message
+
+TransportFactory = Callable[[str, Upstream], httpx.AsyncBaseTransport]
+
+# Upstream error bodies can be large HTML pages; the client needs the gist, not megabytes.
+MAX_ERROR_BODY = 64 * 1024
+
+
+def default_transport(name: str, upstream: Upstream) -> httpx.AsyncBaseTransport:
+    if isinstance(upstream, MockUpstream):
+        return MockTransport(delay=upstream.delay)
+    from httpx_aiohttp import AiohttpTransport
+
+    limits = upstream.limits
+    return AiohttpTransport(
+        limits=httpx.Limits(
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive,
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamClient:
+    """Everything needed to call one upstream; built once, shared by all requests."""
+
+    name: str
+    http: httpx.AsyncClient
+    url: str
+    headers: Mapping[str, str]
+    timeouts: Timeouts
+    scrubber: Scrubber
+
+    async def open_stream(self, body: bytes) -> httpx.Response:
+        """Send and return the response with a 2xx status and an unread body (the caller closes it)."""
+        request = self.http.build_request("POST", self.url, content=body, headers=self.headers)
+        try:
+            response = await self.http.send(request, stream=True)
+        except Exception as exc:  # noqa: BLE001 - the one boundary: every failure is mapped
+            raise map_transport_error(exc, self.name) from None
+        if response.status_code >= 300:
+            raise await self._status_error(response)
+        return response
+
+    async def call(self, body: bytes) -> bytes:
+        """A unary call: the whole body, bounded by the `total` timeout when one is set."""
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                response = await self.open_stream(body)
+                try:
+                    return await response.aread()
+                finally:
+                    await response.aclose()
+        except UpstreamError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one boundary
+            raise map_transport_error(exc, self.name) from None
+
+    async def _status_error(self, response: httpx.Response) -> UpstreamError:
+        try:
+            raw = await _read_bounded(response)
+        except Exception:  # noqa: BLE001 - the status alone is enough to answer the client
+            raw = b""
+        finally:
+            await response.aclose()
+        message = upstream_error_message(self.name, response.status_code, raw, self.scrubber)
+        return UpstreamStatusError(
+            response.status_code, message, retry_after=response.headers.get("retry-after")
+        )
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= MAX_ERROR_BODY:
+            break
+    return b"".join(parts)[:MAX_ERROR_BODY]
+
+
+def make_client(
+    name: str, upstream: Upstream, api_key: str | None, transport: TransportFactory = default_transport
+) -> UpstreamClient:
+    timeouts = upstream.timeout if isinstance(upstream, OpenAIUpstream) else Timeouts()
+    http = httpx.AsyncClient(
+        transport=transport(name, upstream),
+        timeout=httpx.Timeout(
+            connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.connect
+        ),
+    )
+    return UpstreamClient(
+        name=name,
+        http=http,
+        url=_chat_url(upstream),
+        headers=_headers(upstream, api_key),
+        timeouts=timeouts,
+        scrubber=Scrubber.for_secrets([api_key] if api_key else []),
+    )
+
+
+def _chat_url(upstream: Upstream) -> str:
+    if isinstance(upstream, MockUpstream):
+        return "http://mock.invalid/v1/chat/completions"
+    return upstream.base_url.rstrip("/") + "/chat/completions"
+
+
+def _headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    if isinstance(upstream, OpenAIUpstream):
+        headers.update(upstream.headers)
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+class UpstreamPool:
+    """The clients of all upstreams of a table, by name."""
+
+    def __init__(self, clients: Mapping[str, UpstreamClient]) -> None:
+        self._clients = dict(clients)
+
+    def get(self, name: str) -> UpstreamClient:
+        return self._clients[name]
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(c.http.aclose() for c in self._clients.values()), return_exceptions=True)

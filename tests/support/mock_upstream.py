@@ -1,0 +1,87 @@
+"""A real OpenAI-compatible upstream on loopback for end-to-end tests: `python -m
+tests.support.mock_upstream --port N`. It answers like the built-in mock (router.upstream.mock),
+and the model name scripts failures:
+
+  fail-<status>   answers that status with an OpenAI error body (429 carries retry-after: 7)
+  echo-key        a 401 whose message echoes the Authorization header, as some providers do
+  cut-stream      streams two chunks, then drops the connection
+  slow-<ms>       waits that long between stream chunks
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import msgspec
+import uvicorn
+
+from router.upstream.mock import chunks, completion
+
+_encode = msgspec.json.Encoder().encode
+Scope = dict[str, Any]
+
+
+async def _body(receive: Any) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+async def _send_json(send: Any, status: int, body: Any, headers: list[tuple[bytes, bytes]] = []) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), *headers]})
+    await send({"type": "http.response.body", "body": _encode(body)})
+
+
+async def app(scope: Scope, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["path"] == "/health":
+        await _send_json(send, 200, {"ok": True})
+        return
+    request = msgspec.json.decode(await _body(receive))
+    model = str(request.get("model", ""))
+    headers = dict(scope["headers"])
+    if model.startswith("fail-"):
+        status = int(model.removeprefix("fail-"))
+        extra = [(b"retry-after", b"7")] if status == 429 else []
+        await _send_json(send, status, {"error": {"message": f"scripted {status}", "type": "scripted"}}, extra)
+    elif model == "echo-key":
+        auth = headers.get(b"authorization", b"").decode()
+        await _send_json(send, 401, {"error": {"message": f"Incorrect API key provided: {auth}", "type": "auth"}})
+    elif request.get("stream"):
+        await _stream(send, request, model)
+    else:
+        await _send_json(send, 200, completion(request))
+
+
+async def _stream(send: Any, request: dict[str, Any], model: str) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    delay = int(model.removeprefix("slow-")) / 1000 if model.startswith("slow-") else 0.0
+    for number, chunk in enumerate(chunks(request)):
+        if model == "cut-stream" and number == 2:
+            raise RuntimeError("scripted disconnect")  # uvicorn drops the connection mid-body
+        if delay:
+            await asyncio.sleep(delay)
+        await send({"type": "http.response.body", "body": b"data: " + _encode(chunk) + b"\n\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on")
+
+
+if __name__ == "__main__":
+    main()
