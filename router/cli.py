@@ -1,0 +1,113 @@
+"""`router serve | check` (exit 0 ok, 1 invalid config, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from router.errors import ConfigError
+from router.front.ops import is_loopback
+from router.keyfile import ensure_key, key_file_for
+from router.serve import CONFIG_ENV, KEY_FILE_ENV, load_for_serving
+from router.table.check_command import run_check
+from router.table.load import LoadedConfig, find_config_path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "check":
+        return run_check(rest, os.environ, sys.stdout, sys.stderr)
+    if command == "serve":
+        return serve(rest)
+    print(f"router: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+USAGE = """usage: router serve [--config PATH] [--host HOST] [--port PORT] [--workers N]
+       router check [PATH] [--json]"""
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="router serve", exit_on_error=False)
+    parser.add_argument("--config", help="routes.toml (default: $ROUTER_CONFIG, then ./routes.toml)")
+    parser.add_argument("--host", help="bind address (default: [server].host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: [server].port, 8080)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: [server].workers, 1)")
+    return parser
+
+
+def serve(argv: list[str]) -> int:
+    try:
+        args = _serve_parser().parse_args(argv)
+    except (argparse.ArgumentError, SystemExit) as exc:
+        print(f"router serve: {exc}", file=sys.stderr)
+        return 2
+    path = find_config_path(args.config, os.environ)
+    if args.config and path is None:
+        print(f"router serve: {args.config}: no such file", file=sys.stderr)
+        return 2
+    try:
+        loaded = load_for_serving(path, os.environ)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 1
+    server = loaded.config.server
+    host, port = args.host or server.host, args.port or server.port
+    workers = args.workers or server.workers
+    env = _worker_environment(path, loaded, host)
+    _print_summary(loaded, host, port)
+    return _run_uvicorn(host, port, workers, env)
+
+
+def _worker_environment(path: Path | None, loaded: LoadedConfig, host: str) -> dict[str, str]:
+    """What each worker's app factory reads; the generated key is made here, once, not per worker."""
+    env: dict[str, str] = {}
+    if path is not None:
+        env[CONFIG_ENV] = str(path.resolve())
+    if not loaded.client_key_hashes and not is_loopback(host):
+        explicit = os.environ.get(KEY_FILE_ENV)
+        key_file = Path(explicit) if explicit else key_file_for(path)
+        key, created = ensure_key(key_file)
+        if created:
+            print(f"router: no client keys configured and {host} is reachable beyond loopback;")
+            print(f"router: generated a key (shown once, stored 0600 in {key_file}):\n\n    {key}\n")
+        env[KEY_FILE_ENV] = str(key_file.resolve())
+    return env
+
+
+def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str]) -> int:
+    import uvicorn
+
+    os.environ.update(env)
+    uvicorn.run(
+        "router.serve:app_factory", factory=True, host=host, port=port, workers=workers,
+        loop="uvloop", http="httptools", lifespan="on", access_log=False,
+        timeout_graceful_shutdown=30, log_level="info",
+    )
+    return 0
+
+
+def _print_problems(exc: ConfigError) -> None:
+    problems = getattr(exc, "problems", None)
+    if not problems:
+        print(f"router: {exc}", file=sys.stderr)
+        return
+    for problem in problems:
+        print(problem.render(), file=sys.stderr)
+
+
+def _print_summary(loaded: LoadedConfig, host: str, port: int) -> None:
+    """Which routes serve and which providers are waiting for their key."""
+    print(f"router: serving {loaded.filename or 'UPSTREAM_* environment'} on http://{host}:{port}")
+    for route in loaded.config.routes:
+        targets = [route.to] if isinstance(route.to, str) else route.to
+        state = "off (no API key in the environment)" if route.name in loaded.disabled_routes else "on"
+        names = ", ".join(route.models)
+        print(f"  {route.name:<24} {names:<28} -> {', '.join(targets)}  [{state}]")

@@ -1,0 +1,1 @@
+"""The HTTP front door: one module per client protocol, plus ops endpoints."""

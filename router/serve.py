@@ -1,0 +1,40 @@
+"""The uvicorn app factory: each worker process loads the table itself from the environment the
+`router serve` command prepared (ROUTER_CONFIG, ROUTER_KEY_FILE), so `--workers N` needs no pickling."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from litestar import Litestar
+
+from router.app import create_app
+from router.errors import ConfigError
+from router.keyfile import key_hash, read_key
+from router.state import open_state
+from router.table.load import LoadedConfig, config_from_seed_env, load_config_file
+from router.table.lookup import build_table
+
+CONFIG_ENV = "ROUTER_CONFIG"
+KEY_FILE_ENV = "ROUTER_KEY_FILE"
+
+
+def load_for_serving(path: Path | None, environ: Mapping[str, str]) -> LoadedConfig:
+    """The file when there is one, else the seed gateway's UPSTREAM_* variables."""
+    if path is not None:
+        return load_config_file(path, environ)
+    loaded = config_from_seed_env(environ)
+    if loaded is None:
+        raise ConfigError("no routes.toml found and UPSTREAM_BASE_URL/UPSTREAM_API_KEY/UPSTREAM_MODEL are not set")
+    return loaded
+
+
+def app_factory() -> Litestar:
+    environ = os.environ
+    path = Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None
+    loaded = load_for_serving(path, environ)
+    key_file = environ.get(KEY_FILE_ENV)
+    key = read_key(Path(key_file)) if key_file else None
+    generated = {key_hash(key): "generated"} if key else None
+    return create_app(open_state(build_table(loaded), generated_key_hashes=generated, generated_key=key))
