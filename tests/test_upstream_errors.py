@@ -74,3 +74,11 @@ def test_429_always_carries_retry_after() -> None:
     assert UpstreamStatusError(429, "slow down", retry_after="30").headers == {"retry-after": "30"}
     assert UpstreamStatusError(400, "bad").retryable is False
     assert UpstreamStatusError(503, "busy").retryable is True
+
+
+def test_aiohttp_cause_wins_over_the_coarse_httpx_translation() -> None:
+    """httpx-aiohttp turns a refused connection into httpx.ConnectTimeout; it is not a timeout."""
+    refused = aiohttp.ClientConnectorError(connection_key=None, os_error=ConnectionRefusedError(111, "refused"))  # type: ignore[arg-type]
+    wrapped = httpx.ConnectTimeout("refused")
+    wrapped.__cause__ = refused
+    assert type(map_transport_error(wrapped, "up")) is UpstreamUnreachable

@@ -1,0 +1,59 @@
+"""Request validation errors raised by converters, worded like msgspec's own decode errors.
+
+Content blocks stay plain dicts (router/wire/anthropic.py), so msgspec cannot check the fields a
+converter needs; the converter checks them itself and reports the JSON path the same way msgspec
+would ("Object missing required field `x` - at `$.messages[3].content[0]`"), so a client sees one
+style whichever layer caught the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.errors import InvalidRequest
+
+# msgspec's names for JSON types in "Expected `str`, got `int`".
+_JSON_TYPE_NAMES = {
+    type(None): "null",
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+    list: "array",
+    dict: "object",
+}
+
+
+def json_type_name(value: object) -> str:
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def field_required(name: str, path: str) -> InvalidRequest:
+    return InvalidRequest(f"Object missing required field `{name}` - at `{path}`")
+
+
+def wrong_type(expected: str, value: object, path: str) -> InvalidRequest:
+    return InvalidRequest(f"Expected `{expected}`, got `{json_type_name(value)}` - at `{path}`")
+
+
+def invalid_value(value: object, path: str) -> InvalidRequest:
+    return InvalidRequest(f"Invalid enum value {value!r} - at `{path}`")
+
+
+def require_str(obj: dict[str, Any], name: str, path: str) -> str:
+    """`obj[name]` as a string, or the error naming `path` (the object) / `path.name` (the value)."""
+    value = obj.get(name)
+    if type(value) is str:
+        return value
+    if name not in obj:
+        raise field_required(name, path)
+    raise wrong_type("str", value, f"{path}.{name}")
+
+
+def require_object(obj: dict[str, Any], name: str, path: str) -> dict[str, Any]:
+    value = obj.get(name)
+    if type(value) is dict:
+        return value
+    if name not in obj:
+        raise field_required(name, path)
+    raise wrong_type("object", value, f"{path}.{name}")

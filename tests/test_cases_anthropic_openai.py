@@ -1,0 +1,81 @@
+"""Data-driven cases for the anthropic__openai pair: tests/cases/anthropic_openai/*.json.
+
+Each file is one conversation step: the Anthropic request a client sends, the OpenAI request the
+upstream must receive, the upstream's answer, and the Anthropic message the client must get back.
+`supports` overrides Capabilities defaults; `model` is the route's target model (null: the
+client's model goes through). Add a case by adding a file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from router.convert.context import Capabilities, TargetContext
+from router.table.pairs import build_converters
+from router.wire.anthropic import MessagesRequest
+from router.wire.openai import ChatCompletion
+
+CASES_DIR = Path(__file__).parent / "cases" / "anthropic_openai"
+CASE_FILES = sorted(CASES_DIR.glob("*.json"))
+CASE_KEYS = {
+    "description",
+    "supports",
+    "model",
+    "client_request",
+    "upstream_request",
+    "upstream_response",
+    "client_response",
+}
+
+
+def load_case(path: Path) -> dict[str, Any]:
+    case: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    assert set(case) == CASE_KEYS, f"{path.name}: keys {sorted(set(case) ^ CASE_KEYS)}"
+    return case
+
+
+def context_for(case: dict[str, Any]) -> TargetContext:
+    return TargetContext(
+        route="case", upstream="test", model=case["model"], caps=Capabilities(**case["supports"])
+    )
+
+
+def test_cases_exist() -> None:
+    assert len(CASE_FILES) >= 50
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[path.stem for path in CASE_FILES])
+def test_request(path: Path) -> None:
+    case = load_case(path)
+    ctx = context_for(case)
+    converters = build_converters("anthropic__openai", ctx)
+    src = msgspec.convert(case["client_request"], MessagesRequest)
+    upstream = converters.request.function(src, ctx)
+    assert upstream == case["upstream_request"]
+    # What goes on the wire must be JSON the upstream can read back identically.
+    assert msgspec.json.decode(msgspec.json.encode(upstream)) == case["upstream_request"]
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[path.stem for path in CASE_FILES])
+def test_response(path: Path) -> None:
+    case = load_case(path)
+    ctx = context_for(case)
+    converters = build_converters("anthropic__openai", ctx)
+    completion = msgspec.convert(case["upstream_response"], ChatCompletion)
+    assert converters.response.function(completion, ctx) == case["client_response"]
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[path.stem for path in CASE_FILES])
+def test_request_does_not_mutate_input(path: Path) -> None:
+    """Converters build new dicts; the decoded client request is left as it came."""
+    case = load_case(path)
+    ctx = context_for(case)
+    src = msgspec.convert(case["client_request"], MessagesRequest)
+    before = msgspec.to_builtins(src)
+    build_converters("anthropic__openai", ctx).request.function(src, ctx)
+    assert msgspec.to_builtins(src) == before
