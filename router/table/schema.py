@@ -35,6 +35,16 @@ class ConnectionLimits(_Strict):
     keepalive_expiry: float = 60.0
 
 
+class ThinkingBudgets(_Strict):
+    """OpenAI `reasoning_effort` → Anthropic `thinking.budget_tokens`, for OpenAI clients on
+    Anthropic targets."""
+
+    minimal: int = 1024
+    low: int = 2048
+    medium: int = 8192
+    high: int = 24576
+
+
 class Supports(_Strict):
     """What a target can do; the converters adapt requests to it. Unset fields inherit (route ←
     upstream ← defaults).
@@ -49,6 +59,7 @@ class Supports(_Strict):
     tool-schema: `full` passes JSON Schema 2020-12 as is; `clean` strips keywords strict
       validators reject ($schema, propertyNames, const → enum, exclusive bounds ...).
     stream-usage: ask for usage in streams with `stream_options.include_usage`.
+    thinking-budgets: reasoning_effort → thinking budget_tokens (OpenAI clients, Anthropic targets).
     """
 
     reasoning: Literal["none", "effort", "reasoning-content"] | None = None
@@ -58,6 +69,7 @@ class Supports(_Strict):
     cache_control: bool | None = None
     tool_schema: Literal["full", "clean"] | None = None
     stream_usage: bool | None = None
+    thinking_budgets: ThinkingBudgets | None = None
 
 
 class OpenAIUpstream(_Strict, tag_field="kind", tag="openai"):
