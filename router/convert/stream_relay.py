@@ -1,0 +1,246 @@
+"""The async driver every streaming route shares: upstream bytes in, client SSE bytes out.
+
+    upstream chunks ──► SSEParser ──► StreamMachine.on_data ──► one bytes object per upstream read
+                      (SSETranslator: synchronous, so tests can feed it at every split offset)
+
+`relay` adds time and cleanup around that: the first event before the upstream says anything, pings
+during silences, an idle deadline, an `error` event (never a silent clean end) when the upstream
+dies, and closing the upstream response the moment the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Protocol
+
+from router.errors import RouterError, UpstreamError, UpstreamTimeout
+from router.upstream.errors import map_transport_error
+from router.wire.sse import SSEEvent, SSEParser
+
+log = logging.getLogger(__name__)
+
+
+class StreamMachine(Protocol):
+    """A per-request translator from the upstream's SSE data payloads to the client's SSE bytes.
+
+    Every method returns ready-to-write bytes (several events concatenated, or b"").
+    `on_data` and `finish` raise `UpstreamError` when the upstream broke the stream; after that
+    (or any other failure) the relay calls `fail`, and nothing else, once.
+    """
+
+    def start(self) -> bytes:
+        """The opening event(s), sent before the upstream's first byte."""
+        ...
+
+    def on_data(self, data: bytes) -> bytes:
+        """One SSE event's data from the upstream."""
+        ...
+
+    def finish(self) -> bytes:
+        """The upstream body ended; raise UpstreamError if it ended before finishing."""
+        ...
+
+    def fail(self, error: RouterError) -> bytes:
+        """The error event(s) that end the client's stream; the machine is done afterwards."""
+        ...
+
+    def ping(self) -> bytes:
+        """A keep-alive the client ignores."""
+        ...
+
+
+class SSETranslator:
+    """An SSEParser feeding a StreamMachine. After a failure it is `failed` and emits nothing more."""
+
+    __slots__ = ("_parser", "_machine", "failed")
+
+    def __init__(self, machine: StreamMachine) -> None:
+        self._parser = SSEParser()
+        self._machine = machine
+        self.failed = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.failed:
+            return b""
+        return self._convert(self._parser.feed(chunk))
+
+    def end(self) -> bytes:
+        """The upstream body ended: the parser's last event, then the machine's ending."""
+        if self.failed:
+            return b""
+        out = self._convert(self._parser.flush())
+        if self.failed:
+            return out
+        try:
+            return out + self._machine.finish()
+        except UpstreamError as exc:
+            return out + self.fail(exc)
+
+    def fail(self, error: RouterError) -> bytes:
+        if self.failed:
+            return b""
+        self.failed = True
+        return self._machine.fail(error)
+
+    def _convert(self, events: Iterable[SSEEvent]) -> bytes:
+        parts: list[bytes] = []
+        on_data = self._machine.on_data
+        try:
+            for event in events:
+                parts.append(on_data(event.data))
+        except UpstreamError as exc:
+            parts.append(self.fail(exc))  # what came before the bad chunk still goes out
+        return b"".join(parts)
+
+
+async def relay(
+    chunks: AsyncIterable[bytes],
+    machine: StreamMachine,
+    *,
+    upstream: str,
+    ping_interval: float,
+    idle_timeout: float,
+    close: Callable[[], Awaitable[None]],
+) -> AsyncGenerator[bytes, None]:
+    """Yield the client's stream. `close` (closing the upstream response) is always awaited, also
+    when the consumer stops early or is cancelled; iterate with `contextlib.aclosing` (or aclose
+    the generator) so that happens at once rather than when the generator is collected."""
+    translator = SSETranslator(machine)
+    reader = _ChunkReader(chunks)
+    clock = _SilenceClock(ping_interval, idle_timeout)
+    try:
+        yield machine.start()
+        while True:
+            if not await reader.wait(clock.until_next_tick()):
+                if clock.idle():
+                    message = f"upstream {upstream!r} sent nothing for {idle_timeout:g} s"
+                    yield translator.fail(UpstreamTimeout(message))
+                    return
+                clock.pinged()
+                yield machine.ping()
+                continue
+            try:
+                chunk = reader.take()
+            except Exception as exc:  # noqa: BLE001 - the one boundary: mapped, never swallowed
+                yield translator.fail(map_transport_error(exc, upstream))
+                return
+            if chunk is None:
+                break
+            clock.heard()
+            out = translator.feed(chunk)
+            if out:
+                clock.sent()
+                yield out
+            if translator.failed:
+                return
+        out = translator.end()
+        if out:
+            yield out
+    finally:
+        reader.cancel()
+        await _close_shielded(close)
+
+
+class _ChunkReader:
+    """Owns at most one pending read of the upstream. A ping must not cancel that read (cancelling
+    `__anext__` can leave an httpx/aiohttp stream half-read), so after a ping the same task is
+    awaited again; `asyncio.wait` times out without touching it, unlike `wait_for`."""
+
+    __slots__ = ("_iterator", "_task")
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._iterator = aiter(chunks)
+        self._task: asyncio.Task[bytes | None] | None = None
+
+    async def wait(self, timeout: float | None) -> bool:
+        """True when the next read has finished (with a chunk, the end, or an exception)."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(_next_chunk(self._iterator))
+        done, _ = await asyncio.wait((self._task,), timeout=timeout)
+        return bool(done)
+
+    def take(self) -> bytes | None:
+        """The finished read's chunk (None at the end); re-raises the iterator's exception."""
+        task, self._task = self._task, None
+        assert task is not None
+        return task.result()
+
+    def cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            # A read that fails while being cancelled must not log "exception never retrieved".
+            task.add_done_callback(_retrieve_exception)
+
+
+async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await anext(iterator)
+    except StopAsyncIteration:
+        return None
+
+
+def _retrieve_exception(task: asyncio.Task[bytes | None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class _SilenceClock:
+    """Two silences: the client's (no bytes sent for `ping_interval` → ping) and the upstream's
+    (no bytes received for `idle_timeout` → fail). They differ when the upstream sends only
+    comments (OpenRouter's ": OPENROUTER PROCESSING"): alive, yet the client hears nothing.
+    A non-positive interval disables that tick."""
+
+    __slots__ = ("_loop", "_ping_interval", "_idle_timeout", "_last_sent", "_last_heard")
+
+    def __init__(self, ping_interval: float, idle_timeout: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._ping_interval = ping_interval if ping_interval > 0 else math.inf
+        self._idle_timeout = idle_timeout if idle_timeout > 0 else math.inf
+        now = self._loop.time()
+        self._last_sent = now
+        self._last_heard = now
+
+    def until_next_tick(self) -> float | None:
+        """Seconds to wait for the upstream before the next ping or the idle deadline."""
+        tick = min(self._ping_due(), self._idle_due())
+        if tick == math.inf:
+            return None
+        return max(tick - self._loop.time(), 0.0)
+
+    def idle(self) -> bool:
+        """Called when a wait timed out: was the tick it reached the idle deadline? Decided by
+        which tick came first, not by reading the clock (asyncio may wake a hair early)."""
+        return self._idle_due() <= self._ping_due()
+
+    def heard(self) -> None:
+        self._last_heard = self._loop.time()
+
+    def sent(self) -> None:
+        self._last_sent = self._loop.time()
+
+    pinged = sent
+
+    def _ping_due(self) -> float:
+        return self._last_sent + self._ping_interval
+
+    def _idle_due(self) -> float:
+        return self._last_heard + self._idle_timeout
+
+
+async def _close_shielded(close: Callable[[], Awaitable[None]]) -> None:
+    """Run `close` as its own task: a client disconnect cancels the generator, and anyio-style
+    cancel scopes cancel every later await too; shielded, the close still runs to completion."""
+    await asyncio.shield(asyncio.ensure_future(_close_quietly(close)))
+
+
+async def _close_quietly(close: Callable[[], Awaitable[None]]) -> None:
+    """A response that fails to close is the upstream's problem; raising here would abort a
+    client stream that may already be complete."""
+    try:
+        await close()
+    except Exception:  # noqa: BLE001 - logged, and nothing else can be done with it
+        log.warning("closing the upstream response failed", exc_info=True)
