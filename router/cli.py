@@ -9,11 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from router.errors import ConfigError
-from router.front.ops import is_loopback
 from router.keyfile import ensure_key, key_file_for
-from router.serve import CONFIG_ENV, KEY_FILE_ENV, load_for_serving
+from router.netaddr import is_loopback
 from router.table.check_command import run_check
 from router.table.load import LoadedConfig, find_config_path
+
+# The server modules (Litestar, uvicorn) are imported only by `serve`: `check` stays light.
+CONFIG_ENV = "ROUTER_CONFIG"
+KEY_FILE_ENV = "ROUTER_KEY_FILE"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +52,8 @@ def serve(argv: list[str]) -> int:
     except (argparse.ArgumentError, SystemExit) as exc:
         print(f"router serve: {exc}", file=sys.stderr)
         return 2
+    from router.serve import load_for_serving
+
     path = find_config_path(args.config, os.environ)
     if args.config and path is None:
         print(f"router serve: {args.config}: no such file", file=sys.stderr)

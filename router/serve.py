@@ -10,14 +10,13 @@ from pathlib import Path
 from litestar import Litestar
 
 from router.app import create_app
+from router.cli import CONFIG_ENV, KEY_FILE_ENV
 from router.errors import ConfigError
 from router.keyfile import key_hash, read_key
 from router.state import open_state
 from router.table.load import LoadedConfig, config_from_seed_env, load_config_file
 from router.table.lookup import build_table
 
-CONFIG_ENV = "ROUTER_CONFIG"
-KEY_FILE_ENV = "ROUTER_KEY_FILE"
 
 
 def load_for_serving(path: Path | None, environ: Mapping[str, str]) -> LoadedConfig:

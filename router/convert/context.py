@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from router.table.schema import Supports
+from router.table.schema import Supports, ThinkingBudgets
 
 Reasoning = Literal["none", "effort", "reasoning-content"]
 
@@ -21,6 +21,7 @@ class Capabilities:
     cache_control: bool = False
     tool_schema: Literal["full", "clean"] = "full"
     stream_usage: bool = True
+    thinking_budgets: ThinkingBudgets = ThinkingBudgets()
 
     @classmethod
     def resolve(cls, *layers: Supports) -> Capabilities:

@@ -31,7 +31,7 @@ def new_request_id() -> str:
     return f"req_{secrets.token_hex(12)}"
 
 
-@post("/v1/messages", status_code=200, sync_to_thread=False)
+@post("/v1/messages", status_code=200)
 async def create_message(request: Request) -> Response[bytes] | Stream:
     request_id = new_request_id()
     try:

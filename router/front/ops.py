@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import msgspec
 from litestar import Request, Response, get
 
 from router.errors import RouterError
 from router.front.auth import authenticate
 from router.front.errors import error_response
+from router.netaddr import is_loopback
 from router.table.lookup import Table, is_glob
 
 _encode = msgspec.json.Encoder().encode
 
 
-@get("/health", sync_to_thread=False)
+@get("/health")
 async def health() -> Response[bytes]:
     """Liveness: the process answers."""
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@get("/ready", sync_to_thread=False)
+@get("/ready")
 async def ready(request: Request) -> Response[bytes]:
     """Readiness: a table is loaded and the server is not draining."""
     state = request.app.state.router
@@ -31,18 +30,7 @@ async def ready(request: Request) -> Response[bytes]:
     return Response(_encode({"status": "ready", "routes": routes}), media_type="application/json")
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@get("/auth-token", sync_to_thread=False)
+@get("/auth-token")
 async def auth_token(request: Request) -> Response[bytes]:
     """The generated client key, for a local tool to pick up. Loopback peers only: the seed gateway
     handed it to anyone on the internet. Behind a proxy the peer is the proxy, never the client, so
@@ -55,7 +43,7 @@ async def auth_token(request: Request) -> Response[bytes]:
     return Response(_encode({"token": state.generated_key}), media_type="application/json")
 
 
-@get("/v1/models", sync_to_thread=False)
+@get("/v1/models")
 async def list_models(request: Request) -> Response[bytes]:
     """Anthropic shape for Anthropic clients (they send anthropic-version), OpenAI shape otherwise."""
     state = request.app.state.router
