@@ -23,9 +23,11 @@ def mock_upstream_url() -> Iterator[str]:
 RouterFactory = Callable[..., str]
 
 
-@pytest.fixture
-def start_router(tmp_path: Path) -> Iterator[RouterFactory]:
-    """start_router(routes_toml_text, env={...}) -> base URL of a running `router serve`."""
+@pytest.fixture(scope="module")
+def start_router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterFactory]:
+    """start_router(routes_toml_text, env={...}) -> base URL of a running `router serve`; the
+    servers a test module starts live until the module ends (starting one costs about a second)."""
+    tmp_path = tmp_path_factory.mktemp("routers")
     with ExitStack() as stack:
 
         def start(routes: str, env: dict[str, str] | None = None, args: list[str] | None = None) -> str:

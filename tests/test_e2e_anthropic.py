@@ -4,6 +4,7 @@ all on loopback, every process real."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,7 @@ to = "up/mock-model"
 name = "scripted"
 models = ["fail-*", "echo-key", "cut-stream", "slow-*"]
 to = "up"
+ping-interval = 0.2
 
 [[routes]]
 name = "dead"
@@ -56,13 +58,13 @@ TOOLS = [{
 }]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def base_url(start_router: RouterFactory, mock_upstream_url: str) -> str:
     routes = ROUTES.format(upstream=mock_upstream_url, dead_port=free_port())
     return start_router(routes, env={"ROUTER_TEST_KEY": CLIENT_KEY, "UP_KEY": UPSTREAM_KEY})
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(base_url: str) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(base_url=base_url, api_key=CLIENT_KEY, max_retries=0) as sdk:
         yield sdk
@@ -70,7 +72,7 @@ def client(base_url: str) -> Iterator[anthropic.Anthropic]:
 
 def test_unary_with_x_api_key(client: anthropic.Anthropic) -> None:
     message = client.messages.create(
-        model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "hello there"}]
+        model="claude-sonnet-test", max_tokens=100, messages=[{"role": "user", "content": "hello there"}]
     )
     assert message.content[0].type == "text"
     assert message.content[0].text == "Echo: hello there"
@@ -82,14 +84,14 @@ def test_unary_with_x_api_key(client: anthropic.Anthropic) -> None:
 def test_unary_with_bearer_token(base_url: str) -> None:
     with anthropic.Anthropic(base_url=base_url, auth_token=CLIENT_KEY, api_key=None, max_retries=0) as sdk:
         message = sdk.messages.create(
-            model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "bearer"}]
+            model="claude-haiku-test", max_tokens=50, messages=[{"role": "user", "content": "bearer"}]
         )
     assert message.content[0].text == "Echo: bearer"
 
 
 def test_stream_text_thinking_and_final_message(client: anthropic.Anthropic) -> None:
     with client.messages.stream(
-        model="claude-opus-4-1", max_tokens=2000, thinking={"type": "enabled", "budget_tokens": 1024},
+        model="claude-opus-test", max_tokens=2000, thinking={"type": "enabled", "budget_tokens": 1024},
         messages=[{"role": "user", "content": "please think about streaming"}],
     ) as stream:
         texts = list(stream.text_stream)
@@ -104,7 +106,7 @@ def test_stream_text_thinking_and_final_message(client: anthropic.Anthropic) -> 
 
 def test_stream_tool_call_round_trip(client: anthropic.Anthropic) -> None:
     messages: list[dict[str, object]] = [{"role": "user", "content": "use get_weather for Paris"}]
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=500, tools=TOOLS, messages=messages) as stream:
+    with client.messages.stream(model="claude-sonnet-test", max_tokens=500, tools=TOOLS, messages=messages) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
     tool_use = final.content[-1]
@@ -114,7 +116,7 @@ def test_stream_tool_call_round_trip(client: anthropic.Anthropic) -> None:
         {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in final.content]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21 C"}]},
     ]
-    answer = client.messages.create(model="claude-sonnet-4-5", max_tokens=500, tools=TOOLS, messages=messages)
+    answer = client.messages.create(model="claude-sonnet-test", max_tokens=500, tools=TOOLS, messages=messages)
     assert answer.content[0].text == "The tool returned: sunny, 21 C"
 
 
@@ -226,3 +228,58 @@ def test_shipped_routes_toml_serves_demo_offline() -> None:
     assert response.status_code == 200
     message = response.json()
     assert message["type"] == "message" and message["content"] == [{"type": "text", "text": "Echo: hi"}]
+
+
+def _long_prompt(words: int) -> str:
+    return " ".join(f"w{i}" for i in range(words))
+
+
+def test_client_disconnect_closes_the_upstream_at_once(base_url: str, mock_upstream_url: str) -> None:
+    """The client hangs up after the first delta; the upstream must see its connection closed
+    while it is still producing (about 10 s of tokens left), not when it finishes."""
+    before = httpx.get(f"{mock_upstream_url}/stats").json()
+    body = {"model": "slow-100", "max_tokens": 10, "stream": True,
+            "messages": [{"role": "user", "content": _long_prompt(100)}]}
+    with httpx.stream("POST", f"{base_url}/v1/messages", json=body, headers={"x-api-key": CLIENT_KEY}) as response:
+        for line in response.iter_lines():
+            if "content_block_delta" in line:
+                break
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        stats = httpx.get(f"{mock_upstream_url}/stats").json()
+        if stats["aborted"] > before["aborted"]:
+            break
+        time.sleep(0.05)
+    assert stats["aborted"] == before["aborted"] + 1
+    assert stats["completed"] == before["completed"]
+
+
+def test_pings_flow_while_the_upstream_is_silent(base_url: str) -> None:
+    """A 500 ms gap between upstream chunks and a 0.2 s ping interval: pings reach the client
+    between the deltas, unbuffered, and the stream still ends cleanly."""
+    body = {"model": "slow-500", "max_tokens": 10, "stream": True, "messages": [{"role": "user", "content": "a b"}]}
+    response = httpx.post(f"{base_url}/v1/messages", json=body, headers={"x-api-key": CLIENT_KEY}, timeout=30)
+    events = [line.removeprefix("event: ") for line in response.text.splitlines() if line.startswith("event: ")]
+    assert events.count("ping") >= 4
+    assert events[-1] == "message_stop"
+    text = "".join(json.loads(line[6:])["delta"].get("text", "") for line in response.text.splitlines()
+                   if line.startswith("data: ") and "text_delta" in line)
+    assert text == "Echo: a b"
+
+
+def test_open_server_beyond_loopback_generates_a_key(tmp_path: Path) -> None:
+    """No keys configured and bound to all interfaces: a key is made once (0600), required from
+    then on, and handed out by /auth-token only to a loopback peer that did not come via a proxy."""
+    config = tmp_path / "routes.toml"
+    config.write_text('[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "demo"\nmodels = ["demo"]\nto = "m"\n')
+    port = free_port()
+    with running(["router", "serve", "--config", str(config), "--host", "0.0.0.0", "--port", str(port)], port):
+        key_file = tmp_path / ".router-key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        key = key_file.read_text().strip()
+        url = f"http://127.0.0.1:{port}"
+        body = {"model": "demo", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+        assert httpx.post(f"{url}/v1/messages", json=body).status_code == 401
+        assert httpx.post(f"{url}/v1/messages", json=body, headers={"authorization": f"Bearer {key}"}).status_code == 200
+        assert httpx.get(f"{url}/auth-token").json() == {"token": key}
+        assert httpx.get(f"{url}/auth-token", headers={"x-forwarded-for": "203.0.113.9"}).status_code == 404

@@ -6,6 +6,9 @@ and the model name scripts failures:
   echo-key        a 401 whose message echoes the Authorization header, as some providers do
   cut-stream      streams two chunks, then drops the connection
   slow-<ms>       waits that long between stream chunks
+
+GET /stats tells how many streams ran to the end and how many the router abandoned (closed the
+connection mid-stream), so a test can prove a client disconnect reaches the upstream at once.
 """
 
 from __future__ import annotations
@@ -38,49 +41,69 @@ async def _send_json(send: Any, status: int, body: Any, headers: list[tuple[byte
     await send({"type": "http.response.body", "body": _encode(body)})
 
 
-async def app(scope: Scope, receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    if scope["path"] == "/health":
-        await _send_json(send, 200, {"ok": True})
-        return
-    request = msgspec.json.decode(await _body(receive))
-    model = str(request.get("model", ""))
-    headers = dict(scope["headers"])
-    if model.startswith("fail-"):
-        status = int(model.removeprefix("fail-"))
-        extra = [(b"retry-after", b"7")] if status == 429 else []
-        await _send_json(send, status, {"error": {"message": f"scripted {status}", "type": "scripted"}}, extra)
-    elif model == "echo-key":
-        auth = headers.get(b"authorization", b"").decode()
-        await _send_json(send, 401, {"error": {"message": f"Incorrect API key provided: {auth}", "type": "auth"}})
-    elif request.get("stream"):
-        await _stream(send, request, model)
-    else:
-        await _send_json(send, 200, completion(request))
+class MockUpstream:
+    """The ASGI app; its counters live on the instance, one per process."""
+
+    def __init__(self) -> None:
+        self.stats = {"completed": 0, "aborted": 0}
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["path"] in ("/health", "/stats"):
+            await _send_json(send, 200, self.stats)
+            return
+        request = msgspec.json.decode(await _body(receive))
+        model = str(request.get("model", ""))
+        if model.startswith("fail-"):
+            status = int(model.removeprefix("fail-"))
+            extra = [(b"retry-after", b"7")] if status == 429 else []
+            await _send_json(send, status, {"error": {"message": f"scripted {status}", "type": "scripted"}}, extra)
+        elif model == "echo-key":
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+            await _send_json(send, 401, {"error": {"message": f"Incorrect API key provided: {auth}", "type": "auth"}})
+        elif request.get("stream"):
+            await self._stream(receive, send, request, model)
+        else:
+            await _send_json(send, 200, completion(request))
+
+    async def _stream(self, receive: Any, send: Any, request: dict[str, Any], model: str) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        delay = int(model.removeprefix("slow-")) / 1000 if model.startswith("slow-") else 0.0
+        disconnected = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+        try:
+            for number, chunk in enumerate(chunks(request)):
+                if model == "cut-stream" and number == 2:
+                    raise RuntimeError("scripted disconnect")  # uvicorn drops the connection mid-body
+                if delay:
+                    await asyncio.sleep(delay)
+                if disconnected.is_set():
+                    self.stats["aborted"] += 1
+                    return
+                body = b"data: " + _encode(chunk) + b"\n\n"
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+            self.stats["completed"] += 1
+        finally:
+            watcher.cancel()
 
 
-async def _stream(send: Any, request: dict[str, Any], model: str) -> None:
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")]})
-    delay = int(model.removeprefix("slow-")) / 1000 if model.startswith("slow-") else 0.0
-    for number, chunk in enumerate(chunks(request)):
-        if model == "cut-stream" and number == 2:
-            raise RuntimeError("scripted disconnect")  # uvicorn drops the connection mid-body
-        if delay:
-            await asyncio.sleep(delay)
-        await send({"type": "http.response.body", "body": b"data: " + _encode(chunk) + b"\n\n", "more_body": True})
-    await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+async def _watch_disconnect(receive: Any, disconnected: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    disconnected.set()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on")
+    uvicorn.run(MockUpstream(), host="127.0.0.1", port=args.port, log_level="warning", lifespan="on")
 
 
 if __name__ == "__main__":
