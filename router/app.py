@@ -49,6 +49,8 @@ def _unexpected(request: Request, exc: Exception) -> Response[bytes]:
 
 
 def create_app(state: RouterState) -> Litestar:
+    # httpx logs every request at INFO: a formatted line per call on the hot path, and noise.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         try:
