@@ -71,7 +71,7 @@ class RoutingFields(msgspec.Struct):
     """The two fields routing needs, decoded without touching the rest of the body."""
 
     model: str
-    stream: bool = False
+    stream: bool | None = False  # some clients send null
 
 
 class CountTokensRequest(msgspec.Struct):
@@ -80,3 +80,57 @@ class CountTokensRequest(msgspec.Struct):
     system: str | list[Block] | None = None
     tools: list[Tool] | None = None
     thinking: Thinking | None = None
+
+
+# --- the upstream side: what an Anthropic upstream answers ----------------------------------------
+# Read leniently: Anthropic adds fields (service_tier, container, server_tool_use counts ...) and
+# proxies in front of it send nulls; nothing here is required except an event's `type`.
+
+
+class Usage(msgspec.Struct):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+
+
+class AnthropicMessage(msgspec.Struct):
+    """A Messages API answer (also the `message` of a stream's `message_start`)."""
+
+    id: str | None = None
+    model: str | None = None
+    content: list[Block] = []
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: Usage | None = None
+
+
+class StreamDelta(msgspec.Struct):
+    """The `delta` of content_block_delta (text, thinking, partial_json ...) and of message_delta
+    (stop_reason, stop_sequence): one struct for both, since only `type`-specific fields are set."""
+
+    type: str | None = None
+    text: str | None = None
+    thinking: str | None = None
+    partial_json: str | None = None
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+
+
+class StreamError(msgspec.Struct):
+    type: str | None = None
+    message: str | None = None
+
+
+class StreamEvent(msgspec.Struct):
+    """Any Messages stream event, decoded in one pass: `type` says which of the optional fields
+    are set. One flat struct instead of a tagged union, so event types Anthropic adds later decode
+    (and are skipped) instead of failing the stream."""
+
+    type: str
+    index: int | None = None
+    message: AnthropicMessage | None = None
+    content_block: Block | None = None
+    delta: StreamDelta | None = None
+    usage: Usage | None = None
+    error: StreamError | None = None

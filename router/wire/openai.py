@@ -116,3 +116,52 @@ REQUEST_FIELDS: frozenset[str] = frozenset(
         "prompt_cache_key", "verbosity", "extra_body", "chat_template_kwargs",
     }
 )
+
+
+# --- the client side: Chat Completions requests from OpenAI clients ------------------------------
+# Lenient like the rest: clients send fields we do not use (logprobs, seed, modalities ...), and
+# those are ignored, never a 400. Parts, tool calls and tools stay dicts: the converter checks the
+# fields it needs and names the JSON path when one is missing (router/convert/invalid.py).
+
+
+class ChatRequestMessage(msgspec.Struct):
+    """One message of a client request. `role` is optional here so a missing one is reported by the
+    converter with its path, in the same words as every other missing field."""
+
+    role: str | None = None
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    # DeepSeek's convention, echoed back by clients on assistant turns.
+    reasoning_content: str | None = None
+
+
+class StreamOptions(msgspec.Struct):
+    include_usage: bool | None = None
+
+
+class ChatRequest(msgspec.Struct):
+    """An OpenAI Chat Completions request as a client sends it."""
+
+    model: str
+    messages: list[ChatRequestMessage]
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    # Not OpenAI's own, but vLLM/OpenRouter clients send it and Anthropic understands it.
+    top_k: int | None = None
+    stop: str | list[str] | None = None
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
+    user: str | None = None
+    safety_identifier: str | None = None
+    n: int | None = None
+    metadata: dict[str, Any] | None = None
+    seed: int | None = None
