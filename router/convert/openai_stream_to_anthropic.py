@@ -36,6 +36,7 @@ import msgspec
 
 from router.convert.context import TargetContext
 from router.convert.openai_to_anthropic import thinking_signature, tool_use_id, usage_to_anthropic
+from router.error_bodies import anthropic_error_event
 from router.errors import RouterError, UpstreamProtocolError
 from router.wire.openai import ChatCompletionChunk, ChunkChoice, ErrorDetail, ToolCallDelta, Usage
 from router.wire.sse import encode_event
@@ -208,9 +209,7 @@ class AnthropicStreamFromOpenAI:
             return b""
         self._ended = True
         self._out.clear()
-        error_type = "overloaded_error" if error.error_type == "overloaded_error" else "api_error"
-        body = {"type": "error", "error": {"type": error_type, "message": error.message}}
-        return encode_event("error", _encode(body))
+        return anthropic_error_event(error)
 
     def ping(self) -> bytes:
         return _PING

@@ -55,11 +55,14 @@ class StreamMachine(Protocol):
 class SSETranslator:
     """An SSEParser feeding a StreamMachine. After a failure it is `failed` and emits nothing more."""
 
-    __slots__ = ("_parser", "_machine", "failed")
+    __slots__ = ("_parser", "_machine", "_on_event", "failed")
 
     def __init__(self, machine: StreamMachine) -> None:
         self._parser = SSEParser()
         self._machine = machine
+        # Machines that need the event name too (passthrough re-frames `event:` lines) take the
+        # whole event; converting machines read only the data.
+        self._on_event: Callable[[SSEEvent], bytes] | None = getattr(machine, "on_event", None)
         self.failed = False
 
     def feed(self, chunk: bytes) -> bytes:
@@ -87,10 +90,10 @@ class SSETranslator:
 
     def _convert(self, events: Iterable[SSEEvent]) -> bytes:
         parts: list[bytes] = []
-        on_data = self._machine.on_data
+        on_data, on_event = self._machine.on_data, self._on_event
         try:
             for event in events:
-                parts.append(on_data(event.data))
+                parts.append(on_data(event.data) if on_event is None else on_event(event))
         except UpstreamError as exc:
             parts.append(self.fail(exc))  # what came before the bad chunk still goes out
         return b"".join(parts)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from router.convert.context import Capabilities, TargetContext
 from router.table.load import LoadedConfig
-from router.table.pairs import PAIRS, Converters, build_converters
+from router.table.pairs import Converters, build_converters, serves
+from router.table.rules import route_targets, split_target
 from router.table.schema import ClientProtocol, Route, Upstream
 
 # Which wire protocol each upstream kind speaks. The mock answers in OpenAI shape.
-UPSTREAM_PROTOCOL: Mapping[str, str] = {"openai": "openai", "mock": "openai"}
+UPSTREAM_PROTOCOL: Mapping[str, str] = {"openai": "openai", "mock": "openai", "anthropic": "anthropic"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +72,6 @@ def is_glob(pattern: str) -> bool:
     return any(ch in pattern for ch in "*?[")
 
 
-def split_target(text: str) -> tuple[str, str | None]:
-    """`upstream/model` splits at the first "/" (model names may contain more); `upstream` alone
-    sends the client's model name."""
-    upstream, sep, model = text.partition("/")
-    return upstream, (model if sep else None)
-
-
 def build_table(loaded: LoadedConfig) -> Table:
     exact: dict[tuple[str, str], Plan] = {}
     globs: list[_Glob] = []
@@ -117,7 +111,7 @@ def _claimed(protocol: str, model: str, globs: list[_Glob]) -> bool:
 def _plan(route: Route, protocol: ClientProtocol, loaded: LoadedConfig) -> Plan | None:
     """None when no target of the route can serve this client protocol yet."""
     targets = []
-    for text in [route.to] if isinstance(route.to, str) else route.to:
+    for text in route_targets(route):
         upstream_name, model = split_target(text)
         if upstream_name in loaded.disabled_upstreams:
             continue
@@ -132,7 +126,7 @@ def _target(
 ) -> Target | None:
     kind = type(upstream).__struct_config__.tag
     pair = f"{protocol}__{UPSTREAM_PROTOCOL[str(kind)]}"
-    if pair not in PAIRS:
+    if not serves(pair):
         return None
     caps = Capabilities.resolve(upstream.supports, route.supports)
     ctx = TargetContext(route.name, upstream_name, model, caps, route.ping_interval)

@@ -15,6 +15,7 @@ from typing import Any
 from router.table.problems import Finding, SchemaPath, did_you_mean
 from router.table.rules import route_targets, split_target
 from router.table.schema import (
+    AnthropicUpstream,
     ClampOp,
     DefaultOp,
     MockUpstream,
@@ -25,6 +26,7 @@ from router.table.schema import (
     SetOp,
     Upstream,
 )
+from router.wire.fields import ANTHROPIC_REQUEST_FIELDS
 from router.wire.openai import REQUEST_FIELDS
 
 
@@ -32,6 +34,8 @@ def request_fields(upstream: Upstream) -> tuple[str, frozenset[str]] | None:
     """(protocol name, the fields its request has) for an upstream; None when unknown."""
     if isinstance(upstream, (OpenAIUpstream, MockUpstream)):
         return "OpenAI Chat Completions", REQUEST_FIELDS  # the mock speaks OpenAI
+    if isinstance(upstream, AnthropicUpstream):
+        return "Anthropic Messages", ANTHROPIC_REQUEST_FIELDS
     return None
 
 

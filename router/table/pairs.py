@@ -1,15 +1,23 @@
-"""Protocol pairs: for (client protocol, upstream protocol), the shipped field table, the functions
-it may call, and the stream machine. `build_converters` compiles one route target's converters."""
+"""Protocol pairs: for (client protocol, upstream protocol), the shipped field table and the
+functions it may call. `build_converters` compiles one route target's converters.
+
+Converted pairs decode the client's body into Structs and build the upstream body from the
+`[request]` table. Passthrough pairs (the same protocol on both sides) edit the client's own body
+in place, so fields and block types we don't know yet still reach the upstream.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
-from router.convert import anthropic_to_openai, openai_to_anthropic
+from router.convert import anthropic_to_openai, openai_to_anthropic, passthrough
 from router.convert.context import TargetContext
+from router.convert.openai_client import request as openai_client_request
+from router.convert.openai_client import response as openai_client_response
 from router.mapping.compile import Compiled, compile_fields
 from router.mapping.spec import PairSpec, parse_pair_spec, read_pair_text
 from router.table.schema import Op
@@ -21,18 +29,33 @@ class PairFunctions:
     response: Mapping[str, Callable[..., Any]]
 
 
-PAIRS: Mapping[str, PairFunctions] = {
-    "anthropic__openai": PairFunctions(anthropic_to_openai.FUNCTIONS, openai_to_anthropic.FUNCTIONS),
-}
+PAIRS: Mapping[str, PairFunctions] = MappingProxyType(
+    {
+        "anthropic__openai": PairFunctions(anthropic_to_openai.FUNCTIONS, openai_to_anthropic.FUNCTIONS),
+        "openai__anthropic": PairFunctions(openai_client_request.FUNCTIONS, openai_client_response.FUNCTIONS),
+        "passthrough": PairFunctions(passthrough.FUNCTIONS, MappingProxyType({})),
+    }
+)
+PASSTHROUGH_PAIRS = frozenset({"anthropic__anthropic", "openai__openai"})
 
 
 @dataclass(frozen=True, slots=True)
 class Converters:
-    """One target's compiled request and response converters, and the value maps streams use."""
+    """One target's compiled converters. `response` is None on passthrough pairs: the upstream's
+    answer goes back as it was sent (scrubbed)."""
 
+    pair: str
     request: Compiled
-    response: Compiled
+    response: Compiled | None
     values: Mapping[str, Mapping[str, Any]]
+
+    @property
+    def passthrough(self) -> bool:
+        return self.response is None
+
+
+def serves(pair: str) -> bool:
+    return pair in PAIRS or pair in PASSTHROUGH_PAIRS
 
 
 @cache
@@ -43,9 +66,15 @@ def pair_spec(pair: str) -> PairSpec:
 
 
 def build_converters(pair: str, ctx: TargetContext, ops: Sequence[Op] = ()) -> Converters:
-    spec = pair_spec(pair)
-    functions = PAIRS[pair]
     origin = f"route={ctx.route} target={ctx.upstream}/{ctx.model or '*'} {pair}"
+    if pair in PASSTHROUGH_PAIRS:
+        spec = pair_spec("passthrough")
+        request = compile_fields(
+            name="convert_request", origin=f"{origin} request", fields=spec.request, ops=ops,
+            functions=PAIRS["passthrough"].request, values=spec.values, edit_in_place=True,
+        )
+        return Converters(pair, request, None, spec.values)
+    spec, functions = pair_spec(pair), PAIRS[pair]
     request = compile_fields(
         name="convert_request", origin=f"{origin} request", fields=spec.request, ops=ops,
         functions=functions.request, values=spec.values,
@@ -54,4 +83,4 @@ def build_converters(pair: str, ctx: TargetContext, ops: Sequence[Op] = ()) -> C
         name="convert_response", origin=f"{origin} response", fields=spec.response, ops=(),
         functions=functions.response, values=spec.values,
     )
-    return Converters(request, response, spec.values)
+    return Converters(pair, request, response, spec.values)

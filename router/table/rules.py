@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from router.table.problems import Finding, SchemaPath, choice_fix
-from router.table.schema import OpenAIUpstream, Route, Server, Upstream
+from router.table.schema import AnthropicUpstream, OpenAIUpstream, Route, Server, Upstream
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -57,7 +57,7 @@ def check_upstream(name: str, upstream: Upstream) -> Iterator[Finding]:
     if "/" in name:
         message = f'upstream name "{name}" contains "/", but targets split at the first "/"'
         yield Finding(("upstreams", name), message, "rename it without a slash")
-    if isinstance(upstream, OpenAIUpstream):
+    if isinstance(upstream, OpenAIUpstream | AnthropicUpstream):
         parts = urlsplit(upstream.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             # The URL is not echoed: it may carry credentials (https://user:pass@host).

@@ -100,7 +100,28 @@ class MockUpstream(_Strict, tag_field="kind", tag="mock"):
     supports: Supports = Supports()
 
 
-Upstream = OpenAIUpstream | MockUpstream
+class AnthropicUpstream(_Strict, tag_field="kind", tag="anthropic"):
+    """The Anthropic Messages API (api.anthropic.com, or any server that speaks it).
+
+    api-key: `env:NAME` or `${NAME}`; sent as `x-api-key`.
+    anthropic-version: sent when the client did not send one.
+    beta: which client `anthropic-beta` flags go upstream: `all`, `none`, or a list of flags.
+      Claude Code sends eight; a server that doesn't know one may reject the request.
+    """
+
+    base_url: str = "https://api.anthropic.com"
+    api_key: str | None = None
+    optional: bool = False
+    anthropic_version: str = "2023-06-01"
+    beta: Literal["all", "none"] | list[str] = "all"
+    headers: dict[str, str] = {}
+    timeout: Timeouts = Timeouts()
+    limits: ConnectionLimits = ConnectionLimits()
+    supports: Supports = Supports()
+
+
+Upstream = OpenAIUpstream | AnthropicUpstream | MockUpstream
+HttpUpstream = OpenAIUpstream | AnthropicUpstream
 
 
 class SetOp(_Strict, tag_field="op", tag="set"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from router.errors import UpstreamError, UpstreamStatusError
-from router.table.schema import MockUpstream, OpenAIUpstream, Timeouts, Upstream
+from router.table.schema import AnthropicUpstream, HttpUpstream, MockUpstream, OpenAIUpstream, Timeouts, Upstream
 from router.upstream.errors import map_transport_error
 from router.upstream.mock import MockTransport
 from router.upstream.scrub import Scrubber, upstream_error_message
@@ -51,10 +51,18 @@ class UpstreamClient:
     headers: Mapping[str, str]
     timeouts: Timeouts
     scrubber: Scrubber
+    forwarding: HeaderForwarding | None = None  # Anthropic upstreams: client headers passed on
+    count_tokens_url: str | None = None  # the upstream's native token counter, if it has one
 
-    async def open_stream(self, body: bytes) -> httpx.Response:
+    def forwarded(self, incoming: Mapping[str, str]) -> Mapping[str, str]:
+        """The request's headers: ours, plus what the upstream's policy lets through."""
+        if self.forwarding is None:
+            return self.headers
+        return {**self.headers, **self.forwarding.pick(incoming)}
+
+    async def open_stream(self, body: bytes, headers: Mapping[str, str] | None = None, url: str | None = None) -> httpx.Response:
         """Send and return the response with a 2xx status and an unread body (the caller closes it)."""
-        request = self.http.build_request("POST", self.url, content=body, headers=self.headers)
+        request = self.http.build_request("POST", url or self.url, content=body, headers=headers or self.headers)
         try:
             response = await self.http.send(request, stream=True)
         except Exception as exc:  # noqa: BLE001 - the one boundary: every failure is mapped
@@ -63,11 +71,11 @@ class UpstreamClient:
             raise await self._status_error(response)
         return response
 
-    async def call(self, body: bytes) -> bytes:
+    async def call(self, body: bytes, headers: Mapping[str, str] | None = None, url: str | None = None) -> bytes:
         """A unary call: the whole body, bounded by the `total` timeout when one is set."""
         try:
             async with asyncio.timeout(self.timeouts.total):
-                response = await self.open_stream(body)
+                response = await self.open_stream(body, headers, url)
                 try:
                     return await response.aread()
                 finally:
@@ -101,39 +109,82 @@ async def _read_bounded(response: httpx.Response) -> bytes:
     return b"".join(parts)[:MAX_ERROR_BODY]
 
 
+@dataclass(frozen=True, slots=True)
+class HeaderForwarding:
+    """Which client headers an Anthropic upstream gets: its `anthropic-version` (ours is only the
+    default), and `anthropic-beta` flags per the upstream's `beta` policy."""
+
+    beta: str | frozenset[str]  # "all", "none", or the allowed flags
+
+    def pick(self, incoming: Mapping[str, str]) -> dict[str, str]:
+        picked = {}
+        version = incoming.get("anthropic-version")
+        if version:
+            picked["anthropic-version"] = version
+        beta = self._beta(incoming.get("anthropic-beta"))
+        if beta:
+            picked["anthropic-beta"] = beta
+        return picked
+
+    def _beta(self, flags: str | None) -> str | None:
+        if not flags or self.beta == "none":
+            return None
+        if self.beta == "all":
+            return flags
+        kept = [flag.strip() for flag in flags.split(",") if flag.strip() in self.beta]
+        return ",".join(kept) or None
+
+
 def make_client(
     name: str, upstream: Upstream, api_key: str | None, transport: TransportFactory = default_transport
 ) -> UpstreamClient:
-    timeouts = upstream.timeout if isinstance(upstream, OpenAIUpstream) else Timeouts()
+    timeouts = upstream.timeout if isinstance(upstream, HttpUpstream) else Timeouts()
     http = httpx.AsyncClient(
         transport=transport(name, upstream),
         timeout=httpx.Timeout(
             connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.connect
         ),
     )
+    anthropic = isinstance(upstream, AnthropicUpstream)
     return UpstreamClient(
         name=name,
         http=http,
-        url=_chat_url(upstream),
+        url=_endpoint(upstream),
         headers=_headers(upstream, api_key),
         timeouts=timeouts,
         scrubber=Scrubber.for_secrets([api_key] if api_key else []),
+        forwarding=_forwarding(upstream) if anthropic else None,
+        count_tokens_url=_endpoint(upstream) + "/count_tokens" if anthropic else None,
     )
 
 
-def _chat_url(upstream: Upstream) -> str:
+def _endpoint(upstream: Upstream) -> str:
     if isinstance(upstream, MockUpstream):
         return "http://mock.invalid/v1/chat/completions"
-    return upstream.base_url.rstrip("/") + "/chat/completions"
+    base = upstream.base_url.rstrip("/")
+    if isinstance(upstream, AnthropicUpstream):
+        # Anthropic's documented base URL has no /v1; accept both spellings.
+        return base + ("/messages" if base.endswith("/v1") else "/v1/messages")
+    return base + "/chat/completions"
 
 
 def _headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
+    """Credentials go in headers, never in the URL (URLs end up in logs and error messages)."""
     headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-    if isinstance(upstream, OpenAIUpstream):
+    if isinstance(upstream, HttpUpstream):
         headers.update(upstream.headers)
-    if api_key:
+    if isinstance(upstream, AnthropicUpstream):
+        headers["anthropic-version"] = upstream.anthropic_version
+        if api_key:
+            headers["x-api-key"] = api_key
+    elif api_key:
         headers["authorization"] = f"Bearer {api_key}"
     return headers
+
+
+def _forwarding(upstream: AnthropicUpstream) -> HeaderForwarding:
+    policy = upstream.beta
+    return HeaderForwarding(policy if isinstance(policy, str) else frozenset(policy))
 
 
 class UpstreamPool:

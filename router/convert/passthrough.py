@@ -1,0 +1,75 @@
+"""Same protocol on both sides: the request is the client's own body with the model and the
+route's overrides applied; the stream is the upstream's events, data untouched but scrubbed.
+
+Events are re-framed (`event:` / `data:` lines) from the parser's output rather than copied as raw
+bytes, so a ping or an error event can only ever land between two whole events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal
+
+from router.convert.context import TargetContext
+from router.error_bodies import anthropic_error_event, openai_error_event
+from router.errors import RouterError, UpstreamProtocolError
+from router.upstream.scrub import Scrubber
+from router.wire.sse import SSEEvent
+
+Protocol = Literal["anthropic", "openai"]
+ANTHROPIC_PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+OPENAI_PING = b": ping\n\n"  # OpenAI streams have no ping event; SDKs skip comment lines
+
+
+def passthrough_model(src: dict[str, Any], ctx: TargetContext) -> Any:
+    return ctx.model or src.get("model")
+
+
+FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType({"passthrough_model": passthrough_model})
+
+
+class PassthroughStream:
+    """A StreamMachine that forwards events; it knows only how each protocol ends a stream, so an
+    upstream that dies before that end still gets an error event, never a clean finish."""
+
+    __slots__ = ("_protocol", "_scrubber", "_finished")
+
+    def __init__(self, protocol: Protocol, scrubber: Scrubber) -> None:
+        self._protocol = protocol
+        self._scrubber = scrubber
+        self._finished = False
+
+    def start(self) -> bytes:
+        return b""
+
+    def on_event(self, event: SSEEvent) -> bytes:
+        data = self._scrubber.data(event.data)
+        if self._protocol == "anthropic":
+            if event.event in ("message_stop", "error"):
+                self._finished = True  # an upstream error event is the end of its stream too
+        elif data == b"[DONE]":
+            self._finished = True
+        return _frame(event.event, data)
+
+    def on_data(self, data: bytes) -> bytes:
+        return self.on_event(SSEEvent(None, data))
+
+    def finish(self) -> bytes:
+        if not self._finished:
+            raise UpstreamProtocolError("upstream stream ended before it finished")
+        return b""
+
+    def fail(self, error: RouterError) -> bytes:
+        self._finished = True
+        return anthropic_error_event(error) if self._protocol == "anthropic" else openai_error_event(error)
+
+    def ping(self) -> bytes:
+        return ANTHROPIC_PING if self._protocol == "anthropic" else OPENAI_PING
+
+
+def _frame(event: str | None, data: bytes) -> bytes:
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    if b"\n" in data:  # multi-line data goes back as it came: one data: line per line
+        return head + b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n"
+    return head + b"data: " + data + b"\n\n"
