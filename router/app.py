@@ -12,7 +12,8 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from router.errors import InvalidRequest, ModelNotFound, PayloadTooLarge, RouterError
-from router.front.anthropic import create_message
+from router.front.anthropic import count_tokens, create_message
+from router.front.openai import chat_completions
 from router.front.errors import Protocol, error_response
 from router.front.ops import auth_token, health, list_models, ready
 from router.state import RouterState
@@ -60,7 +61,7 @@ def create_app(state: RouterState) -> Litestar:
             await state.pool.aclose()
 
     return Litestar(
-        route_handlers=[create_message, list_models, health, ready, auth_token],
+        route_handlers=[create_message, count_tokens, chat_completions, list_models, health, ready, auth_token],
         lifespan=[lifespan],
         state=State({"router": state}),
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},

@@ -21,6 +21,7 @@ import msgspec
 import uvicorn
 
 from router.upstream.mock import chunks, completion
+from tests.support import anthropic_mock
 
 _encode = msgspec.json.Encoder().encode
 Scope = dict[str, Any]
@@ -58,7 +59,9 @@ class MockUpstream:
             return
         request = msgspec.json.decode(await _body(receive))
         model = str(request.get("model", ""))
-        if model.startswith("fail-"):
+        if scope["path"].startswith("/v1/messages"):
+            await self._anthropic(scope, send, request)
+        elif model.startswith("fail-"):
             status = int(model.removeprefix("fail-"))
             extra = [(b"retry-after", b"7")] if status == 429 else []
             await _send_json(send, status, {"error": {"message": f"scripted {status}", "type": "scripted"}}, extra)
@@ -69,6 +72,25 @@ class MockUpstream:
             await self._stream(receive, send, request, model)
         else:
             await _send_json(send, 200, completion(request))
+
+    async def _anthropic(self, scope: Scope, send: Any, request: dict[str, Any]) -> None:
+        """The Anthropic Messages API: /v1/messages and /v1/messages/count_tokens. A unary answer
+        carries an extra `seen` member (passthrough keeps unknown fields) reporting the headers the
+        router forwarded, so tests can check the beta policy and the credentials."""
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if scope["path"].endswith("/count_tokens"):
+            await _send_json(send, 200, {"input_tokens": 42, "seen_model": request.get("model")})
+            return
+        if not request.get("stream"):
+            seen = {name: headers.get(name) for name in ("anthropic-beta", "anthropic-version", "x-api-key")}
+            await _send_json(send, 200, {**anthropic_mock.message(request), "seen": seen})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        for name, data in anthropic_mock.events(request):
+            frame = b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _stream(self, receive: Any, send: Any, request: dict[str, Any], model: str) -> None:
         await send({"type": "http.response.start", "status": 200,
