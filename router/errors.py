@@ -84,6 +84,8 @@ class UpstreamStatusError(UpstreamError):
         if status == 429 or retry_after:
             headers["retry-after"] = retry_after or str(DEFAULT_RETRY_AFTER_SECONDS)
         super().__init__(message, headers=headers)
+        # The default is for the client's sake; it says nothing about when the upstream recovers.
+        self.retry_after_default = not retry_after
         self.upstream_status = upstream_status
         self.status = status
         self.error_type = error_type

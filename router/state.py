@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from router.failover import TargetHealth
 from router.table.lookup import Table
 from router.upstream.client import TransportFactory, UpstreamPool, default_transport, make_client
 
@@ -21,6 +22,8 @@ class RouterState:
     key_hashes: Mapping[str, str]
     generated_key: str | None = None  # shown by GET /auth-token to loopback clients only
     ready: bool = field(default=True)
+    # Per-process target health (breaker, in-flight counts); survives reloads on purpose.
+    health: TargetHealth = field(default_factory=TargetHealth)
 
 
 def open_state(

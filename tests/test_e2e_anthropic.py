@@ -44,11 +44,13 @@ name = "scripted"
 models = ["fail-*", "echo-key", "cut-stream", "slow-*"]
 to = "up"
 ping-interval = 0.2
+retry = {{ attempts = 1 }}
 
 [[routes]]
 name = "dead"
 models = ["dead"]
 to = "down/x"
+retry = {{ attempts = 1 }}
 """
 
 TOOLS = [{

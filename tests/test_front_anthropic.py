@@ -29,6 +29,7 @@ supports = { max-output-tokens = 1000 }
 name = "claude"
 models = ["claude-*"]
 to = "up/target-model"
+retry = { attempts = 1 }   # failures map 1:1 here; failover has its own tests
 request = [{ op = "rename", field = "max_tokens", to = "max_completion_tokens" }]
 """
 URL = "https://llm.example/v1/chat/completions"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from router.convert.context import Capabilities, TargetContext
 from router.table.load import LoadedConfig
 from router.table.pairs import Converters, build_converters, serves
-from router.table.rules import route_targets, split_target
-from router.table.schema import ClientProtocol, Route, Upstream
+from router.table.rules import route_targets, route_weights, split_target
+from router.table.schema import ClientProtocol, Retry, Route, Upstream
 
 # Which wire protocol each upstream kind speaks. The mock answers in OpenAI shape.
 UPSTREAM_PROTOCOL: Mapping[str, str] = {"openai": "openai", "mock": "openai", "anthropic": "anthropic"}
@@ -30,6 +30,12 @@ class Target:
     kind: str
     ctx: TargetContext
     converters: Converters
+    weight: float = 1.0
+
+    @property
+    def key(self) -> str:
+        """Names the target in logs, headers and the breaker: `upstream/model`."""
+        return f"{self.upstream}/{self.ctx.model or '*'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,8 @@ class Plan:
     route: str
     protocol: ClientProtocol
     targets: tuple[Target, ...]
+    balance: str = "ordered"
+    retry: Retry = Retry()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +119,19 @@ def _claimed(protocol: str, model: str, globs: list[_Glob]) -> bool:
 def _plan(route: Route, protocol: ClientProtocol, loaded: LoadedConfig) -> Plan | None:
     """None when no target of the route can serve this client protocol yet."""
     targets = []
-    for text in route_targets(route):
+    for text, weight in zip(route_targets(route), route_weights(route)):
         upstream_name, model = split_target(text)
         if upstream_name in loaded.disabled_upstreams:
             continue
-        target = _target(route, protocol, upstream_name, model, loaded.config.upstreams[upstream_name])
+        target = _target(route, protocol, upstream_name, model, loaded.config.upstreams[upstream_name], weight)
         if target is not None:
             targets.append(target)
-    return Plan(route.name, protocol, tuple(targets)) if targets else None
+    return Plan(route.name, protocol, tuple(targets), route.balance, route.retry) if targets else None
 
 
 def _target(
-    route: Route, protocol: ClientProtocol, upstream_name: str, model: str | None, upstream: Upstream
+    route: Route, protocol: ClientProtocol, upstream_name: str, model: str | None, upstream: Upstream,
+    weight: float,
 ) -> Target | None:
     kind = type(upstream).__struct_config__.tag
     pair = f"{protocol}__{UPSTREAM_PROTOCOL[str(kind)]}"
@@ -130,4 +139,4 @@ def _target(
         return None
     caps = Capabilities.resolve(upstream.supports, route.supports)
     ctx = TargetContext(route.name, upstream_name, model, caps, route.ping_interval)
-    return Target(upstream_name, str(kind), ctx, build_converters(pair, ctx, route.request))
+    return Target(upstream_name, str(kind), ctx, build_converters(pair, ctx, route.request), weight)

@@ -23,7 +23,17 @@ def split_target(target: str) -> tuple[str, str | None]:
 
 
 def route_targets(route: Route) -> list[str]:
-    return [route.to] if isinstance(route.to, str) else list(route.to)
+    """The route's targets as `upstream[/model]` texts, in the order written."""
+    if isinstance(route.to, str):
+        return [route.to]
+    return [entry if isinstance(entry, str) else entry.target for entry in route.to]
+
+
+def route_weights(route: Route) -> list[float]:
+    """Each target's weight, in the order of `route_targets` (1 when not given)."""
+    if isinstance(route.to, str):
+        return [1.0]
+    return [1.0 if isinstance(entry, str) else entry.weight for entry in route.to]
 
 
 def glob_problem(pattern: str) -> str | None:

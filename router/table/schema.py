@@ -162,20 +162,54 @@ class ClampOp(_Strict, tag_field="op", tag="clamp"):
 Op = SetOp | DefaultOp | DropOp | RenameOp | ClampOp
 
 
+class WeightedTarget(_Strict):
+    """A target with a share of the traffic when the route balances (`balance = "weighted"`)."""
+
+    target: str
+    weight: float = 1.0
+
+
+class Retry(_Strict):
+    """How a route retries. An attempt fails over to the next target (or retries the only one)
+    when it fails with one of `on` before the first byte reached the client; never on the
+    client's own errors. Backoff is exponential with full jitter; an upstream's retry-after is
+    honoured when the same target is tried again, up to `max-wait` (longer: give up at once).
+
+    on: HTTP statuses, "connect" (refused, DNS, TLS) and "timeout" (before the first byte).
+    cooldown: a target that failed `failures` times in a row is put aside that many seconds.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.25
+    max_wait: float = 10.0
+    on: list[int | Literal["connect", "timeout"]] = msgspec.field(
+        default_factory=lambda: [408, 429, 500, 502, 503, 504, 529, "connect", "timeout"]
+    )
+    failures: int = 3
+    cooldown: float = 30.0
+
+
 class Route(_Strict):
     """One row of the table; the first route whose `models` match the client's model wins.
 
     models: exact names or globs (`claude-*`, `gpt-?o`, `*`).
     clients: the front doors this route serves; default all.
     to: `upstream/model` (split at the first "/"), or just `upstream` to send the client's model
-      name unchanged. A list is an ordered fallback chain.
+      name unchanged. A list is an ordered fallback chain; entries may be
+      `{ target = "upstream/model", weight = 2 }` for `balance = "weighted"`.
+    balance: `ordered` (the list is the fallback order), `weighted` (pick the first target by
+      weight, the rest follow as fallbacks), `least-in-flight` (the target with the fewest
+      requests in flight in this process first).
+    retry: attempts, backoff and what is retryable (see Retry).
     request: override ops applied, in order, to the upstream request.
     ping-interval: seconds of upstream silence before a keep-alive `ping` event goes to the client.
     """
 
     name: str
     models: list[str]
-    to: str | list[str]
+    to: str | list[str | WeightedTarget]
+    balance: Literal["ordered", "weighted", "least-in-flight"] = "ordered"
+    retry: Retry = Retry()
     clients: list[ClientProtocol] = msgspec.field(default_factory=lambda: list(ALL_CLIENT_PROTOCOLS))
     request: list[Op] = []
     supports: Supports = Supports()

@@ -79,6 +79,7 @@ class CountTokensRequest(msgspec.Struct):
     messages: list[Message]
     system: str | list[Block] | None = None
     tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
     thinking: Thinking | None = None
 
 

@@ -1,0 +1,206 @@
+"""The path every model request takes, whatever the client's protocol:
+
+    authenticate → decode model/stream → table lookup → convert (or edit in place) → upstream
+    → convert the answer (or pass it back) / relay the stream through the pair's state machine
+
+The front modules (anthropic.py, openai.py) only name their protocol and render its errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.response import Stream
+
+from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
+from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
+from router.convert.openai_to_anthropic import new_message_id
+from router.convert.passthrough import PassthroughStream
+from router.convert.stream_relay import StreamMachine, relay
+from router.errors import InvalidRequest, ModelNotFound, UpstreamError, UpstreamProtocolError
+from router.failover import attempt_order, attempts_header, retryable, wait_before
+from router.front.auth import authenticate
+from router.state import RouterState
+from router.table.lookup import Plan, Target
+from router.table.schema import ClientProtocol
+from router.upstream.client import UpstreamClient
+from router.wire.anthropic import AnthropicMessage, MessagesRequest, RoutingFields
+from router.wire.openai import ChatCompletion, ChatRequest
+
+log = logging.getLogger("router.dispatch")
+_encode = msgspec.json.Encoder().encode
+_decode_routing = msgspec.json.Decoder(RoutingFields).decode
+_decode_object = msgspec.json.Decoder(dict[str, Any]).decode
+
+# The client's body, fully decoded, for pairs that convert it.
+_CLIENT_DECODERS: Mapping[str, Callable[[bytes], Any]] = {
+    "anthropic": msgspec.json.Decoder(MessagesRequest).decode,
+    "openai": msgspec.json.Decoder(ChatRequest).decode,
+}
+# The upstream's unary answer, by pair.
+_ANSWER_DECODERS: Mapping[str, Callable[[bytes], Any]] = {
+    "anthropic__openai": msgspec.json.Decoder(ChatCompletion).decode,
+    "openai__anthropic": msgspec.json.Decoder(AnthropicMessage).decode,
+}
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def new_request_id() -> str:
+    return f"req_{secrets.token_hex(12)}"
+
+
+def decode_client(decode: Callable[[bytes], Any], body: bytes) -> Any:
+    """msgspec's message names the field and its path: "Expected `str`, got `int` - at `$.model`"."""
+    try:
+        return decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"invalid request: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+
+
+def route_request(state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, body: bytes) -> tuple[Plan, RoutingFields]:
+    authenticate(request.headers, state.key_hashes)
+    fields = decode_client(_decode_routing, body)
+    plan = state.table.lookup(protocol, fields.model)
+    if plan is None:
+        raise ModelNotFound(f"model {fields.model!r} is not served here; GET /v1/models lists the models")
+    return plan, fields
+
+
+async def dispatch(state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, request_id: str) -> Response[bytes] | Stream:
+    body = await request.body()
+    plan, fields = route_request(state, request, protocol, body)
+    order = attempt_order(plan, state.health)
+    attempts = max(plan.retry.attempts, 1)
+    outcomes: list[str] = []
+    decoded = _DecodedOnce(protocol, body)
+    for attempt in range(attempts):
+        target = order[attempt % len(order)]
+        try:
+            answer = await _attempt(state, request, target, fields, decoded, plan)
+        except UpstreamError as error:
+            outcomes.append(f"{target.key}={error.status}")
+            if state.health.failed(target.key, plan.retry):
+                log.warning("target %s put aside for %gs after repeated failures", target.key, plan.retry.cooldown)
+            wait = _next_wait(state, plan, order, attempt, attempts, target, error)
+            log.warning("route %s attempt %d via %s failed (%s)%s", plan.route, attempt + 1, target.key,
+                        error.status, "" if wait is None else f"; retrying in {wait:.2f}s")
+            if wait is None:
+                error.headers["x-router-attempts"] = attempts_header(outcomes)
+                raise
+            await asyncio.sleep(wait)
+            continue
+        state.health.succeeded(target.key)
+        outcomes.append(f"{target.key}=200")
+        answer.headers.update({"request-id": request_id, "x-router-route": plan.route,
+                               "x-router-target": target.key, "x-router-attempts": attempts_header(outcomes)})
+        return answer
+    raise AssertionError("unreachable: the last attempt either answers or raises")
+
+
+def _next_wait(state: RouterState, plan: Plan, order: list[Target], attempt: int, attempts: int,
+               target: Target, error: UpstreamError) -> float | None:
+    if attempt + 1 >= attempts or not retryable(error, plan.retry):
+        return None
+    same = order[(attempt + 1) % len(order)] is target
+    return wait_before(attempt, error, plan.retry, same, state.health.rng)
+
+
+class _DecodedOnce:
+    """The client's body decoded for converting pairs at most once per request. Passthrough
+    attempts get a fresh dict each time: they edit it in place."""
+
+    __slots__ = ("_protocol", "_body", "_struct")
+
+    def __init__(self, protocol: ClientProtocol, body: bytes) -> None:
+        self._protocol, self._body, self._struct = protocol, body, None
+
+    def for_target(self, target: Target) -> Any:
+        if target.converters.passthrough:
+            return decode_client(_decode_object, self._body)
+        if self._struct is None:
+            self._struct = decode_client(_CLIENT_DECODERS[self._protocol], self._body)
+        return self._struct
+
+
+async def _attempt(state: RouterState, request: Request[Any, Any, Any], target: Target, fields: RoutingFields,
+                   decoded: _DecodedOnce, plan: Plan) -> Response[bytes] | Stream:
+    """One try at one target; raises UpstreamError before anything reached the client."""
+    client = state.pool.get(target.upstream)
+    src = decoded.for_target(target)
+    upstream_body = _encode(target.converters.request.function(src, target.ctx))
+    headers = client.forwarded(request.headers)
+    if fields.stream:
+        machine = _machine(target, plan.protocol, fields.model, src, client)
+        return await _stream(state, client, target, machine, upstream_body, headers, plan)
+    state.health.started(target.key)
+    try:
+        raw = await client.call(upstream_body, headers)
+    finally:
+        state.health.ended(target.key)
+    return Response(_answer(target, client, raw), media_type="application/json")
+
+
+def _answer(target: Target, client: UpstreamClient, raw: bytes) -> bytes:
+    converters = target.converters
+    if converters.response is None:
+        return client.scrubber.data(raw)
+    try:
+        answer = _ANSWER_DECODERS[converters.pair](raw)
+    except msgspec.DecodeError:
+        raise UpstreamProtocolError(f"upstream {client.name!r} sent an answer that could not be read") from None
+    return _encode(converters.response.function(answer, target.ctx))
+
+
+def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: Any, client: UpstreamClient) -> StreamMachine:
+    converters, ctx = target.converters, target.ctx
+    model = ctx.model or client_model
+    if converters.passthrough:
+        return PassthroughStream(protocol, client.scrubber)
+    if converters.pair == "anthropic__openai":
+        return AnthropicStreamFromOpenAI(
+            ctx, message_id=new_message_id(), model=model, input_tokens=None,
+            finish_values=converters.values["finish_reason"],
+        )
+    include_usage = bool(src.stream_options and src.stream_options.include_usage)
+    return OpenAIStreamFromAnthropic(
+        ctx, completion_id=f"chatcmpl-{secrets.token_hex(12)}", model=model,
+        include_usage=include_usage, finish_values=converters.values["stop_reason"],
+    )
+
+
+async def _stream(
+    state: RouterState, client: UpstreamClient, target: Target, machine: StreamMachine, body: bytes,
+    headers: Mapping[str, str], plan: Plan,
+) -> Stream:
+    """Opened before answering, so an upstream error status becomes a normal JSON error response
+    (and a fallback can still try the next target)."""
+    response = await client.open_stream(body, headers)
+    if "text/event-stream" not in response.headers.get("content-type", ""):
+        await response.aclose()
+        raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")
+    events = relay(
+        response.aiter_bytes(), machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
+        idle_timeout=client.timeouts.stream_idle, close=response.aclose,
+    )
+    if plan.balance == "least-in-flight":
+        events = _counted(events, state, target.key)
+    return Stream(events, media_type="text/event-stream", headers=dict(SSE_HEADERS))
+
+
+async def _counted(events: AsyncGenerator[bytes, None], state: RouterState, key: str) -> AsyncGenerator[bytes, None]:
+    """A stream is in flight until its last byte: least-in-flight balancing needs to know."""
+    state.health.started(key)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        state.health.ended(key)
+        await events.aclose()
