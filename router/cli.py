@@ -29,12 +29,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check(rest, os.environ, sys.stdout, sys.stderr)
     if command == "serve":
         return serve(rest)
+    if command == "schema":
+        return schema(rest)
     print(f"router: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2
 
 
 USAGE = """usage: router serve [--config PATH] [--host HOST] [--port PORT] [--workers N]
-       router check [PATH] [--json]"""
+       router check [PATH] [--json]
+       router schema [--markdown]      routes.toml's JSON Schema (or its Markdown reference)"""
+
+
+def schema(argv: list[str]) -> int:
+    from router.table.reference import json_schema, reference_markdown
+
+    if argv not in ([], ["--markdown"]):
+        print(f"router schema: unexpected arguments {argv}\n{USAGE}", file=sys.stderr)
+        return 2
+    if argv:
+        sys.stdout.write(reference_markdown())
+    else:
+        sys.stdout.buffer.write(json_schema())
+    return 0
 
 
 def _serve_parser() -> argparse.ArgumentParser:

@@ -231,12 +231,16 @@ class Auth(_Strict):
 
 
 class Server(_Strict):
+    """Where `router serve` listens; `--host`, `--port` and `--workers` override these."""
+
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
 
 
 class Config(_Strict):
+    """The whole routes.toml."""
+
     server: Server = Server()
     auth: Auth = Auth()
     upstreams: dict[str, Upstream] = {}
