@@ -19,36 +19,34 @@ _MIN_FRAGMENT = 8
 
 @dataclass(frozen=True, slots=True)
 class Scrubber:
-    secrets: tuple[str, ...]
+    """Replaces our secrets, and the long-enough halves of them, in upstream text. Providers
+    often echo a key half-masked ("sk-abc1****wxyz"): the visible half is still our secret."""
+
+    patterns: tuple[str, ...]
+    byte_patterns: tuple[bytes, ...]
 
     @classmethod
     def for_secrets(cls, secrets: Iterable[str]) -> Scrubber:
-        # Longest first so a key that contains another is replaced whole.
-        return cls(tuple(sorted({s for s in secrets if s}, key=len, reverse=True)))
+        whole = sorted({s for s in secrets if s}, key=len, reverse=True)  # a key containing another goes whole
+        halves = [half for s in whole if len(s) >= 2 * _MIN_FRAGMENT for half in (s[: len(s) // 2], s[len(s) // 2 :])]
+        patterns = tuple(dict.fromkeys([*whole, *halves]))
+        return cls(patterns, tuple(p.encode() for p in patterns))
 
     def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-            value = _scrub_fragments(value, secret)
+        for pattern in self.patterns:
+            if pattern in value:
+                value = value.replace(pattern, REDACTED)
         return value
 
     def data(self, value: bytes) -> bytes:
-        if not self.secrets:
-            return value
-        return self.text(value.decode("utf-8", "replace")).encode()
-
-
-def _scrub_fragments(value: str, secret: str) -> str:
-    """Providers often echo a key half-masked ("sk-abc1****wxyz"): its visible head or tail alone
-    is still part of our secret, so long-enough leading and trailing pieces go too."""
-    if len(secret) < 2 * _MIN_FRAGMENT:
+        """Per stream event: a substring test per pattern, and a copy only when one is found."""
+        for pattern in self.byte_patterns:
+            if pattern in value:
+                value = value.replace(pattern, _REDACTED_BYTES)
         return value
-    head, tail = secret[: len(secret) // 2], secret[len(secret) // 2 :]
-    for piece in (head, tail):
-        if piece in value:
-            value = value.replace(piece, REDACTED)
-    return value
+
+
+_REDACTED_BYTES = REDACTED.encode()
 
 
 def upstream_error_message(upstream: str, status: int, raw: bytes, scrubber: Scrubber) -> str:
