@@ -1,0 +1,222 @@
+"""The gateway benchmark (not a test): `python -m tests.bench.run`.
+
+Needs Debian's nginx and wrk (`apt-get install nginx-light wrk`). Starts an nginx mock upstream
+that answers instantly (a fixed chat.completion and a fixed 54-event SSE stream), `router serve`
+pointed at it with auth on, and wrk as the load generator, on loopback only. The router is pinned
+to one core and wrk + nginx to the other. For each scenario and concurrency it prints requests/s,
+p50/p99 latency, the router's CPU time per request (from /proc: utime + stime over the run,
+divided by the requests wrk completed), and the same figures for a direct call to nginx, plus the
+router's RSS idle and after load.
+
+Scenarios: a small non-streaming request, a small streaming request (54 upstream events), and a
+65 KB agentic request (a real Claude Code request with its tools, tool turn included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from tests.support.servers import REPO, free_port, running
+
+FIXTURE = REPO.parent / "shared" / "fixtures" / "claude-code" / "tool" / "0002-anthropic_messages_stream.json"
+KEY = "bench-client-key"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def completion_json() -> str:
+    return json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "m",
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
+                                    "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21}})
+
+
+def stream_sse(events: int = 54) -> str:
+    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
+    chunks += [{**base, "choices": [{"index": 0, "delta": {"content": f"word{i} "}}]} for i in range(events - 4)]
+    chunks += [{**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+               {**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 50, "total_tokens": 62}}]
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
+def nginx_conf(port: int, tmp: Path) -> str:
+    """nginx answers a POST to a static file with 405; `error_page 405 =200 $uri` serves the file
+    instead, so the canned answers are plain files of any size."""
+    tmp.chmod(0o755)  # nginx's workers run as an unprivileged user and must read the files
+    for kind, body in (("plain", completion_json()), ("sse", stream_sse())):
+        target = tmp / "static" / kind / "v1" / "chat"
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "completions").write_text(body)
+    return f"""
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_buffer_size 256k;
+  client_max_body_size 16m;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{port};
+    root {tmp}/static;
+    location /plain/ {{ types {{ }} default_type application/json; error_page 405 =200 $uri; }}
+    location /sse/ {{ types {{ }} default_type text/event-stream; error_page 405 =200 $uri; }}
+  }}
+}}
+"""
+
+
+def routes_toml(nginx: int) -> str:
+    return f"""
+[auth]
+keys = ["env:BENCH_KEY"]
+
+[upstreams.plain]
+kind = "openai"
+base-url = "http://127.0.0.1:{nginx}/plain/v1"
+
+[upstreams.sse]
+kind = "openai"
+base-url = "http://127.0.0.1:{nginx}/sse/v1"
+
+[[routes]]
+name = "bench"
+models = ["bench"]
+to = "plain/m"
+
+[[routes]]
+name = "bench-stream"
+models = ["bench-stream"]
+to = "sse/m"
+"""
+
+
+def small_body(model: str, stream: bool) -> dict[str, object]:
+    return {"model": model, "max_tokens": 256, "stream": stream, "messages": [{"role": "user", "content": "Hello there!"}]}
+
+
+def agentic_body() -> dict[str, object]:
+    body = json.loads(FIXTURE.read_text())["body"]
+    return {**body, "model": "bench", "stream": False}
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float
+    requests: int
+
+
+def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp: Path, cpu_pids: list[int]) -> Result:
+    script, payload = tmp / "post.lua", tmp / "body.json"
+    payload.write_text(json.dumps(body))
+    script.write_text(  # the body is read from a file: Lua strings know no \u escapes
+        'wrk.method = "POST"\n'
+        f'local file = io.open("{payload}", "rb")\nwrk.body = file:read("*a")\nfile:close()\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["x-api-key"] = "{KEY}"\n'
+        'wrk.headers["anthropic-version"] = "2023-06-01"\n'
+    )
+    before = sum(cpu_seconds(pid) for pid in cpu_pids)
+    done = subprocess.run(
+        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stdout}{done.stderr}")
+    out = done.stdout
+    cpu = sum(cpu_seconds(pid) for pid in cpu_pids) - before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    if "Non-2xx" in out:
+        raise RuntimeError(f"non-2xx answers from {url}:\n{out}")
+    return Result(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_latency(out, "50%"), p99_ms=_latency(out, "99%"),
+        cpu_ms=cpu / max(requests, 1) * 1000, requests=requests,
+    )
+
+
+def _latency(out: str, pct: str) -> float:
+    value, unit = re.search(rf"{pct}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mib(pid: int) -> float:
+    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) / 1024 if match else 0.0  # type: ignore[union-attr]
+
+
+def nginx_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [master, *map(int, children)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", default="1,16,64")
+    args = parser.parse_args()
+    for tool in ("nginx", "wrk", "taskset"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not found: apt-get install nginx-light wrk util-linux")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    with TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        nginx_port, router_port = free_port(), free_port()
+        (tmp / "nginx.conf").write_text(nginx_conf(nginx_port, tmp))
+        nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"])
+        try:
+            time.sleep(0.5)
+            (tmp / "routes.toml").write_text(routes_toml(nginx_port))
+            command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
+            with running(command, router_port, env={"BENCH_KEY": KEY}) as router:
+                os.sched_setaffinity(router.pid, {1})
+                run_all(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, levels, args.seconds)
+        finally:
+            nginx.terminate()
+            nginx.wait()
+
+
+def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, router_port: int,
+            levels: list[int], seconds: float) -> None:
+    router_url = f"http://127.0.0.1:{router_port}/v1/messages"
+    scenarios = [
+        ("small", router_url, small_body("bench", False), f"http://127.0.0.1:{nginx_port}/plain/v1/chat/completions"),
+        ("stream-54", router_url, small_body("bench-stream", True), f"http://127.0.0.1:{nginx_port}/sse/v1/chat/completions"),
+        ("agentic-65KB", router_url, agentic_body(), f"http://127.0.0.1:{nginx_port}/plain/v1/chat/completions"),
+    ]
+    idle = rss_mib(router_pid)
+    print(f"router RSS idle: {idle:.1f} MiB   (router on core 1; wrk and nginx on core 0; {seconds:g} s per run)\n")
+    print(f"{'scenario':14} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} | "
+          f"{'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'rps ratio':>9}")
+    for name, url, body, direct_url in scenarios:
+        wrk(url, body, 4, 1.0, tmp, [router_pid])  # warm-up: connections, code paths
+        for connections in levels:
+            routed = wrk(url, body, connections, seconds, tmp, [router_pid])
+            direct = wrk(direct_url, body, connections, seconds, tmp, nginx)
+            print(f"{name:14} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
+                  f"{routed.cpu_ms:>10.3f} | {direct.rps:>10.0f} {direct.p50_ms:>7.2f} {direct.p99_ms:>7.2f} | "
+                  f"{routed.rps / direct.rps:>9.3f}")
+    print(f"\nrouter RSS after load: {rss_mib(router_pid):.1f} MiB (idle {idle:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
