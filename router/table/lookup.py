@@ -2,7 +2,9 @@
 
 Built completely from a `LoadedConfig` (every converter compiled) before it is swapped in, so a
 request never sees half a table. Exact model names are one dict hit; globs are compiled at build.
-First match wins: an exact name is indexed only if no earlier route's glob already claims it.
+First match wins, in file order: an exact name is indexed in the dict only if no earlier route's
+glob could claim it and its route has no conditions (`when`). Everything else is tried in order,
+and a route whose model matches but whose conditions fail falls through to the next candidate.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from operator import eq
+from types import MappingProxyType
 
 from router.convert.context import Capabilities, TargetContext
+from router.table.conditions import Condition, RequestFacts, compile_when
 from router.table.load import LoadedConfig
 from router.table.pairs import Converters, build_converters, serves
 from router.table.rules import route_targets, route_weights, split_target
@@ -50,26 +56,41 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
-class _Glob:
-    protocol: ClientProtocol
+class _Entry:
+    """A (route, model pattern) the lookup tries in file order when the exact dict has no answer:
+    every glob, and each exact name the dict cannot answer alone (its route has conditions, or an
+    earlier glob or conditional route may take that name first)."""
+
     match: Callable[[str], object]
     plan: Plan
+    condition: Condition | None
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
+    """exact: (protocol, model) → plan, only where the first route that could take that name has
+      no conditions, so the answer is certain without looking at the request.
+    ordered: protocol → the remaining candidates in file order (first match wins).
+    plans: (route name, protocol) → plan, and conditions: route name → its compiled `when`; both
+      for `router explain`, which walks the routes itself to say why each one did or did not match.
+    """
+
     exact: Mapping[tuple[str, str], Plan]
-    globs: tuple[_Glob, ...]
+    ordered: Mapping[str, tuple[_Entry, ...]]
     aliases: Mapping[str, tuple[str, ...]]  # protocol → model names/globs clients may ask for
     loaded: LoadedConfig
+    plans: Mapping[tuple[str, str], Plan]
+    conditions: Mapping[str, Condition]
 
-    def lookup(self, protocol: ClientProtocol, model: str) -> Plan | None:
+    def lookup(self, protocol: ClientProtocol, model: str, facts: RequestFacts | None = None) -> Plan | None:
+        """The plan of the first route (in file order) whose models, protocol and conditions all
+        match. Without `facts`, routes with conditions are skipped (there is nothing to test)."""
         plan = self.exact.get((protocol, model))
         if plan is not None:
             return plan
-        for glob in self.globs:
-            if glob.protocol == protocol and glob.match(model):
-                return glob.plan
+        for entry in self.ordered.get(protocol, ()):
+            if entry.match(model) and (entry.condition is None or entry.condition.holds(facts)):
+                return entry.plan
         return None
 
     def model_names(self, protocol: ClientProtocol) -> tuple[str, ...]:
@@ -82,38 +103,58 @@ def is_glob(pattern: str) -> bool:
 
 def build_table(loaded: LoadedConfig) -> Table:
     exact: dict[tuple[str, str], Plan] = {}
-    globs: list[_Glob] = []
+    ordered: dict[str, list[_Entry]] = {}
     aliases: dict[str, list[str]] = {}
+    plans: dict[tuple[str, str], Plan] = {}
+    conditions: dict[str, Condition] = {}
     for route in loaded.config.routes:
         if route.name in loaded.disabled_routes:
             continue
+        condition = compile_when(route.when)
+        if condition is not None:
+            conditions[route.name] = condition
         for protocol in route.clients:
             plan = _plan(route, protocol, loaded)
             if plan is None:
                 continue
-            _index(route, protocol, plan, exact, globs)
+            plans[(route.name, protocol)] = plan
+            _index(route.models, protocol, plan, condition, exact, ordered.setdefault(protocol, []))
             aliases.setdefault(protocol, []).extend(m for m in route.models if m not in aliases.get(protocol, ()))
     return Table(
-        exact=exact,
-        globs=tuple(globs),
-        aliases={p: tuple(names) for p, names in aliases.items()},
+        exact=MappingProxyType(exact),
+        ordered=MappingProxyType({p: tuple(entries) for p, entries in ordered.items()}),
+        aliases=MappingProxyType({p: tuple(names) for p, names in aliases.items()}),
         loaded=loaded,
+        plans=MappingProxyType(plans),
+        conditions=MappingProxyType(conditions),
     )
 
 
 def _index(
-    route: Route, protocol: ClientProtocol, plan: Plan, exact: dict[tuple[str, str], Plan], globs: list[_Glob]
+    models: list[str], protocol: ClientProtocol, plan: Plan, condition: Condition | None,
+    exact: dict[tuple[str, str], Plan], entries: list[_Entry],
 ) -> None:
-    for pattern in route.models:
+    """Exact names go into the dict when no earlier candidate could take them; names an earlier
+    route always takes (exact in the dict, or an unconditioned glob) are dead and left out."""
+    for pattern in models:
         if is_glob(pattern):
-            matcher = re.compile(fnmatch.translate(pattern)).match
-            globs.append(_Glob(protocol, matcher, plan))
-        elif (protocol, pattern) not in exact and not _claimed(protocol, pattern, globs):
+            entries.append(_Entry(re.compile(fnmatch.translate(pattern)).match, plan, condition))
+        elif (protocol, pattern) in exact or _taken(pattern, entries):
+            continue
+        elif condition is None and not _claimed(pattern, entries):
             exact[(protocol, pattern)] = plan
+        else:
+            entries.append(_Entry(partial(eq, pattern), plan, condition))
 
 
-def _claimed(protocol: str, model: str, globs: list[_Glob]) -> bool:
-    return any(g.protocol == protocol and g.match(model) for g in globs)
+def _claimed(model: str, entries: list[_Entry]) -> bool:
+    """An earlier candidate might take `model` (depending on the request, if it has conditions)."""
+    return any(entry.match(model) for entry in entries)
+
+
+def _taken(model: str, entries: list[_Entry]) -> bool:
+    """An earlier unconditioned candidate always takes `model`."""
+    return any(entry.condition is None and entry.match(model) for entry in entries)
 
 
 def _plan(route: Route, protocol: ClientProtocol, loaded: LoadedConfig) -> Plan | None:

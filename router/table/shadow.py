@@ -7,6 +7,11 @@ an earlier pattern covers a later one when it is `*`, identical, or matches the 
 text as if it were a name (`claude-*` covers `claude-3-*` and `claude-3-opus`).
 
 Routes that are off (no key in this environment) cannot take requests, so they shadow nothing.
+Neither do routes with conditions (`when`): a request that fails them falls through to the later
+route. (A conditional route could still cover a later one whose conditions imply its own; that
+needs reasoning about globs and token ranges together, so it stays unreported: never a false
+alarm.) A later route's own conditions do not save it: whatever they are, the earlier
+unconditioned route takes its models first.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from fnmatch import fnmatchcase
 
+from router.table.conditions import has_conditions
 from router.table.problems import Finding
 from router.table.rules import glob_problem
 from router.table.schema import Route
@@ -25,7 +31,7 @@ def check_shadowing(
     for position, (index, route) in enumerate(routes):
         if _reported_elsewhere(route):
             continue  # already reported; a broken pattern would make a confusing second message
-        earlier = [r for _, r in routes[:position] if r.name not in disabled]
+        earlier = [r for _, r in routes[:position] if r.name not in disabled and not has_conditions(r)]
         winners = _covering_routes(route, earlier)
         if winners is not None:
             yield _finding(index, route, winners)

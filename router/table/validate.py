@@ -19,6 +19,7 @@ from router.table.credentials import (
 from router.table.decode import Decoded, decode_config
 from router.table.opcheck import check_ops
 from router.table.problems import Finding
+from router.table.reachability import check_conditions, client_key_names
 from router.table.rules import (
     check_clients,
     check_models,
@@ -66,11 +67,13 @@ def _semantic_findings(decoded: Decoded, disabled_routes: frozenset[str]) -> Ite
     for name, upstream in decoded.upstreams.items():
         yield from check_upstream(name, upstream)
     yield from check_route_names(decoded.routes)
+    key_names = client_key_names(decoded.auth)
     for index, route in decoded.routes:
         yield from check_clients(index, route)
         yield from check_models(index, route)
         yield from check_targets(index, route, decoded.upstream_names)
         yield from check_ops(index, route, decoded.upstreams)
+        yield from check_conditions(index, route, key_names)
     yield from check_shadowing(decoded.routes, disabled_routes)
 
 

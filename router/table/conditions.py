@@ -1,0 +1,370 @@
+"""Route conditions (`when = { ... }`): what a request must be like for a route to take it.
+
+Two halves, both immutable once made:
+
+- `RequestFacts` is what one request is: its headers, its client key's name, and facts read from
+  the decoded body (thinking, images, tools, estimated input tokens). Each body fact is computed
+  on first use and kept, and the body itself is decoded only when a fact needs it, so a request
+  that meets no conditional route pays nothing, and one that does pays each fact at most once,
+  however many routes ask. The token estimate is the expensive fact: only a route with a token
+  bound whose model, protocol and cheaper conditions already matched ever computes it.
+- `Condition` is a route's `when`, compiled at load into a tuple of checks ordered cheap first
+  (key, headers, then body facts, the token estimate last), so a failing cheap check spares the
+  rest. Header globs are compiled here too, never per request.
+
+A lookup without facts (`Table.lookup(protocol, model)`) cannot evaluate a condition, so
+conditional routes are skipped there: it answers what an unconditioned request would get.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter, eq
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+from router.convert.openai_client.request import messages_to_anthropic, system_for
+from router.convert.openai_client.tools import tools_to_anthropic
+from router.errors import InvalidRequest
+from router.table.rules import GLOB_CHARS
+from router.table.schema import ClientProtocol, Route, When
+from router.tokens import count_input_tokens, estimate_text_tokens
+from router.wire.anthropic import CountTokensRequest, MessagesRequest
+from router.wire.openai import ChatRequest
+
+ClientRequest = MessagesRequest | ChatRequest
+
+# Anthropic `thinking.type` values that ask for thinking ("disabled" does not).
+THINKING_ON = frozenset({"enabled", "adaptive"})
+# Content parts that carry an image in an OpenAI chat message.
+OPENAI_IMAGE_PARTS = frozenset({"image_url", "input_image"})
+# Content nested deeper than this is not a conversation but an attack on the stack (as in tokens.py).
+_MAX_DEPTH = 64
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+# --- facts ---------------------------------------------------------------------------------------
+
+
+class RequestFacts:
+    """What the conditions of a route can ask about one request, each computed at most once.
+
+    protocol: the client's protocol; it decides how the body is read.
+    load: returns the client's decoded body (MessagesRequest or ChatRequest). Called at most
+      once, and only when a body fact is asked for, so the dispatcher can pass the same cached
+      decode it later hands to the converters: the body is never decoded twice.
+    headers: the request headers; a case-insensitive mapping (Litestar's `Headers`) is best, a
+      plain dict works too (names are then compared case-insensitively by a scan).
+    key_name: the authenticated client key's name, None on an open server.
+    """
+
+    __slots__ = (
+        "_headers",
+        "_images",
+        "_input_tokens",
+        "_load",
+        "_request",
+        "_thinking",
+        "_tools",
+        "key_name",
+        "protocol",
+    )
+
+    def __init__(
+        self,
+        protocol: ClientProtocol,
+        load: Callable[[], ClientRequest],
+        headers: Mapping[str, str] | None = None,
+        key_name: str | None = None,
+    ) -> None:
+        self.protocol: ClientProtocol = protocol
+        self.key_name = key_name
+        self._headers: Mapping[str, str] = headers if headers is not None else {}
+        self._load = load
+        self._request: ClientRequest | None = None
+        self._thinking: bool | None = None
+        self._images: bool | None = None
+        self._tools: bool | None = None
+        self._input_tokens: int | None = None
+
+    @classmethod
+    def from_anthropic(
+        cls, src: MessagesRequest, headers: Mapping[str, str] | None = None, key_name: str | None = None
+    ) -> RequestFacts:
+        """Facts of an already decoded Anthropic Messages request."""
+        return cls("anthropic", _given(src), headers, key_name)
+
+    @classmethod
+    def from_openai(
+        cls, src: ChatRequest, headers: Mapping[str, str] | None = None, key_name: str | None = None
+    ) -> RequestFacts:
+        """Facts of an already decoded OpenAI Chat Completions request."""
+        return cls("openai", _given(src), headers, key_name)
+
+    @property
+    def request(self) -> ClientRequest:
+        """The decoded body (decoded now if no fact needed it before)."""
+        if self._request is None:
+            self._request = self._load()
+        return self._request
+
+    @property
+    def decoded(self) -> bool:
+        """Whether the body has been decoded (tests and `explain` use it to show laziness)."""
+        return self._request is not None
+
+    @property
+    def token_estimate_computed(self) -> bool:
+        return self._input_tokens is not None
+
+    def header(self, name: str) -> str | None:
+        """The value of header `name` (lower case), or None when the request has none."""
+        value = self._headers.get(name)
+        if value is None:
+            value = next((v for k, v in self._headers.items() if k.lower() == name), None)
+        return value
+
+    @property
+    def thinking(self) -> bool:
+        if self._thinking is None:
+            self._thinking = _thinking(self.request)
+        return self._thinking
+
+    @property
+    def images(self) -> bool:
+        if self._images is None:
+            self._images = _images(self.request)
+        return self._images
+
+    @property
+    def tools(self) -> bool:
+        if self._tools is None:
+            self._tools = bool(self.request.tools)
+        return self._tools
+
+    @property
+    def input_tokens(self) -> int:
+        """The estimate `/v1/messages/count_tokens` gives (router.tokens); the costly fact."""
+        if self._input_tokens is None:
+            self._input_tokens = estimate_input_tokens(self.request)
+        return self._input_tokens
+
+
+def _given(src: ClientRequest) -> Callable[[], ClientRequest]:
+    return lambda: src
+
+
+def _thinking(src: ClientRequest) -> bool:
+    """Anthropic: `thinking` enabled or adaptive. OpenAI: `reasoning_effort` set to anything but
+    "none" (which newer OpenAI models take as an explicit "do not reason")."""
+    if isinstance(src, MessagesRequest):
+        return src.thinking is not None and src.thinking.type in THINKING_ON
+    return src.reasoning_effort is not None and src.reasoning_effort != "none"
+
+
+def _images(src: ClientRequest) -> bool:
+    if isinstance(src, MessagesRequest):
+        return any(_blocks_have_image(message.content, 0) for message in src.messages)
+    return any(_parts_have_image(message.content) for message in src.messages)
+
+
+def _blocks_have_image(content: Any, depth: int) -> bool:
+    """Anthropic blocks, looking inside anything that nests blocks: tool_result `content` (Claude
+    Code sends screenshots there) and content documents' `source.content`."""
+    if depth > _MAX_DEPTH or not isinstance(content, list):
+        return False
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "image":
+            return True
+        source = block.get("source")
+        nested = source.get("content") if isinstance(source, dict) else None
+        if _blocks_have_image(block.get("content"), depth + 1) or _blocks_have_image(nested, depth + 1):
+            return True
+    return False
+
+
+def _parts_have_image(content: Any) -> bool:
+    if not isinstance(content, list):
+        return False
+    return any(isinstance(part, dict) and part.get("type") in OPENAI_IMAGE_PARTS for part in content)
+
+
+def estimate_input_tokens(src: ClientRequest) -> int:
+    """Anthropic requests are counted as they are. OpenAI requests are counted as the Anthropic
+    request they convert to (system hoisted, tool calls as tool_use, tools as input schemas), so
+    one limit means the same thing for both front doors."""
+    if isinstance(src, MessagesRequest):
+        return count_input_tokens(src)
+    try:
+        return count_input_tokens(_as_anthropic(src))
+    except (InvalidRequest, msgspec.ValidationError):
+        # Malformed messages the converter refuses: still route, on a cruder count of the JSON.
+        return estimate_text_tokens(_encode_json(src.messages))
+
+
+def _as_anthropic(src: ChatRequest) -> CountTokensRequest:
+    shaped = {
+        "model": src.model,
+        "system": system_for(src),
+        "messages": messages_to_anthropic(src),
+        "tools": tools_to_anthropic(src),
+    }
+    return msgspec.convert(shaped, CountTokensRequest)
+
+
+# --- conditions ----------------------------------------------------------------------------------
+
+
+class Check(Protocol):
+    """One condition of a route: `label` as the operator wrote it, `holds` for the lookup and
+    `observed` (the request's value, as text) for `router explain`."""
+
+    @property
+    def label(self) -> str: ...
+
+    def holds(self, facts: RequestFacts) -> bool: ...
+
+    def observed(self, facts: RequestFacts) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    names: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"key in [{', '.join(_quoted(n) for n in self.names)}]"
+
+    def holds(self, facts: RequestFacts) -> bool:
+        return facts.key_name in self.names
+
+    def observed(self, facts: RequestFacts) -> str:
+        return _quoted(facts.key_name) if facts.key_name is not None else "no key"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderCheck:
+    name: str  # lower case
+    patterns: tuple[str, ...]
+    tests: tuple[Callable[[str], object], ...]  # one per pattern, compiled at load
+
+    @property
+    def label(self) -> str:
+        values = ", ".join(_quoted(p) for p in self.patterns)
+        return f"header {self.name} = {values}" if len(self.patterns) == 1 else f"header {self.name} in [{values}]"
+
+    def holds(self, facts: RequestFacts) -> bool:
+        value = facts.header(self.name)
+        return value is not None and any(test(value) for test in self.tests)
+
+    def observed(self, facts: RequestFacts) -> str:
+        value = facts.header(self.name)
+        return "absent" if value is None else _quoted(value)
+
+
+@dataclass(frozen=True, slots=True)
+class FlagCheck:
+    fact: Literal["tools", "thinking", "images"]
+    want: bool
+    read: Callable[[RequestFacts], bool]
+
+    @property
+    def label(self) -> str:
+        return f"{self.fact} = {_bool(self.want)}"
+
+    def holds(self, facts: RequestFacts) -> bool:
+        return self.read(facts) is self.want
+
+    def observed(self, facts: RequestFacts) -> str:
+        return _bool(self.read(facts))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    low: int | None
+    high: int | None
+
+    @property
+    def label(self) -> str:
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"min-input-tokens = {self.low}")
+        if self.high is not None:
+            bounds.append(f"max-input-tokens = {self.high}")
+        return ", ".join(bounds)
+
+    def holds(self, facts: RequestFacts) -> bool:
+        tokens = facts.input_tokens
+        return (self.low is None or tokens >= self.low) and (self.high is None or tokens <= self.high)
+
+    def observed(self, facts: RequestFacts) -> str:
+        return f"~{facts.input_tokens} input tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A route's `when`, compiled: every check must hold. Checks are ordered cheap first."""
+
+    checks: tuple[Check, ...]
+
+    def holds(self, facts: RequestFacts | None) -> bool:
+        if facts is None:
+            return False  # nothing to evaluate against: see the module docstring
+        for check in self.checks:
+            if not check.holds(facts):
+                return False
+        return True
+
+    @property
+    def needs_tokens(self) -> bool:
+        return any(isinstance(check, TokenCheck) for check in self.checks)
+
+
+def has_conditions(route: Route) -> bool:
+    """Whether the route has any condition (`when = {}` has none: it always holds)."""
+    return route.when is not None and compile_when(route.when) is not None
+
+
+def compile_when(when: When | None) -> Condition | None:
+    """The route's conditions as checks, cheap first; None when there are none to check."""
+    if when is None:
+        return None
+    checks: list[Check] = []
+    if when.key is not None:
+        checks.append(KeyCheck(tuple(when.key)))
+    checks.extend(_header_check(name, value) for name, value in when.header.items())
+    for fact in ("tools", "thinking", "images"):
+        want: bool | None = getattr(when, fact)
+        if want is not None:
+            checks.append(FlagCheck(fact, want, attrgetter(fact)))
+    if when.min_input_tokens is not None or when.max_input_tokens is not None:
+        checks.append(TokenCheck(when.min_input_tokens, when.max_input_tokens))
+    return Condition(tuple(checks)) if checks else None
+
+
+def _header_check(name: str, value: str | list[str]) -> HeaderCheck:
+    patterns = (value,) if isinstance(value, str) else tuple(value)
+    return HeaderCheck(name.lower(), patterns, tuple(_value_test(p) for p in patterns))
+
+
+def _value_test(pattern: str) -> Callable[[str], object]:
+    """Exact text compares as a string; a glob (case-sensitive, like the value) as a regex."""
+    if not GLOB_CHARS.intersection(pattern):
+        return partial(eq, pattern)
+    return re.compile(fnmatch.translate(pattern)).match
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
