@@ -1,5 +1,7 @@
 """The uvicorn app factory: each worker process loads the table itself from the environment the
-`router serve` command prepared (ROUTER_CONFIG, ROUTER_KEY_FILE), so `--workers N` needs no pickling."""
+`router serve` command prepared (ROUTER_CONFIG, ROUTER_KEY_FILE), so `--workers N` needs no pickling.
+Each worker also watches that file and reloads on its own (ROUTER_RELOAD_INTERVAL seconds between
+polls, default 1)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from router.keyfile import key_hash, read_key
 from router.state import open_state
 from router.table.load import LoadedConfig, config_from_seed_env, load_config_file
 from router.table.lookup import build_table
+from router.table.reload import DEFAULT_POLL_INTERVAL, Reloader
 
+RELOAD_INTERVAL_ENV = "ROUTER_RELOAD_INTERVAL"
 
 
 def load_for_serving(path: Path | None, environ: Mapping[str, str]) -> LoadedConfig:
@@ -36,4 +40,20 @@ def app_factory() -> Litestar:
     key_file = environ.get(KEY_FILE_ENV)
     key = read_key(Path(key_file)) if key_file else None
     generated = {key_hash(key): "generated"} if key else None
-    return create_app(open_state(build_table(loaded), generated_key_hashes=generated, generated_key=key))
+    state = open_state(build_table(loaded), generated_key_hashes=generated, generated_key=key)
+    reloader = Reloader(state, path, environ, interval=reload_interval(environ)) if path is not None else None
+    return create_app(state, reloader, drain_signals=True)
+
+
+def reload_interval(environ: Mapping[str, str]) -> float:
+    """Seconds between two looks at the file; tests and impatient operators lower it."""
+    text = environ.get(RELOAD_INTERVAL_ENV)
+    if not text:
+        return DEFAULT_POLL_INTERVAL
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(f"{RELOAD_INTERVAL_ENV}={text!r}: expected a positive number of seconds")
+    return value
