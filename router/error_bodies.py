@@ -14,6 +14,7 @@ _encode = msgspec.json.Encoder().encode
 _OPENAI_TYPES = {
     "invalid_request_error": "invalid_request_error",
     "authentication_error": "authentication_error",
+    "permission_error": "permission_error",
     "not_found_error": "not_found_error",
     "request_too_large": "invalid_request_error",
     "rate_limit_error": "rate_limit_exceeded",

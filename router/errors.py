@@ -5,8 +5,11 @@ the client's own protocol (see router/front/errors.py), so handlers never build 
     ├── ClientError                  the request is wrong; never retried, never falls back
     │   ├── InvalidRequest           400 invalid_request_error (bad JSON, missing field; names the path)
     │   ├── AuthenticationFailed     401 authentication_error
+    │   ├── PermissionDenied         403 permission_error (the key may not use this route or model)
     │   ├── ModelNotFound            404 not_found_error
-    │   └── PayloadTooLarge          413 request_too_large
+    │   ├── PayloadTooLarge          413 request_too_large
+    │   └── RateLimited              429 rate_limit_error (a key's or route's own limit; retry-after set)
+    ├── LimiterUnavailable           503 api_error (rate limits fail closed and their Redis is unreachable)
     └── UpstreamError                the upstream failed; `retryable` says whether a fallback may try again
         ├── UpstreamStatusError      non-2xx from the upstream, status mapped by `status_to_error`
         ├── UpstreamTimeout          504 timeout_error (connect/read/total/stream-idle timeout)
@@ -53,6 +56,11 @@ class AuthenticationFailed(ClientError):
     error_type = "authentication_error"
 
 
+class PermissionDenied(ClientError):
+    status = 403
+    error_type = "permission_error"
+
+
 class ModelNotFound(ClientError):
     status = 404
     error_type = "not_found_error"
@@ -61,6 +69,21 @@ class ModelNotFound(ClientError):
 class PayloadTooLarge(ClientError):
     status = 413
     error_type = "request_too_large"
+
+
+class RateLimited(ClientError):
+    """Over a limit of this router's own (`limits = { rpm, tpm }`), not the upstream's."""
+
+    status = 429
+    error_type = "rate_limit_error"
+    limit: tuple[str, str] = ("", "")  # which limit: ("key", name) or ("route", name), for metrics
+
+
+class LimiterUnavailable(RouterError):
+    """The shared rate-limit store cannot be reached and `[limits] fail-open = false`."""
+
+    status = 503
+    error_type = "api_error"
 
 
 class UpstreamError(RouterError):

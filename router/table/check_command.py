@@ -129,7 +129,8 @@ def _summary(
     routes = _count(len(config.routes), "route")
     if disabled:
         routes += f" ({disabled} disabled: no key in environment)"
-    return f"{name}: OK — {_count(len(config.upstreams), 'upstream')}, {routes}"
+    keys = f", {_count(len(loaded.client_key_hashes), 'client key')} (with {loaded.keys_file})" if loaded.keys_file else ""
+    return f"{name}: OK — {_count(len(config.upstreams), 'upstream')}, {routes}{keys}"
 
 
 def _count(number: int, noun: str) -> str:

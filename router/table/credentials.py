@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from router.table.envref import parse_env_ref
-from router.table.problems import Finding, SchemaPath
+from router.table.problems import Finding, SchemaPath, format_path
 from router.table.schema import Auth, KeyHash, Upstream
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
@@ -30,9 +30,12 @@ class UpstreamKeys:
 
 @dataclass(slots=True)
 class ClientKeys:
-    """sha256 hex digest → key name (the variable name for `env:` keys)."""
+    """sha256 hex digest → key name (the variable name for `env:` keys), for client keys
+    (`auth.keys`) and, kept apart so a client key never opens an admin endpoint, admin keys
+    (`auth.admin-keys`)."""
 
     hashes: dict[str, str] = field(default_factory=dict)
+    admin_hashes: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -50,14 +53,69 @@ def resolve_upstream_keys(
 
 
 def resolve_client_keys(auth: Auth, environ: Mapping[str, str]) -> ClientKeys:
+    """Client and admin keys, resolved and hashed the same way."""
     result = ClientKeys()
-    for index, entry in enumerate(auth.keys):
-        path: SchemaPath = ("auth", "keys", index)
-        if isinstance(entry, KeyHash):
-            _add_hash(entry, path, result)
-        else:
-            _add_env_key(entry, path, environ, result)
+    _resolve_keys(auth.keys, ("auth", "keys"), environ, result.hashes, result.findings)
+    _resolve_keys(auth.admin_keys, ("auth", "admin-keys"), environ, result.admin_hashes, result.findings)
+    result.findings.extend(_shared_keys(result))
     return result
+
+
+def _shared_keys(keys: ClientKeys) -> list[Finding]:
+    """A key in both lists would let every client holding it reload and read the configuration."""
+    shared = sorted(keys.admin_hashes[digest] for digest in keys.admin_hashes.keys() & keys.hashes.keys())
+    return [
+        Finding(("auth", "admin-keys"), f'admin key "{name}" is also a client key',
+                "give admins a key of their own", "warning")
+        for name in shared
+    ]
+
+
+def resolve_key_list(entries: Sequence[tuple[SchemaPath, str | KeyHash]], environ: Mapping[str, str]) -> ClientKeys:
+    """Keys given with their own paths (the keys file's `keys[N]`)."""
+    result = ClientKeys()
+    for path, entry in entries:
+        _resolve_key(entry, path, environ, result.hashes, result.findings)
+    return result
+
+
+def _resolve_keys(
+    entries: Sequence[str | KeyHash],
+    prefix: SchemaPath,
+    environ: Mapping[str, str],
+    hashes: dict[str, str],
+    findings: list[Finding],
+) -> None:
+    for index, entry in enumerate(entries):
+        _resolve_key(entry, (*prefix, index), environ, hashes, findings)
+
+
+def _resolve_key(
+    entry: str | KeyHash, path: SchemaPath, environ: Mapping[str, str], hashes: dict[str, str],
+    findings: list[Finding],
+) -> None:
+    if isinstance(entry, KeyHash):
+        _add_table_key(entry, path, environ, hashes, findings)
+    else:
+        _add_env_key(entry, path, environ, hashes, findings)
+
+
+def _add_table_key(
+    entry: KeyHash, path: SchemaPath, environ: Mapping[str, str], hashes: dict[str, str],
+    findings: list[Finding],
+) -> None:
+    """`{ name, sha256 }` or `{ name, key = "env:NAME" }`: exactly one of the two."""
+    if (entry.sha256 is None) == (entry.key is None):
+        message = f'key "{entry.name}" needs exactly one of sha256 and key'
+        fix = 'write sha256 = "<hex digest>" (`router keys add` makes a key) or key = "env:NAME"'
+        findings.append(Finding(path, message, fix))
+        return
+    if entry.key is None:
+        _add_hash(entry, path, hashes, findings)
+        return
+    resolved = _env_key(entry.key, (*path, "key"), environ, findings)
+    if resolved is not None:
+        hashes[resolved[1]] = entry.name  # named by its table, not by the variable
 
 
 def _upstream_key(
@@ -100,27 +158,41 @@ def _used_by(routes: Sequence[str]) -> str:
 
 
 def _add_env_key(
-    entry: str, path: SchemaPath, environ: Mapping[str, str], result: ClientKeys
+    entry: str, path: SchemaPath, environ: Mapping[str, str], hashes: dict[str, str],
+    findings: list[Finding],
 ) -> None:
+    resolved = _env_key(entry, path, environ, findings)
+    if resolved is not None:
+        variable, digest = resolved
+        hashes[digest] = variable
+
+
+def _env_key(
+    entry: str, path: SchemaPath, environ: Mapping[str, str], findings: list[Finding]
+) -> tuple[str, str] | None:
+    """(variable, sha256 of its value), or None with a finding saying why not."""
+    admin = path[:2] == ("auth", "admin-keys")
     variable = parse_env_ref(entry)
     if variable is None:
-        result.findings.append(_literal_secret(path, "a client key", "ROUTER_KEY"))
-        return
+        what, example = ("an admin key", "ROUTER_ADMIN_KEY") if admin else ("a client key", "ROUTER_KEY")
+        findings.append(_literal_secret(path, what, example))
+        return None
     value = environ.get(variable) or None
     if value is None:
-        fix = f"export {variable}=... or remove it from auth.keys"
-        result.findings.append(Finding(path, f"environment variable {variable} is not set", fix))
-        return
-    result.hashes[hashlib.sha256(value.encode()).hexdigest()] = variable
+        fix = f"export {variable}=... or remove it from {format_path(path[:2])}"
+        findings.append(Finding(path, f"environment variable {variable} is not set", fix))
+        return None
+    return variable, hashlib.sha256(value.encode()).hexdigest()
 
 
-def _add_hash(entry: KeyHash, path: SchemaPath, result: ClientKeys) -> None:
+def _add_hash(entry: KeyHash, path: SchemaPath, hashes: dict[str, str], findings: list[Finding]) -> None:
+    assert entry.sha256 is not None
     if _SHA256_HEX.fullmatch(entry.sha256) is None:
         message = f'sha256 of key "{entry.name}" is not 64 hex digits'
         fix = "use the output of: printf %s \"$KEY\" | sha256sum"
-        result.findings.append(Finding((*path, "sha256"), message, fix))
+        findings.append(Finding((*path, "sha256"), message, fix))
         return
-    result.hashes[entry.sha256.lower()] = entry.name
+    hashes[entry.sha256.lower()] = entry.name
 
 
 def _literal_secret(path: SchemaPath, what: str, example: str) -> Finding:

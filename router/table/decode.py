@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from router.table.problems import Finding, SchemaPath
-from router.table.schema import Auth, Config, Route, Server, Upstream
+from router.table.schema import Auth, Config, Limits, Route, Server, Upstream
 from router.table.structure import from_validation_error, walk
 
 T = TypeVar("T")
@@ -26,6 +26,7 @@ class Decoded:
 
     server: Server = field(default_factory=Server)
     auth: Auth = field(default_factory=Auth)
+    limits: Limits = field(default_factory=Limits)
     upstreams: dict[str, Upstream] = field(default_factory=dict)
     upstream_names: frozenset[str] = frozenset()
     routes: list[tuple[int, Route]] = field(default_factory=list)
@@ -34,7 +35,7 @@ class Decoded:
     def config(self) -> Config:
         """The whole table; only meaningful when nothing failed to decode."""
         routes = [route for _, route in self.routes]
-        return Config(server=self.server, auth=self.auth, upstreams=self.upstreams, routes=routes)
+        return Config(server=self.server, auth=self.auth, limits=self.limits, upstreams=self.upstreams, routes=routes)
 
 
 def decode_config(raw: dict[str, Any]) -> Decoded:
@@ -42,6 +43,7 @@ def decode_config(raw: dict[str, Any]) -> Decoded:
     _top_level_keys(raw, decoded.findings)
     decoded.server = _section(raw, "server", Server, decoded.findings) or Server()
     decoded.auth = _section(raw, "auth", Auth, decoded.findings) or Auth()
+    decoded.limits = _section(raw, "limits", Limits, decoded.findings) or Limits()
     _upstreams(raw.get("upstreams", {}), decoded)
     _routes(raw.get("routes", []), decoded)
     return decoded
@@ -64,7 +66,7 @@ def decode_item(value: Any, tp: Any, path: SchemaPath, findings: list[Finding]) 
 
 def _top_level_keys(raw: dict[str, Any], findings: list[Finding]) -> None:
     """Unknown top-level keys (the sections themselves are walked one item at a time)."""
-    sections = ("server", "auth", "upstreams", "routes")
+    sections = ("server", "auth", "limits", "upstreams", "routes")
     unknown = {key: value for key, value in raw.items() if key not in sections}
     walk(unknown, Config, (), findings)
 

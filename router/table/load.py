@@ -19,6 +19,8 @@ from typing import Any
 
 import msgspec
 
+from router.table.access import Access, AccessCheck, check_access
+from router.table.keysfile import KeysFileLoad, read_keys_file
 from router.table.positions import SourceMap
 from router.table.problems import Finding, InvalidConfig, Problem, format_path
 from router.table.schema import Config
@@ -39,8 +41,13 @@ class LoadedConfig:
       left out of repr() so a logged or asserted LoadedConfig never shows a secret.
     client_key_hashes: sha256 hex digest → key name; client keys are hashed at load, so no
       plaintext client key is kept.
+    admin_key_hashes: the same for `auth.admin-keys`, kept apart: a client key never opens the
+      admin endpoints.
     disabled_upstreams: optional upstreams whose key variable is unset.
     disabled_routes: routes whose every target is a disabled upstream.
+    access: what each client key may do and the rate limits (router.table.access).
+    keys_file: the keys file read with this table (`[auth] keys-file`), if any: a reload must
+      watch it too. Its text is part of `source_sha256`.
     """
 
     config: Config
@@ -48,9 +55,12 @@ class LoadedConfig:
     source_sha256: str
     upstream_api_keys: Mapping[str, str | None] = field(repr=False)
     client_key_hashes: Mapping[str, str] = field(repr=False)
+    admin_key_hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     disabled_upstreams: frozenset[str] = frozenset()
     disabled_routes: frozenset[str] = frozenset()
     warnings: tuple[Problem, ...] = ()
+    access: Access = Access()
+    keys_file: str | None = None
 
 
 def load_config_text(text: str, *, filename: str, environ: Mapping[str, str]) -> LoadedConfig:
@@ -125,26 +135,61 @@ def _load_raw(
     environ: Mapping[str, str],
 ) -> LoadedConfig:
     validation = validate(raw, environ)
-    problems = [_place(finding, filename, source, raw) for finding in validation.findings]
-    errors = _ordered([p for p in problems if p.severity == "error"])
-    warnings = _ordered([p for p in problems if p.severity == "warning"])
+    keys = read_keys_file(validation.decoded.auth.keys_file, filename, environ)
+    access = _check_access(validation, keys, environ)
+    findings = [*validation.findings, *keys.config_findings, *access.config]
+    problems = [_place(finding, filename, source, raw) for finding in findings]
+    in_keys_file = _keys_file_problems(keys, access)
+    errors = [*_ordered([p for p in problems if p.severity == "error"]),
+              *_ordered([p for p in in_keys_file if p.severity == "error"])]
+    warnings = [*_ordered([p for p in problems if p.severity == "warning"]),
+                *_ordered([p for p in in_keys_file if p.severity == "warning"])]
     if errors:
         raise InvalidConfig(errors, warnings)
-    return _loaded(validation, filename, digest, tuple(warnings))
+    if keys.path is not None:  # a key added or revoked is a new table, even with routes.toml as it was
+        digest = hashlib.sha256(f"{digest}:{hashlib.sha256(keys.text.encode()).hexdigest()}".encode()).hexdigest()
+    return _loaded(validation, filename, digest, tuple(warnings), keys, access.access)
+
+
+def _check_access(validation: Validation, keys: KeysFileLoad, environ: Mapping[str, str]) -> AccessCheck:
+    decoded = validation.decoded
+    return check_access(
+        config_keys=[(("auth", "keys", index), entry) for index, entry in enumerate(decoded.auth.keys)],
+        file_keys=keys.entries,
+        admin_keys=[(("auth", "admin-keys", index), entry) for index, entry in enumerate(decoded.auth.admin_keys)],
+        routes=decoded.routes,
+        limits=decoded.limits,
+        server=decoded.server,
+        environ=environ,
+    )
+
+
+def _keys_file_problems(keys: KeysFileLoad, access: AccessCheck) -> list[Problem]:
+    """Problems in the keys file, placed at their lines there."""
+    if keys.path is None:
+        return []
+    filename = str(keys.path)
+    if keys.syntax_error is not None and keys.source is not None:
+        return [_syntax_problem(keys.syntax_error, filename, keys.source)]
+    return [_place(finding, filename, keys.source, keys.raw) for finding in (*keys.findings, *access.keys_file)]
 
 
 def _loaded(
-    validation: Validation, filename: str, digest: str, warnings: tuple[Problem, ...]
+    validation: Validation, filename: str, digest: str, warnings: tuple[Problem, ...],
+    keys: KeysFileLoad, access: Access,
 ) -> LoadedConfig:
     return LoadedConfig(
         config=validation.decoded.config(),
         filename=filename,
         source_sha256=digest,
         upstream_api_keys=MappingProxyType(dict(validation.upstream_keys.keys)),
-        client_key_hashes=MappingProxyType(dict(validation.client_keys.hashes)),
+        client_key_hashes=MappingProxyType({**validation.client_keys.hashes, **keys.hashes}),
+        admin_key_hashes=MappingProxyType(dict(validation.client_keys.admin_hashes)),
         disabled_upstreams=frozenset(validation.upstream_keys.disabled),
         disabled_routes=validation.disabled_routes,
         warnings=warnings,
+        access=access,
+        keys_file=str(keys.path) if keys.path is not None else None,
     )
 
 
@@ -176,13 +221,16 @@ def _label(path: tuple[str | int, ...], route_name: Any) -> str | None:
         return name
     if len(path) >= 2 and path[0] == "upstreams":
         return f"upstream {path[1]}"
-    if path and path[0] in ("server", "auth"):
+    if len(path) >= 2 and path[0] == "keys" and isinstance(path[1], int):
+        name = route_name(path[1])  # in the keys file, `keys[N]` is known by its name
+        return f"key {name}" if name else None
+    if path and path[0] in ("server", "auth", "limits"):
         return str(path[0])
     return None
 
 
 def _raw_route_name(raw: dict[str, Any], index: int) -> str | None:
-    routes = raw.get("routes")
+    routes = raw.get("routes", raw.get("keys"))
     if isinstance(routes, list) and index < len(routes) and isinstance(routes[index], dict):
         name = routes[index].get("name")
         return name if isinstance(name, str) else None

@@ -69,6 +69,8 @@ def from_validation_error(exc: msgspec.ValidationError, tp: Any, path: SchemaPat
 
 def describe_type(tp: Any) -> str:
     """A type as the operator writes it in TOML (the fix half of a type error)."""
+    if typing.get_origin(tp) is typing.Annotated:  # a bound (ge=0, ...): msgspec's message states it
+        return describe_type(typing.get_args(tp)[0])
     members = tuple(member for member in _union_members(tp) if member is not type(None))
     if set(members) == {int, float}:
         return "a number"
