@@ -1,4 +1,5 @@
-"""create_app(state) -> Litestar. The lifespan closes the upstream clients; nothing happens at import."""
+"""create_app(state, reloader) -> Litestar. The lifespan starts the reloader (when the table comes
+from a file) and closes the upstream clients; nothing happens at import."""
 
 from __future__ import annotations
 
@@ -7,21 +8,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from router import accesslog
 from router.errors import InvalidRequest, ModelNotFound, PayloadTooLarge, RouterError
+from router.exchange import ObserveMiddleware
+from router.front.admin import admin_config, admin_reload
 from router.front.anthropic import count_tokens, create_message
 from router.front.openai import chat_completions
 from router.front.errors import Protocol, error_response
-from router.front.ops import auth_token, health, list_models, ready
+from router.front.ops import auth_token, health, list_models, prometheus_metrics, ready
+from router.shutdown import serving_lifespan
 from router.state import RouterState
+from router.table.reload import Reloader
+from router.table.schema import Cors
 
 log = logging.getLogger("router")
-
-# Claude Code sends screenshots and 65 KB+ agentic bodies; 32 MiB leaves room for several images.
-MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 def protocol_of(path: str) -> Protocol:
@@ -34,7 +40,8 @@ def _http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
     if exc.status_code == 404:
         error = ModelNotFound(f"no endpoint {request.method} {request.url.path}")
     elif exc.status_code == 413:
-        error = PayloadTooLarge(f"request body larger than {MAX_BODY_BYTES} bytes")
+        limit = request.route_handler.resolve_request_max_body_size()
+        error = PayloadTooLarge(f"request body larger than {limit} bytes ([server] max-body-bytes)")
     else:
         error = InvalidRequest(str(exc.detail))
         error.status = exc.status_code
@@ -49,24 +56,46 @@ def _unexpected(request: Request, exc: Exception) -> Response[bytes]:
     return error_response(error, protocol_of(request.url.path))
 
 
-def create_app(state: RouterState) -> Litestar:
+def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_signals: bool = False) -> Litestar:
+    """`reloader`: None for a table that does not come from a file (tests, UPSTREAM_* variables);
+    POST /admin/reload then says there is nothing to reload. `drain_signals`: under `router serve`,
+    SIGTERM turns /ready to 503 first (router.shutdown). [server] body limit and CORS apply here."""
+    server = state.table.loaded.config.server
+    accesslog.install()
     # httpx logs every request at INFO: a formatted line per call on the hot path, and noise.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if reloader is not None:
+            reloader.start()
         try:
             yield
         finally:
             state.ready = False
-            await state.pool.aclose()
+            if reloader is not None:
+                await reloader.stop()
+            await state.aclose()
 
     return Litestar(
-        route_handlers=[create_message, count_tokens, chat_completions, list_models, health, ready, auth_token],
-        lifespan=[lifespan],
-        state=State({"router": state}),
+        route_handlers=[
+            create_message, count_tokens, chat_completions, list_models, health, ready, auth_token,
+            admin_reload, admin_config, prometheus_metrics,
+        ],
+        lifespan=[lifespan, serving_lifespan(state, drain_signals)],
+        middleware=[DefineMiddleware(ObserveMiddleware, state=state)],  # type: ignore[arg-type]
+        cors_config=_cors(server.cors),
+        state=State({"router": state, "reloader": reloader}),
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
         openapi_config=None,
-        request_max_body_size=MAX_BODY_BYTES,
+        request_max_body_size=server.max_body_bytes,
         debug=False,
     )
 
+
+def _cors(cors: Cors | None) -> CORSConfig | None:
+    if cors is None:
+        return None
+    return CORSConfig(
+        allow_origins=cors.origins, allow_methods=cors.methods, allow_headers=cors.headers,  # type: ignore[arg-type]
+        expose_headers=cors.expose_headers, allow_credentials=cors.credentials, max_age=cors.max_age,
+    )

@@ -1,4 +1,4 @@
-"""`router serve | check` (exit 0 ok, 1 invalid config, 2 usage)."""
+"""`router serve | check | explain | schema` (exit 0 ok, 1 invalid config or no route, 2 usage)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from router.keyfile import ensure_key, key_file_for
 from router.netaddr import is_loopback
 from router.table.check_command import run_check
 from router.table.load import LoadedConfig, find_config_path
+from router.table.schema import Server
 
 # The server modules (Litestar, uvicorn) are imported only by `serve`: `check` stays light.
 CONFIG_ENV = "ROUTER_CONFIG"
@@ -27,16 +28,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "check":
         return run_check(rest, os.environ, sys.stdout, sys.stderr)
+    if command == "explain":
+        # Imported here: explain builds the whole table (converters, compiled code).
+        from router.explain import run_explain
+
+        return run_explain(rest, os.environ, sys.stdout, sys.stderr)
     if command == "serve":
         return serve(rest)
     if command == "schema":
         return schema(rest)
+    if command == "keys":
+        from router.keys import run_keys
+
+        return run_keys(rest, os.environ, sys.stdout, sys.stderr)
     print(f"router: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2
 
 
 USAGE = """usage: router serve [--config PATH] [--host HOST] [--port PORT] [--workers N]
        router check [PATH] [--json]
+       router keys add NAME [--config PATH] [--routes a,b] [--models m,n] [--rpm N] [--tpm N]
+       router keys list [--config PATH] [--json] | router keys revoke NAME [--config PATH]
+       router explain MODEL [--client anthropic|openai] [--body FILE] [--config PATH]
+                      [--header K:V ...] [--key NAME]   which route, target and upstream body, and why
        router schema [--markdown]      routes.toml's JSON Schema (or its Markdown reference)"""
 
 
@@ -84,14 +98,14 @@ def serve(argv: list[str]) -> int:
     workers = args.workers or server.workers
     env = _worker_environment(path, loaded, host)
     _print_summary(loaded, host, port)
-    return _run_uvicorn(host, port, workers, env)
+    return _run_uvicorn(host, port, workers, env, server)
 
 
 def _worker_environment(path: Path | None, loaded: LoadedConfig, host: str) -> dict[str, str]:
     """What each worker's app factory reads; the generated key is made here, once, not per worker."""
     env: dict[str, str] = {}
     if path is not None:
-        env[CONFIG_ENV] = str(path.resolve())
+        env[CONFIG_ENV] = str(path.absolute())  # not resolve(): a config-map symlink swap must stay visible
     if not loaded.client_key_hashes and not is_loopback(host):
         explicit = os.environ.get(KEY_FILE_ENV)
         key_file = Path(explicit) if explicit else key_file_for(path)
@@ -99,19 +113,24 @@ def _worker_environment(path: Path | None, loaded: LoadedConfig, host: str) -> d
         if created:
             print(f"router: no client keys configured and {host} is reachable beyond loopback;")
             print(f"router: generated a key (shown once, stored 0600 in {key_file}):\n\n    {key}\n")
-        env[KEY_FILE_ENV] = str(key_file.resolve())
+        env[KEY_FILE_ENV] = str(key_file.absolute())
     return env
 
 
-def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str]) -> int:
+def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str], server: Server) -> int:
+    """uvicorn's access log stays off: router.accesslog writes one JSON line per request instead."""
     import uvicorn
 
+    from router.metrics import multiprocess_directory
+
     os.environ.update(env)
-    uvicorn.run(
-        "router.serve:app_factory", factory=True, host=host, port=port, workers=workers,
-        loop="uvloop", http="httptools", lifespan="on", access_log=False,
-        timeout_graceful_shutdown=30, log_level="info",
-    )
+    with multiprocess_directory(workers):
+        uvicorn.run(
+            "router.serve:app_factory", factory=True, host=host, port=port, workers=workers,
+            loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level="info",
+            timeout_graceful_shutdown=server.shutdown_timeout,  # type: ignore[arg-type]  # a float works
+            proxy_headers=bool(server.forwarded_allow_ips), forwarded_allow_ips=server.forwarded_allow_ips,
+        )
     return 0
 
 

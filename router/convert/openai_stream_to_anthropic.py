@@ -214,6 +214,11 @@ class AnthropicStreamFromOpenAI:
     def ping(self) -> bytes:
         return _PING
 
+    def tokens(self) -> tuple[int, int] | None:
+        """(prompt, completion) from the upstream's usage chunk; None when it sent none."""
+        usage = self._usage
+        return None if usage is None else (usage.prompt_tokens or 0, usage.completion_tokens or 0)
+
     # --- chunks ---------------------------------------------------------------------------------
 
     def _decode(self, data: bytes) -> _Chunk:

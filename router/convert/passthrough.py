@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from router.convert.context import TargetContext
+from router.convert.usage import Tokens, carries_usage, merge, tokens_in
 from router.error_bodies import anthropic_error_event, openai_error_event
 from router.errors import RouterError, UpstreamProtocolError
 from router.upstream.scrub import Scrubber
@@ -33,12 +34,13 @@ class PassthroughStream:
     """A StreamMachine that forwards events; it knows only how each protocol ends a stream, so an
     upstream that dies before that end still gets an error event, never a clean finish."""
 
-    __slots__ = ("_protocol", "_scrubber", "_finished")
+    __slots__ = ("_protocol", "_scrubber", "_finished", "_tokens")
 
     def __init__(self, protocol: Protocol, scrubber: Scrubber) -> None:
         self._protocol = protocol
         self._scrubber = scrubber
         self._finished = False
+        self._tokens: Tokens | None = None
 
     def start(self) -> bytes:
         return b""
@@ -48,8 +50,12 @@ class PassthroughStream:
         if self._protocol == "anthropic":
             if event.event in ("message_stop", "error"):
                 self._finished = True  # an upstream error event is the end of its stream too
+            elif event.event in ("message_start", "message_delta"):  # the two that carry usage
+                self._tokens = merge(self._tokens, tokens_in(data))
         elif data == b"[DONE]":
             self._finished = True
+        elif carries_usage(data):  # the include_usage chunk, if the client asked for one
+            self._tokens = merge(self._tokens, tokens_in(data))
         return _frame(event.event, data)
 
     def on_data(self, data: bytes) -> bytes:
@@ -66,6 +72,10 @@ class PassthroughStream:
 
     def ping(self) -> bytes:
         return ANTHROPIC_PING if self._protocol == "anthropic" else OPENAI_PING
+
+    def tokens(self) -> Tokens | None:
+        """(in, out) as the upstream reported them, read only from the events that carry usage."""
+        return self._tokens
 
 
 def _frame(event: str | None, data: bytes) -> bytes:

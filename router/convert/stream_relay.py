@@ -5,7 +5,8 @@
 
 `relay` adds time and cleanup around that: the first event before the upstream says anything, pings
 during silences, an idle deadline, an `error` event (never a silent clean end) when the upstream
-dies, and closing the upstream response the moment the client goes away.
+dies, and closing the upstream response the moment the client goes away. A `StreamObserver` (the
+request's metrics and access-log record) hears of the first token and of the end.
 """
 
 from __future__ import annotations
@@ -51,11 +52,28 @@ class StreamMachine(Protocol):
         """A keep-alive the client ignores."""
         ...
 
+    def tokens(self) -> tuple[int, int] | None:
+        """(input, output) tokens from the usage the upstream reported so far; None if none."""
+        ...
+
+
+class StreamObserver(Protocol):
+    """Told about a relayed stream; both calls are cheap and never raise."""
+
+    def first_output(self) -> None:
+        """The first bytes made from upstream data (not the opening event, not a ping) went out."""
+        ...
+
+    def ended(self, error: RouterError | None, completed: bool, tokens: tuple[int, int] | None) -> None:
+        """The stream is over: finished (`completed`), failed (`error`, sent as an error event),
+        or neither (the client went away, or the server cancelled it)."""
+        ...
+
 
 class SSETranslator:
     """An SSEParser feeding a StreamMachine. After a failure it is `failed` and emits nothing more."""
 
-    __slots__ = ("_parser", "_machine", "_on_event", "failed")
+    __slots__ = ("_parser", "_machine", "_on_event", "failed", "error")
 
     def __init__(self, machine: StreamMachine) -> None:
         self._parser = SSEParser()
@@ -64,6 +82,7 @@ class SSETranslator:
         # whole event; converting machines read only the data.
         self._on_event: Callable[[SSEEvent], bytes] | None = getattr(machine, "on_event", None)
         self.failed = False
+        self.error: RouterError | None = None
 
     def feed(self, chunk: bytes) -> bytes:
         if self.failed:
@@ -86,6 +105,7 @@ class SSETranslator:
         if self.failed:
             return b""
         self.failed = True
+        self.error = error
         return self._machine.fail(error)
 
     def _convert(self, events: Iterable[SSEEvent]) -> bytes:
@@ -107,6 +127,7 @@ async def relay(
     ping_interval: float,
     idle_timeout: float,
     close: Callable[[], Awaitable[None]],
+    observer: StreamObserver | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield the client's stream. `close` (closing the upstream response) is always awaited, also
     when the consumer stops early or is cancelled; iterate with `contextlib.aclosing` (or aclose
@@ -114,6 +135,8 @@ async def relay(
     translator = SSETranslator(machine)
     reader = _ChunkReader(chunks)
     clock = _SilenceClock(ping_interval, idle_timeout)
+    quiet = observer is not None  # no output from upstream data yet (one bool test per chunk)
+    completed = False
     try:
         yield machine.start()
         while True:
@@ -136,14 +159,20 @@ async def relay(
             out = translator.feed(chunk)
             if out:
                 clock.sent()
+                if quiet and not translator.failed:
+                    quiet = False
+                    observer.first_output()  # type: ignore[union-attr]
                 yield out
             if translator.failed:
                 return
         out = translator.end()
         if out:
             yield out
+        completed = not translator.failed
     finally:
         reader.cancel()
+        if observer is not None:  # before the close: a cancelled close would skip what follows
+            observer.ended(translator.error, completed, machine.tokens())
         await _close_shielded(close)
 
 

@@ -22,14 +22,18 @@ from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
 from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
 from router.convert.openai_to_anthropic import new_message_id
 from router.convert.passthrough import PassthroughStream
-from router.convert.stream_relay import StreamMachine, relay
-from router.errors import InvalidRequest, ModelNotFound, UpstreamError, UpstreamProtocolError
+from router.convert.stream_relay import StreamMachine, StreamObserver, relay
+from router.errors import InvalidRequest, ModelNotFound, RateLimited, UpstreamError, UpstreamProtocolError
+from router.exchange import exchange_of
 from router.failover import attempt_order, attempts_header, retryable, wait_before
 from router.front.auth import authenticate
 from router.state import RouterState
+from router.table.access import RuleSet
+from router.table.conditions import RequestFacts
 from router.table.lookup import Plan, Target
 from router.table.schema import ClientProtocol
-from router.upstream.client import UpstreamClient
+from router.ratelimit.limiter import Ticket
+from router.upstream.client import UpstreamClient, UpstreamPool
 from router.wire.anthropic import AnthropicMessage, MessagesRequest, RoutingFields
 from router.wire.openai import ChatCompletion, ChatRequest
 
@@ -66,30 +70,49 @@ def decode_client(decode: Callable[[bytes], Any], body: bytes) -> Any:
 
 
 def route_request(state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, body: bytes) -> tuple[Plan, RoutingFields]:
-    authenticate(request.headers, state.key_hashes)
+    plan, fields, _, _ = route_and_admit(state, request, protocol, body)
+    return plan, fields
+
+
+def route_and_admit(
+    state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, body: bytes,
+) -> tuple[Plan, RoutingFields, RuleSet | None, _DecodedOnce]:
+    """Authenticated, routed (a route's `when` conditions see the request's facts, computed
+    lazily: the full body is decoded only if a condition needs it), and allowed for this key
+    (403 otherwise), with the rate limits that apply (None: none, decided by one `if`)."""
+    key = authenticate(request.headers, state.key_hashes)
+    exchange_of(request).key = key
     fields = decode_client(_decode_routing, body)
-    plan = state.table.lookup(protocol, fields.model)
+    table = state.table
+    decoded = _DecodedOnce(protocol, body)
+    plan = table.lookup(protocol, fields.model, RequestFacts(protocol, decoded.struct, request.headers, key))
     if plan is None:
         raise ModelNotFound(f"model {fields.model!r} is not served here; GET /v1/models lists the models")
-    return plan, fields
+    access = table.loaded.access
+    return plan, fields, access.admit(key, plan.route, fields.model) if access.active else None, decoded
 
 
 async def dispatch(state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, request_id: str) -> Response[bytes] | Stream:
     body = await request.body()
-    plan, fields = route_request(state, request, protocol, body)
+    plan, fields, limits, decoded = route_and_admit(state, request, protocol, body)
     order = attempt_order(plan, state.health)
     attempts = max(plan.retry.attempts, 1)
     outcomes: list[str] = []
-    decoded = _DecodedOnce(protocol, body)
+    exchange = exchange_of(request).routed(plan.route, fields.model, bool(fields.stream), outcomes)
+    ticket = None if limits is None else await _admit(state, limits, protocol, body)
+    pool = state.pool  # with the table, once per request: a reload between retries changes neither
     for attempt in range(attempts):
         target = order[attempt % len(order)]
+        exchange.attempting(target.key, target.converters.pair)
         try:
-            answer = await _attempt(state, request, target, fields, decoded, plan)
+            answer = await _attempt(state, pool, request, target, fields, decoded, plan)
         except UpstreamError as error:
             outcomes.append(f"{target.key}={error.status}")
             if state.health.failed(target.key, plan.retry):
+                exchange.cooled_down(target.key)
                 log.warning("target %s put aside for %gs after repeated failures", target.key, plan.retry.cooldown)
             wait = _next_wait(state, plan, order, attempt, attempts, target, error)
+            exchange.attempt_failed(wait)
             log.warning("route %s attempt %d via %s failed (%s)%s", plan.route, attempt + 1, target.key,
                         error.status, "" if wait is None else f"; retrying in {wait:.2f}s")
             if wait is None:
@@ -99,10 +122,19 @@ async def dispatch(state: RouterState, request: Request[Any, Any, Any], protocol
             continue
         state.health.succeeded(target.key)
         outcomes.append(f"{target.key}=200")
+        exchange.answered()
         answer.headers.update({"request-id": request_id, "x-router-route": plan.route,
                                "x-router-target": target.key, "x-router-attempts": attempts_header(outcomes)})
-        return answer
+        return answer if ticket is None else ticket.attach(answer)
     raise AssertionError("unreachable: the last attempt either answers or raises")
+
+
+async def _admit(state: RouterState, limits: RuleSet, protocol: ClientProtocol, body: bytes) -> Ticket | None:
+    try:
+        return await state.limiter.admit(limits, protocol, body)
+    except RateLimited as refused:
+        state.metrics.record_rate_limited(*refused.limit)
+        raise
 
 
 def _next_wait(state: RouterState, plan: Plan, order: list[Target], attempt: int, attempts: int,
@@ -122,29 +154,33 @@ class _DecodedOnce:
     def __init__(self, protocol: ClientProtocol, body: bytes) -> None:
         self._protocol, self._body, self._struct = protocol, body, None
 
-    def for_target(self, target: Target) -> Any:
-        if target.converters.passthrough:
-            return decode_client(_decode_object, self._body)
+    def struct(self) -> Any:
         if self._struct is None:
             self._struct = decode_client(_CLIENT_DECODERS[self._protocol], self._body)
         return self._struct
 
+    def for_target(self, target: Target) -> Any:
+        if target.converters.passthrough:
+            return decode_client(_decode_object, self._body)
+        return self.struct()
 
-async def _attempt(state: RouterState, request: Request[Any, Any, Any], target: Target, fields: RoutingFields,
+
+async def _attempt(state: RouterState, pool: UpstreamPool, request: Request[Any, Any, Any], target: Target, fields: RoutingFields,
                    decoded: _DecodedOnce, plan: Plan) -> Response[bytes] | Stream:
     """One try at one target; raises UpstreamError before anything reached the client."""
-    client = state.pool.get(target.upstream)
+    client = pool.get(target.upstream)
     src = decoded.for_target(target)
     upstream_body = _encode(target.converters.request.function(src, target.ctx))
     headers = client.forwarded(request.headers)
     if fields.stream:
         machine = _machine(target, plan.protocol, fields.model, src, client)
-        return await _stream(state, client, target, machine, upstream_body, headers, plan)
+        return await _stream(state, client, target, machine, upstream_body, headers, plan, exchange_of(request))
     state.health.started(target.key)
     try:
         raw = await client.call(upstream_body, headers)
     finally:
         state.health.ended(target.key)
+        exchange_of(request).upstream_done()  # what follows (decode, convert) is the router's time
     return Response(_answer(target, client, raw), media_type="application/json")
 
 
@@ -178,7 +214,7 @@ def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: A
 
 async def _stream(
     state: RouterState, client: UpstreamClient, target: Target, machine: StreamMachine, body: bytes,
-    headers: Mapping[str, str], plan: Plan,
+    headers: Mapping[str, str], plan: Plan, observer: StreamObserver,
 ) -> Stream:
     """Opened before answering, so an upstream error status becomes a normal JSON error response
     (and a fallback can still try the next target)."""
@@ -188,7 +224,7 @@ async def _stream(
         raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")
     events = relay(
         response.aiter_bytes(), machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
-        idle_timeout=client.timeouts.stream_idle, close=response.aclose,
+        idle_timeout=client.timeouts.stream_idle, close=response.aclose, observer=observer,
     )
     if plan.balance == "least-in-flight":
         events = _counted(events, state, target.key)

@@ -1,4 +1,4 @@
-"""Operational endpoints: /health, /ready, /auth-token and /v1/models."""
+"""Operational endpoints: /health, /ready, /metrics, /auth-token and /v1/models."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ async def ready(request: Request) -> Response[bytes]:
         return Response(b'{"status":"draining"}', status_code=503, media_type="application/json")
     routes = len(state.table.loaded.config.routes)
     return Response(_encode({"status": "ready", "routes": routes}), media_type="application/json")
+
+
+@get("/metrics")
+async def prometheus_metrics(request: Request) -> Response[bytes]:
+    """Prometheus text format (OpenMetrics when asked for); with several workers, all of them."""
+    body, content_type = request.app.state.router.metrics.exposition(request.headers.get("accept", ""))
+    # Litestar appends "; charset=utf-8" to text/ types itself.
+    return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 
 
 @get("/auth-token")

@@ -4,7 +4,7 @@ silently ignored). Docstrings here are the reference the README and routes.schem
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -189,6 +189,42 @@ class Retry(_Strict):
     cooldown: float = 30.0
 
 
+class When(_Strict):
+    """Conditions on the request itself; the route matches only when every condition given holds
+    (a route whose conditions fail falls through to the next route). Declarative on purpose: no
+    scripting, so `router check` can reason about them and `router explain` can show each one.
+
+    header: header name (any case) → the value it must have: exact text or a glob
+      (`"team-*"`), or a list of them (any one matches). A missing header never matches.
+    key: names of the client keys allowed (`{ name, sha256 }` names, or the variable of an
+      `env:` key).
+    thinking: the request asks for thinking (Anthropic `thinking` enabled or adaptive; OpenAI
+      `reasoning_effort` other than "none"), or, when false, does not.
+    images: an image anywhere in the conversation (tool results included), or none.
+    tools: the request offers tools, or none.
+    min-input-tokens / max-input-tokens: bounds (inclusive) on the estimated input tokens, the
+      same estimate `/v1/messages/count_tokens` answers with; computed only when needed.
+    """
+
+    header: dict[str, str | list[str]] = {}
+    key: list[str] | None = None
+    thinking: bool | None = None
+    images: bool | None = None
+    tools: bool | None = None
+    min_input_tokens: int | None = None
+    max_input_tokens: int | None = None
+
+
+class Rate(_Strict):
+    """Requests and tokens per minute, over a sliding 60-second window. Tokens are input +
+    output: estimated when the request arrives, corrected from the answer's usage (a stream's
+    when it ends). Unset: no limit. Over it, clients get a 429 with `retry-after`.
+    """
+
+    rpm: int | None = None
+    tpm: int | None = None
+
+
 class Route(_Strict):
     """One row of the table; the first route whose `models` match the client's model wins.
 
@@ -203,6 +239,9 @@ class Route(_Strict):
     retry: attempts, backoff and what is retryable (see Retry).
     request: override ops applied, in order, to the upstream request.
     ping-interval: seconds of upstream silence before a keep-alive `ping` event goes to the client.
+    when: conditions on the request (headers, client key, thinking, images, tools, input
+      tokens); all must hold, else the next route is tried (see When).
+    limits: requests/tokens per minute for the whole route, all keys together (see `[limits]`).
     """
 
     name: str
@@ -214,28 +253,114 @@ class Route(_Strict):
     request: list[Op] = []
     supports: Supports = Supports()
     ping_interval: float = 10.0
+    when: When | None = None
+    limits: Rate | None = None
 
 
 class KeyHash(_Strict):
-    """A client key stored as its sha256 hex digest (the key itself lives only with the client)."""
+    """A named client key: its sha256 hex digest (the key itself lives only with the client;
+    `router keys add` makes one) or `key = "env:NAME"`, and what it may do.
+
+    routes: the routes this key may use (by name); unset: all. Others answer 403.
+    models: the model names or globs this key may ask for; unset: all.
+    limits: this key's own requests/tokens per minute, on top of the route's.
+    """
 
     name: str
-    sha256: str
+    sha256: str | None = None
+    key: str | None = None
+    routes: list[str] | None = None
+    models: list[str] | None = None
+    limits: Rate | None = None
 
 
 class Auth(_Strict):
     """Client keys. Strings are `env:NAME` / `${NAME}` references; tables are named sha256 hashes.
-    With no keys and the server bound beyond loopback, a key is generated at first start."""
+    With no keys and the server bound beyond loopback, a key is generated at first start.
+
+    admin-keys: keys for the admin endpoints (`POST /admin/reload`, `GET /admin/config`), in the
+      same forms as `keys`. A client key never opens them. With none, only loopback peers that
+      did not come through a proxy may use them.
+    keys-file: a file of `[[keys]]` tables (relative to this file) that `router keys add` and
+      `revoke` write, so this file is never rewritten by a program; its keys join `keys`.
+    """
 
     keys: list[str | KeyHash] = []
+    admin_keys: list[str | KeyHash] = []
+    keys_file: str | None = None
+
+
+class Cors(_Strict):
+    """Cross-origin access for browser clients (`[server] cors`); off when the table is absent.
+
+    origins: allowed origins, e.g. `["https://app.example.com"]`; `["*"]` allows any.
+    methods / headers: allowed in requests; `["*"]` allows any.
+    expose-headers: response headers a page may read.
+    credentials: allow cookies and `Authorization` from the browser (not with `origins = ["*"]`).
+    max-age: seconds a browser may cache a preflight answer.
+    """
+
+    origins: list[str]
+    methods: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    headers: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    expose_headers: list[str] = msgspec.field(
+        default_factory=lambda: ["request-id", "retry-after", "x-router-route", "x-router-target"]
+    )
+    credentials: bool = False
+    max_age: int = 600
 
 
 class Server(_Strict):
-    """Where `router serve` listens; `--host`, `--port` and `--workers` override these."""
+    """Where `router serve` listens and how it serves; `--host`, `--port` and `--workers`
+    override those three. Read at start: a reload changes only `log-bodies` and `access-log`.
+
+    max-body-bytes: larger request bodies are refused with a 413 in the client's protocol.
+    cors: cross-origin access for browser clients (see `[server] cors`); unset: no CORS headers.
+    forwarded-allow-ips: the load balancers (addresses or CIDR ranges) whose `X-Forwarded-For`
+      and `X-Forwarded-Proto` are believed: the client address the access log shows. `["*"]`
+      trusts any peer; `[]` none.
+    shutdown-timeout: on SIGTERM, seconds to let running requests and streams finish before
+      they are cut.
+    drain-delay: on SIGTERM, seconds to keep accepting requests while `/ready` answers 503, so
+      a load balancer stops sending new ones before the listener closes (5-10 behind Kubernetes).
+    access-log: one JSON line per request on stderr (logger `router.access`).
+    log-bodies: put request and response bodies in the access log. Debugging only: prompts
+      and answers end up in the logs.
+    """
 
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1)] = 32 * 1024 * 1024
+    cors: Cors | None = None
+    forwarded_allow_ips: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+    shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    drain_delay: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    access_log: bool = True
+    log_bodies: bool = False
+
+
+class Limits(_Strict):
+    """How rate limits are counted. The limits themselves are per key (`limits` on a key) and
+    per route (`limits` on a route); a request must fit all that apply.
+
+    backend: `memory` counts in each process (each replica and worker has its own budget);
+      `redis` keeps one budget for every replica that shares the Redis.
+    redis-url: `env:NAME`, or a literal `redis://host:port/db` without a password.
+    fail-open: when Redis is unreachable, serve without limits (logged, counted) instead of
+      answering 503.
+    """
+
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str | None = None
+    fail_open: bool = True
+
+
+class KeysFile(_Strict):
+    """The keys file (`[auth] keys-file`, written by `router keys`): one `[[keys]]` table per
+    key, in the same form as `[auth] keys` tables."""
+
+    keys: list[KeyHash] = []
 
 
 class Config(_Strict):
@@ -243,5 +368,6 @@ class Config(_Strict):
 
     server: Server = Server()
     auth: Auth = Auth()
+    limits: Limits = Limits()
     upstreams: dict[str, Upstream] = {}
     routes: list[Route] = []

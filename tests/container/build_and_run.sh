@@ -14,7 +14,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=${CI_CONTAINER_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/router-container}
 BASE=localhost/ci-python-base:bookworm IMAGE=localhost/router:ci NAME=router-ci
 # The mirror is the one this machine's apt already uses (read from its sources, not written here).
-apt_mirror() { grep -hoE '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+# (grep exits 2 when one of the files is missing: under pipefail that must not end the script.)
+apt_mirror() { { grep -hoE '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true; } \
   | awk '{print $2}' | grep -v security | head -n1; }
 MIRROR=${DEBIAN_MIRROR:-$(apt_mirror)}
 LIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
@@ -31,6 +32,9 @@ timed() {  # timed LABEL CMD...
 
 if [ "${1:-}" = clean ]; then "${P[@]}" system reset -f >/dev/null 2>&1 || true; rm -rf "$STATE"; exit 0; fi
 mkdir -p "$STATE"
+# One run at a time per state directory: two test suites at once would share the image store
+# and remove each other's container (same name).
+exec 9>"$STATE/lock"; flock 9
 
 install_pkgs() {
   local need=() c
@@ -106,5 +110,17 @@ uid=$("${P[@]}" exec "$NAME" id -u) || fail "podman exec failed"
 echo "uid in container: $uid"; [ "$uid" != 0 ] || fail "router runs as root"
 "${P[@]}" healthcheck run "$NAME" 2>/dev/null || fail "HEALTHCHECK did not pass"
 echo "healthcheck: $("${P[@]}" inspect "$NAME" --format '{{.State.Health.Status}}')"
-t0=$SECONDS; cleanup; trap - EXIT; echo "TIMING stop+rm $((SECONDS - t0)) s"
+# (Outputs go through variables: `cmd | grep -q` fails under pipefail when grep stops reading early.)
+METRICS=$(curl -fsS "$URL/metrics") || fail "GET /metrics failed"
+grep -m1 '^router_requests_total{.*status="200"' <<<"$METRICS" || fail "/metrics does not count the request"
+LOG=$("${P[@]}" logs "$NAME" 2>&1)
+grep -m1 '"path":"/v1/messages".*"status":200' <<<"$LOG" || fail "no access-log line for the request in the container log"
+# SIGTERM must end it gracefully and quickly (no drain delay configured), not by the SIGKILL
+# the runtime sends after -t.
+t0=$SECONDS; "${P[@]}" stop -t 20 "$NAME" >/dev/null || fail "podman stop failed"
+took=$((SECONDS - t0)); echo "TIMING stop $took s"
+[ "$took" -lt 10 ] || fail "SIGTERM took ${took}s: the router did not handle it"
+LOG=$("${P[@]}" logs "$NAME" 2>&1)
+grep -m1 'Application shutdown complete' <<<"$LOG" || { tail -5 <<<"$LOG"; fail "no graceful shutdown in the log"; }
+t0=$SECONDS; cleanup; trap - EXIT; echo "TIMING rm $((SECONDS - t0)) s"
 echo PASS

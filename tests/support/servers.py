@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,13 +23,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Process(subprocess.Popen[bytes]):
+    """A process whose output (stdout and stderr together) a thread reads into `lines` as it
+    comes: nobody reading a pipe would block the server once it filled (an access-log line per
+    request fills 64 KiB in a few hundred requests)."""
+
+    lines: list[str]
+
+    def start_reading(self) -> None:
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.stdout is not None
+        for line in self.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
 @contextmanager
 def running(args: list[str], port: int, env: Mapping[str, str] | None = None, cwd: Path = REPO,
-            health: str = "/health", timeout: float = 20.0) -> Iterator[subprocess.Popen[bytes]]:
+            health: str = "/health", timeout: float = 20.0) -> Iterator[Process]:
     """Run `python -m ARGS`, wait until GET health answers 200, yield, then terminate it."""
     full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=full_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = Process([sys.executable, "-m", *args], cwd=cwd, env=full_env,
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process.start_reading()
     try:
         _wait_healthy(process, f"http://127.0.0.1:{port}{health}", timeout)
         yield process
@@ -41,12 +63,12 @@ def running(args: list[str], port: int, env: Mapping[str, str] | None = None, cw
             process.wait()
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+def _wait_healthy(process: Process, url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"process exited with {process.returncode}:\n{output}")
+            time.sleep(0.1)  # the reader thread catches up with the last lines
+            raise RuntimeError(f"process exited with {process.returncode}:\n{process.output()}")
         try:
             if httpx.get(url, timeout=0.5).status_code == 200:
                 return

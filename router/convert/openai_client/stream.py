@@ -136,6 +136,14 @@ class OpenAIStreamFromAnthropic:
     def ping(self) -> bytes:
         return _PING
 
+    def tokens(self) -> tuple[int, int] | None:
+        """(input with cache reads and writes, output) as message_start/message_delta reported them."""
+        usage = self._usage
+        if usage.input_tokens is None and usage.output_tokens is None:
+            return None
+        prompt = (usage.input_tokens or 0) + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+        return prompt, usage.output_tokens or 0
+
     # --- events ---------------------------------------------------------------------------------
 
     def _decode(self, data: bytes) -> StreamEvent:
