@@ -171,7 +171,7 @@ async def _attempt(state: RouterState, pool: UpstreamPool, request: Request[Any,
     client = pool.get(target.upstream)
     src = decoded.for_target(target)
     upstream_body = _encode(target.converters.request.function(src, target.ctx))
-    headers = client.forwarded(request.headers)
+    headers = target.upstream_headers(client.forwarded(request.headers))
     if fields.stream:
         machine = _machine(target, plan.protocol, fields.model, src, client)
         return await _stream(state, client, target, machine, upstream_body, headers, plan, exchange_of(request))
@@ -187,12 +187,21 @@ async def _attempt(state: RouterState, pool: UpstreamPool, request: Request[Any,
 def _answer(target: Target, client: UpstreamClient, raw: bytes) -> bytes:
     converters = target.converters
     if converters.response is None:
+        if converters.response_edit is not None:
+            return _encode(converters.response_edit.function(_decode_answer_object(raw, client), target.ctx))
         return client.scrubber.data(raw)
     try:
         answer = _ANSWER_DECODERS[converters.pair](raw)
     except msgspec.DecodeError:
         raise UpstreamProtocolError(f"upstream {client.name!r} sent an answer that could not be read") from None
     return _encode(converters.response.function(answer, target.ctx))
+
+
+def _decode_answer_object(raw: bytes, client: UpstreamClient) -> Any:
+    try:
+        return _decode_object(client.scrubber.data(raw))
+    except msgspec.DecodeError:
+        raise UpstreamProtocolError(f"upstream {client.name!r} sent an answer that could not be read") from None
 
 
 def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: Any, client: UpstreamClient) -> StreamMachine:

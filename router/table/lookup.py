@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from operator import eq
 from types import MappingProxyType
@@ -22,7 +22,7 @@ from router.table.conditions import Condition, RequestFacts, compile_when
 from router.table.load import LoadedConfig
 from router.table.pairs import Converters, build_converters, serves
 from router.table.rules import route_targets, route_weights, split_target
-from router.table.schema import ClientProtocol, Retry, Route, Upstream
+from router.table.schema import ClientProtocol, RemoveHeader, Retry, Route, SetHeader, Upstream
 
 # Which wire protocol each upstream kind speaks. The mock answers in OpenAI shape.
 UPSTREAM_PROTOCOL: Mapping[str, str] = {"openai": "openai", "mock": "openai", "anthropic": "anthropic"}
@@ -37,6 +37,17 @@ class Target:
     ctx: TargetContext
     converters: Converters
     weight: float = 1.0
+    # The route's header ops, resolved at load: applied to every upstream request of the target.
+    header_set: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    header_remove: frozenset[str] = frozenset()
+
+    def upstream_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        if not self.header_set and not self.header_remove:
+            return headers
+        # Header names are case-insensitive: a set replaces ours or the client's whatever its case.
+        replaced = self.header_remove | self.header_set.keys()
+        kept = {k: v for k, v in headers.items() if k.lower() not in replaced}
+        return {**kept, **self.header_set}
 
     @property
     def key(self) -> str:
@@ -180,4 +191,7 @@ def _target(
         return None
     caps = Capabilities.resolve(upstream.supports, route.supports)
     ctx = TargetContext(route.name, upstream_name, model, caps, route.ping_interval)
-    return Target(upstream_name, str(kind), ctx, build_converters(pair, ctx, route.request), weight)
+    converters = build_converters(pair, ctx, route.request, route.response)
+    header_set = {op.name.lower(): op.value for op in route.headers if isinstance(op, SetHeader)}
+    header_remove = frozenset(op.name.lower() for op in route.headers if isinstance(op, RemoveHeader))
+    return Target(upstream_name, str(kind), ctx, converters, weight, MappingProxyType(header_set), header_remove)

@@ -39,13 +39,29 @@ def request_fields(upstream: Upstream) -> tuple[str, frozenset[str]] | None:
     return None
 
 
+# The answers the client protocols get: response ops are checked against these.
+RESPONSE_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = {
+    "anthropic": ("Anthropic Messages", frozenset(
+        {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage", "container"})),
+    "openai": ("OpenAI Chat Completions", frozenset(
+        {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"})),
+}
+
+
 def check_ops(index: int, route: Route, upstreams: Mapping[str, Upstream]) -> Iterator[Finding]:
-    protocols = _target_protocols(route, upstreams)
-    for number, op in enumerate(route.request):
-        path: SchemaPath = ("routes", index, "request", number)
-        yield from _field_findings(op.field, (*path, "field"), protocols)
+    yield from _ops_findings(index, route.request, "request", _target_protocols(route, upstreams))
+    answers = dict(RESPONSE_FIELDS[client] for client in route.clients)
+    yield from _ops_findings(index, route.response, "response", answers)
+
+
+def _ops_findings(
+    index: int, ops: list[Op], section: str, protocols: Mapping[str, frozenset[str]]
+) -> Iterator[Finding]:
+    for number, op in enumerate(ops):
+        path: SchemaPath = ("routes", index, section, number)
+        yield from _field_findings(op.field, (*path, "field"), protocols, section)
         if isinstance(op, RenameOp):
-            yield from _field_findings(op.to, (*path, "to"), protocols)
+            yield from _field_findings(op.to, (*path, "to"), protocols, section)
         yield from _value_findings(op, path)
 
 
@@ -60,11 +76,11 @@ def _target_protocols(route: Route, upstreams: Mapping[str, Upstream]) -> dict[s
 
 
 def _field_findings(
-    name: str, path: SchemaPath, protocols: Mapping[str, frozenset[str]]
+    name: str, path: SchemaPath, protocols: Mapping[str, frozenset[str]], section: str = "request"
 ) -> Iterator[Finding]:
     for protocol, fields in protocols.items():
         if name not in fields:
-            message = f'the {protocol} request has no field "{name}"'
+            message = f'the {protocol} {section} has no field "{name}"'
             guess = did_you_mean(name, fields)
             fix = f'did you mean "{guess}"?' if guess else "remove this op, or fix the field name"
             yield Finding(path, message, fix)

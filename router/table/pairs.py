@@ -48,6 +48,8 @@ class Converters:
     request: Compiled
     response: Compiled | None
     values: Mapping[str, Mapping[str, Any]]
+    # Passthrough answers with response ops: the decoded answer, edited in place.
+    response_edit: Compiled | None = None
 
     @property
     def passthrough(self) -> bool:
@@ -65,7 +67,9 @@ def pair_spec(pair: str) -> PairSpec:
     return parse_pair_spec(pair, read_pair_text(pair), {*functions.request, *functions.response})
 
 
-def build_converters(pair: str, ctx: TargetContext, ops: Sequence[Op] = ()) -> Converters:
+def build_converters(
+    pair: str, ctx: TargetContext, ops: Sequence[Op] = (), response_ops: Sequence[Op] = ()
+) -> Converters:
     origin = f"route={ctx.route} target={ctx.upstream}/{ctx.model or '*'} {pair}"
     if pair in PASSTHROUGH_PAIRS:
         spec = pair_spec("passthrough")
@@ -73,14 +77,18 @@ def build_converters(pair: str, ctx: TargetContext, ops: Sequence[Op] = ()) -> C
             name="convert_request", origin=f"{origin} request", fields=spec.request, ops=ops,
             functions=PAIRS["passthrough"].request, values=spec.values, edit_in_place=True,
         )
-        return Converters(pair, request, None, spec.values)
+        edit = compile_fields(
+            name="edit_response", origin=f"{origin} response", fields=(), ops=response_ops,
+            functions={}, values={}, edit_in_place=True,
+        ) if response_ops else None
+        return Converters(pair, request, None, spec.values, edit)
     spec, functions = pair_spec(pair), PAIRS[pair]
     request = compile_fields(
         name="convert_request", origin=f"{origin} request", fields=spec.request, ops=ops,
         functions=functions.request, values=spec.values,
     )
     response = compile_fields(
-        name="convert_response", origin=f"{origin} response", fields=spec.response, ops=(),
+        name="convert_response", origin=f"{origin} response", fields=spec.response, ops=response_ops,
         functions=functions.response, values=spec.values,
     )
     return Converters(pair, request, response, spec.values)

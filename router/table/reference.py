@@ -35,6 +35,8 @@ SECTIONS: tuple[tuple[str, type[msgspec.Struct]], ...] = (
     ("to = [{ target, weight }]", schema.WeightedTarget),
     ("retry = { ... }", schema.Retry),
     ("when = { ... }", schema.When),
+    ('headers = [{ op = "set", ... }]', schema.SetHeader),
+    ('headers = [{ op = "remove", ... }]', schema.RemoveHeader),
     ("[[routes]] and keys: limits = { rpm, tpm }", schema.Rate),
     *((f'request = [{{ op = "{op.__struct_config__.tag}", ... }}]', op) for op in schema.Op.__args__),  # type: ignore[attr-defined]
 )

@@ -162,6 +162,22 @@ class ClampOp(_Strict, tag_field="op", tag="clamp"):
 Op = SetOp | DefaultOp | DropOp | RenameOp | ClampOp
 
 
+class SetHeader(_Strict, tag_field="op", tag="set"):
+    """Send header `name` with `value` to the upstream (replacing ours or the client's)."""
+
+    name: str
+    value: str
+
+
+class RemoveHeader(_Strict, tag_field="op", tag="remove"):
+    """Do not send header `name` to the upstream (e.g. a forwarded `anthropic-beta`)."""
+
+    name: str
+
+
+HeaderOp = SetHeader | RemoveHeader
+
+
 class WeightedTarget(_Strict):
     """A target with a share of the traffic when the route balances (`balance = "weighted"`)."""
 
@@ -238,6 +254,9 @@ class Route(_Strict):
       requests in flight in this process first).
     retry: attempts, backoff and what is retryable (see Retry).
     request: override ops applied, in order, to the upstream request.
+    response: the same ops on the unary answer the client gets (stream events pass unchanged).
+    headers: `{ op = "set", name, value }` / `{ op = "remove", name }` on the upstream request's
+      headers, after the upstream's own and the forwarded ones.
     ping-interval: seconds of upstream silence before a keep-alive `ping` event goes to the client.
     when: conditions on the request (headers, client key, thinking, images, tools, input
       tokens); all must hold, else the next route is tried (see When).
@@ -251,6 +270,8 @@ class Route(_Strict):
     retry: Retry = Retry()
     clients: list[ClientProtocol] = msgspec.field(default_factory=lambda: list(ALL_CLIENT_PROTOCOLS))
     request: list[Op] = []
+    response: list[Op] = []
+    headers: list[HeaderOp] = []
     supports: Supports = Supports()
     ping_interval: float = 10.0
     when: When | None = None
