@@ -4,7 +4,7 @@ every split, folded and compared with the unary conversion; then the edge cases 
 A case is `tests/cases/streams/anthropic_to_openai/<name>.sse` (the upstream's bytes as sent) next
 to `<name>.json` (description, the machine's parameters, and the expected data payloads in order:
 chunk objects, error objects, and the string "[DONE]"). The four `claude_code_*` inputs are the
-recorded answers from /work/shared/fixtures/claude-code.
+recorded answers from ../shared/fixtures/claude-code (beside the repo).
 
 The fold is the oracle that does not trust the machine: our chunks are accumulated the way the
 openai SDK does (checking the chunk grammar on the way), the upstream's events into one Anthropic

@@ -232,7 +232,7 @@ def test_forced_tool_choice_has_the_shorter_prompt() -> None:
 
 
 def test_tool_use_counts_name_and_json_input() -> None:
-    tool_input = {"command": "ls -la /work/main", "description": "List the files"}
+    tool_input = {"command": "ls -la ./src", "description": "List the files"}
     added = cost({"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": tool_input})
     assert added >= estimate_text_tokens(json.dumps(tool_input, separators=(",", ":")))
 

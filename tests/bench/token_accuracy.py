@@ -9,7 +9,7 @@ throwaway venv, which also runs this script (it needs msgspec to import the rout
 
     python3 -m venv /tmp/tokvenv
     /tmp/tokvenv/bin/pip install 'anthropic==0.34.2' tokenizers msgspec
-    cd /work/main && /tmp/tokvenv/bin/python -m tests.bench.token_accuracy \\
+    cd <repo> && /tmp/tokvenv/bin/python -m tests.bench.token_accuracy \\
         --tokenizer /tmp/tokvenv/lib/python3.11/site-packages/anthropic/tokenizer.json
 
 For each prompt it compares `estimate_text_tokens` with the tokenizer's count over the same text:
