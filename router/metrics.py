@@ -105,6 +105,9 @@ class Metrics:
         self.config_reloads = _bound(Counter(
             "router_config_reloads", "Config reloads by result: reloaded, unchanged or invalid.",
             ["result"], registry=reg))
+        self.limiter_unavailable = Counter(
+            "router_ratelimit_store_unavailable", "Rate-limit decisions taken without the shared store "
+            "(Redis unreachable): served when fail-open, refused with 503 otherwise.", registry=reg)
 
     # --- called by other parts of the router -------------------------------------------------------
 
@@ -112,6 +115,9 @@ class Metrics:
         """A request was refused by a rate limit. `scope` says which kind of limit (`key`,
         `route`, `upstream`, ...), `name` which one (a key's name, a route's name); never a key."""
         self.rate_limited(scope, name).inc()
+
+    def record_limiter_unavailable(self) -> None:
+        self.limiter_unavailable.inc()
 
     def record_config_reload(self, result: str) -> None:
         """A reload attempt ended: `reloaded`, `unchanged` or `invalid` (router.table.reload)."""

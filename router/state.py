@@ -58,6 +58,9 @@ class RouterState:
     loaded_at: datetime = field(default_factory=_now)
     _retiring: dict[asyncio.Task[None], Sequence[UpstreamClient]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.limiter.on_unavailable = self.metrics.record_limiter_unavailable
+
     def install(self, table: Table) -> PoolChange:
         """Make `table` the one requests see. Clients whose spec is unchanged are kept (no
         reconnect storm); replaced and removed ones are closed after `retire_grace`. Call it on

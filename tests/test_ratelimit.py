@@ -392,6 +392,7 @@ async def test_fail_open_serves_and_warns_once_per_interval() -> None:
     assert statuses == [200] * 4  # rpm = 2, but nothing can count: served
     assert state.limiter.stats.unavailable == 4
     assert len(records.records) == 1 and "fail-open" in records.records[0].getMessage()
+    assert state.metrics.limiter_unavailable._value.get() == 4  # and the metrics say so too
 
 
 async def test_fail_closed_answers_503_in_the_clients_shape() -> None:

@@ -62,6 +62,8 @@ class Limiter:
         self._redis: Backend | None = None
         self._redis_url: str | None = None
         self._last_warning = -math.inf
+        # Told of every decision taken without Redis (RouterState points it at the metrics).
+        self.on_unavailable: Callable[[], None] | None = None
         self._quiet = 0  # warnings held back since the last one
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -121,6 +123,8 @@ class Limiter:
 
     def _unavailable(self, settings: LimitSettings, reason: str) -> None:
         self.stats.unavailable += 1
+        if self.on_unavailable is not None:
+            self.on_unavailable()
         outcome = "serving without limits (fail-open)" if settings.fail_open else "answering 503 (fail-open = false)"
         self._warn(f"Redis is unreachable ({reason}); {outcome}")
         if not settings.fail_open:
