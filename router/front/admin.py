@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request, Response, get, post
 
 from router.front.auth import presented_key
-from router.netaddr import is_loopback
+from router.netaddr import is_direct_loopback
 from router.state import RouterState
 from router.table.envref import parse_env_ref
 from router.table.load import SEED_FILENAME, LoadedConfig
@@ -24,7 +24,6 @@ from router.table.reload import Reloader, ReloadStats, iso
 from router.upstream.scrub import REDACTED, Scrubber
 
 _encode = msgspec.json.Encoder().encode
-_PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 
 @post("/admin/reload", status_code=200)
@@ -92,7 +91,7 @@ def admin_denied(request: Request[Any, Any, Any], state: RouterState) -> Respons
 def is_local_request(request: Request[Any, Any, Any]) -> bool:
     """A loopback peer that did not come through a proxy (the same rule as GET /auth-token)."""
     peer = request.client.host if request.client else None
-    return is_loopback(peer) and not any(name in request.headers for name in _PROXY_HEADERS)
+    return is_direct_loopback(peer, request.headers)
 
 
 def _error(status: int, kind: str, message: str) -> Response[bytes]:

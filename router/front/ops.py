@@ -8,7 +8,7 @@ from litestar import Request, Response, get
 from router.errors import RouterError
 from router.front.auth import authenticate
 from router.front.errors import error_response
-from router.netaddr import is_loopback
+from router.netaddr import is_direct_loopback
 from router.table.lookup import Table, is_glob
 
 _encode = msgspec.json.Encoder().encode
@@ -45,8 +45,7 @@ async def auth_token(request: Request) -> Response[bytes]:
     a forwarded request is refused too."""
     state = request.app.state.router
     peer = request.client.host if request.client else None
-    forwarded = "x-forwarded-for" in request.headers or "forwarded" in request.headers
-    if not is_loopback(peer) or forwarded or state.generated_key is None:
+    if not is_direct_loopback(peer, request.headers) or state.generated_key is None:
         return Response(b'{"error":"not found"}', status_code=404, media_type="application/json")
     return Response(_encode({"token": state.generated_key}), media_type="application/json")
 
