@@ -49,7 +49,19 @@ def reference_markdown() -> str:
 
 
 def json_schema() -> bytes:
-    return msgspec.json.format(msgspec.json.encode(msgspec.json.schema(schema.Config)), indent=2) + b"\n"
+    document = _cleaned(msgspec.json.schema(schema.Config))
+    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+def _cleaned(node: Any) -> Any:
+    """Descriptions dedented by us: msgspec 0.19 kept docstrings' indentation, newer versions
+    dedent them, and the committed file must not depend on which one is installed."""
+    if isinstance(node, dict):
+        return {key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else _cleaned(value)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_cleaned(item) for item in node]
+    return node
 
 
 def _section(title: str, cls: type[msgspec.Struct]) -> str:
