@@ -20,9 +20,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request
-from litestar.utils.scope.state import ScopeState
-
 from router import accesslog
 from router.accesslog import AccessLine
 from router.convert.usage import Tokens, tokens_in
@@ -66,6 +63,7 @@ class Exchange:
         "model_request",
         "pair",
         "reads_body",
+        "request_body",
         "request_id",
         "route",
         "scope",
@@ -106,6 +104,7 @@ class Exchange:
         self.status = 0
         self.request_id: str | None = None
         self.reads_body = log_bodies
+        self.request_body: bytes | None = None  # kept only with log_bodies
         self._attempt_started: float | None = None
         self._stream_open = False
         self._completed = False
@@ -248,9 +247,9 @@ class Exchange:
             stream=self.stream, tokens_in=tokens[0] if tokens else None, tokens_out=tokens[1] if tokens else None,
             total_ms=_ms(total), upstream_ms=_ms(self.upstream), ttft_ms=None if self.ttft is None else _ms(self.ttft),
         )
-        if self.log_bodies and scope:
-            body = ScopeState.from_scope(scope).body  # type: ignore[arg-type]  # what the handler read, cached by Litestar
-            line.request_body = body.decode("utf-8", "replace") if isinstance(body, bytes) else None
+        if self.log_bodies:
+            body = self.request_body
+            line.request_body = None if body is None else body.decode("utf-8", "replace")
             line.response_body = b"".join(self._response_parts).decode("utf-8", "replace")
         return line
 
@@ -259,9 +258,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
-def exchange_of(request: Request[Any, Any, Any]) -> Exchange:
+def exchange_of(scope: Scope) -> Exchange:
     """The request's exchange; a detached one (recorded nowhere) when no middleware made one."""
-    exchange = request.scope.get(EXCHANGE_KEY)  # type: ignore[call-overload]
+    exchange = scope.get(EXCHANGE_KEY)
     return exchange if isinstance(exchange, Exchange) else Exchange(None)
 
 

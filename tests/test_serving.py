@@ -60,6 +60,20 @@ async def test_body_over_the_limit_is_413_in_the_openai_shape(small_limit: Async
     assert (await small_limit.post("/v1/chat/completions", json=CHAT)).status_code == 200
 
 
+@pytest.mark.parametrize(("path", "openai"), [("/v1/messages", False), ("/v1/messages/count_tokens", False),
+                                               ("/v1/chat/completions", True)])
+async def test_a_model_endpoint_answers_other_methods_with_405_in_its_shape(
+    small_limit: AsyncTestClient, path: str, openai: bool,  # type: ignore[type-arg]
+) -> None:
+    response = await small_limit.get(path)
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.headers["request-id"].startswith("req_")
+    body = response.json()
+    message = body["error"]["message"]
+    assert message == f"method GET is not allowed on {path}; use POST"
+    assert ("type" in body) is not openai  # Anthropic's envelope has a top-level type; OpenAI's none
+
+
 def test_default_body_limit_is_32_mib() -> None:
     loaded = load_config_text(MOCK_ROUTES, filename="routes.toml", environ={})
     assert create_app(open_state(build_table(loaded))).request_max_body_size == 32 * 1024 * 1024

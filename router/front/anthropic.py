@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, post
-from litestar.response import Stream
+from litestar import asgi
 
-from router.errors import RouterError
-from router.front.dispatch import decode_client, dispatch, new_request_id, route_request
-from router.front.errors import error_response
+from router.front.answer import Answer, Unary
+from router.front.dispatch import decode_client, dispatch, route_request
+from router.front.endpoint import answer_request
+from router.front.incoming import Incoming, Receive, Scope, Send
 from router.state import RouterState
 from router.tokens import count_input_tokens
 from router.wire.anthropic import CountTokensRequest
@@ -20,36 +20,31 @@ _decode_count = msgspec.json.Decoder(CountTokensRequest).decode
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 
 
-@post("/v1/messages", status_code=200)
-async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
-    request_id = new_request_id()
-    try:
-        return await dispatch(request.app.state.router, request, "anthropic", request_id)
-    except RouterError as error:
-        return error_response(error, "anthropic", request_id)
+@asgi("/v1/messages", copy_scope=False)
+async def create_message(scope: Scope, receive: Receive, send: Send) -> None:
+    await answer_request(scope, receive, send, "anthropic", _dispatch)
 
 
-@post("/v1/messages/count_tokens", status_code=200)
-async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
+@asgi("/v1/messages/count_tokens", copy_scope=False)
+async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
+    await answer_request(scope, receive, send, "anthropic", _count_tokens)
+
+
+async def _dispatch(state: RouterState, incoming: Incoming, request_id: str) -> Answer:
+    return await dispatch(state, incoming, "anthropic", request_id)
+
+
+async def _count_tokens(state: RouterState, incoming: Incoming, request_id: str) -> Answer:
     """Forwarded to the target's native endpoint when it has one (Anthropic); otherwise counted
     here, offline, with the estimator routing also uses (router.tokens)."""
-    request_id = new_request_id()
-    try:
-        return await _count_tokens(request.app.state.router, request, request_id)
-    except RouterError as error:
-        return error_response(error, "anthropic", request_id)
-
-
-async def _count_tokens(state: RouterState, request: Request[Any, Any, Any], request_id: str) -> Response[bytes]:
-    body = await request.body()
-    plan, _ = route_request(state, request, "anthropic", body)
+    plan, _ = route_request(state, incoming, "anthropic")
     target = plan.targets[0]
     client = state.pool.get(target.upstream)
     headers = {"request-id": request_id, "x-router-route": plan.route, "x-router-target": target.upstream}
     if client.count_tokens_url is None:
-        counted = count_input_tokens(decode_client(_decode_count, body))
-        return Response(_encode({"input_tokens": counted}), media_type="application/json", headers=headers)
-    forwarded = decode_client(_decode_object, body)
+        counted = count_input_tokens(decode_client(_decode_count, incoming.body))
+        return Unary(_encode({"input_tokens": counted}), headers)
+    forwarded = decode_client(_decode_object, incoming.body)
     forwarded["model"] = target.ctx.model or forwarded["model"]
-    raw = await client.call(_encode(forwarded), client.forwarded(request.headers), client.count_tokens_url)
-    return Response(client.scrubber.data(raw), media_type="application/json", headers=headers)
+    raw = await client.call(_encode(forwarded), client.forwarded(incoming.headers), client.count_tokens_url)
+    return Unary(client.scrubber.data(raw), headers)

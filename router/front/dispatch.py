@@ -10,29 +10,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import os
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
-from litestar.response import Stream
 
 from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
 from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
 from router.convert.openai_to_anthropic import new_message_id
 from router.convert.passthrough import PassthroughStream
 from router.convert.stream_relay import StreamMachine, StreamObserver, relay
-from router.errors import InvalidRequest, ModelNotFound, RateLimited, UpstreamError, UpstreamProtocolError
+from router.errors import (
+    InvalidRequest,
+    ModelNotFound,
+    RateLimited,
+    UpstreamError,
+    UpstreamProtocolError,
+)
 from router.exchange import exchange_of
 from router.failover import attempt_order, attempts_header, retryable, wait_before
+from router.front.answer import Answer, Streamed, Unary
 from router.front.auth import authenticate
+from router.front.incoming import Incoming
+from router.ratelimit.limiter import Ticket
 from router.state import RouterState
 from router.table.access import RuleSet
 from router.table.conditions import RequestFacts
 from router.table.lookup import Plan, Target
 from router.table.schema import ClientProtocol
-from router.ratelimit.limiter import Ticket
 from router.upstream.client import UpstreamClient, UpstreamPool
 from router.wire.anthropic import AnthropicMessage, MessagesRequest, RoutingFields
 from router.wire.openai import ChatCompletion, ChatRequest
@@ -52,12 +58,6 @@ _ANSWER_DECODERS: Mapping[str, Callable[[bytes], Any]] = {
     "anthropic__openai": msgspec.json.Decoder(ChatCompletion).decode,
     "openai__anthropic": msgspec.json.Decoder(AnthropicMessage).decode,
 }
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-
-
-def new_request_id() -> str:
-    return f"req_{secrets.token_hex(12)}"
-
 
 def decode_client(decode: Callable[[bytes], Any], body: bytes) -> Any:
     """msgspec's message names the field and its path: "Expected `str`, got `int` - at `$.model`"."""
@@ -69,43 +69,43 @@ def decode_client(decode: Callable[[bytes], Any], body: bytes) -> Any:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
 
 
-def route_request(state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, body: bytes) -> tuple[Plan, RoutingFields]:
-    plan, fields, _, _ = route_and_admit(state, request, protocol, body)
+def route_request(state: RouterState, incoming: Incoming, protocol: ClientProtocol) -> tuple[Plan, RoutingFields]:
+    plan, fields, _, _ = route_and_admit(state, incoming, protocol)
     return plan, fields
 
 
 def route_and_admit(
-    state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, body: bytes,
+    state: RouterState, incoming: Incoming, protocol: ClientProtocol,
 ) -> tuple[Plan, RoutingFields, RuleSet | None, _DecodedOnce]:
     """Authenticated, routed (a route's `when` conditions see the request's facts, computed
     lazily: the full body is decoded only if a condition needs it), and allowed for this key
     (403 otherwise), with the rate limits that apply (None: none, decided by one `if`)."""
-    key = authenticate(request.headers, state.key_hashes)
-    exchange_of(request).key = key
+    key = authenticate(incoming.headers, state.key_hashes)
+    exchange_of(incoming.scope).key = key
+    body = incoming.body
     fields = decode_client(_decode_routing, body)
     table = state.table
     decoded = _DecodedOnce(protocol, body)
-    plan = table.lookup(protocol, fields.model, RequestFacts(protocol, decoded.struct, request.headers, key))
+    plan = table.lookup(protocol, fields.model, RequestFacts(protocol, decoded.struct, incoming.headers, key))
     if plan is None:
         raise ModelNotFound(f"model {fields.model!r} is not served here; GET /v1/models lists the models")
     access = table.loaded.access
     return plan, fields, access.admit(key, plan.route, fields.model) if access.active else None, decoded
 
 
-async def dispatch(state: RouterState, request: Request[Any, Any, Any], protocol: ClientProtocol, request_id: str) -> Response[bytes] | Stream:
-    body = await request.body()
-    plan, fields, limits, decoded = route_and_admit(state, request, protocol, body)
+async def dispatch(state: RouterState, incoming: Incoming, protocol: ClientProtocol, request_id: str) -> Answer:
+    plan, fields, limits, decoded = route_and_admit(state, incoming, protocol)
     order = attempt_order(plan, state.health)
     attempts = max(plan.retry.attempts, 1)
     outcomes: list[str] = []
-    exchange = exchange_of(request).routed(plan.route, fields.model, bool(fields.stream), outcomes)
-    ticket = None if limits is None else await _admit(state, limits, protocol, body)
+    exchange = exchange_of(incoming.scope).routed(plan.route, fields.model, bool(fields.stream), outcomes)
+    ticket = None if limits is None else await _admit(state, limits, protocol, incoming.body)
     pool = state.pool  # with the table, once per request: a reload between retries changes neither
     for attempt in range(attempts):
         target = order[attempt % len(order)]
         exchange.attempting(target.key, target.converters.pair)
         try:
-            answer = await _attempt(state, pool, request, target, fields, decoded, plan)
+            answer = await _attempt(state, pool, incoming, target, fields, decoded, plan)
         except UpstreamError as error:
             outcomes.append(f"{target.key}={error.status}")
             if state.health.failed(target.key, plan.retry):
@@ -149,7 +149,7 @@ class _DecodedOnce:
     """The client's body decoded for converting pairs at most once per request. Passthrough
     attempts get a fresh dict each time: they edit it in place."""
 
-    __slots__ = ("_protocol", "_body", "_struct")
+    __slots__ = ("_body", "_protocol", "_struct")
 
     def __init__(self, protocol: ClientProtocol, body: bytes) -> None:
         self._protocol, self._body, self._struct = protocol, body, None
@@ -165,23 +165,23 @@ class _DecodedOnce:
         return self.struct()
 
 
-async def _attempt(state: RouterState, pool: UpstreamPool, request: Request[Any, Any, Any], target: Target, fields: RoutingFields,
-                   decoded: _DecodedOnce, plan: Plan) -> Response[bytes] | Stream:
+async def _attempt(state: RouterState, pool: UpstreamPool, incoming: Incoming, target: Target, fields: RoutingFields,
+                   decoded: _DecodedOnce, plan: Plan) -> Answer:
     """One try at one target; raises UpstreamError before anything reached the client."""
     client = pool.get(target.upstream)
     src = decoded.for_target(target)
     upstream_body = _encode(target.converters.request.function(src, target.ctx))
-    headers = target.upstream_headers(client.forwarded(request.headers))
+    headers = target.upstream_headers(client.forwarded(incoming.headers))
     if fields.stream:
         machine = _machine(target, plan.protocol, fields.model, src, client)
-        return await _stream(state, client, target, machine, upstream_body, headers, plan, exchange_of(request))
+        return await _stream(state, client, target, machine, upstream_body, headers, plan, exchange_of(incoming.scope))
     state.health.started(target.key)
     try:
         raw = await client.call(upstream_body, headers)
     finally:
         state.health.ended(target.key)
-        exchange_of(request).upstream_done()  # what follows (decode, convert) is the router's time
-    return Response(_answer(target, client, raw), media_type="application/json")
+        exchange_of(incoming.scope).upstream_done()  # what follows (decode, convert) is the router's time
+    return Unary(_answer(target, client, raw))
 
 
 def _answer(target: Target, client: UpstreamClient, raw: bytes) -> bytes:
@@ -216,7 +216,7 @@ def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: A
         )
     include_usage = bool(src.stream_options and src.stream_options.include_usage)
     return OpenAIStreamFromAnthropic(
-        ctx, completion_id=f"chatcmpl-{secrets.token_hex(12)}", model=model,
+        ctx, completion_id="chatcmpl-" + os.urandom(12).hex(), model=model,
         include_usage=include_usage, finish_values=converters.values["stop_reason"],
     )
 
@@ -224,7 +224,7 @@ def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: A
 async def _stream(
     state: RouterState, client: UpstreamClient, target: Target, machine: StreamMachine, body: bytes,
     headers: Mapping[str, str], plan: Plan, observer: StreamObserver,
-) -> Stream:
+) -> Streamed:
     """Opened before answering, so an upstream error status becomes a normal JSON error response
     (and a fallback can still try the next target)."""
     response = await client.open_stream(body, headers)
@@ -237,7 +237,7 @@ async def _stream(
     )
     if plan.balance == "least-in-flight":
         events = _counted(events, state, target.key)
-    return Stream(events, media_type="text/event-stream", headers=dict(SSE_HEADERS))
+    return Streamed(events)
 
 
 async def _counted(events: AsyncGenerator[bytes, None], state: RouterState, key: str) -> AsyncGenerator[bytes, None]:

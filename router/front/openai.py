@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import asgi
 
-from litestar import Request, Response, post
-from litestar.response import Stream
+from router.front.answer import Answer
+from router.front.dispatch import dispatch
+from router.front.endpoint import answer_request
+from router.front.incoming import Incoming, Receive, Scope, Send
+from router.state import RouterState
 
-from router.errors import RouterError
-from router.front.dispatch import dispatch, new_request_id
-from router.front.errors import error_response
+
+@asgi("/v1/chat/completions", copy_scope=False)
+async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
+    await answer_request(scope, receive, send, "openai", _dispatch)
 
 
-@post("/v1/chat/completions", status_code=200)
-async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
-    request_id = new_request_id()
-    try:
-        return await dispatch(request.app.state.router, request, "openai", request_id)
-    except RouterError as error:
-        return error_response(error, "openai", request_id)
+async def _dispatch(state: RouterState, incoming: Incoming, request_id: str) -> Answer:
+    return await dispatch(state, incoming, "openai", request_id)

@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Response
-from litestar.response import Stream
-
 from router.errors import LimiterUnavailable, RateLimited
+from router.front.answer import Answer, Streamed
 from router.ratelimit.memory import MemoryBackend
 from router.ratelimit.usage import UsageReader, estimate_tokens
 from router.ratelimit.window import Backend, BackendUnavailable, Budget, Decision
@@ -37,7 +35,6 @@ from router.table.access import LimitSettings, Rule, RuleSet
 log = logging.getLogger("router.ratelimit")
 
 WARN_INTERVAL_SECONDS = 30.0
-Answer = Response[bytes] | Stream
 
 
 @dataclass(slots=True)
@@ -159,11 +156,11 @@ class Ticket:
         answer.headers.update(self.headers)
         if not self._rules:
             return answer
-        if isinstance(answer, Stream):
-            answer.iterator = self._watch(answer.iterator)  # type: ignore[arg-type]
+        if isinstance(answer, Streamed):
+            answer.iterator = self._watch(answer.iterator)
         else:
             reader = UsageReader()
-            reader.body(answer.content)
+            reader.body(answer.body)
             self.settle(reader.total(self._estimate))
         return answer
 

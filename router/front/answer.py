@@ -1,0 +1,105 @@
+"""What the model endpoints answer with, and how it is written to the ASGI server.
+
+A unary answer is one `http.response.start` and one body message; a stream is the start and one
+body message per upstream read (the relay already joins each read's events into one bytes object),
+while a watcher listens for the client hanging up and cancels the stream when it does, so the
+upstream is closed at once instead of being read to its end for no one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from router.error_bodies import anthropic_error_body, openai_error_body
+from router.errors import RouterError
+from router.front.incoming import Message, Receive, Send
+from router.table.schema import ClientProtocol
+
+JSON = (b"content-type", b"application/json")
+EVENT_STREAM = (b"content-type", b"text/event-stream")
+# Proxies (nginx) must not buffer the events; caches must not keep them.
+SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
+
+
+@dataclass(slots=True)
+class Unary:
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+
+
+@dataclass(slots=True)
+class Streamed:
+    """`iterator` yields the client's SSE bytes; it is closed (aclose) whatever happens."""
+
+    iterator: AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Answer = Unary | Streamed
+
+
+def error_answer(error: RouterError, protocol: ClientProtocol, request_id: str | None = None) -> Unary:
+    body = anthropic_error_body(error) if protocol == "anthropic" else openai_error_body(error)
+    headers = dict(error.headers)
+    if request_id:
+        headers["request-id"] = request_id
+    return Unary(body, headers, error.status)
+
+
+async def send_answer(answer: Answer, receive: Receive, send: Send) -> None:
+    if isinstance(answer, Unary):
+        await send_unary(answer, send)
+    else:
+        await send_stream(answer, receive, send)
+
+
+async def send_unary(answer: Unary, send: Send) -> None:
+    body = answer.body
+    headers = [JSON, (b"content-length", str(len(body)).encode()), *_encoded(answer.headers)]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def send_stream(answer: Streamed, receive: Receive, send: Send) -> None:
+    headers = [EVENT_STREAM, *SSE_HEADERS, *_encoded(answer.headers)]
+    streaming = asyncio.current_task()
+    assert streaming is not None, "called from a task, as every ASGI handler is"
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, streaming))
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        async for chunk in answer.iterator:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        # Our watcher's cancel (the client left) ends the request quietly; any other cancel
+        # (the server shutting down) goes on up.
+        if not (watcher.done() and not watcher.cancelled() and watcher.result()):
+            raise
+        streaming.uncancel()
+    finally:
+        watcher.cancel()
+        await _close(answer.iterator)
+
+
+async def _cancel_on_disconnect(receive: Receive, streaming: asyncio.Task[None]) -> bool:
+    """True once it has cancelled the stream because the client disconnected."""
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            streaming.cancel()
+            return True
+
+
+async def _close(iterator: AsyncIterator[bytes]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]

@@ -1,0 +1,64 @@
+"""The model endpoints' ASGI side: read the request, run the protocol's handler, write its
+answer, and render any RouterError in the client's own protocol.
+
+/v1/messages, /v1/messages/count_tokens and /v1/chat/completions are raw ASGI handlers inside
+Litestar (routing, CORS, the exception handlers and the observing middleware still apply). The
+framework's per-request machinery for ordinary handlers (a Request object, signature parsing,
+response objects turned into ASGI messages) cost about a quarter of the router's CPU per request
+in profiles (issue 7); these endpoints need none of it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+
+from router.errors import InvalidRequest, RouterError
+from router.exchange import exchange_of
+from router.front.answer import Answer, error_answer, send_answer
+from router.front.incoming import (
+    ClientGone,
+    Incoming,
+    Receive,
+    Scope,
+    Send,
+    read_incoming,
+)
+from router.state import RouterState
+from router.table.schema import ClientProtocol
+
+Handler = Callable[[RouterState, Incoming, str], Awaitable[Answer]]
+
+
+def new_request_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+def router_state(scope: Scope) -> RouterState:
+    state: RouterState = scope["litestar_app"].state.router
+    return state
+
+
+async def answer_request(scope: Scope, receive: Receive, send: Send, protocol: ClientProtocol, handle: Handler) -> None:
+    request_id = new_request_id()
+    state = router_state(scope)
+    try:
+        if scope["method"] != "POST":
+            raise _method_not_allowed(scope)
+        incoming = await read_incoming(scope, receive, state.table.loaded.config.server.max_body_bytes)
+        exchange = exchange_of(scope)
+        if exchange.log_bodies:
+            exchange.request_body = incoming.body
+        answer = await handle(state, incoming, request_id)
+    except ClientGone:
+        return
+    except RouterError as error:
+        answer = error_answer(error, protocol, request_id)
+    await send_answer(answer, receive, send)
+
+
+def _method_not_allowed(scope: Scope) -> InvalidRequest:
+    error = InvalidRequest(f"method {scope['method']} is not allowed on {scope['path']}; use POST",
+                           headers={"allow": "POST"})
+    error.status = 405
+    return error
