@@ -26,6 +26,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import FrameType
 from typing import Any, Protocol
 
+from router.gc_tuning import tune_for_serving
 from router.metrics import worker_exited
 
 log = logging.getLogger("router.shutdown")
@@ -93,6 +94,7 @@ def serving_lifespan(state: Any, drain_signals: bool) -> Callable[[Any], Abstrac
         drain = DrainOnSignal(state, state.table.loaded.config.server.drain_delay)
         if drain_signals:
             drain.install()
+            tune_for_serving()
         try:
             yield
         finally:
