@@ -19,6 +19,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -133,7 +135,7 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
     before = sum(cpu_seconds(pid) for pid in cpu_pids)
     done = subprocess.run(
         ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True,
+        check=False, capture_output=True, text=True,
     )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed: {done.stdout}{done.stderr}")
@@ -147,6 +149,46 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
         p50_ms=_latency(out, "50%"), p99_ms=_latency(out, "99%"),
         cpu_ms=cpu / max(requests, 1) * 1000, requests=requests,
     )
+
+
+def first_byte_ms(port: int, path: str, body: dict[str, object], rounds: int = 400) -> float:
+    """p50 of the time from sending a streaming request to its first response byte, sequential
+    requests on one keep-alive connection; raw sockets, so the client adds next to nothing."""
+    payload = json.dumps(body).encode()
+    head = (f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"x-api-key: {KEY}\r\ncontent-length: {len(payload)}\r\n\r\n").encode()
+    times = []
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(rounds):
+            started = time.perf_counter()
+            sock.sendall(head + payload)
+            received = sock.recv(65536)
+            times.append(time.perf_counter() - started)
+            _drain(sock, received)
+    return statistics.median(times[rounds // 10:]) * 1000  # the first tenth warms up
+
+
+def _drain(sock: socket.socket, received: bytes) -> None:
+    """Read the rest of the response: by its content-length (nginx's static file) or to the
+    last chunk (the router streams chunked)."""
+    while b"\r\n\r\n" not in received:
+        received += _more(sock)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    if length:
+        while len(body) < int(length.group(1)):
+            body += _more(sock)
+        return
+    while not body.endswith(b"0\r\n\r\n"):
+        body += _more(sock)
+
+
+def _more(sock: socket.socket) -> bytes:
+    more = sock.recv(65536)
+    if not more:
+        raise RuntimeError("connection closed mid-response")
+    return more
 
 
 def _latency(out: str, pct: str) -> float:
@@ -216,6 +258,11 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
                   f"{routed.cpu_ms:>10.3f} | {direct.rps:>10.0f} {direct.p50_ms:>7.2f} {direct.p99_ms:>7.2f} | "
                   f"{routed.rps / direct.rps:>9.3f}")
     print(f"\nrouter RSS after load: {rss_mib(router_pid):.1f} MiB (idle {idle:.1f} MiB)")
+    stream = small_body("bench-stream", True)
+    routed = first_byte_ms(router_port, "/v1/messages", stream)
+    direct = first_byte_ms(nginx_port, "/sse/v1/chat/completions", stream)
+    print(f"stream time to first byte, concurrency 1, p50: router {routed:.3f} ms, direct {direct:.3f} ms, "
+          f"added {routed - direct:.3f} ms")
 
 
 if __name__ == "__main__":
