@@ -18,7 +18,7 @@ the client's own protocol (see router/front/errors.py), so handlers never build 
 
 `ConfigError` (routes.toml problems) is separate: it never reaches a client.
 
-Foreign exceptions (httpx, aiohttp, msgspec) are mapped to this tree at exactly one boundary each:
+Foreign exceptions (httpx, msgspec) are mapped to this tree at exactly one boundary each:
 `router.upstream.errors.map_transport_error` for the network, the front door for request decoding.
 """
 

@@ -42,7 +42,7 @@ COMPLETION = {"id": "c1", "model": "target-model", "choices": [
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     loaded = load_config_text(ROUTES, filename="routes.toml", environ={"UP_KEY": UPSTREAM_KEY})
-    # respx intercepts httpx's own transport, so the tests use it instead of the aiohttp one.
+    # respx intercepts httpx's own transport, so the tests use it instead of router.upstream.http1.
     state = open_state(build_table(loaded), transport=lambda name, upstream: httpx.AsyncHTTPTransport())
     async with AsyncTestClient(app=create_app(state)) as test_client:
         yield test_client

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import aiohttp
 import httpx
 import pytest
 
@@ -47,11 +44,12 @@ def test_every_httpx_error_is_mapped(cls: type[httpx.HTTPError]) -> None:
         (httpx.ConnectError("refused"), UpstreamUnreachable),
         (httpx.ConnectTimeout("slow"), UpstreamTimeout),
         (httpx.ReadTimeout("slow"), UpstreamTimeout),
-        (asyncio.TimeoutError(), UpstreamTimeout),
+        (TimeoutError(), UpstreamTimeout),
         (httpx.RemoteProtocolError("cut"), UpstreamProtocolError),
         (httpx.ReadError("reset"), UpstreamProtocolError),
-        (aiohttp.ClientPayloadError("cut"), UpstreamProtocolError),
-        (aiohttp.ServerDisconnectedError(), UpstreamProtocolError),
+        (httpx.PoolTimeout("busy"), UpstreamTimeout),
+        (httpx.WriteTimeout("slow"), UpstreamTimeout),
+        (ConnectionRefusedError(), UpstreamUnreachable),
         (ConnectionResetError(), UpstreamProtocolError),
     ],
 )
@@ -74,11 +72,3 @@ def test_429_always_carries_retry_after() -> None:
     assert UpstreamStatusError(429, "slow down", retry_after="30").headers == {"retry-after": "30"}
     assert UpstreamStatusError(400, "bad").retryable is False
     assert UpstreamStatusError(503, "busy").retryable is True
-
-
-def test_aiohttp_cause_wins_over_the_coarse_httpx_translation() -> None:
-    """httpx-aiohttp turns a refused connection into httpx.ConnectTimeout; it is not a timeout."""
-    refused = aiohttp.ClientConnectorError(connection_key=None, os_error=ConnectionRefusedError(111, "refused"))  # type: ignore[arg-type]
-    wrapped = httpx.ConnectTimeout("refused")
-    wrapped.__cause__ = refused
-    assert type(map_transport_error(wrapped, "up")) is UpstreamUnreachable

@@ -178,7 +178,7 @@ async def relay(
 
 class _ChunkReader:
     """Owns at most one pending read of the upstream. A ping must not cancel that read (cancelling
-    `__anext__` can leave an httpx/aiohttp stream half-read), so after a ping the same task is
+    `__anext__` can leave an httpx stream half-read), so after a ping the same task is
     awaited again; `asyncio.wait` times out without touching it, unlike `wait_for`."""
 
     __slots__ = ("_iterator", "_task")

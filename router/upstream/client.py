@@ -1,22 +1,34 @@
-"""One long-lived httpx client per upstream, and the two ways a request goes out: unary and stream.
+"""One long-lived client per upstream, and the two ways a request goes out: unary and stream.
 
-httpx stays the interface; the transport underneath is chosen per upstream: aiohttp's for real
-providers (CPU per request stays flat under concurrency, where httpx's default transport grows —
-issue 7 has the figures), the in-process mock transport for `kind = "mock"`, or whatever a test
-injects. Non-2xx answers and transport exceptions become `UpstreamError` here and nowhere else.
+httpx is the interface (tests inject httpx transports, respx mocks them); the transport is chosen
+per upstream by measurement (issue 7): our own HTTP/1.1 pool (router.upstream.http1, ~20 µs of CPU
+per call where httpx over aiohttp took ~180) for real providers, which the client calls natively
+rather than through httpx's Request/Response objects; httpx's own transport when the environment
+names a proxy for the upstream (HTTPS_PROXY and friends, NO_PROXY honoured); the in-process mock
+for `kind = "mock"`. Non-2xx answers and transport exceptions become `UpstreamError` here and
+nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
 from router.errors import UpstreamError, UpstreamStatusError
-from router.table.schema import AnthropicUpstream, HttpUpstream, MockUpstream, OpenAIUpstream, Timeouts, Upstream
+from router.table.schema import (
+    AnthropicUpstream,
+    HttpUpstream,
+    MockUpstream,
+    Timeouts,
+    Upstream,
+)
 from router.upstream.errors import map_transport_error
+from router.upstream.http1 import Http1Pool, Http1Transport
 from router.upstream.mock import MockTransport
 from router.upstream.scrub import Scrubber, upstream_error_message
 
@@ -26,19 +38,43 @@ TransportFactory = Callable[[str, Upstream], httpx.AsyncBaseTransport]
 MAX_ERROR_BODY = 64 * 1024
 
 
+class UpstreamResponse(Protocol):
+    """What a sent request gives back, from either kind of transport (httpx.Response is one)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    async def aread(self) -> bytes: ...
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
+
+
 def default_transport(name: str, upstream: Upstream) -> httpx.AsyncBaseTransport:
     if isinstance(upstream, MockUpstream):
         return MockTransport(delay=upstream.delay)
-    from httpx_aiohttp import AiohttpTransport
+    url = httpx.URL(_endpoint(upstream))
+    limits, timeouts = upstream.limits, upstream.timeout
+    proxy = environment_proxy(url)
+    if proxy is not None:
+        return httpx.AsyncHTTPTransport(proxy=proxy, limits=httpx.Limits(
+            max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive,
+            keepalive_expiry=limits.keepalive_expiry))
+    return Http1Transport(Http1Pool(
+        url, max_connections=limits.max_connections, max_keepalive=limits.max_keepalive,
+        keepalive_expiry=limits.keepalive_expiry, connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read, write_timeout=timeouts.write,
+    ))
 
-    limits = upstream.limits
-    return AiohttpTransport(
-        limits=httpx.Limits(
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive,
-            keepalive_expiry=limits.keepalive_expiry,
-        )
-    )
+
+def environment_proxy(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY; NO_PROXY
+    exempts hosts), as curl and httpx read them; None to go direct."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(url.host, proxies):
+        return None
+    return proxy
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +96,7 @@ class UpstreamClient:
     count_tokens_url: httpx.URL | None = None  # the upstream's native token counter, if it has one
     transport: httpx.AsyncBaseTransport | None = None
     extensions: Mapping[str, object] | None = None  # per-request timeouts, as httpx passes them
+    direct: Http1Pool | None = None  # our own pool, called without httpx's objects in between
 
     def forwarded(self, incoming: Mapping[str, str]) -> Mapping[str, str]:
         """The request's headers: ours, plus what the upstream's policy lets through."""
@@ -67,15 +104,10 @@ class UpstreamClient:
             return self.headers
         return {**self.headers, **self.forwarding.pick(incoming)}
 
-    async def open_stream(self, body: bytes, headers: Mapping[str, str] | None = None, url: httpx.URL | None = None) -> httpx.Response:
+    async def open_stream(self, body: bytes, headers: Mapping[str, str] | None = None, url: httpx.URL | None = None) -> UpstreamResponse:
         """Send and return the response with a 2xx status and an unread body (the caller closes it)."""
-        request = httpx.Request("POST", url or self.url, content=body, headers=headers or self.headers,
-                                extensions=self.extensions)
         try:
-            if self.transport is None:
-                response = await self.http.send(request, stream=True)
-            else:
-                response = await self.transport.handle_async_request(request)
+            response = await self._send(body, headers or self.headers, url or self.url)
         except Exception as exc:  # noqa: BLE001 - the one boundary: every failure is mapped
             raise map_transport_error(exc, self.name) from None
         if response.status_code >= 300:
@@ -94,6 +126,14 @@ class UpstreamClient:
         except Exception as exc:  # noqa: BLE001 - the one boundary
             raise map_transport_error(exc, self.name) from None
 
+    async def _send(self, body: bytes, headers: Mapping[str, str], url: httpx.URL) -> UpstreamResponse:
+        if self.direct is not None:
+            return await self.direct.request("POST", url.raw_path.decode("ascii"), headers.items(), body)
+        request = httpx.Request("POST", url, content=body, headers=headers, extensions=self.extensions)
+        if self.transport is None:
+            return await self.http.send(request, stream=True)
+        return await self.transport.handle_async_request(request)
+
     async def _read_all(self, body: bytes, headers: Mapping[str, str] | None, url: httpx.URL | None) -> bytes:
         response = await self.open_stream(body, headers, url)
         try:
@@ -101,7 +141,7 @@ class UpstreamClient:
         finally:
             await response.aclose()
 
-    async def _status_error(self, response: httpx.Response) -> UpstreamError:
+    async def _status_error(self, response: UpstreamResponse) -> UpstreamError:
         try:
             raw = await _read_bounded(response)
         except Exception:  # noqa: BLE001 - the status alone is enough to answer the client
@@ -114,7 +154,7 @@ class UpstreamClient:
         )
 
 
-async def _read_bounded(response: httpx.Response) -> bytes:
+async def _read_bounded(response: UpstreamResponse) -> bytes:
     parts: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
@@ -170,6 +210,7 @@ def make_client(
         count_tokens_url=httpx.URL(_endpoint(upstream) + "/count_tokens") if anthropic else None,
         transport=chosen,
         extensions={"timeout": timeout.as_dict()},
+        direct=chosen.pool if isinstance(chosen, Http1Transport) else None,
     )
 
 

@@ -1,15 +1,13 @@
 """The one boundary where transport exceptions become `UpstreamError`s (see router/errors.py).
 
-httpx raises its own tree. The aiohttp transport translates aiohttp errors into it, but coarsely
-(a refused connection arrives as httpx.ConnectTimeout), so the original aiohttp exception, kept as
-`__cause__`, is classified first. A test walks every class.
+Every transport the router uses raises httpx's exception tree (router.upstream.http1 does so on
+purpose); OS-level and timeout errors that escape one are classified too. A test walks every class.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import httpx
 
 from router.errors import (
@@ -24,19 +22,11 @@ def map_transport_error(exc: BaseException, upstream: str) -> UpstreamError:
     """Name the upstream but never the URL's query or any header: those may carry credentials."""
     if isinstance(exc, UpstreamError):
         return exc
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientError | asyncio.TimeoutError):
-        return _classify(cause, upstream)
-    return _classify(exc, upstream)
-
-
-def _classify(exc: BaseException, upstream: str) -> UpstreamError:
-    if isinstance(exc, httpx.TimeoutException | aiohttp.ServerTimeoutError | asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
         return UpstreamTimeout(f"upstream {upstream!r} timed out")
-    if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.ProxyError
-                  | aiohttp.ClientConnectorError | ConnectionRefusedError):
+    if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.ProxyError | ConnectionRefusedError):
         return UpstreamUnreachable(f"upstream {upstream!r} is unreachable (connection failed)")
-    if isinstance(exc, httpx.HTTPError | aiohttp.ClientError | ConnectionError):
+    if isinstance(exc, httpx.HTTPError | ConnectionError):
         return UpstreamProtocolError(
             f"upstream {upstream!r} closed the connection or sent a malformed response ({type(exc).__name__})"
         )
