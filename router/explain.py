@@ -32,7 +32,7 @@ from router.table.load import config_from_seed_env, find_config_path, load_confi
 from router.table.lookup import Plan, Table, Target, build_table, is_glob
 from router.table.problems import Problem
 from router.table.schema import ALL_CLIENT_PROTOCOLS, ClientProtocol, Route
-from router.wire.anthropic import MessagesRequest
+from router.wire.anthropic import MessagesRequest, request_from_python
 from router.wire.openai import ChatRequest
 
 EXIT_MATCH = 0
@@ -122,7 +122,7 @@ def request_from_args(args: argparse.Namespace) -> ExplainedRequest:
     protocol: ClientProtocol = args.client
     body = _body(args.body, protocol, args.model)
     try:
-        src = msgspec.convert(body, _CLIENT_TYPES[protocol])
+        src = request_from_python(body, _CLIENT_TYPES[protocol])
     except msgspec.ValidationError as exc:
         raise _UsageError(f"--body is not a valid {protocol} request: {exc}") from None
     origin = args.body or "a minimal request"

@@ -33,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from router.wire.anthropic import Block, CountTokensRequest, MessagesRequest
+from router.wire.anthropic import NO_SCHEMA, Block, CountTokensRequest, MessagesRequest
 
 __all__ = [
     "HIGH_RES",
@@ -357,8 +357,8 @@ def _collect(request: MessagesRequest | CountTokensRequest, tally: _Tally) -> No
         tally.texts.append(tool.name.encode())
         if tool.description:
             tally.texts.append(tool.description.encode())
-        if tool.input_schema is not None:
-            tally.texts.append(_encode_json(tool.input_schema))
+        if tool.input_schema != NO_SCHEMA:
+            tally.texts.append(bytes(tool.input_schema))  # the client's JSON, as sent
 
 
 def _tool_prompt(request: MessagesRequest | CountTokensRequest) -> int:

@@ -15,7 +15,7 @@ from router.table.conditions import RequestFacts, estimate_input_tokens
 from router.table.load import load_config_text
 from router.table.lookup import Table, build_table
 from router.tokens import count_input_tokens
-from router.wire.anthropic import MessagesRequest
+from router.wire.anthropic import MessagesRequest, request_from_python
 from router.wire.openai import ChatRequest
 
 KEY_A = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -51,7 +51,7 @@ to = "local"
 
 def anthropic(**fields: Any) -> MessagesRequest:
     body = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], **fields}
-    return msgspec.convert(body, MessagesRequest)
+    return request_from_python(body, MessagesRequest)
 
 
 def openai(**fields: Any) -> ChatRequest:

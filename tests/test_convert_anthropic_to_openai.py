@@ -22,7 +22,7 @@ from router.mapping.expr import Call, parse_expr
 from router.mapping.expr import Path as ExprPath
 from router.table.pairs import build_converters
 from router.table.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
-from router.wire.anthropic import Message, MessagesRequest
+from router.wire.anthropic import Message, MessagesRequest, request_from_python
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-code"
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json"))
@@ -41,7 +41,7 @@ def ctx_for(caps: Capabilities = DEFAULT, model: str | None = "target-model") ->
 
 def convert(body: dict[str, Any], caps: Capabilities = DEFAULT, ops: tuple[Any, ...] = ()) -> dict[str, Any]:
     ctx = ctx_for(caps)
-    src = msgspec.convert(body, MessagesRequest)
+    src = request_from_python(body, MessagesRequest)
     return build_converters("anthropic__openai", ctx, ops).request.function(src, ctx)
 
 
@@ -66,7 +66,7 @@ def test_functions_are_exactly_what_the_request_table_calls() -> None:
 
 
 def test_target_model_falls_back_to_the_clients() -> None:
-    src = msgspec.convert({"model": "claude-x", "messages": []}, MessagesRequest)
+    src = request_from_python({"model": "claude-x", "messages": []}, MessagesRequest)
     assert anthropic_to_openai.target_model(src, ctx_for(model=None)) == "claude-x"
     assert anthropic_to_openai.target_model(src, ctx_for(model="gpt-5")) == "gpt-5"
 
@@ -107,7 +107,7 @@ def test_claude_code_has_24_tools_with_2020_12_schemas() -> None:
     tools = anthropic_to_openai.tools_to_openai(src, ctx)
     assert tools is not None and len(tools) == 24
     for tool, original in zip(tools, src.tools or (), strict=True):
-        assert original.input_schema is not None and "$schema" in original.input_schema
+        assert b'"$schema"' in bytes(original.input_schema)
         assert_clean(tool["function"]["parameters"])
 
 
@@ -557,3 +557,25 @@ def _field_struct(struct: Any, name: str) -> Any:
                 if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
                     return arg
     return None
+
+
+def test_tool_schemas_pass_through_as_the_clients_raw_json() -> None:
+    schema = b'{"type": "object",  "properties": {"path": {"type": "string"}}}'
+    body = b'{"model": "m", "messages": [], "tools": [{"name": "ls", "input_schema": ' + schema + b"}]}"
+    src = msgspec.json.decode(body, type=MessagesRequest)
+    tools = anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))
+    assert tools is not None
+    assert msgspec.json.encode(tools[0]["function"]["parameters"]) == schema  # byte for byte
+
+
+def test_a_tool_schema_that_is_not_an_object_is_a_400_naming_it() -> None:
+    body = b'{"model": "m", "messages": [], "tools": [{"name": "a"}, {"name": "ls", "input_schema": "x"}]}'
+    src = msgspec.json.decode(body, type=MessagesRequest)
+    with pytest.raises(InvalidRequest, match=r"Expected `object`, got `str` - at `\$\.tools\[1\]\.input_schema`"):
+        anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))
+
+
+def test_a_tool_without_a_schema_gets_an_empty_object_schema() -> None:
+    src = msgspec.json.decode(b'{"model": "m", "messages": [], "tools": [{"name": "a", "input_schema": null}]}', type=MessagesRequest)
+    tools = anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))
+    assert tools is not None and tools[0]["function"]["parameters"] == {"type": "object", "properties": {}}

@@ -14,7 +14,6 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from router import tokens
@@ -29,7 +28,12 @@ from router.tokens import (
     profile_for,
     request_text,
 )
-from router.wire.anthropic import CountTokensRequest, Message, MessagesRequest
+from router.wire.anthropic import (
+    CountTokensRequest,
+    Message,
+    MessagesRequest,
+    request_from_python,
+)
 from tests.conftest import FIXTURES
 
 FIXTURE_FILES = sorted((FIXTURES / "claude-code").glob("*/*.json"))
@@ -42,7 +46,7 @@ PROSE = (
 
 
 def request(messages: list[dict[str, Any]], model: str = MODEL, **fields: Any) -> MessagesRequest:
-    return msgspec.convert({"model": model, "messages": messages, **fields}, MessagesRequest)
+    return request_from_python({"model": model, "messages": messages, **fields}, MessagesRequest)
 
 
 def user(*blocks: dict[str, Any]) -> MessagesRequest:
@@ -185,14 +189,14 @@ def test_anthropic_documented_examples() -> None:
 
 def test_count_tokens_and_messages_requests_agree() -> None:
     body = {"model": MODEL, "system": "Be brief.", "messages": [{"role": "user", "content": PROSE}]}
-    assert count_input_tokens(msgspec.convert(body, CountTokensRequest)) == count_input_tokens(
-        msgspec.convert(body, MessagesRequest)
+    assert count_input_tokens(request_from_python(body, CountTokensRequest)) == count_input_tokens(
+        request_from_python(body, MessagesRequest)
     )
 
 
 def test_deterministic() -> None:
     body = json.loads(FIXTURE_FILES[0].read_text())["body"]
-    counts = {count_input_tokens(msgspec.convert(body, MessagesRequest)) for _ in range(3)}
+    counts = {count_input_tokens(request_from_python(body, MessagesRequest)) for _ in range(3)}
     assert len(counts) == 1
 
 
@@ -459,7 +463,7 @@ def test_fixtures_present() -> None:
 def test_fixture_counts_are_plausible(path: Path) -> None:
     """Claude Code requests: 3 or 24 tools, a system prompt, a few messages, for claude-opus-4-8
     (the newer tokenizer). Their text is about 4 bytes a token on the published tokenizer."""
-    req = msgspec.convert(json.loads(path.read_text())["body"], MessagesRequest)
+    req = request_from_python(json.loads(path.read_text())["body"], MessagesRequest)
     count = count_input_tokens(req)
     low, high = (800, 3_000) if path.parent.name == "plain-bare" else (18_000, 32_000)
     assert low <= count <= high
@@ -471,7 +475,7 @@ def test_fixture_tool_turn_text() -> None:
     """The second request of the tool case: thinking, tool_use input and tool_result are text;
     signatures, ids and cache hints are not."""
     body = json.loads((FIXTURES / "claude-code" / "tool" / "0002-anthropic_messages_stream.json").read_text())["body"]
-    text = request_text(msgspec.convert(body, MessagesRequest))
+    text = request_text(request_from_python(body, MessagesRequest))
     assert b"Thinking about it." in text
     assert b'{"command":"echo hi","description":"Print hi"}' in text
     assert b'"Print hi"}\nhi\n' in text  # the tool_result content, a plain string

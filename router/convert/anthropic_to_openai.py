@@ -30,11 +30,18 @@ from router.convert.anthropic_content import (
     tool_result_content,
 )
 from router.convert.context import TargetContext
-from router.convert.invalid import field_required, invalid_value, require_str, wrong_type
+from router.convert.invalid import (
+    field_required,
+    invalid_value,
+    raw_object,
+    require_str,
+    wrong_type,
+)
 from router.convert.json_schema import clean_schema
-from router.wire.anthropic import Block, Message, MessagesRequest, Tool
+from router.wire.anthropic import NO_SCHEMA, Block, Message, MessagesRequest, Tool
 
 _json_encode = msgspec.json.Encoder().encode
+_decode_schema = msgspec.json.Decoder(dict[str, Any]).decode
 
 OpenAIMessage = dict[str, Any]
 
@@ -223,7 +230,8 @@ def tools_to_openai(src: MessagesRequest, ctx: TargetContext) -> list[dict[str, 
     if not src.tools:
         return None
     clean = ctx.caps.tool_schema == "clean"
-    tools = [function_tool(tool, clean) for tool in src.tools if is_function_tool(tool)]
+    tools = [function_tool(tool, clean, f"$.tools[{index}]") for index, tool in enumerate(src.tools)
+             if is_function_tool(tool)]
     return tools or None
 
 
@@ -231,15 +239,17 @@ def is_function_tool(tool: Tool) -> bool:
     return tool.type is None or tool.type == "custom"
 
 
-def function_tool(tool: Tool, clean: bool) -> dict[str, Any]:
+def function_tool(tool: Tool, clean: bool, path: str) -> dict[str, Any]:
+    """The schema passes through as the client's raw JSON unless it is cleaned."""
     function: dict[str, Any] = {"name": tool.name}
     if tool.description is not None:
         function["description"] = tool.description
     schema = tool.input_schema
-    if schema is None:
+    if schema == NO_SCHEMA:
         function["parameters"] = {"type": "object", "properties": {}}
     else:
-        function["parameters"] = clean_schema(schema) if clean else schema
+        schema = raw_object(schema, f"{path}.input_schema")
+        function["parameters"] = clean_schema(_decode_schema(schema)) if clean else schema
     return {"type": "function", "function": function}
 
 

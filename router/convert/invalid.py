@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from router.errors import InvalidRequest
 
 # msgspec's names for JSON types in "Expected `str`, got `int`".
@@ -57,3 +59,11 @@ def require_object(obj: dict[str, Any], name: str, path: str) -> dict[str, Any]:
     if name not in obj:
         raise field_required(name, path)
     raise wrong_type("object", value, f"{path}.{name}")
+
+
+def raw_object(raw: msgspec.Raw, path: str) -> msgspec.Raw:
+    """Raw JSON that must be an object, checked by its first byte (msgspec hands a value's bytes
+    over from its first character); decoded only to word the error."""
+    if len(raw) and memoryview(raw)[0] == 0x7B:  # "{"
+        return raw
+    raise wrong_type("object", msgspec.json.decode(raw), path)

@@ -6,7 +6,7 @@ the unary conversion of the same answer agree by construction where they can.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -27,13 +27,13 @@ def message_id(upstream_id: str | None) -> str:
 
 
 def new_message_id() -> str:
-    return f"msg_{secrets.token_hex(12)}"
+    return "msg_" + os.urandom(12).hex()
 
 
 def tool_use_id(upstream_id: str | None) -> str:
     """Anthropic tool ids start with `toolu_`; clients match tool_result ids against them, so the
     upstream's id is kept verbatim when it has one (it must round-trip back to the upstream)."""
-    return upstream_id or f"toolu_{secrets.token_hex(12)}"
+    return upstream_id or "toolu_" + os.urandom(12).hex()
 
 
 def response_model(src: ChatCompletion, ctx: TargetContext) -> str:

@@ -34,7 +34,11 @@ from router.errors import InvalidRequest
 from router.table.rules import GLOB_CHARS
 from router.table.schema import ClientProtocol, Route, When
 from router.tokens import count_input_tokens, estimate_text_tokens
-from router.wire.anthropic import CountTokensRequest, MessagesRequest
+from router.wire.anthropic import (
+    CountTokensRequest,
+    MessagesRequest,
+    request_from_python,
+)
 from router.wire.openai import ChatRequest
 
 ClientRequest = MessagesRequest | ChatRequest
@@ -217,7 +221,7 @@ def _as_anthropic(src: ChatRequest) -> CountTokensRequest:
         "messages": messages_to_anthropic(src),
         "tools": tools_to_anthropic(src),
     }
-    return msgspec.convert(shaped, CountTokensRequest)
+    return request_from_python(shaped, CountTokensRequest)
 
 
 # --- conditions ----------------------------------------------------------------------------------
