@@ -264,8 +264,13 @@ class _SilenceClock:
 
 
 async def _close_shielded(close: Callable[[], Awaitable[None]]) -> None:
-    """Run `close` as its own task: a client disconnect cancels the generator, and anyio-style
-    cancel scopes cancel every later await too; shielded, the close still runs to completion."""
+    """When the stream is being cancelled (a client disconnect), run `close` as its own task:
+    anyio-style cancel scopes cancel every later await too; shielded, the close still runs to
+    completion. Otherwise (the common end) close directly, without a task per stream."""
+    task = asyncio.current_task()
+    if task is None or not task.cancelling():
+        await _close_quietly(close)
+        return
     await asyncio.shield(asyncio.ensure_future(_close_quietly(close)))
 
 
