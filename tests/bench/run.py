@@ -6,7 +6,8 @@ pointed at it with auth on, and wrk as the load generator, on loopback only. The
 to one core and wrk + nginx to the other. For each scenario and concurrency it prints requests/s,
 p50/p99 latency, the router's CPU time per request (from /proc: utime + stime over the run,
 divided by the requests wrk completed), and the same figures for a direct call to nginx, plus the
-router's RSS idle and after load.
+router's RSS idle and after load, and the added time to a stream's first byte. Each cell is the
+median of `--repeat` runs (3), since neighbours on a shared VM move a single run by a third.
 
 Scenarios: a small non-streaming request, a small streaming request (54 upstream events), and a
 65 KB agentic request (a real Claude Code request with its tools, tool turn included).
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -215,6 +217,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per cell, router and direct alternating; the median run is shown "
+                             "(a shared VM's neighbours move single runs by a third)")
     args = parser.parse_args()
     for tool in ("nginx", "wrk", "taskset"):
         if shutil.which(tool) is None:
@@ -229,16 +234,20 @@ def main() -> None:
             time.sleep(0.5)
             (tmp / "routes.toml").write_text(routes_toml(nginx_port))
             command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
-            with running(command, router_port, env={"BENCH_KEY": KEY}) as router:
+            with running(command, router_port, env={"BENCH_KEY": KEY}, log_file=tmp / "router.log") as router:
                 os.sched_setaffinity(router.pid, {1})
-                run_all(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, levels, args.seconds)
+                run_all(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, levels, args.seconds, args.repeat)
         finally:
             nginx.terminate()
             nginx.wait()
 
 
+def median_by(key: Callable[[Result], float], results: list[Result]) -> Result:
+    return sorted(results, key=key)[len(results) // 2]
+
+
 def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, router_port: int,
-            levels: list[int], seconds: float) -> None:
+            levels: list[int], seconds: float, repeat: int) -> None:
     router_url = f"http://127.0.0.1:{router_port}/v1/messages"
     scenarios = [
         ("small", router_url, small_body("bench", False), f"http://127.0.0.1:{nginx_port}/plain/v1/chat/completions"),
@@ -246,21 +255,24 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
         ("agentic-65KB", router_url, agentic_body(), f"http://127.0.0.1:{nginx_port}/plain/v1/chat/completions"),
     ]
     idle = rss_mib(router_pid)
-    print(f"router RSS idle: {idle:.1f} MiB   (router on core 1; wrk and nginx on core 0; {seconds:g} s per run)\n")
+    print(f"router RSS idle: {idle:.1f} MiB   (router on core 1; wrk and nginx on core 0; {seconds:g} s per run, "
+          f"median of {repeat})\n")
     print(f"{'scenario':14} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} | "
           f"{'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'rps ratio':>9}")
     for name, url, body, direct_url in scenarios:
         wrk(url, body, 4, 1.0, tmp, [router_pid])  # warm-up: connections, code paths
         for connections in levels:
-            routed = wrk(url, body, connections, seconds, tmp, [router_pid])
-            direct = wrk(direct_url, body, connections, seconds, tmp, nginx)
+            runs = [(wrk(url, body, connections, seconds, tmp, [router_pid]),
+                     wrk(direct_url, body, connections, seconds, tmp, nginx)) for _ in range(repeat)]
+            routed = median_by(lambda result: result.cpu_ms, [r for r, _ in runs])
+            direct = median_by(lambda result: result.rps, [d for _, d in runs])
             print(f"{name:14} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
                   f"{routed.cpu_ms:>10.3f} | {direct.rps:>10.0f} {direct.p50_ms:>7.2f} {direct.p99_ms:>7.2f} | "
                   f"{routed.rps / direct.rps:>9.3f}")
     print(f"\nrouter RSS after load: {rss_mib(router_pid):.1f} MiB (idle {idle:.1f} MiB)")
     stream = small_body("bench-stream", True)
-    routed = first_byte_ms(router_port, "/v1/messages", stream)
-    direct = first_byte_ms(nginx_port, "/sse/v1/chat/completions", stream)
+    routed = statistics.median(first_byte_ms(router_port, "/v1/messages", stream) for _ in range(repeat))
+    direct = statistics.median(first_byte_ms(nginx_port, "/sse/v1/chat/completions", stream) for _ in range(repeat))
     print(f"stream time to first byte, concurrency 1, p50: router {routed:.3f} ms, direct {direct:.3f} ms, "
           f"added {routed - direct:.3f} ms")
 

@@ -29,6 +29,7 @@ class Process(subprocess.Popen[bytes]):
     request fills 64 KiB in a few hundred requests)."""
 
     lines: list[str]
+    log_file: Path | None = None
 
     def start_reading(self) -> None:
         self.lines = []
@@ -40,17 +41,26 @@ class Process(subprocess.Popen[bytes]):
             self.lines.append(line.decode(errors="replace").rstrip("\n"))
 
     def output(self) -> str:
+        if self.log_file is not None:
+            return self.log_file.read_text(errors="replace")
         return "\n".join(self.lines)
 
 
 @contextmanager
 def running(args: list[str], port: int, env: Mapping[str, str] | None = None, cwd: Path = REPO,
-            health: str = "/health", timeout: float = 20.0) -> Iterator[Process]:
-    """Run `python -m ARGS`, wait until GET health answers 200, yield, then terminate it."""
+            health: str = "/health", timeout: float = 20.0, log_file: Path | None = None) -> Iterator[Process]:
+    """Run `python -m ARGS`, wait until GET health answers 200, yield, then terminate it. With
+    `log_file` the output goes straight to that file (benchmarks: a reading thread in this process
+    would compete for the CPU and, falling behind, block the server on a full pipe)."""
     full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
-    process = Process([sys.executable, "-m", *args], cwd=cwd, env=full_env,
-                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    process.start_reading()
+    if log_file is None:
+        process = Process([sys.executable, "-m", *args], cwd=cwd, env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process.start_reading()
+    else:
+        with log_file.open("wb") as sink:
+            process = Process([sys.executable, "-m", *args], cwd=cwd, env=full_env, stdout=sink, stderr=subprocess.STDOUT)
+        process.lines, process.log_file = [], log_file
     try:
         _wait_healthy(process, f"http://127.0.0.1:{port}{health}", timeout)
         yield process
