@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import asgi
 
-from router.front.answer import Answer, Unary
+from router.answer import Answer, Unary
 from router.front.dispatch import decode_client, dispatch, route_request
 from router.front.endpoint import answer_request
 from router.front.incoming import Incoming, Receive, Scope, Send

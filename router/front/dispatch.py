@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from router.answer import Answer, Streamed, Unary
 from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
 from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
 from router.convert.openai_to_anthropic import new_message_id
@@ -30,7 +31,6 @@ from router.errors import (
 )
 from router.exchange import exchange_of
 from router.failover import attempt_order, attempts_header, retryable, wait_before
-from router.front.answer import Answer, Streamed, Unary
 from router.front.auth import authenticate
 from router.front.incoming import Incoming
 from router.ratelimit.limiter import Ticket

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 
+from router.answer import Answer
 from router.errors import InvalidRequest, RouterError
 from router.exchange import exchange_of
-from router.front.answer import Answer, error_answer, send_answer
 from router.front.incoming import (
     ClientGone,
     Incoming,
@@ -24,6 +24,7 @@ from router.front.incoming import (
     Send,
     read_incoming,
 )
+from router.front.send import error_answer, send_answer
 from router.state import RouterState
 from router.table.schema import ClientProtocol
 

@@ -1,6 +1,6 @@
 """A model request as the two hot endpoints see it: the ASGI scope, its headers, its whole body.
 
-The model endpoints are raw ASGI handlers (router.front.answer says why); this is the part of a
+The model endpoints are raw ASGI handlers (router.front.endpoint says why); this is the part of a
 framework request they need, read straight off the ASGI messages: headers into one dict, the body
 into one bytes object, with the [server] max-body-bytes limit applied while it arrives.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import asgi
 
-from router.front.answer import Answer
+from router.answer import Answer
 from router.front.dispatch import dispatch
 from router.front.endpoint import answer_request
 from router.front.incoming import Incoming, Receive, Scope, Send

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from router.answer import Answer, Streamed
 from router.errors import LimiterUnavailable, RateLimited
-from router.front.answer import Answer, Streamed
 from router.ratelimit.memory import MemoryBackend
 from router.ratelimit.usage import UsageReader, estimate_tokens
 from router.ratelimit.window import Backend, BackendUnavailable, Budget, Decision

@@ -1,4 +1,4 @@
-"""What the model endpoints answer with, and how it is written to the ASGI server.
+"""How a model endpoint's answer (router.answer) is written to the ASGI server.
 
 A unary answer is one `http.response.start` and one body message; a stream is the start and one
 body message per upstream read (the relay already joins each read's events into one bytes object),
@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
+from router.answer import Answer, Streamed, Unary
 from router.error_bodies import anthropic_error_body, openai_error_body
 from router.errors import RouterError
 from router.front.incoming import Message, Receive, Send
@@ -22,24 +22,6 @@ JSON = (b"content-type", b"application/json")
 EVENT_STREAM = (b"content-type", b"text/event-stream")
 # Proxies (nginx) must not buffer the events; caches must not keep them.
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
-
-
-@dataclass(slots=True)
-class Unary:
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    status: int = 200
-
-
-@dataclass(slots=True)
-class Streamed:
-    """`iterator` yields the client's SSE bytes; it is closed (aclose) whatever happens."""
-
-    iterator: AsyncIterator[bytes]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-Answer = Unary | Streamed
 
 
 def error_answer(error: RouterError, protocol: ClientProtocol, request_id: str | None = None) -> Unary:
