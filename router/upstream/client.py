@@ -1,7 +1,7 @@
 """One long-lived client per upstream, and the two ways a request goes out: unary and stream.
 
 httpx is the interface (tests inject httpx transports, respx mocks them); the transport is chosen
-per upstream by measurement (issue 7): our own HTTP/1.1 pool (router.upstream.http1, ~20 µs of CPU
+per upstream by measurement (issue 7): our own HTTP/1.1 pool (router.upstream.http1, ~30 µs of CPU
 per call where httpx over aiohttp took ~180) for real providers, which the client calls natively
 rather than through httpx's Request/Response objects; httpx's own transport when the environment
 names a proxy for the upstream (HTTPS_PROXY and friends, NO_PROXY honoured); the in-process mock
