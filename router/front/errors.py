@@ -1,4 +1,6 @@
-"""Render a `RouterError` as a JSON response in the client's own protocol."""
+"""Render a `RouterError` as a Litestar JSON response in the client's own protocol, for the
+ordinary handlers and the app's exception handlers (the model endpoints use
+router.front.send.error_answer, which this wraps)."""
 
 from __future__ import annotations
 
@@ -6,15 +8,12 @@ from typing import Literal
 
 from litestar import Response
 
-from router.error_bodies import anthropic_error_body, openai_error_body
 from router.errors import RouterError
+from router.front.send import error_answer
 
 Protocol = Literal["anthropic", "openai"]
 
 
 def error_response(error: RouterError, protocol: Protocol, request_id: str | None = None) -> Response[bytes]:
-    body = anthropic_error_body(error) if protocol == "anthropic" else openai_error_body(error)
-    headers = dict(error.headers)
-    if request_id:
-        headers["request-id"] = request_id
-    return Response(body, status_code=error.status, media_type="application/json", headers=headers)
+    answer = error_answer(error, protocol, request_id)
+    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=answer.headers)
