@@ -15,9 +15,16 @@ class Unary:
     status: int = 200
 
 
+class FinalChunk(bytes):
+    """A stream's last chunk, so the writer ends the HTTP body in the same write."""
+
+    __slots__ = ()
+
+
 @dataclass(slots=True)
 class Streamed:
-    """`iterator` yields the client's SSE bytes; it is closed (aclose) whatever happens."""
+    """`iterator` yields the client's SSE bytes; it is closed (aclose) whatever happens. Its
+    first chunk comes without waiting for the upstream; its last may be a FinalChunk."""
 
     iterator: AsyncIterator[bytes]
     headers: dict[str, str] = field(default_factory=dict)

@@ -189,6 +189,60 @@ async def test_chunked_body_streams_before_the_end() -> None:
         await pool.aclose()
 
 
+async def test_body_polled_without_a_task_per_read() -> None:
+    # The relay's way to read: poll what is in, wait (with its own deadline) for more.
+    more = asyncio.Event()
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(reply(b"", headers=b"transfer-encoding: chunked\r\n", length=False) + chunked(b"first"))
+        await more.wait()
+        await peer.send(chunked(b"second") + b"0\r\n\r\n")
+        await answer_all(peer)
+
+    async with serve(script) as server:
+        pool = Http1Pool(server.origin)
+        response = await pool.request("POST", "/", HEADERS, b"{}")
+        body = response.aiter_bytes()
+        assert await body.wait(2.0) is True
+        assert body.poll() == b"first"
+        assert body.poll() == b""  # nothing more yet
+        assert await body.wait(0.05) is False  # its own deadline: not an error
+        more.set()
+        assert await body.wait(2.0) is True
+        assert body.poll() == b"second"
+        assert body.poll() is None and body.poll() is None  # the end, and it stays the end
+        assert await body.wait(0.01) is True
+        assert (await call(pool))[1] == b"hello"  # the connection went back to the pool, clean
+        assert server.connections == 1
+        await pool.aclose()
+
+
+async def test_polled_body_errors_close_the_connection() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        if peer.index == 1:
+            await peer.send(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789")
+            peer.close()
+        else:
+            await peer.send(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n123")
+            await until_eof(peer)
+
+    async with serve(script) as server:
+        pool = Http1Pool(server.origin, read_timeout=0.2)
+        body = (await pool.request("POST", "/", HEADERS, b"")).aiter_bytes()
+        assert await body.wait(2.0) and body.poll() == b"0123456789"
+        assert await body.wait(2.0)
+        with pytest.raises(httpx.RemoteProtocolError):
+            body.poll()
+        stalled = (await pool.request("POST", "/", HEADERS, b"")).aiter_bytes()
+        assert await stalled.wait(2.0) and stalled.poll() == b"123"
+        with pytest.raises(httpx.ReadTimeout):  # the pool's read timeout still holds
+            await stalled.wait(5.0)
+        await asyncio.wait_for(server.closed_by_client.wait(), 2)
+        await pool.aclose()
+
+
 async def test_read_until_close_body_and_no_reuse() -> None:
     async def script(peer: Peer) -> None:
         await peer.request()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from router.answer import FinalChunk
 from router.convert.stream_relay import StreamMachine, relay
 from tests.streamcases import StreamCase, load_cases, openai_machine, parse_events, translate
 
@@ -93,7 +94,8 @@ async def test_relay_writes_what_the_translator_writes(case: StreamCase) -> None
     pieces = await _collect(_relay(Upstream(*reads), closer, openai_machine(case)))
     assert b"".join(pieces) == translate(openai_machine(case), [case.upstream_sse])
     assert pieces[0] == openai_machine(case).start()
-    assert all(pieces), "empty writes are skipped"
+    assert all(pieces[:-1]), "empty writes are skipped; only the last may be empty (it ends the body)"
+    assert type(pieces[-1]) is FinalChunk
     assert closer.finished == 1
 
 
@@ -104,7 +106,74 @@ async def test_one_write_per_upstream_read() -> None:
         ["content_block_start", "content_block_delta", "content_block_delta"],
         ["content_block_delta"],
         ["content_block_stop", "message_delta", "message_stop"],
+        [],  # a plain iterator's end is only known after its last read: an empty final chunk
     ]
+    assert type(pieces[-1]) is FinalChunk and not any(type(p) is FinalChunk for p in pieces[:-1])
+
+
+class Buffered:
+    """A ChunkSource (the shape of http1's Http1Body): `arrivals` are what is in after each wait,
+    a float is a silence before it, an exception is raised by the next poll."""
+
+    def __init__(self, *arrivals: bytes | float | BaseException, ended_after: int | None = None) -> None:
+        self.arrivals = list(arrivals)
+        self.buffer = b""
+        self.ended = False
+        self.waits = 0
+        self.ready_now()
+
+    def ready_now(self) -> None:
+        while self.arrivals and isinstance(self.arrivals[0], bytes):
+            self.buffer += self.arrivals.pop(0)  # type: ignore[operator]
+        if not self.arrivals:
+            self.ended = True
+
+    def poll(self) -> bytes | None:
+        if self.arrivals and isinstance(self.arrivals[0], BaseException) and not self.buffer:
+            raise self.arrivals.pop(0)  # type: ignore[misc]
+        data, self.buffer = self.buffer, b""
+        if not data and self.ended:
+            return None
+        return data
+
+    async def wait(self, timeout: float | None) -> bool:
+        self.waits += 1
+        silence = self.arrivals.pop(0)
+        assert isinstance(silence, float)
+        await asyncio.sleep(silence)
+        self.ready_now()
+        return True
+
+
+async def test_a_body_that_is_all_in_goes_out_as_one_final_chunk() -> None:
+    source = Buffered(HELLO, WORLD, END)
+    closer = Closer()
+    stream = relay(source, openai_machine(TEXT), upstream="up", close=closer, ping_interval=10.0, idle_timeout=60.0)
+    pieces = await _collect(stream)
+    assert len(pieces) == 1 and type(pieces[0]) is FinalChunk
+    assert pieces[0] == translate(openai_machine(TEXT), [HELLO + WORLD + END])
+    assert source.waits == 0 and closer.finished == 1
+
+
+async def test_polling_yields_only_when_it_must_wait() -> None:
+    source = Buffered(HELLO, 0.01, WORLD, 0.01, END)
+    stream = relay(source, openai_machine(TEXT), upstream="up", close=Closer(), ping_interval=10.0, idle_timeout=60.0)
+    pieces = await _collect(stream)
+    assert [_names([p]) for p in pieces] == [
+        ["message_start", "content_block_start", "content_block_delta"],
+        ["content_block_delta"],
+        ["content_block_stop", "message_delta", "message_stop"],
+    ]
+    assert type(pieces[-1]) is FinalChunk and source.waits == 2
+
+
+async def test_a_polled_transport_error_ends_in_an_error_event() -> None:
+    source = Buffered(HELLO, httpx.ReadError("connection reset"))
+    stream = relay(source, openai_machine(TEXT), upstream="up", close=Closer(), ping_interval=10.0, idle_timeout=60.0)
+    pieces = await _collect(stream)
+    assert type(pieces[-1]) is FinalChunk
+    names = _names(pieces)
+    assert names[:3] == ["message_start", "content_block_start", "content_block_delta"] and names[-1] == "error"
 
 
 async def test_pings_during_a_silence_without_cancelling_the_read() -> None:

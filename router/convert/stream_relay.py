@@ -1,13 +1,16 @@
 """The async driver every streaming route shares: upstream bytes in, client SSE bytes out.
 
-    upstream chunks ──► SSEParser ──► StreamMachine.on_data ──► one bytes object per upstream read
+    upstream chunks ──► SSEParser ──► StreamMachine.on_data ──► one bytes object per wait
                       (SSETranslator: synchronous, so tests can feed it at every split offset)
 
 `relay` adds time and cleanup around that: the first event before the upstream says anything, pings
 during silences, an idle deadline, an `error` event (never a silent clean end) when the upstream
 dies, and closing the upstream response the moment the client goes away. A `StreamObserver` (the
 request's metrics and access-log record) hears of the first token and of the end.
-"""
+
+Writes are what a stream costs most (each is a syscall, and on loopback the receiver's work too),
+so the relay yields only when it must wait: everything that has arrived is converted and joined
+first, and the last chunk (a FinalChunk) lets the writer end the HTTP body in the same write."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import math
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Protocol
 
+from router.answer import FinalChunk
 from router.errors import RouterError, UpstreamError, UpstreamTimeout
 from router.upstream.errors import map_transport_error
 from router.wire.sse import SSEEvent, SSEParser
@@ -119,8 +123,22 @@ class SSETranslator:
         return b"".join(parts)
 
 
+class ChunkSource(Protocol):
+    """An upstream body the relay can read without a task per read (router.upstream.http1's
+    Http1Body is one); any other async iterable is read through `_IteratedChunks`."""
+
+    def poll(self) -> bytes | None:
+        """What has arrived (b"" if nothing yet); None once the body is over. Raises the
+        transport's error."""
+        ...
+
+    async def wait(self, timeout: float | None) -> bool:
+        """Until `poll` has something new: True, or False after `timeout` seconds."""
+        ...
+
+
 async def relay(
-    chunks: AsyncIterable[bytes],
+    chunks: AsyncIterable[bytes] | ChunkSource,
     machine: StreamMachine,
     *,
     upstream: str,
@@ -129,57 +147,70 @@ async def relay(
     close: Callable[[], Awaitable[None]],
     observer: StreamObserver | None = None,
 ) -> AsyncGenerator[bytes, None]:
-    """Yield the client's stream. `close` (closing the upstream response) is always awaited, also
-    when the consumer stops early or is cancelled; iterate with `contextlib.aclosing` (or aclose
-    the generator) so that happens at once rather than when the generator is collected."""
+    """Yield the client's stream: one chunk per wait for the upstream, made of everything that
+    arrived meanwhile (so a body that is all in already goes out as one chunk, the opening event
+    included), the last one a FinalChunk. The first chunk never waits for the upstream.
+
+    `close` (closing the upstream response) is always awaited, also when the consumer stops
+    early or is cancelled; iterate with `contextlib.aclosing` (or aclose the generator) so that
+    happens at once rather than when the generator is collected."""
     translator = SSETranslator(machine)
-    reader = _ChunkReader(chunks)
+    source = chunks if hasattr(chunks, "poll") else _IteratedChunks(chunks)  # type: ignore[arg-type]
     clock = _SilenceClock(ping_interval, idle_timeout)
-    quiet = observer is not None  # no output from upstream data yet (one bool test per chunk)
+    quiet = observer is not None  # no output from upstream data yet (one bool test per read)
     completed = False
     try:
-        yield machine.start()
+        out = machine.start()
         while True:
-            if not await reader.wait(clock.until_next_tick()):
-                if clock.idle():
-                    message = f"upstream {upstream!r} sent nothing for {idle_timeout:g} s"
-                    yield translator.fail(UpstreamTimeout(message))
-                    return
-                clock.pinged()
-                yield machine.ping()
-                continue
             try:
-                chunk = reader.take()
+                data = source.poll()
             except Exception as exc:  # noqa: BLE001 - the one boundary: mapped, never swallowed
-                yield translator.fail(map_transport_error(exc, upstream))
+                yield FinalChunk(out + translator.fail(map_transport_error(exc, upstream)))
                 return
-            if chunk is None:
-                break
-            clock.heard()
-            out = translator.feed(chunk)
+            if data is None:
+                out += translator.end()
+                completed = not translator.failed
+                yield FinalChunk(out)
+                return
+            if data:
+                clock.heard()
+                converted = translator.feed(data)
+                if converted:
+                    out += converted
+                    if quiet and not translator.failed:
+                        quiet = False
+                        observer.first_output()  # type: ignore[union-attr]
+                if translator.failed:
+                    yield FinalChunk(out)
+                    return
+                continue  # more may be in already, or the end
             if out:
                 clock.sent()
-                if quiet and not translator.failed:
-                    quiet = False
-                    observer.first_output()  # type: ignore[union-attr]
                 yield out
-            if translator.failed:
+                out = b""
+            try:
+                arrived = await source.wait(clock.until_next_tick())
+            except Exception as exc:  # noqa: BLE001 - the one boundary
+                yield FinalChunk(translator.fail(map_transport_error(exc, upstream)))
                 return
-        out = translator.end()
-        if out:
-            yield out
-        completed = not translator.failed
+            if not arrived:
+                if clock.idle():
+                    message = f"upstream {upstream!r} sent nothing for {idle_timeout:g} s"
+                    yield FinalChunk(translator.fail(UpstreamTimeout(message)))
+                    return
+                out = machine.ping()
     finally:
-        reader.cancel()
+        if isinstance(source, _IteratedChunks):
+            source.cancel()
         if observer is not None:  # before the close: a cancelled close would skip what follows
             observer.ended(translator.error, completed, machine.tokens())
         await _close_shielded(close)
 
 
-class _ChunkReader:
-    """Owns at most one pending read of the upstream. A ping must not cancel that read (cancelling
-    `__anext__` can leave an httpx stream half-read), so after a ping the same task is
-    awaited again; `asyncio.wait` times out without touching it, unlike `wait_for`."""
+class _IteratedChunks:
+    """Any async iterable as a ChunkSource. The pending read is a task: a ping must not cancel it
+    (cancelling `__anext__` can leave an httpx stream half-read), so after a ping the same task
+    is awaited again; `asyncio.wait` times out without touching it, unlike `wait_for`."""
 
     __slots__ = ("_iterator", "_task")
 
@@ -187,18 +218,18 @@ class _ChunkReader:
         self._iterator = aiter(chunks)
         self._task: asyncio.Task[bytes | None] | None = None
 
+    def poll(self) -> bytes | None:
+        task = self._task
+        if task is None or not task.done():
+            return b""
+        self._task = None
+        return task.result()  # a chunk, None at the end, or the iterator's exception
+
     async def wait(self, timeout: float | None) -> bool:
-        """True when the next read has finished (with a chunk, the end, or an exception)."""
         if self._task is None:
             self._task = asyncio.ensure_future(_next_chunk(self._iterator))
         done, _ = await asyncio.wait((self._task,), timeout=timeout)
         return bool(done)
-
-    def take(self) -> bytes | None:
-        """The finished read's chunk (None at the end); re-raises the iterator's exception."""
-        task, self._task = self._task, None
-        assert task is not None
-        return task.result()
 
     def cancel(self) -> None:
         task, self._task = self._task, None

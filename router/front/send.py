@@ -1,9 +1,10 @@
 """How a model endpoint's answer (router.answer) is written to the ASGI server.
 
 A unary answer is one `http.response.start` and one body message; a stream is the start and one
-body message per upstream read (the relay already joins each read's events into one bytes object),
-while a watcher listens for the client hanging up and cancels the stream when it does, so the
-upstream is closed at once instead of being read to its end for no one.
+body message per chunk of the relay (the last, a FinalChunk, ends the body in the same write). Once
+a stream has to wait for its upstream, a watcher listens for the client hanging up and cancels the
+stream when it does, so the upstream is closed at once instead of being read to its end for no one.
+The relay's first chunk never waits, so a watcher started after it is in time.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from router.answer import Answer, Streamed, Unary
+from router.answer import Answer, FinalChunk, Streamed, Unary
 from router.error_bodies import anthropic_error_body, openai_error_body
 from router.errors import RouterError
 from router.front.incoming import Message, Receive, Send
@@ -50,20 +51,28 @@ async def send_stream(answer: Streamed, receive: Receive, send: Send) -> None:
     headers = [EVENT_STREAM, *SSE_HEADERS, *_encoded(answer.headers)]
     streaming = asyncio.current_task()
     assert streaming is not None, "called from a task, as every ASGI handler is"
-    watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, streaming))
+    watcher: asyncio.Future[bool] | None = None
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         async for chunk in answer.iterator:
+            if type(chunk) is FinalChunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                return
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if watcher is None:
+                # Only a stream that goes on to wait for its upstream needs the watcher: one
+                # whose body was all in already ended above without a task for it.
+                watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, streaming))
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except asyncio.CancelledError:
         # Our watcher's cancel (the client left) ends the request quietly; any other cancel
         # (the server shutting down) goes on up.
-        if not (watcher.done() and not watcher.cancelled() and watcher.result()):
+        if watcher is None or not (watcher.done() and not watcher.cancelled() and watcher.result()):
             raise
         streaming.uncancel()
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
         await _close(answer.iterator)
 
 

@@ -429,39 +429,10 @@ class Http1Response:
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         return body if self._decoder is None else self._decoder.decode(body, True)
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+    def aiter_bytes(self) -> Http1Body:
         """Body chunks (identity-coded) as they arrive; the connection goes back to the pool as
-        soon as the last byte is in, before the last chunk is yielded."""
-        conn = self._claim()
-        decoder = self._decoder
-        try:
-            while True:
-                if self._conn is not conn:
-                    raise httpx.StreamClosed()  # aclose() while iterating
-                if conn._chunks:
-                    chunks = conn.take()
-                    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                    last = conn._done
-                elif conn._done:
-                    data, last = b"", True
-                elif conn._error is not None:
-                    raise conn._error
-                else:
-                    await conn.arm(conn._pool._read_timeout, httpx.ReadTimeout, _READ_TIMED_OUT)
-                    continue
-                if last:
-                    self._finish()
-                if decoder is not None:
-                    data = decoder.decode(data, last)
-                if data:
-                    yield data
-                if last:
-                    return
-        except BaseException:
-            # Errors, cancellation, and GeneratorExit from a consumer that stopped early: an
-            # unfinished body leaves the socket mid-message, so it is closed, never reused.
-            self._abort()
-            raise
+        soon as the last byte is in, before the last chunk is handed out."""
+        return Http1Body(self, self._claim(), self._decoder)
 
     async def aclose(self) -> None:
         """Idempotent. A body that fully arrived (even if unread) leaves a clean connection,
@@ -514,6 +485,84 @@ class Http1Response:
                 self._abort()
             except Exception:  # noqa: BLE001, S110 - the loop may already be closed at shutdown
                 pass
+
+
+class Http1Body:
+    """A response body read chunk by chunk: `async for`, or without a coroutine per read, `poll`
+    (what has arrived) and `wait` (sleep until more has). The stream relay uses the latter, so a
+    stream whose body is all in already is converted and written without ever suspending."""
+
+    __slots__ = ("_conn", "_decoder", "_ended", "_response")
+
+    def __init__(self, response: Http1Response, conn: _Connection, decoder: _Decoder | None) -> None:
+        self._response, self._conn, self._decoder = response, conn, decoder
+        self._ended = False
+
+    def poll(self) -> bytes | None:
+        """The bytes that have arrived (b"" if none yet); None once the body is over and every
+        byte has been handed out. Raises the connection's error (and closes it)."""
+        if self._ended:
+            return None
+        conn = self._conn
+        if self._response._conn is not conn:
+            raise httpx.StreamClosed()  # aclose() while reading
+        try:
+            if conn._chunks:
+                chunks = conn.take()
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                last = conn._done
+            elif conn._done:
+                data, last = b"", True
+            elif conn._error is not None:
+                raise conn._error
+            else:
+                return b""
+            if last:
+                self._ended = True
+                self._response._finish()
+            if self._decoder is not None:
+                data = self._decoder.decode(data, last)
+        except BaseException:
+            self._response._abort()  # mid-message: the socket is closed, never reused
+            raise
+        return data if data or not last else None
+
+    async def wait(self, timeout: float | None) -> bool:
+        """Wait until `poll` has something new (bytes, the end or an error): True, or False after
+        `timeout` seconds. The pool's read timeout still applies: httpx.ReadTimeout, and like a
+        cancel mid-body it closes the connection."""
+        conn = self._conn
+        if self._ended or conn._chunks or conn._done or conn._error is not None:
+            return True
+        waiter = conn.arm(conn._pool._read_timeout, httpx.ReadTimeout, _READ_TIMED_OUT)
+        lapse = None if timeout is None else conn._loop.call_later(timeout, _lapse, waiter)
+        try:
+            await waiter
+        except BaseException:
+            self._response._abort()  # a timeout or a cancel mid-body: the socket is unusable
+            raise
+        finally:
+            if lapse is not None:
+                lapse.cancel()
+        return bool(conn._chunks or conn._done or conn._error is not None)
+
+    def __aiter__(self) -> Http1Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            data = self.poll()
+            if data is None:
+                raise StopAsyncIteration
+            if data:
+                return data
+            await self.wait(None)
+
+
+def _lapse(waiter: asyncio.Future[None]) -> None:
+    """Timer callback: end a wait that has a deadline of its own (the relay's next ping)."""
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _request_head(method: str, target: str, host: str, headers: Iterable[tuple[str, str]], length: int) -> bytes:
