@@ -38,14 +38,18 @@ from router.convert.context import TargetContext
 from router.convert.openai_to_anthropic import thinking_signature, tool_use_id, usage_to_anthropic
 from router.error_bodies import anthropic_error_event
 from router.errors import RouterError, UpstreamProtocolError
-from router.wire.openai import ChatCompletionChunk, ChunkChoice, ErrorDetail, ToolCallDelta, Usage
+from router.wire.openai import ChunkChoice, ErrorDetail, ToolCallDelta, Usage
 from router.wire.sse import encode_event
 
 
-class _Chunk(ChatCompletionChunk):
-    """A chunk plus the `error` member some providers (OpenRouter, vLLM) put in a chunk when the
-    generation fails mid-stream; without it such a stream would look like a clean end."""
+class _Chunk(msgspec.Struct, gc=False):
+    """What the machine reads of a `chat.completion.chunk` (id, model and the rest are skipped,
+    which is cheaper than decoding them), plus the `error` member some providers (OpenRouter,
+    vLLM) put in a chunk when the generation fails mid-stream; without it such a stream would
+    look like a clean end."""
 
+    choices: list[ChunkChoice] = []
+    usage: Usage | None = None
     error: ErrorDetail | str | None = None
 
 
@@ -180,11 +184,18 @@ class AnthropicStreamFromOpenAI:
         """One SSE data payload: a chunk, or `[DONE]`. Raises UpstreamError on a broken chunk."""
         if self._ended or not data or data.isspace():
             return b""
-        if data[:1] == b"[" and data.strip() == b"[DONE]":
+        if data[0] == 0x5B and data.strip() == b"[DONE]":  # 0x5B: "["
             self._saw_done = True
             self._end()
             return self._take()
-        chunk = self._decode(data)
+        try:
+            chunk = _decode_chunk(data)
+        except msgspec.DecodeError as exc:
+            raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} sent an invalid stream chunk: {exc}") from None
+        if chunk.error is not None:
+            raise UpstreamProtocolError(
+                f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}"
+            )
         if chunk.usage is not None:
             self._usage = chunk.usage
         for choice in chunk.choices:
@@ -221,19 +232,6 @@ class AnthropicStreamFromOpenAI:
 
     # --- chunks ---------------------------------------------------------------------------------
 
-    def _decode(self, data: bytes) -> _Chunk:
-        try:
-            chunk = _decode_chunk(data)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocolError(
-                f"upstream {self._ctx.upstream!r} sent an invalid stream chunk: {exc}"
-            ) from None
-        if chunk.error is not None:
-            raise UpstreamProtocolError(
-                f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}"
-            )
-        return chunk
-
     def _on_choice(self, choice: ChunkChoice) -> None:
         delta = choice.delta
         if delta is not None:
@@ -252,11 +250,13 @@ class AnthropicStreamFromOpenAI:
             self._finish_reason = choice.finish_reason
 
     def _on_text(self, text: str) -> None:
-        self._enter("text")
+        if self._open != "text":  # tested here: nearly every delta continues the open block
+            self._enter("text")
         self._out.append(_TEXT_DELTA % (self._open_block, _encode(text)))
 
     def _on_thinking(self, thinking: str) -> None:
-        self._enter("thinking")
+        if self._open != "thinking":
+            self._enter("thinking")
         self._out.append(_THINKING_DELTA % (self._open_block, _encode(thinking)))
 
     def _on_tool_call(self, delta: ToolCallDelta) -> None:
@@ -368,9 +368,12 @@ class AnthropicStreamFromOpenAI:
         return values.get(reason, fallback) if reason is not None else fallback
 
     def _take(self) -> bytes:
-        out = b"".join(self._out)
-        self._out.clear()
-        return out
+        out = self._out
+        if len(out) == 1:  # the common case: one delta per chunk
+            return out.pop()
+        taken = b"".join(out)
+        out.clear()
+        return taken
 
 
 def _error_message(error: ErrorDetail | str) -> str:
