@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from router import accesslog
-from router.accesslog import AccessLine
+from router.accesslog import AccessLine, AccessLog
 from router.convert.usage import Tokens, tokens_in
 from router.errors import RouterError
 from router.metrics import Metrics
@@ -79,7 +79,7 @@ class Exchange:
         "wall_started",
     )
 
-    def __init__(self, metrics: Metrics | None, *, model_request: bool = False, log: bool = False,
+    def __init__(self, metrics: Metrics | None, *, model_request: bool = False, log: AccessLog | None = None,
                  log_bodies: bool = False, scope: Scope | None = None) -> None:
         self.metrics = metrics
         self.model_request = model_request
@@ -213,8 +213,8 @@ class Exchange:
             status, error = self.outcome()
             if self.metrics is not None and self.model_request:
                 self._count(status, total)
-            if self.log:
-                accesslog.write(self._line(status, error, total))
+            if self.log is not None:
+                self.log.write(self._line(status, error, total))
         except Exception:
             log.exception("recording the request failed")
 
@@ -281,7 +281,7 @@ class ObserveMiddleware:
         server = self.state.table.loaded.config.server
         exchange = Exchange(
             self.state.metrics, model_request=path in MODEL_PATHS, scope=scope,
-            log=server.access_log and accesslog.enabled(), log_bodies=server.log_bodies,
+            log=self.state.access_log if server.access_log and accesslog.enabled() else None, log_bodies=server.log_bodies,
         )
         scope[EXCHANGE_KEY] = exchange
 

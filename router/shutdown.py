@@ -87,7 +87,8 @@ class DrainOnSignal:
 
 def serving_lifespan(state: Any, drain_signals: bool) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """The app's serving lifespan: readiness on signals (when `drain_signals`: under `router
-    serve`), and the worker's metrics bookkeeping when it stops. `state` is the RouterState."""
+    serve`); when it stops, the access log's last lines and the worker's metrics bookkeeping.
+    `state` is the RouterState."""
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -100,6 +101,7 @@ def serving_lifespan(state: Any, drain_signals: bool) -> Callable[[Any], Abstrac
         finally:
             drain.uninstall()
             state.ready = False
+            state.access_log.flush()  # lines of requests that ended in the last loop iteration
             worker_exited()
 
     return lifespan

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from router.accesslog import AccessLog
 from router.failover import TargetHealth
 from router.metrics import Metrics
 from router.ratelimit import Limiter
@@ -51,6 +52,7 @@ class RouterState:
     limiter: Limiter = field(default_factory=Limiter)
     # Prometheus metrics (router.metrics), one registry per app; survive reloads on purpose.
     metrics: Metrics = field(default_factory=Metrics)
+    access_log: AccessLog = field(default_factory=AccessLog)
     # The generated key stays valid across reloads: local tools picked it up at start.
     generated_key_hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     transport: TransportFactory = default_transport

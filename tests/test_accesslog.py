@@ -4,11 +4,13 @@ the status it really ended with."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
+from router import accesslog
+from router.accesslog import AccessLine, AccessLog
 from router.app import create_app
 from router.state import open_state
 from router.table.load import load_config_text
@@ -166,6 +170,57 @@ async def test_access_log_can_be_turned_off(access: Lines) -> None:
     async with make_client(ROUTES.replace("[auth]", "[server]\naccess-log = false\n\n[auth]")) as client:
         assert (await client.post("/v1/messages", json=BODY, headers=HEADERS)).status_code == 200
     assert access.lines == []
+
+
+def _line(request_id: str) -> AccessLine:
+    return AccessLine(time=datetime.now(UTC), request_id=request_id, method="POST", path="/v1/messages",
+                      client=None, key=None, model=None, route=None, target=None, pair=None, attempts=[],
+                      status=200, error=None, stream=False, tokens_in=None, tokens_out=None, total_ms=1.0,
+                      upstream_ms=0.5, ttft_ms=None)
+
+
+def only_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """router.access as `router serve` has it: our stderr handler alone (pytest adds its own)."""
+    logger = logging.getLogger("router.access")
+    monkeypatch.setattr(logger, "handlers", [accesslog._OWN])
+    monkeypatch.setattr(logger, "disabled", False)
+
+
+class Writes:
+    """A stand-in stderr that records each write call."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.calls.append(text)
+
+
+async def test_lines_of_one_loop_iteration_go_out_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    only_ours(monkeypatch)
+    stderr = Writes()
+    monkeypatch.setattr("sys.stderr", stderr)
+    writer = AccessLog()
+    writer.write(_line("req_1"))
+    writer.write(_line("req_2"))
+    assert stderr.calls == []  # not yet: the rest of this iteration may end more requests
+    await asyncio.sleep(0)
+    [call] = stderr.calls
+    assert [json.loads(text)["request_id"] for text in call.splitlines()] == ["req_1", "req_2"]
+    assert call.endswith("\n")
+    writer.write(_line("req_3"))
+    writer.flush()  # the lifespan's shutdown: nothing is left behind
+    assert json.loads(stderr.calls[1])["request_id"] == "req_3"
+    await asyncio.sleep(0)
+    assert len(stderr.calls) == 2  # the scheduled flush found nothing left
+
+
+def test_without_a_running_loop_a_line_is_written_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    only_ours(monkeypatch)
+    stderr = Writes()
+    monkeypatch.setattr("sys.stderr", stderr)
+    AccessLog().write(_line("req_1"))
+    assert [json.loads(text)["request_id"] for text in stderr.calls] == ["req_1"]
 
 
 # --- a real server: the lines on stderr -------------------------------------------------------
