@@ -6,7 +6,6 @@ the unary conversion of the same answer agree by construction where they can.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import msgspec
 
 from router.convert.context import TargetContext
+from router.ids import new_id
 from router.wire.openai import ChatCompletion, ChatMessage, ToolCall, Usage
 
 _json_decode = msgspec.json.Decoder().decode
@@ -27,13 +27,13 @@ def message_id(upstream_id: str | None) -> str:
 
 
 def new_message_id() -> str:
-    return "msg_" + os.urandom(12).hex()
+    return new_id("msg_")
 
 
 def tool_use_id(upstream_id: str | None) -> str:
     """Anthropic tool ids start with `toolu_`; clients match tool_result ids against them, so the
     upstream's id is kept verbatim when it has one (it must round-trip back to the upstream)."""
-    return upstream_id or "toolu_" + os.urandom(12).hex()
+    return upstream_id or new_id("toolu_")
 
 
 def response_model(src: ChatCompletion, ctx: TargetContext) -> str:

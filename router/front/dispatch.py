@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
@@ -33,6 +32,7 @@ from router.exchange import exchange_of
 from router.failover import attempt_order, attempts_header, retryable, wait_before
 from router.front.auth import authenticate
 from router.front.incoming import Incoming
+from router.ids import new_id
 from router.ratelimit.limiter import Ticket
 from router.state import RouterState
 from router.table.access import RuleSet
@@ -216,7 +216,7 @@ def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: A
         )
     include_usage = bool(src.stream_options and src.stream_options.include_usage)
     return OpenAIStreamFromAnthropic(
-        ctx, completion_id="chatcmpl-" + os.urandom(12).hex(), model=model,
+        ctx, completion_id=new_id("chatcmpl-"), model=model,
         include_usage=include_usage, finish_values=converters.values["stop_reason"],
     )
 

@@ -10,7 +10,6 @@ in profiles (issue 7); these endpoints need none of it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 
 from router.answer import Answer
@@ -25,6 +24,7 @@ from router.front.incoming import (
     read_incoming,
 )
 from router.front.send import error_answer, send_answer
+from router.ids import new_id
 from router.state import RouterState
 from router.table.schema import ClientProtocol
 
@@ -32,7 +32,7 @@ Handler = Callable[[RouterState, Incoming, str], Awaitable[Answer]]
 
 
 def new_request_id() -> str:
-    return "req_" + os.urandom(12).hex()
+    return new_id("req_")
 
 
 def router_state(scope: Scope) -> RouterState:
