@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Protocol
 
@@ -159,19 +160,19 @@ async def relay(
     clock = _SilenceClock(ping_interval, idle_timeout)
     quiet = observer is not None  # no output from upstream data yet (one bool test per read)
     completed = False
+    ended = False
     try:
         out = machine.start()
         while True:
             try:
                 data = source.poll()
             except Exception as exc:  # noqa: BLE001 - the one boundary: mapped, never swallowed
-                yield FinalChunk(out + translator.fail(map_transport_error(exc, upstream)))
-                return
+                out += translator.fail(map_transport_error(exc, upstream))
+                break
             if data is None:
                 out += translator.end()
                 completed = not translator.failed
-                yield FinalChunk(out)
-                return
+                break
             if data:
                 clock.heard()
                 converted = translator.feed(data)
@@ -181,8 +182,7 @@ async def relay(
                         quiet = False
                         observer.first_output()  # type: ignore[union-attr]
                 if translator.failed:
-                    yield FinalChunk(out)
-                    return
+                    break
                 continue  # more may be in already, or the end
             if out:
                 clock.sent()
@@ -191,20 +191,24 @@ async def relay(
             try:
                 arrived = await source.wait(clock.until_next_tick())
             except Exception as exc:  # noqa: BLE001 - the one boundary
-                yield FinalChunk(translator.fail(map_transport_error(exc, upstream)))
-                return
+                out += translator.fail(map_transport_error(exc, upstream))
+                break
             if not arrived:
                 if clock.idle():
-                    message = f"upstream {upstream!r} sent nothing for {idle_timeout:g} s"
-                    yield FinalChunk(translator.fail(UpstreamTimeout(message)))
-                    return
+                    out += translator.fail(UpstreamTimeout(f"upstream {upstream!r} sent nothing for {idle_timeout:g} s"))
+                    break
                 out = machine.ping()
+        ended = True  # the stream ended by itself: no cancel to shield the close from
+        yield FinalChunk(out)
     finally:
         if isinstance(source, _IteratedChunks):
             source.cancel()
         if observer is not None:  # before the close: a cancelled close would skip what follows
             observer.ended(translator.error, completed, machine.tokens())
-        await _close_shielded(close)
+        if ended:
+            await _close_quietly(close)
+        else:
+            await _close_shielded(close)
 
 
 class _IteratedChunks:
@@ -255,15 +259,15 @@ class _SilenceClock:
     """Two silences: the client's (no bytes sent for `ping_interval` → ping) and the upstream's
     (no bytes received for `idle_timeout` → fail). They differ when the upstream sends only
     comments (OpenRouter's ": OPENROUTER PROCESSING"): alive, yet the client hears nothing.
-    A non-positive interval disables that tick."""
+    A non-positive interval disables that tick. Times are time.monotonic(), the loop's clock,
+    read without asking asyncio for the running loop (on Python 3.11 a getpid syscall each)."""
 
-    __slots__ = ("_loop", "_ping_interval", "_idle_timeout", "_last_sent", "_last_heard")
+    __slots__ = ("_ping_interval", "_idle_timeout", "_last_sent", "_last_heard")
 
     def __init__(self, ping_interval: float, idle_timeout: float) -> None:
-        self._loop = asyncio.get_running_loop()
         self._ping_interval = ping_interval if ping_interval > 0 else math.inf
         self._idle_timeout = idle_timeout if idle_timeout > 0 else math.inf
-        now = self._loop.time()
+        now = time.monotonic()
         self._last_sent = now
         self._last_heard = now
 
@@ -272,7 +276,7 @@ class _SilenceClock:
         tick = min(self._ping_due(), self._idle_due())
         if tick == math.inf:
             return None
-        return max(tick - self._loop.time(), 0.0)
+        return max(tick - time.monotonic(), 0.0)
 
     def idle(self) -> bool:
         """Called when a wait timed out: was the tick it reached the idle deadline? Decided by
@@ -280,10 +284,10 @@ class _SilenceClock:
         return self._idle_due() <= self._ping_due()
 
     def heard(self) -> None:
-        self._last_heard = self._loop.time()
+        self._last_heard = time.monotonic()
 
     def sent(self) -> None:
-        self._last_sent = self._loop.time()
+        self._last_sent = time.monotonic()
 
     pinged = sent
 
@@ -295,9 +299,9 @@ class _SilenceClock:
 
 
 async def _close_shielded(close: Callable[[], Awaitable[None]]) -> None:
-    """When the stream is being cancelled (a client disconnect), run `close` as its own task:
-    anyio-style cancel scopes cancel every later await too; shielded, the close still runs to
-    completion. Otherwise (the common end) close directly, without a task per stream."""
+    """For a stream stopped before its end. When it is being cancelled (a client disconnect),
+    run `close` as its own task: anyio-style cancel scopes cancel every later await too;
+    shielded, the close still runs to completion. Otherwise close directly, without a task."""
     task = asyncio.current_task()
     if task is None or not task.cancelling():
         await _close_quietly(close)

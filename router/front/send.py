@@ -49,8 +49,6 @@ async def send_unary(answer: Unary, send: Send) -> None:
 
 async def send_stream(answer: Streamed, receive: Receive, send: Send) -> None:
     headers = [EVENT_STREAM, *SSE_HEADERS, *_encoded(answer.headers)]
-    streaming = asyncio.current_task()
-    assert streaming is not None, "called from a task, as every ASGI handler is"
     watcher: asyncio.Future[bool] | None = None
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -62,18 +60,24 @@ async def send_stream(answer: Streamed, receive: Receive, send: Send) -> None:
             if watcher is None:
                 # Only a stream that goes on to wait for its upstream needs the watcher: one
                 # whose body was all in already ended above without a task for it.
-                watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, streaming))
+                watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, _this_task()))
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except asyncio.CancelledError:
         # Our watcher's cancel (the client left) ends the request quietly; any other cancel
         # (the server shutting down) goes on up.
         if watcher is None or not (watcher.done() and not watcher.cancelled() and watcher.result()):
             raise
-        streaming.uncancel()
+        _this_task().uncancel()
     finally:
         if watcher is not None:
             watcher.cancel()
         await _close(answer.iterator)
+
+
+def _this_task() -> asyncio.Task[None]:
+    task = asyncio.current_task()
+    assert task is not None, "called from a task, as every ASGI handler is"
+    return task  # type: ignore[return-value]
 
 
 async def _cancel_on_disconnect(receive: Receive, streaming: asyncio.Task[None]) -> bool:
