@@ -33,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from router.wire.anthropic import NO_SCHEMA, Block, CountTokensRequest, MessagesRequest
+from router.wire.anthropic import NO_DESCRIPTION, NO_SCHEMA, Block, CountTokensRequest, MessagesRequest
 
 __all__ = [
     "HIGH_RES",
@@ -355,8 +355,10 @@ def _collect(request: MessagesRequest | CountTokensRequest, tally: _Tally) -> No
         _content(message.content, tally)
     for tool in request.tools or ():
         tally.texts.append(tool.name.encode())
-        if tool.description:
-            tally.texts.append(tool.description.encode())
+        if tool.description != NO_DESCRIPTION:
+            description = msgspec.json.decode(tool.description)  # raw JSON: escapes would count
+            if isinstance(description, str) and description:
+                tally.texts.append(description.encode())
         if tool.input_schema != NO_SCHEMA:
             tally.texts.append(bytes(tool.input_schema))  # the client's JSON, as sent
 

@@ -575,6 +575,27 @@ def test_a_tool_schema_that_is_not_an_object_is_a_400_naming_it() -> None:
         anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))
 
 
+def test_tool_descriptions_pass_through_as_raw_json_strings() -> None:
+    description = b'"Lists files.\\nUse it \\u00e9 \\"often\\""'
+    body = (b'{"model": "m", "messages": [], "tools": [{"name": "ls", "description": ' + description
+            + b'}, {"name": "a", "description": null}, {"name": "b"}]}')
+    src = msgspec.json.decode(body, type=MessagesRequest)
+    tools = anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))
+    assert tools is not None
+    encoded = msgspec.json.encode(tools[0]["function"])
+    assert description in encoded  # byte for byte, escapes as the client wrote them
+    assert msgspec.json.decode(encoded)["description"] == 'Lists files.\nUse it \u00e9 "often"'
+    assert "description" not in tools[1]["function"] and "description" not in tools[2]["function"]
+
+
+@pytest.mark.parametrize(("value", "kind"), [(b"12", "int"), (b'["x"]', "array"), (b"{}", "object")])
+def test_a_tool_description_that_is_not_a_string_is_a_400_naming_it(value: bytes, kind: str) -> None:
+    body = b'{"model": "m", "messages": [], "tools": [{"name": "a"}, {"name": "ls", "description": ' + value + b"}]}"
+    src = msgspec.json.decode(body, type=MessagesRequest)
+    with pytest.raises(InvalidRequest, match=rf"Expected `str`, got `{kind}` - at `\$\.tools\[1\]\.description`"):
+        anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))
+
+
 def test_a_tool_without_a_schema_gets_an_empty_object_schema() -> None:
     src = msgspec.json.decode(b'{"model": "m", "messages": [], "tools": [{"name": "a", "input_schema": null}]}', type=MessagesRequest)
     tools = anthropic_to_openai.tools_to_openai(src, ctx_for(OPENAI))

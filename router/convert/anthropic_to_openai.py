@@ -34,6 +34,7 @@ from router.convert.invalid import (
     field_required,
     invalid_value,
     raw_object,
+    raw_string,
     require_str,
     wrong_type,
 )
@@ -242,8 +243,9 @@ def is_function_tool(tool: Tool) -> bool:
 def function_tool(tool: Tool, clean: bool, path: str) -> dict[str, Any]:
     """The schema passes through as the client's raw JSON unless it is cleaned."""
     function: dict[str, Any] = {"name": tool.name}
-    if tool.description is not None:
-        function["description"] = tool.description
+    description = raw_string(tool.description, f"{path}.description")
+    if description is not None:
+        function["description"] = description
     schema = tool.input_schema
     if schema == NO_SCHEMA:
         function["parameters"] = {"type": "object", "properties": {}}

@@ -67,3 +67,15 @@ def raw_object(raw: msgspec.Raw, path: str) -> msgspec.Raw:
     if len(raw) and memoryview(raw)[0] == 0x7B:  # "{"
         return raw
     raise wrong_type("object", msgspec.json.decode(raw), path)
+
+
+def raw_string(raw: msgspec.Raw, path: str) -> msgspec.Raw | None:
+    """Raw JSON that must be a string or null: the string's raw JSON (quotes and escapes as the
+    client sent them), or None for null; checked by the first byte like `raw_object`."""
+    first = memoryview(raw)[0] if len(raw) else 0
+    if first == 0x22:  # '"'
+        return raw
+    value = msgspec.json.decode(raw)
+    if value is None:
+        return None
+    raise wrong_type("str", value, path)

@@ -31,16 +31,18 @@ class OutputConfig(msgspec.Struct):
     effort: str | None = None
 
 
-# A tool's JSON Schema as the client sent it: most of an agent's request is tool schemas (16 tools
-# make ~40 of Claude Code's ~65 KB), and they usually pass through unchanged, so they are kept as
-# raw JSON instead of being decoded into dicts and encoded again (issue 7: a third of the CPU of
-# such a request). `schema_object` decodes one when it must be read or cleaned.
+# A tool's JSON Schema and description as the client sent them: most of an agent's request is
+# tools (16 tools make ~64 of Claude Code's ~77 KB), and they usually pass through unchanged, so
+# they are kept as raw JSON instead of being decoded into Python objects and encoded again
+# (issue 7: a third of the CPU of such a request). Converters check their JSON type by the first
+# byte (router.convert.invalid) and decode one only when it must be read or cleaned.
 NO_SCHEMA = msgspec.Raw(b"null")
+NO_DESCRIPTION = NO_SCHEMA
 
 
 class Tool(msgspec.Struct):
     name: str
-    description: str | None = None
+    description: msgspec.Raw = NO_DESCRIPTION  # a raw JSON string (or null); see NO_SCHEMA
     input_schema: msgspec.Raw = NO_SCHEMA  # raw JSON; see NO_SCHEMA
     type: str | None = None
     cache_control: dict[str, Any] | None = None
@@ -148,6 +150,6 @@ RequestStruct = TypeVar("RequestStruct", bound=msgspec.Struct)
 
 
 def request_from_python(value: Any, kind: type[RequestStruct]) -> RequestStruct:
-    """`msgspec.convert` for the request structs: they hold raw JSON (Tool.input_schema), which
-    only the JSON decoder fills, so Python objects (explain's bodies, tests) go through JSON."""
+    """`msgspec.convert` for the request structs: they hold raw JSON (Tool's description and
+    input_schema), which only the JSON decoder fills, so Python objects (explain's bodies, tests) go through JSON."""
     return msgspec.json.decode(msgspec.json.encode(value), type=kind)
