@@ -38,7 +38,7 @@ from router.convert.context import TargetContext
 from router.convert.openai_to_anthropic import thinking_signature, tool_use_id, usage_to_anthropic
 from router.error_bodies import anthropic_error_event
 from router.errors import RouterError, UpstreamProtocolError
-from router.wire.openai import ChunkChoice, ErrorDetail, ToolCallDelta, Usage
+from router.wire.openai import ChunkChoice, Delta, ErrorDetail, ToolCallDelta, Usage
 from router.wire.sse import encode_event
 
 
@@ -199,8 +199,20 @@ class AnthropicStreamFromOpenAI:
         if chunk.usage is not None:
             self._usage = chunk.usage
         for choice in chunk.choices:
-            if choice.index == 0:  # n > 1 is not an Anthropic concept: the unary path keeps choice 0
-                self._on_choice(choice)
+            if choice.index != 0:
+                continue  # n > 1 is not an Anthropic concept: the unary path keeps choice 0
+            delta = choice.delta
+            if delta is not None:
+                content = delta.content
+                if content and self._open == "text" and not (delta.reasoning_content or delta.reasoning):
+                    # The common chunk, more text for the open text block: its event, nothing else.
+                    self._out.append(_TEXT_DELTA % (self._open_block, _encode(content)))
+                    if delta.refusal or delta.tool_calls:
+                        self._on_delta_rest(delta)
+                else:
+                    self._on_delta(delta)
+            if choice.finish_reason:
+                self._finish_reason = choice.finish_reason
         return self._take()
 
     def finish(self) -> bytes:
@@ -232,22 +244,22 @@ class AnthropicStreamFromOpenAI:
 
     # --- chunks ---------------------------------------------------------------------------------
 
-    def _on_choice(self, choice: ChunkChoice) -> None:
-        delta = choice.delta
-        if delta is not None:
-            # Some servers send the same text as both reasoning_content and reasoning: take one,
-            # the same one the unary converter takes.
-            reasoning = delta.reasoning_content or delta.reasoning
-            if reasoning:
-                self._on_thinking(reasoning)
-            if delta.content:
-                self._on_text(delta.content)
-            if delta.refusal:
-                self._on_text(delta.refusal)
-            for call in delta.tool_calls or ():
-                self._on_tool_call(call)
-        if choice.finish_reason:
-            self._finish_reason = choice.finish_reason
+    def _on_delta(self, delta: Delta) -> None:
+        # Some servers send the same text as both reasoning_content and reasoning: take one,
+        # the same one the unary converter takes.
+        reasoning = delta.reasoning_content or delta.reasoning
+        if reasoning:
+            self._on_thinking(reasoning)
+        if delta.content:
+            self._on_text(delta.content)
+        self._on_delta_rest(delta)
+
+    def _on_delta_rest(self, delta: Delta) -> None:
+        """What follows the text in a delta: a refusal, tool-call fragments."""
+        if delta.refusal:
+            self._on_text(delta.refusal)
+        for call in delta.tool_calls or ():
+            self._on_tool_call(call)
 
     def _on_text(self, text: str) -> None:
         if self._open != "text":  # tested here: nearly every delta continues the open block

@@ -10,14 +10,14 @@ chunk's JSON in half. Working on bytes also saves decoding every chunk twice (ms
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(slots=True)
-class SSEEvent:
-    """One dispatched event. `event` is None when the stream named none (the spec's "message")."""
+class SSEEvent(msgspec.Struct, gc=False):
+    """One dispatched event. `event` is None when the stream named none (the spec's "message").
+    A msgspec struct: made once per event, and its constructor costs half a dataclass's."""
 
     event: str | None
     data: bytes
