@@ -18,6 +18,9 @@ from router.table.schema import Server
 # The server modules (Litestar, uvicorn) are imported only by `serve`: `check` stays light.
 CONFIG_ENV = "ROUTER_CONFIG"
 KEY_FILE_ENV = "ROUTER_KEY_FILE"
+# uvicorn's httptools protocol, writing each loop iteration's bytes in one syscall (router.front.coalesce);
+# named, not imported: the CLI must not import uvicorn before it runs it.
+HTTP_PROTOCOL = "router.front.coalesce:CoalescingHttpToolsProtocol"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,7 +130,7 @@ def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str], server
     with multiprocess_directory(workers):
         uvicorn.run(
             "router.serve:app_factory", factory=True, host=host, port=port, workers=workers,
-            loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level="info",
+            loop="uvloop", http=HTTP_PROTOCOL, lifespan="on", access_log=False, log_level="info",
             timeout_graceful_shutdown=server.shutdown_timeout,  # type: ignore[arg-type]  # a float works
             proxy_headers=bool(server.forwarded_allow_ips), forwarded_allow_ips=server.forwarded_allow_ips,
         )
