@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -173,6 +175,33 @@ async def test_a_streamed_answer_arrives_in_order_and_ends() -> None:
     head, _, body = received.partition(b"\r\n\r\n")
     assert b"transfer-encoding: chunked" in head
     assert body == b"4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n"
+
+
+def _receive_blocking(port: int, request: bytes, until: bytes) -> tuple[bytes, float]:
+    """In a thread: the response and when it had fully arrived (perf_counter)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        received = b""
+        while until not in received:
+            received += sock.recv(65536)
+        return received, time.perf_counter()
+
+
+async def test_a_complete_answer_is_not_held_behind_the_handlers_own_work() -> None:
+    # The handler blocks the loop after its last send (as bookkeeping would, for longer): the
+    # answer must already be on the wire, not held until the end of the loop iteration.
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]})
+        await send({"type": "http.response.body", "body": b"done"})
+        time.sleep(0.5)
+
+    async with serving(app) as port:
+        started = time.perf_counter()
+        received, arrived = await asyncio.to_thread(_receive_blocking, port, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", b"done")
+    assert received.endswith(b"\r\n\r\ndone")
+    assert arrived - started < 0.4
 
 
 def test_router_serve_names_the_coalescing_protocol_as_uvicorn_resolves_it() -> None:

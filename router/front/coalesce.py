@@ -7,8 +7,9 @@ loopback and in VMs a send is the most expensive thing a small request does (the
 to the receiver, and wakes it, inside the sender's call): in the benchmark three writes per
 request (two to the client, one upstream) were about 30% of the router's CPU. Writes made in the
 same loop iteration (the head and body of a unary answer, the head and the whole of a stream
-that is already in) now reach the socket in one write, at the end of the iteration. Nothing waits
-longer than that; a large write goes out at once, and closing the connection writes first.
+that is already in) now reach the socket in one write: when the response is complete, or at the
+end of the iteration for the parts of a stream. Nothing waits longer than that; a large write goes
+out at once, and closing the connection writes first.
 
 `router serve` passes CoalescingHttpToolsProtocol to uvicorn as its `http` protocol class, an
 extension point uvicorn offers (`--http module:Class`).
@@ -114,5 +115,13 @@ class CoalescingTransport(asyncio.Transport):
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, writing through a CoalescingTransport."""
 
+    transport: CoalescingTransport
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))
+
+    def on_response_complete(self) -> None:
+        # A whole answer goes out now: the handler's bookkeeping after its last send (the access
+        # log, metrics, closing the upstream) must not delay it to the end of the iteration.
+        self.transport.flush()
+        super().on_response_complete()
