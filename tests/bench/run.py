@@ -7,7 +7,9 @@ to one core and wrk + nginx to the other. For each scenario and concurrency it p
 p50/p99 latency, the router's CPU time per request (from /proc: utime + stime over the run,
 divided by the requests wrk completed), and the same figures for a direct call to nginx, plus the
 router's RSS idle and after load, and the added time to a stream's first byte. Each cell is the
-median of `--repeat` runs (3), since neighbours on a shared VM move a single run by a third.
+median of `--repeat` runs (3), since neighbours on a shared VM move a single run by a third; the
+`steal` column (the hypervisor's share of the machine's CPU time during that router run, from
+/proc/stat) says how noisy the run was.
 
 Scenarios: a small non-streaming request, a small streaming request (54 upstream events), and a
 65 KB agentic request (a real Claude Code request with its tools, tool turn included).
@@ -122,6 +124,7 @@ class Result:
     p99_ms: float
     cpu_ms: float
     requests: int
+    steal: float  # the share of the machine's CPU time the hypervisor took away during the run
 
 
 def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp: Path, cpu_pids: list[int]) -> Result:
@@ -135,6 +138,7 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
         'wrk.headers["anthropic-version"] = "2023-06-01"\n'
     )
     before = sum(cpu_seconds(pid) for pid in cpu_pids)
+    times_before = machine_times()
     done = subprocess.run(
         ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency", "-s", str(script), url],
         check=False, capture_output=True, text=True,
@@ -143,13 +147,14 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
         raise RuntimeError(f"wrk failed: {done.stdout}{done.stderr}")
     out = done.stdout
     cpu = sum(cpu_seconds(pid) for pid in cpu_pids) - before
+    total, steal = (after - earlier for after, earlier in zip(machine_times(), times_before, strict=True))
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     if "Non-2xx" in out:
         raise RuntimeError(f"non-2xx answers from {url}:\n{out}")
     return Result(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         p50_ms=_latency(out, "50%"), p99_ms=_latency(out, "99%"),
-        cpu_ms=cpu / max(requests, 1) * 1000, requests=requests,
+        cpu_ms=cpu / max(requests, 1) * 1000, requests=requests, steal=steal / max(total, 1),
     )
 
 
@@ -201,6 +206,14 @@ def _latency(out: str, pct: str) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_times() -> tuple[int, int]:
+    """(all CPU time, stolen time) of the machine so far, in ticks, from /proc/stat's cpu line:
+    on a shared VM, steal is the neighbours' share, and what makes one run slower than another."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields[:8]), steal
 
 
 def rss_mib(pid: int) -> float:
@@ -258,7 +271,7 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
     print(f"router RSS idle: {idle:.1f} MiB   (router on core 1; wrk and nginx on core 0; {seconds:g} s per run, "
           f"median of {repeat})\n")
     print(f"{'scenario':14} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} | "
-          f"{'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'rps ratio':>9}")
+          f"{'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'rps ratio':>9} {'steal':>6}")
     for name, url, body, direct_url in scenarios:
         wrk(url, body, 4, 1.0, tmp, [router_pid])  # warm-up: connections, code paths
         for connections in levels:
@@ -268,7 +281,7 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
             direct = median_by(lambda result: result.rps, [d for _, d in runs])
             print(f"{name:14} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
                   f"{routed.cpu_ms:>10.3f} | {direct.rps:>10.0f} {direct.p50_ms:>7.2f} {direct.p99_ms:>7.2f} | "
-                  f"{routed.rps / direct.rps:>9.3f}")
+                  f"{routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
     print(f"\nrouter RSS after load: {rss_mib(router_pid):.1f} MiB (idle {idle:.1f} MiB)")
     stream = small_body("bench-stream", True)
     routed = statistics.median(first_byte_ms(router_port, "/v1/messages", stream) for _ in range(repeat))
