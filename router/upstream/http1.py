@@ -121,12 +121,14 @@ class _Connection(asyncio.Protocol):
             self._chunks = []
         self._buffered = 0
 
-    def send(self, payload: bytes) -> None:
+    def send(self, head: bytes, body: bytes) -> None:
+        """Head and body in one write, without joining them: uvloop writes both with one
+        writev (asyncio's own transport joins them itself)."""
         transport = self._transport
         if self._lost or transport is None or transport.is_closing():
             self._lost = True  # counts as "closed before any response byte" for the stale retry
             raise httpx.RemoteProtocolError(_DISCONNECTED)
-        transport.write(payload)
+        transport.writelines((head, body) if body else (head,))
 
     def arm(self, timeout: float | None, error: type[Exception], message: str) -> asyncio.Future[None]:
         """A future the next protocol event resolves (or, after `timeout`, fails with `error`).
@@ -665,14 +667,14 @@ class Http1Pool:
         sent exactly as given (no accept-encoding unless the caller gives one). The body is read
         through the response, which the caller must read to the end or aclose."""
         head = _request_head(method, target, self._host_header, headers, len(body))
-        return await self._send(head + body, method == "HEAD")
+        return await self._send(head, body, method == "HEAD")
 
     async def request_raw(
         self, method: bytes, target: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes
     ) -> Http1Response:
         """`request` for callers that already hold bytes (httpx's raw headers): no re-encoding."""
         head = _raw_request_head(method, target, self._host_header_raw, headers, len(body))
-        return await self._send(head + body, method == b"HEAD")
+        return await self._send(head, body, method == b"HEAD")
 
     async def aclose(self) -> None:
         """Close every connection, idle or in use; later requests raise RuntimeError."""
@@ -693,7 +695,7 @@ class Http1Pool:
 
     # --- one exchange -------------------------------------------------------------------------
 
-    async def _send(self, payload: bytes, head_only: bool) -> Http1Response:
+    async def _send(self, head: bytes, body: bytes, head_only: bool) -> Http1Response:
         """One exchange up to the response head. Written as one coroutine on purpose: every
         nested coroutine costs a frame per call and per resumption on the hot path."""
         conn = self._pop_idle() or await self._acquire(fresh=False)
@@ -701,7 +703,7 @@ class Http1Pool:
         while True:
             conn.begin(head_only)
             try:
-                conn.send(payload)  # head and body in one write
+                conn.send(head, body)
                 if conn._writing_paused:
                     await conn.drained(self._write_timeout)
                 while not conn._head_done:
