@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.wire.sse import SSEEvent, SSEParser, encode_event
+from router.wire.sse import DataRun, SSEEvent, SSEParser, encode_event
 
 
 def parse(*chunks: bytes) -> list[SSEEvent]:
@@ -15,12 +15,31 @@ def parse(*chunks: bytes) -> list[SSEEvent]:
     return events + parser.flush()
 
 
+def parse_by_runs(*chunks: bytes) -> list[SSEEvent]:
+    """Parse as the stream relay reads: `data_run` first, `feed` when the run does not apply."""
+    parser = SSEParser()
+    events: list[SSEEvent] = []
+    for chunk in chunks:
+        run = parser.data_run(chunk)
+        if run is None:
+            events.extend(parser.feed(chunk))
+        else:
+            payloads = run.payloads()
+            assert len(payloads) == run.count
+            events.extend(SSEEvent(None, data) for data in payloads)
+    return events + parser.flush()
+
+
 def parse_at_every_split(stream: bytes) -> list[SSEEvent]:
-    """Parse whole, at every two-piece split and byte by byte; all must agree."""
+    """Parse whole, at every two-piece split and byte by byte, with and without data runs; all
+    must agree."""
     whole = parse(stream)
+    assert parse_by_runs(stream) == whole
     for offset in range(len(stream) + 1):
         assert parse(stream[:offset], stream[offset:]) == whole, f"split at {offset}"
+        assert parse_by_runs(stream[:offset], stream[offset:]) == whole, f"runs, split at {offset}"
     assert parse(*(stream[i : i + 1] for i in range(len(stream)))) == whole
+    assert parse_by_runs(*(stream[i : i + 1] for i in range(len(stream)))) == whole
     return whole
 
 
@@ -114,3 +133,44 @@ def test_encode_event_round_trips() -> None:
     encoded = encode_event("content_block_stop", b'{"type":"content_block_stop","index":0}')
     assert encoded == b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
     assert parse(encoded) == [SSEEvent("content_block_stop", b'{"type":"content_block_stop","index":0}')]
+
+
+# --- data runs: the relay's fast path -------------------------------------------------------------
+
+
+def test_a_data_run_is_the_plain_events_and_keeps_the_unfinished_line() -> None:
+    parser = SSEParser()
+    run = parser.data_run(b'data: {"a":1}\n\ndata: [DONE]\n\ndata: {"b"')
+    assert run == DataRun(b'data: {"a":1}\n\ndata: [DONE]', 2)
+    assert run.payloads() == [b'{"a":1}', b"[DONE]"]
+    assert run.json_array() == b'[{"a":1},[DONE]]'
+    assert parser.feed(b":2}\n\n") == [SSEEvent(None, b'{"b":2}')]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"event: e\ndata: 1\n\n",  # a named event
+        b"data: 1\ndata: 2\n\n",  # two data lines in one event
+        b"data:1\n\n",  # no space after the colon
+        b": keep-alive\n\ndata: 1\n\n",  # a comment
+        b"data: 1\r\n\r\n",  # CR line endings
+        b"\xef\xbb\xbfdata: 1\n\n",  # a byte order mark
+        b"data: 1",  # no event complete
+        b"data: 1\n\ndata: 2\n",  # a complete line after the last event
+        b"data: 1\n\n\ndata: 2\n\n",  # an extra blank line
+        b"id: 7\ndata: 1\n\n",  # an id
+    ],
+    ids=["named", "multi-line", "no-space", "comment", "crlf", "bom", "incomplete", "line-after", "extra-blank", "id"],
+)
+def test_what_is_not_a_plain_data_run_is_left_to_feed_untouched(stream: bytes) -> None:
+    parser = SSEParser()
+    assert parser.data_run(stream) is None
+    assert parser.feed(stream) + parser.flush() == parse(stream)
+
+
+def test_no_data_run_while_an_event_is_half_read() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"data: 1\n") == []
+    assert parser.data_run(b"\ndata: 2\n\n") is None
+    assert parser.feed(b"\ndata: 2\n\n") == [SSEEvent(None, b"1"), SSEEvent(None, b"2")]

@@ -12,6 +12,7 @@ from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
 from router.convert.openai_to_anthropic import thinking_signature
 from router.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
 from router.table.pairs import build_converters
+from router.wire.sse import DataRun, SSEParser
 from tests.streamcases import (
     CTX,
     FINISH_VALUES,
@@ -256,3 +257,54 @@ def test_fail_after_a_clean_end_emits_nothing() -> None:
 
 def test_ping_is_an_anthropic_ping_event() -> None:
     assert parse_events(_machine().ping()) == [("ping", {"type": "ping"})]
+
+
+# --- runs: several payloads decoded at once ---------------------------------------------------------
+
+
+class _OneByOne(AnthropicStreamFromOpenAI):
+    """The machine without its run path: the relay feeds it payload by payload."""
+
+    on_run = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_a_run_gives_the_same_bytes_as_its_payloads_one_by_one(case: StreamCase) -> None:
+    one_by_one = _OneByOne(
+        CTX, message_id=case.message_id, model=case.model, input_tokens=case.input_tokens, finish_values=FINISH_VALUES
+    )
+    assert translate(openai_machine(case), [case.upstream_sse]) == translate(one_by_one, [case.upstream_sse])
+
+
+def test_a_plain_stream_is_converted_as_one_run() -> None:
+    machine = _machine()
+    machine.start()
+    run = SSEParser().data_run(_sse(_delta(content="a"), _delta(content="b"), _delta("stop"), "[DONE]"))
+    assert run is not None and run.count == 4
+    out = machine.on_run(run)
+    assert out is not None
+    names = [name for name, _ in parse_events(out)]
+    assert names[-2:] == ["message_delta", "message_stop"]
+    assert machine.on_data(json.dumps(_delta(content="late")).encode()) == b""  # [DONE] ended it
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b'{"choices": [', b"", b'{"choices": []}, {"choices": []}', b'{"error": {"message": "boom"}}', b"[DONE]"],
+    ids=["broken-json", "empty", "two-values", "error-member", "done-mid-run"],
+)
+def test_a_run_with_a_payload_that_needs_care_is_declined_and_changes_nothing(bad: bytes) -> None:
+    text = json.dumps(_delta(content="a")).encode()
+    run = DataRun(b"data: %s\n\ndata: %s\n\ndata: %s" % (text, bad, text), 3)
+    machine, fresh = _machine(), _machine()
+    machine.start(), fresh.start()
+    assert machine.on_run(run) is None
+    assert machine.on_data(text) == fresh.on_data(text)
+
+
+def test_a_bad_payload_mid_run_still_sends_what_came_before_it() -> None:
+    stream = _sse(_delta(content="kept")) + b'data: {"choices": [\n\n' + _sse(_delta(content="lost"))
+    events = _run(stream)
+    texts = [data["delta"]["text"] for name, data in events if name == "content_block_delta"]
+    assert texts == ["kept"]
+    assert events[-1][0] == "error" and "invalid stream chunk" in events[-1][1]["error"]["message"]

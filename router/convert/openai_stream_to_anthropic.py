@@ -39,7 +39,7 @@ from router.convert.openai_to_anthropic import thinking_signature, tool_use_id, 
 from router.error_bodies import anthropic_error_event
 from router.errors import RouterError, UpstreamProtocolError
 from router.wire.openai import ChunkChoice, Delta, ErrorDetail, ToolCallDelta, Usage
-from router.wire.sse import encode_event
+from router.wire.sse import DataRun, encode_event
 
 
 class _Chunk(msgspec.Struct, gc=False):
@@ -54,6 +54,7 @@ class _Chunk(msgspec.Struct, gc=False):
 
 
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
+_decode_chunks = msgspec.json.Decoder(list[_Chunk]).decode
 _encode = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder().decode
 
@@ -83,6 +84,7 @@ _THINKING_START = (
 )
 _BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
 _PING = encode_event("ping", b'{"type":"ping"}')
+_DONE_LAST = b"\n\ndata: [DONE]"  # a DataRun's text ending in the end-of-stream payload
 _MESSAGE_STOP = encode_event("message_stop", b'{"type":"message_stop"}')
 
 _Kind = Literal["text", "thinking"]
@@ -196,23 +198,36 @@ class AnthropicStreamFromOpenAI:
             raise UpstreamProtocolError(
                 f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}"
             )
-        if chunk.usage is not None:
-            self._usage = chunk.usage
-        for choice in chunk.choices:
-            if choice.index != 0:
-                continue  # n > 1 is not an Anthropic concept: the unary path keeps choice 0
-            delta = choice.delta
-            if delta is not None:
-                content = delta.content
-                if content and self._open == "text" and not (delta.reasoning_content or delta.reasoning):
-                    # The common chunk, more text for the open text block: its event, nothing else.
-                    self._out.append(_TEXT_DELTA % (self._open_block, _encode(content)))
-                    if delta.refusal or delta.tool_calls:
-                        self._on_delta_rest(delta)
-                else:
-                    self._on_delta(delta)
-            if choice.finish_reason:
-                self._finish_reason = choice.finish_reason
+        self._on_chunk(chunk)
+        return self._take()
+
+    def on_run(self, run: DataRun) -> bytes | None:
+        """Several payloads at once, decoded in one call, with what `on_data` would make of them
+        one by one. None, with nothing changed, when one of them needs `on_data`'s care (an
+        empty or broken payload, an `error` chunk, `[DONE]` before the last): the relay then
+        feeds them to `on_data`, which sends what came before the bad one and raises at it.
+
+        A payload that is not valid JSON by itself could in theory join its neighbours into
+        valid JSON with the right count of chunks; then this reads that JSON where `on_data`
+        would have raised. Only a deliberately crafted stream does that, and it gains nothing an
+        upstream cannot already say in valid chunks."""
+        if self._ended:
+            return None
+        done = run.text.endswith(_DONE_LAST)
+        if done:  # ending in "\n\n": there is a payload before it
+            run = DataRun(run.text[: -len(_DONE_LAST)], run.count - 1)
+        try:
+            chunks = _decode_chunks(run.json_array())
+        except msgspec.DecodeError:
+            return None
+        if len(chunks) != run.count or any(chunk.error is not None for chunk in chunks):
+            return None
+        on_chunk = self._on_chunk
+        for chunk in chunks:
+            on_chunk(chunk)
+        if done:
+            self._saw_done = True
+            self._end()
         return self._take()
 
     def finish(self) -> bytes:
@@ -243,6 +258,25 @@ class AnthropicStreamFromOpenAI:
         return None if usage is None else (usage.prompt_tokens or 0, usage.completion_tokens or 0)
 
     # --- chunks ---------------------------------------------------------------------------------
+
+    def _on_chunk(self, chunk: _Chunk) -> None:
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue  # n > 1 is not an Anthropic concept: the unary path keeps choice 0
+            delta = choice.delta
+            if delta is not None:
+                content = delta.content
+                if content and self._open == "text" and not (delta.reasoning_content or delta.reasoning):
+                    # The common chunk, more text for the open text block: its event, nothing else.
+                    self._out.append(_TEXT_DELTA % (self._open_block, _encode(content)))
+                    if delta.refusal or delta.tool_calls:
+                        self._on_delta_rest(delta)
+                else:
+                    self._on_delta(delta)
+            if choice.finish_reason:
+                self._finish_reason = choice.finish_reason
 
     def _on_delta(self, delta: Delta) -> None:
         # Some servers send the same text as both reasoning_content and reasoning: take one,

@@ -23,6 +23,23 @@ class SSEEvent(msgspec.Struct, gc=False):
     data: bytes
 
 
+class DataRun(msgspec.Struct, gc=False):
+    """Consecutive events of one `data: ` line each and no name: `text` is them as sent, without
+    the blank line after the last ("data: A\\n\\ndata: B"), and `count` how many there are."""
+
+    text: bytes
+    count: int
+
+    def payloads(self) -> list[bytes]:
+        """Each event's data, in order."""
+        return [line[6:] for line in self.text.split(b"\n\n")]
+
+    def json_array(self) -> bytes:
+        """The payloads as the items of one JSON array, for decoding them in one call. Check that
+        it decodes to `count` items: a payload holding two values, or none, changes the count."""
+        return b"[" + self.text[6:].replace(b"\n\ndata: ", b",") + b"]"
+
+
 class SSEParser:
     """Turns arbitrary byte chunks into complete events; keeps the unfinished line between calls."""
 
@@ -74,6 +91,30 @@ class SSEParser:
             else:
                 self._line(line)  # appends to self._data, which `data` is
         return events
+
+    def data_run(self, chunk: bytes) -> DataRun | None:
+        """`feed` for the shape nearly every LLM stream has, when it fits: the parser is between
+        events and `chunk` completes only events made of one `data: ` line each, and leaves at most
+        an unfinished line. Then those events come back as one DataRun (found with a few scans in
+        C instead of a Python step per line) and the parser moves past them. Otherwise None, and
+        nothing changed: call `feed`."""
+        if self._data or self._event is not None or self._after_cr or not chunk:
+            return None
+        buffer = self._partial + chunk if self._partial else chunk
+        if self._at_start:
+            if _BOM.startswith(buffer[:3]):
+                return None  # a BOM, or maybe one: feed's business
+            self._at_start = False  # what feed would conclude from these bytes too
+        end = buffer.rfind(b"\n\n")
+        if end < 0 or b"\n" in buffer[end + 2 :] or b"\r" in buffer:
+            return None
+        run = buffer[:end]
+        count = run.count(b"\n\n") + 1
+        # Every line break is one half of an event separator, and every event is a data line.
+        if run.count(b"\n") != 2 * (count - 1) or run[:6] != b"data: " or run.count(b"\n\ndata: ") != count - 1:
+            return None
+        self._partial = buffer[end + 2 :]
+        return DataRun(run, count)
 
     def flush(self) -> list[SSEEvent]:
         """The stream ended: finish the last line and dispatch an event left without a blank line."""
