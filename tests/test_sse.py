@@ -141,9 +141,11 @@ def test_encode_event_round_trips() -> None:
 def test_a_data_run_is_the_plain_events_and_keeps_the_unfinished_line() -> None:
     parser = SSEParser()
     run = parser.data_run(b'data: {"a":1}\n\ndata: [DONE]\n\ndata: {"b"')
-    assert run == DataRun(b'data: {"a":1}\n\ndata: [DONE]', 2)
+    assert run == DataRun(b'data: {"a":1}\n\ndata: [DONE]', b'{"a":1},[DONE]', 2)
     assert run.payloads() == [b'{"a":1}', b"[DONE]"]
     assert run.json_array() == b'[{"a":1},[DONE]]'
+    assert run.before_last(b"[DONE]") == DataRun(b'data: {"a":1}', b'{"a":1}', 1)
+    assert run.before_last(b"other") is None
     assert parser.feed(b":2}\n\n") == [SSEEvent(None, b'{"b":2}')]
 
 
@@ -174,3 +176,9 @@ def test_no_data_run_while_an_event_is_half_read() -> None:
     assert parser.feed(b"data: 1\n") == []
     assert parser.data_run(b"\ndata: 2\n\n") is None
     assert parser.feed(b"\ndata: 2\n\n") == [SSEEvent(None, b"1"), SSEEvent(None, b"2")]
+
+
+def test_a_run_counts_empty_payloads_too() -> None:
+    run = SSEParser().data_run(b"data: a\n\ndata: \n\ndata: b\n\n")
+    assert run is not None
+    assert (run.count, run.payloads(), run.joined) == (3, [b"a", b"", b"b"], b"a,,b")

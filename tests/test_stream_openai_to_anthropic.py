@@ -12,7 +12,7 @@ from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
 from router.convert.openai_to_anthropic import thinking_signature
 from router.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
 from router.table.pairs import build_converters
-from router.wire.sse import DataRun, SSEParser
+from router.wire.sse import SSEParser
 from tests.streamcases import (
     CTX,
     FINISH_VALUES,
@@ -295,7 +295,8 @@ def test_a_plain_stream_is_converted_as_one_run() -> None:
 )
 def test_a_run_with_a_payload_that_needs_care_is_declined_and_changes_nothing(bad: bytes) -> None:
     text = json.dumps(_delta(content="a")).encode()
-    run = DataRun(b"data: %s\n\ndata: %s\n\ndata: %s" % (text, bad, text), 3)
+    run = SSEParser().data_run(b"data: %s\n\ndata: %s\n\ndata: %s\n\n" % (text, bad, text))
+    assert run is not None and run.count == 3
     machine, fresh = _machine(), _machine()
     machine.start(), fresh.start()
     assert machine.on_run(run) is None

@@ -28,7 +28,7 @@ use byte templates, rarer events go through one msgspec encode.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -84,7 +84,6 @@ _THINKING_START = (
 )
 _BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
 _PING = encode_event("ping", b'{"type":"ping"}')
-_DONE_LAST = b"\n\ndata: [DONE]"  # a DataRun's text ending in the end-of-stream payload
 _MESSAGE_STOP = encode_event("message_stop", b'{"type":"message_stop"}')
 
 _Kind = Literal["text", "thinking"]
@@ -198,7 +197,7 @@ class AnthropicStreamFromOpenAI:
             raise UpstreamProtocolError(
                 f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}"
             )
-        self._on_chunk(chunk)
+        self._on_chunks((chunk,))
         return self._take()
 
     def on_run(self, run: DataRun) -> bytes | None:
@@ -213,18 +212,20 @@ class AnthropicStreamFromOpenAI:
         upstream cannot already say in valid chunks."""
         if self._ended:
             return None
-        done = run.text.endswith(_DONE_LAST)
-        if done:  # ending in "\n\n": there is a payload before it
-            run = DataRun(run.text[: -len(_DONE_LAST)], run.count - 1)
+        before_done = run.before_last(b"[DONE]")
+        done = before_done is not None
+        if before_done is not None:
+            run = before_done
         try:
             chunks = _decode_chunks(run.json_array())
         except msgspec.DecodeError:
             return None
-        if len(chunks) != run.count or any(chunk.error is not None for chunk in chunks):
+        if len(chunks) != run.count:
             return None
-        on_chunk = self._on_chunk
         for chunk in chunks:
-            on_chunk(chunk)
+            if chunk.error is not None:
+                return None
+        self._on_chunks(chunks)
         if done:
             self._saw_done = True
             self._end()
@@ -259,24 +260,26 @@ class AnthropicStreamFromOpenAI:
 
     # --- chunks ---------------------------------------------------------------------------------
 
-    def _on_chunk(self, chunk: _Chunk) -> None:
-        if chunk.usage is not None:
-            self._usage = chunk.usage
-        for choice in chunk.choices:
-            if choice.index != 0:
-                continue  # n > 1 is not an Anthropic concept: the unary path keeps choice 0
-            delta = choice.delta
-            if delta is not None:
-                content = delta.content
-                if content and self._open == "text" and not (delta.reasoning_content or delta.reasoning):
-                    # The common chunk, more text for the open text block: its event, nothing else.
-                    self._out.append(_TEXT_DELTA % (self._open_block, _encode(content)))
-                    if delta.refusal or delta.tool_calls:
-                        self._on_delta_rest(delta)
-                else:
-                    self._on_delta(delta)
-            if choice.finish_reason:
-                self._finish_reason = choice.finish_reason
+    def _on_chunks(self, chunks: Iterable[_Chunk]) -> None:
+        out = self._out
+        for chunk in chunks:
+            if chunk.usage is not None:
+                self._usage = chunk.usage
+            for choice in chunk.choices:
+                if choice.index != 0:
+                    continue  # n > 1 is not an Anthropic concept: the unary path keeps choice 0
+                delta = choice.delta
+                if delta is not None:
+                    content = delta.content
+                    if content and self._open == "text" and not (delta.reasoning_content or delta.reasoning):
+                        # The common chunk, more text for the open text block: its event, nothing else.
+                        out.append(_TEXT_DELTA % (self._open_block, _encode(content)))
+                        if delta.refusal or delta.tool_calls:
+                            self._on_delta_rest(delta)
+                    else:
+                        self._on_delta(delta)
+                if choice.finish_reason:
+                    self._finish_reason = choice.finish_reason
 
     def _on_delta(self, delta: Delta) -> None:
         # Some servers send the same text as both reasoning_content and reasoning: take one,

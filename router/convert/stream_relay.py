@@ -108,7 +108,8 @@ class SSETranslator:
         if self._on_run is not None:
             run = self._parser.data_run(chunk)
             if run is not None:
-                converted = self._on_run(run)
+                # One event is as quick through on_data, and then needs no second try.
+                converted = self._on_run(run) if run.count > 1 else None
                 return converted if converted is not None else self._emit(self._machine.on_data, run.payloads())
         return self._convert(self._parser.feed(chunk))
 

@@ -24,20 +24,31 @@ class SSEEvent(msgspec.Struct, gc=False):
 
 
 class DataRun(msgspec.Struct, gc=False):
-    """Consecutive events of one `data: ` line each and no name: `text` is them as sent, without
-    the blank line after the last ("data: A\\n\\ndata: B"), and `count` how many there are."""
+    """Consecutive events of one `data: ` line each and no name. `text` is them as sent, without
+    the blank line after the last ("data: A\\n\\ndata: B"); `joined` is their payloads joined
+    with commas ("A,B"); `count` is how many there are."""
 
     text: bytes
+    joined: bytes
     count: int
 
     def payloads(self) -> list[bytes]:
         """Each event's data, in order."""
+        if self.count == 1:
+            return [self.joined]
         return [line[6:] for line in self.text.split(b"\n\n")]
 
     def json_array(self) -> bytes:
         """The payloads as the items of one JSON array, for decoding them in one call. Check that
         it decodes to `count` items: a payload holding two values, or none, changes the count."""
-        return b"[" + self.text[6:].replace(b"\n\ndata: ", b",") + b"]"
+        return b"[" + self.joined + b"]"
+
+    def before_last(self, payload: bytes) -> DataRun | None:
+        """The run without its last event, if that event's data is `payload` and one precedes it."""
+        text = self.text
+        if not text.endswith(payload) or self.count < 2 or not text.endswith(b"\n\ndata: " + payload):
+            return None
+        return DataRun(text[: -len(payload) - 8], self.joined[: -len(payload) - 1], self.count - 1)
 
 
 class SSEParser:
@@ -106,15 +117,18 @@ class SSEParser:
                 return None  # a BOM, or maybe one: feed's business
             self._at_start = False  # what feed would conclude from these bytes too
         end = buffer.rfind(b"\n\n")
-        if end < 0 or b"\n" in buffer[end + 2 :] or b"\r" in buffer:
+        if end < 0 or b"\r" in buffer or buffer[:6] != b"data: ":
+            return None
+        rest = buffer[end + 2 :]
+        if b"\n" in rest:
             return None
         run = buffer[:end]
-        count = run.count(b"\n\n") + 1
-        # Every line break is one half of an event separator, and every event is a data line.
-        if run.count(b"\n") != 2 * (count - 1) or run[:6] != b"data: " or run.count(b"\n\ndata: ") != count - 1:
-            return None
-        self._partial = buffer[end + 2 :]
-        return DataRun(run, count)
+        joined = run[6:].replace(b"\n\ndata: ", b",")
+        if b"\n" in joined:
+            return None  # a line break that is not between two data events: some other line
+        self._partial = rest
+        # Each separator replaced is 7 bytes shorter: their number, without counting them.
+        return DataRun(run, joined, (len(run) - 6 - len(joined)) // 7 + 1)
 
     def flush(self) -> list[SSEEvent]:
         """The stream ended: finish the last line and dispatch an event left without a blank line."""
