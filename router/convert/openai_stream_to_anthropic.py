@@ -213,7 +213,6 @@ class AnthropicStreamFromOpenAI:
         if self._ended:
             return None
         before_done = run.before_last(b"[DONE]")
-        done = before_done is not None
         if before_done is not None:
             run = before_done
         try:
@@ -226,7 +225,7 @@ class AnthropicStreamFromOpenAI:
             if chunk.error is not None:
                 return None
         self._on_chunks(chunks)
-        if done:
+        if before_done is not None:
             self._saw_done = True
             self._end()
         return self._take()

@@ -46,7 +46,7 @@ class DataRun(msgspec.Struct, gc=False):
     def before_last(self, payload: bytes) -> DataRun | None:
         """The run without its last event, if that event's data is `payload` and one precedes it."""
         text = self.text
-        if not text.endswith(payload) or self.count < 2 or not text.endswith(b"\n\ndata: " + payload):
+        if not text.endswith(payload) or not text.endswith(b"\n\ndata: " + payload):  # the first test is cheaper
             return None
         return DataRun(text[: -len(payload) - 8], self.joined[: -len(payload) - 1], self.count - 1)
 
