@@ -309,3 +309,15 @@ def test_a_bad_payload_mid_run_still_sends_what_came_before_it() -> None:
     texts = [data["delta"]["text"] for name, data in events if name == "content_block_delta"]
     assert texts == ["kept"]
     assert events[-1][0] == "error" and "invalid stream chunk" in events[-1][1]["error"]["message"]
+
+
+def test_text_deltas_encoded_together_are_the_same_bytes_as_one_by_one() -> None:
+    # Strings that would break a careless join of encoded strings: quotes, commas, the `","`
+    # separator itself, backslashes before quotes, control characters, non-ASCII.
+    texts = ['say "hi"', '","', ",", '"', "\\", '\\",\\"', "line\nbreak\t", "\u2028\u00e9\U0001f600", '"],["', "plain"]
+    stream = _sse(_delta(content="start"), *(_delta(content=text) for text in texts), _delta("stop"), "[DONE]")
+    one_by_one = _OneByOne(CTX, message_id="msg_1", model="m", input_tokens=None, finish_values=FINISH_VALUES)
+    together = translate(_machine(), [stream])
+    assert together == translate(one_by_one, [stream])
+    deltas = [data["delta"]["text"] for name, data in parse_events(together) if name == "content_block_delta"]
+    assert deltas == ["start", *texts]

@@ -62,6 +62,12 @@ _TEXT_DELTA = (
     b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
     b'"delta":{"type":"text_delta","text":%s}}\n\n'
 )
+# _TEXT_DELTA in two, around a string's characters: for several deltas encoded at once.
+_TEXT_DELTA_HEAD = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+    b'"delta":{"type":"text_delta","text":"'
+)
+_TEXT_DELTA_TAIL = b'"}}\n\n'
 _THINKING_DELTA = (
     b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
     b'"delta":{"type":"thinking_delta","thinking":%s}}\n\n'
@@ -260,7 +266,7 @@ class AnthropicStreamFromOpenAI:
     # --- chunks ---------------------------------------------------------------------------------
 
     def _on_chunks(self, chunks: Iterable[_Chunk]) -> None:
-        out = self._out
+        texts: list[str] = []  # consecutive deltas for the open text block, made into events at once
         for chunk in chunks:
             if chunk.usage is not None:
                 self._usage = chunk.usage
@@ -272,13 +278,30 @@ class AnthropicStreamFromOpenAI:
                     content = delta.content
                     if content and self._open == "text" and not (delta.reasoning_content or delta.reasoning):
                         # The common chunk, more text for the open text block: its event, nothing else.
-                        out.append(_TEXT_DELTA % (self._open_block, _encode(content)))
+                        texts.append(content)
                         if delta.refusal or delta.tool_calls:
+                            self._add_texts(texts)
                             self._on_delta_rest(delta)
                     else:
+                        if texts:
+                            self._add_texts(texts)
                         self._on_delta(delta)
                 if choice.finish_reason:
                     self._finish_reason = choice.finish_reason
+        if texts:
+            self._add_texts(texts)
+
+    def _add_texts(self, texts: list[str]) -> None:
+        """The text deltas as events for the open text block; `texts` is emptied. Several are
+        encoded as one JSON array whose `","` separators become the bytes between one event's
+        string and the next: inside an encoded string every quote is escaped, so a quote right
+        after a comma starts an item."""
+        if len(texts) == 1:
+            self._out.append(_TEXT_DELTA % (self._open_block, _encode(texts[0])))
+        else:
+            head = _TEXT_DELTA_HEAD % self._open_block
+            self._out.append(head + _encode(texts)[2:-2].replace(b'","', _TEXT_DELTA_TAIL + head) + _TEXT_DELTA_TAIL)
+        texts.clear()
 
     def _on_delta(self, delta: Delta) -> None:
         # Some servers send the same text as both reasoning_content and reasoning: take one,
