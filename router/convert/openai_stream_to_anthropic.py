@@ -62,12 +62,9 @@ _TEXT_DELTA = (
     b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
     b'"delta":{"type":"text_delta","text":%s}}\n\n'
 )
-# _TEXT_DELTA in two, around a string's characters: for several deltas encoded at once.
-_TEXT_DELTA_HEAD = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"text_delta","text":"'
-)
-_TEXT_DELTA_TAIL = b'"}}\n\n'
+# _TEXT_DELTA in two, around a string's characters (quotes included): for several deltas encoded at once.
+_TEXT_DELTA_HEAD = _TEXT_DELTA.partition(b"%s")[0] + b'"'
+_TEXT_DELTA_TAIL = b'"' + _TEXT_DELTA.partition(b"%s")[2]
 _THINKING_DELTA = (
     b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
     b'"delta":{"type":"thinking_delta","thinking":%s}}\n\n'
@@ -296,7 +293,7 @@ class AnthropicStreamFromOpenAI:
         encoded as one JSON array whose `","` separators become the bytes between one event's
         string and the next: inside an encoded string every quote is escaped, so a quote right
         after a comma starts an item."""
-        if len(texts) == 1:
+        if len(texts) == 1:  # the same bytes; one format is cheaper than the array and replace
             self._out.append(_TEXT_DELTA % (self._open_block, _encode(texts[0])))
         else:
             head = _TEXT_DELTA_HEAD % self._open_block
