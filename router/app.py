@@ -16,8 +16,9 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from router import accesslog
 from router.errors import InvalidRequest, ModelNotFound, PayloadTooLarge, RouterError
-from router.exchange import ObserveMiddleware
+from router.exchange import ObserveMiddleware, access_log_of, record_unrouted
 from router.front.admin import admin_config, admin_reload
+from router.front.endpoint import new_request_id
 from router.front.anthropic import count_tokens, create_message
 from router.front.openai import chat_completions
 from router.front.errors import Protocol, error_response
@@ -35,17 +36,30 @@ def protocol_of(path: str) -> Protocol:
 
 
 def _http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
-    """Litestar's own errors (no such path, wrong method, body too large) in the client's shape."""
+    """Litestar's own errors (no such path, wrong method, body too large) in the client's shape,
+    with a request id and an access-log line like every other answer."""
     error: RouterError
     if exc.status_code == 404:
-        error = ModelNotFound(f"no endpoint {request.method} {request.url.path}")
+        error = ModelNotFound(f"no endpoint {request.method} {request.url.path}; served here: {_served(request.app)}")
     elif exc.status_code == 413:
         limit = request.route_handler.resolve_request_max_body_size()
         error = PayloadTooLarge(f"request body larger than {limit} bytes ([server] max-body-bytes)")
     else:
         error = InvalidRequest(str(exc.detail))
         error.status = exc.status_code
-    return error_response(error, protocol_of(request.url.path))
+    request_id = new_request_id()
+    response = error_response(error, protocol_of(request.url.path), request_id)
+    record_unrouted(request.scope, response.status_code, request_id, access_log_of(request.app.state.router))
+    return response
+
+
+def _served(app: Litestar) -> str:
+    """The endpoints this app serves, "POST /v1/messages, ...", for a 404's message."""
+    endpoints = []
+    for route in app.routes:
+        methods = sorted(set(getattr(route, "methods", ())) - {"HEAD", "OPTIONS"}) or ["POST"]
+        endpoints.extend(f"{method} {route.path}" for method in methods)
+    return ", ".join(endpoints)
 
 
 def _unexpected(request: Request, exc: Exception) -> Response[bytes]:

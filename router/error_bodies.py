@@ -24,6 +24,18 @@ _OPENAI_TYPES = {
 }
 
 
+# Statuses the Anthropic vocabulary of router.errors uses that OpenAI never sends: an OpenAI
+# client gets OpenAI's own (its SDKs retry 503; 529 is unknown to them and to proxies).
+_OPENAI_STATUSES = {529: 503}
+
+
+def client_status(error: RouterError, protocol: str) -> int:
+    """The HTTP status an error is answered with in the client's protocol."""
+    if protocol == "openai":
+        return _OPENAI_STATUSES.get(error.status, error.status)
+    return error.status
+
+
 def anthropic_error_body(error: RouterError) -> bytes:
     return _encode({"type": "error", "error": {"type": error.error_type, "message": error.message}})
 

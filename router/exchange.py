@@ -23,6 +23,7 @@ from typing import Any
 from router import accesslog
 from router.accesslog import AccessLine, AccessLog
 from router.convert.usage import Tokens, tokens_in
+from router.error_bodies import client_status
 from router.errors import RouterError
 from router.metrics import Metrics
 
@@ -30,11 +31,14 @@ log = logging.getLogger("router.exchange")
 EXCHANGE_KEY = "router.exchange"
 # The requests counted in router_requests_total: the ones dispatch serves.
 MODEL_PATHS = frozenset({"/v1/messages", "/v1/chat/completions"})
+# Load balancers' and scrapers' probes: frequent, and not what the access log is for.
+PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
 # The error type a client sees with each status (router.errors' classes), for the access log.
 ERROR_TYPES = {
     400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
     404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large",
-    429: "rate_limit_error", 499: "cancelled", 504: "timeout_error", 529: "overloaded_error",
+    429: "rate_limit_error", 431: "invalid_request_error", 499: "cancelled", 504: "timeout_error",
+    529: "overloaded_error",
 }
 CANCELLED = 499  # nginx's "client closed request": no answer went out, or a stream was cut off
 
@@ -198,7 +202,8 @@ class Exchange:
     def outcome(self) -> tuple[int, str | None]:
         """The status this request really ended with, and the error type the client saw."""
         if self.stream_error is not None:
-            return self.stream_error.status, self.stream_error.error_type
+            client = (self.pair or "").partition("__")[0]
+            return client_status(self.stream_error, client), self.stream_error.error_type
         if self.stream and self.status == 200 and not self._completed:
             return CANCELLED, ERROR_TYPES[CANCELLED]
         status = self.status or (500 if self._crashed else CANCELLED)
@@ -258,14 +263,31 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
+def access_log_of(state: Any) -> AccessLog | None:
+    """The app's access log when [server] access-log is on (a reload may turn it off); `state`
+    is the router.state.RouterState."""
+    return state.access_log if state.table.loaded.config.server.access_log and accesslog.enabled() else None
+
+
 def exchange_of(scope: Scope) -> Exchange:
     """The request's exchange; a detached one (recorded nowhere) when no middleware made one."""
     exchange = scope.get(EXCHANGE_KEY)
     return exchange if isinstance(exchange, Exchange) else Exchange(None)
 
 
+def record_unrouted(scope: Scope, status: int, request_id: str, log: AccessLog | None) -> None:
+    """The access-log line of a request no handler took (no such path, or a method its path
+    does not serve): the framework answers those before any middleware runs, and an operator
+    must still see clients calling what is not served here."""
+    if log is None or EXCHANGE_KEY in scope or scope.get("path") in PROBE_PATHS:
+        return
+    exchange = Exchange(None, scope=scope, log=log)
+    exchange.request_id, exchange.status = request_id, status
+    exchange.handler_done(False)
+
+
 class ObserveMiddleware:
-    """ASGI middleware for the API (/v1/ paths): one Exchange per request, finished when the
+    """ASGI middleware for every handled request: one Exchange per request, finished when the
     response (a stream: its last event) is over. Probes and preflights pass straight through."""
 
     def __init__(self, app: ASGIApp, state: Any) -> None:
@@ -275,13 +297,13 @@ class ObserveMiddleware:
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/v1/") or scope.get("method") == "OPTIONS":
+        if scope["type"] != "http" or path in PROBE_PATHS or scope.get("method") == "OPTIONS":
             await self.app(scope, receive, send)
             return
         server = self.state.table.loaded.config.server
         exchange = Exchange(
             self.state.metrics, model_request=path in MODEL_PATHS, scope=scope,
-            log=self.state.access_log if server.access_log and accesslog.enabled() else None, log_bodies=server.log_bodies,
+            log=access_log_of(self.state), log_bodies=server.log_bodies,
         )
         scope[EXCHANGE_KEY] = exchange
 

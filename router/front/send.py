@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from router.answer import Answer, FinalChunk, Streamed, Unary
-from router.error_bodies import anthropic_error_body, openai_error_body
+from router.error_bodies import anthropic_error_body, client_status, openai_error_body
 from router.errors import RouterError
 from router.front.incoming import Message, Receive, Send
 from router.table.schema import ClientProtocol
@@ -30,7 +30,7 @@ def error_answer(error: RouterError, protocol: ClientProtocol, request_id: str |
     headers = dict(error.headers)
     if request_id:
         headers["request-id"] = request_id
-    return Unary(body, headers, error.status)
+    return Unary(body, headers, client_status(error, protocol))
 
 
 async def send_answer(answer: Answer, receive: Receive, send: Send) -> None:
