@@ -179,7 +179,7 @@ def test_upstream_echo_of_our_key_is_scrubbed(client: anthropic.Anthropic) -> No
     [
         (b"{not json", "not valid JSON"),
         (b'{"max_tokens": 5, "messages": []}', "model"),
-        (b'{"model": "claude-x", "messages": [{"role": "user"}]}', "content"),
+        (b'{"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user"}]}', "content"),
     ],
 )
 def test_bad_input_is_400_naming_the_field(base_url: str, body: bytes, needle: str) -> None:

@@ -13,10 +13,14 @@ import pytest
 
 from router.answer import FinalChunk
 from router.convert.stream_relay import StreamMachine, relay
+from router.upstream.scrub import Scrubber
 from tests.streamcases import StreamCase, load_cases, openai_machine, parse_events, translate
 
 CASES = load_cases("openai_to_anthropic")
 TEXT = next(case for case in CASES if case.name == "text")
+
+
+NO_SECRETS = Scrubber.for_secrets([])
 
 
 def _data(payload: dict[str, Any] | str) -> bytes:
@@ -75,7 +79,7 @@ def _relay(
 ) -> AsyncGenerator[bytes, None]:
     return relay(
         upstream.__aiter__(), machine or openai_machine(TEXT), upstream="up", close=closer,
-        ping_interval=ping_interval, idle_timeout=idle_timeout,
+        ping_interval=ping_interval, idle_timeout=idle_timeout, scrubber=NO_SECRETS,
     )
 
 
@@ -148,7 +152,7 @@ class Buffered:
 async def test_a_body_that_is_all_in_goes_out_as_one_final_chunk() -> None:
     source = Buffered(HELLO, WORLD, END)
     closer = Closer()
-    stream = relay(source, openai_machine(TEXT), upstream="up", close=closer, ping_interval=10.0, idle_timeout=60.0)
+    stream = relay(source, openai_machine(TEXT), upstream="up", close=closer, ping_interval=10.0, idle_timeout=60.0, scrubber=NO_SECRETS)
     pieces = await _collect(stream)
     assert len(pieces) == 1 and type(pieces[0]) is FinalChunk
     assert pieces[0] == translate(openai_machine(TEXT), [HELLO + WORLD + END])
@@ -157,7 +161,7 @@ async def test_a_body_that_is_all_in_goes_out_as_one_final_chunk() -> None:
 
 async def test_polling_yields_only_when_it_must_wait() -> None:
     source = Buffered(HELLO, 0.01, WORLD, 0.01, END)
-    stream = relay(source, openai_machine(TEXT), upstream="up", close=Closer(), ping_interval=10.0, idle_timeout=60.0)
+    stream = relay(source, openai_machine(TEXT), upstream="up", close=Closer(), ping_interval=10.0, idle_timeout=60.0, scrubber=NO_SECRETS)
     pieces = await _collect(stream)
     assert [_names([p]) for p in pieces] == [
         ["message_start", "content_block_start", "content_block_delta"],
@@ -169,7 +173,7 @@ async def test_polling_yields_only_when_it_must_wait() -> None:
 
 async def test_a_polled_transport_error_ends_in_an_error_event() -> None:
     source = Buffered(HELLO, httpx.ReadError("connection reset"))
-    stream = relay(source, openai_machine(TEXT), upstream="up", close=Closer(), ping_interval=10.0, idle_timeout=60.0)
+    stream = relay(source, openai_machine(TEXT), upstream="up", close=Closer(), ping_interval=10.0, idle_timeout=60.0, scrubber=NO_SECRETS)
     pieces = await _collect(stream)
     assert type(pieces[-1]) is FinalChunk
     names = _names(pieces)
@@ -288,7 +292,7 @@ async def test_a_failing_close_does_not_break_a_finished_stream(caplog: pytest.L
 
     stream = relay(
         Upstream(HELLO, END).__aiter__(), openai_machine(TEXT), upstream="up", close=close,
-        ping_interval=10.0, idle_timeout=60.0,
+        ping_interval=10.0, idle_timeout=60.0, scrubber=NO_SECRETS,
     )
     assert _names(await _collect(stream))[-1] == "message_stop"
     assert "closing the upstream response failed" in caplog.text

@@ -1,8 +1,12 @@
 """Same protocol on both sides: the request is the client's own body with the model and the
-route's overrides applied; the stream is the upstream's events, data untouched but scrubbed.
+route's overrides applied; the stream is the upstream's events, data untouched (the relay scrubs
+what goes out).
 
 Events are re-framed (`event:` / `data:` lines) from the parser's output rather than copied as raw
-bytes, so a ping or an error event can only ever land between two whole events.
+bytes, so a ping or an error event can only ever land between two whole events. Each event's data
+is decoded once, whole: that reads the usage it may carry and proves it is JSON a client can
+parse. One that is not ends the stream with the protocol's error event instead of reaching a
+client SDK that would crash on it; unknown fields and event types still pass untouched.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from router.convert.context import TargetContext
-from router.convert.usage import Tokens, carries_usage, merge, tokens_in
+import msgspec
+
+from router.convert.usage import Tokens, merge, read_tokens
 from router.error_bodies import anthropic_error_event, openai_error_event
 from router.errors import RouterError, UpstreamProtocolError
-from router.upstream.scrub import Scrubber
 from router.wire.sse import SSEEvent
 
 Protocol = Literal["anthropic", "openai"]
@@ -34,11 +39,11 @@ class PassthroughStream:
     """A StreamMachine that forwards events; it knows only how each protocol ends a stream, so an
     upstream that dies before that end still gets an error event, never a clean finish."""
 
-    __slots__ = ("_protocol", "_scrubber", "_finished", "_tokens")
+    __slots__ = ("_protocol", "_upstream", "_finished", "_tokens")
 
-    def __init__(self, protocol: Protocol, scrubber: Scrubber) -> None:
+    def __init__(self, protocol: Protocol, upstream: str) -> None:
         self._protocol = protocol
-        self._scrubber = scrubber
+        self._upstream = upstream
         self._finished = False
         self._tokens: Tokens | None = None
 
@@ -46,17 +51,23 @@ class PassthroughStream:
         return b""
 
     def on_event(self, event: SSEEvent) -> bytes:
-        data = self._scrubber.data(event.data)
-        if self._protocol == "anthropic":
+        data = event.data
+        if not data:
+            return b""  # an event without data carries nothing, and SDKs fail to parse ""
+        if self._protocol == "openai" and data == b"[DONE]":
+            self._finished = True
+        else:
+            self._tokens = merge(self._tokens, self._read(data))
             if event.event in ("message_stop", "error"):
                 self._finished = True  # an upstream error event is the end of its stream too
-            elif event.event in ("message_start", "message_delta"):  # the two that carry usage
-                self._tokens = merge(self._tokens, tokens_in(data))
-        elif data == b"[DONE]":
-            self._finished = True
-        elif carries_usage(data):  # the include_usage chunk, if the client asked for one
-            self._tokens = merge(self._tokens, tokens_in(data))
         return _frame(event.event, data)
+
+    def _read(self, data: bytes) -> Tokens | None:
+        try:
+            return read_tokens(data)
+        except (msgspec.DecodeError, RecursionError):
+            raise UpstreamProtocolError(
+                f"upstream {self._upstream!r} sent a stream event that is not a JSON object") from None
 
     def on_data(self, data: bytes) -> bytes:
         return self.on_event(SSEEvent(None, data))

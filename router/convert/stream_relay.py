@@ -12,6 +12,11 @@ during silences, an idle deadline, an `error` event (never a silent clean end) w
 dies, and closing the upstream response the moment the client goes away. A `StreamObserver` (the
 request's metrics and access-log record) hears of the first token and of the end.
 
+Every byte the relay yields goes through the upstream's `Scrubber` here, in one place no
+machine can bypass: an upstream that echoes our key in an event (an error chunk quoting our
+request headers, converted into the client's error event) reaches no client with it. Events are
+whole within a yielded chunk, so a key is never split between two of them.
+
 Writes are what a stream costs most (each is a syscall, and on loopback the receiver's work too),
 so the relay yields only when it must wait: everything that has arrived is converted and joined
 first, and the last chunk (a FinalChunk) lets the writer end the HTTP body in the same write."""
@@ -26,8 +31,9 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaita
 from typing import Protocol, TypeVar
 
 from router.answer import FinalChunk
-from router.errors import RouterError, UpstreamError, UpstreamTimeout
+from router.errors import RouterError, UpstreamError, UpstreamProtocolError, UpstreamTimeout
 from router.upstream.errors import map_transport_error
+from router.upstream.scrub import Scrubber
 from router.wire.sse import DataRun, SSEEvent, SSEParser
 
 log = logging.getLogger(__name__)
@@ -86,13 +92,16 @@ class StreamObserver(Protocol):
 
 
 class SSETranslator:
-    """An SSEParser feeding a StreamMachine. After a failure it is `failed` and emits nothing more."""
+    """An SSEParser feeding a StreamMachine. After a failure it is `failed` and emits nothing more.
+    The error it fails with is scrubbed first (its message may quote the upstream)."""
 
-    __slots__ = ("_parser", "_machine", "_on_event", "_on_run", "failed", "error")
+    __slots__ = ("_parser", "_machine", "_scrubber", "_upstream", "_on_event", "_on_run", "failed", "error")
 
-    def __init__(self, machine: StreamMachine) -> None:
+    def __init__(self, machine: StreamMachine, scrubber: Scrubber | None = None, upstream: str = "upstream") -> None:
         self._parser = SSEParser()
         self._machine = machine
+        self._scrubber = scrubber
+        self._upstream = upstream
         # Machines that need the event name too (passthrough re-frames `event:` lines) take the
         # whole event; converting machines read only the data, and some take a run of it at once.
         self._on_event: Callable[[SSEEvent], bytes] | None = getattr(machine, "on_event", None)
@@ -129,6 +138,8 @@ class SSETranslator:
         if self.failed:
             return b""
         self.failed = True
+        if self._scrubber is not None:
+            self._scrubber.error(error)
         self.error = error
         return self._machine.fail(error)
 
@@ -144,6 +155,13 @@ class SSETranslator:
                 parts.append(handle(item))
         except UpstreamError as exc:
             parts.append(self.fail(exc))  # what came before the bad chunk still goes out
+        except Exception:  # noqa: BLE001 - a stream never ends without its error event
+            # An event no machine could convert (nested past the decoder's depth, a shape it
+            # did not expect): the upstream's fault as far as the client can tell; logged with
+            # its traceback in case it is ours.
+            log.exception("converting a stream event from upstream %r failed", self._upstream)
+            parts.append(self.fail(UpstreamProtocolError(
+                f"upstream {self._upstream!r} sent a stream event that could not be converted")))
         return b"".join(parts)
 
 
@@ -169,6 +187,7 @@ async def relay(
     ping_interval: float,
     idle_timeout: float,
     close: Callable[[], Awaitable[None]],
+    scrubber: Scrubber,
     observer: StreamObserver | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield the client's stream: one chunk per wait for the upstream, made of everything that
@@ -178,7 +197,8 @@ async def relay(
     `close` (closing the upstream response) is always awaited, also when the consumer stops
     early or is cancelled; iterate with `contextlib.aclosing` (or aclose the generator) so that
     happens at once rather than when the generator is collected."""
-    translator = SSETranslator(machine)
+    translator = SSETranslator(machine, scrubber, upstream)
+    scrub = scrubber.data if scrubber.patterns else None  # no secrets: not even a call per chunk
     source = chunks if hasattr(chunks, "poll") else _IteratedChunks(chunks)  # type: ignore[arg-type]
     clock = _SilenceClock(ping_interval, idle_timeout)
     quiet = observer is not None  # no output from upstream data yet (one bool test per read)
@@ -209,7 +229,7 @@ async def relay(
                 continue  # more may be in already, or the end
             if out:
                 clock.sent()
-                yield out
+                yield out if scrub is None else scrub(out)
                 out = b""
             try:
                 arrived = await source.wait(clock.until_next_tick())
@@ -222,7 +242,7 @@ async def relay(
                     break
                 out = machine.ping()
         ended = True  # the stream ended by itself: no cancel to shield the close from
-        yield FinalChunk(out)
+        yield FinalChunk(out if scrub is None else scrub(out))
     finally:
         if isinstance(source, _IteratedChunks):
             source.cancel()

@@ -53,9 +53,16 @@ def tokens_in(data: bytes) -> Tokens | None:
     """The counts in one JSON document (a unary answer, a stream event's data), or None when it
     has none or is not JSON."""
     try:
-        carrier = _decode_carrier(data)
-    except msgspec.DecodeError:
+        return read_tokens(data)
+    except (msgspec.DecodeError, RecursionError):
         return None
+
+
+def read_tokens(data: bytes) -> Tokens | None:
+    """The counts in one JSON object, None when it has none. Raises msgspec.DecodeError (or
+    RecursionError, nested too deep) when `data` is not one JSON object: decoding it whole is
+    also what proves a passed-through answer is JSON a client can parse."""
+    carrier = _decode_carrier(data)
     if carrier.usage is None and carrier.message is not None:
         return usage_tokens(carrier.message.usage)
     return usage_tokens(carrier.usage)

@@ -8,16 +8,18 @@ import msgspec
 from litestar import asgi
 
 from router.answer import Answer, Unary
+from router.errors import UpstreamError
 from router.front.dispatch import decode_client, dispatch, route_request
 from router.front.endpoint import answer_request
 from router.front.incoming import Incoming, Receive, Scope, Send
 from router.state import RouterState
 from router.tokens import count_input_tokens
-from router.wire.anthropic import CountTokensRequest
+from router.wire.anthropic import CountTokensRequest, RoutingFields
 
 _encode = msgspec.json.Encoder().encode
 _decode_count = msgspec.json.Decoder(CountTokensRequest).decode
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
+_decode_routing = msgspec.json.Decoder(RoutingFields).decode  # count_tokens takes no max_tokens
 
 
 @asgi("/v1/messages", copy_scope=False)
@@ -37,7 +39,7 @@ async def _dispatch(state: RouterState, incoming: Incoming, request_id: str) -> 
 async def _count_tokens(state: RouterState, incoming: Incoming, request_id: str) -> Answer:
     """Forwarded to the target's native endpoint when it has one (Anthropic); otherwise counted
     here, offline, with the estimator routing also uses (router.tokens)."""
-    plan, _ = route_request(state, incoming, "anthropic")
+    plan, _ = route_request(state, incoming, "anthropic", _decode_routing)
     target = plan.targets[0]
     client = state.pool.get(target.upstream)
     headers = {"request-id": request_id, "x-router-route": plan.route, "x-router-target": target.upstream}
@@ -46,5 +48,8 @@ async def _count_tokens(state: RouterState, incoming: Incoming, request_id: str)
         return Unary(_encode({"input_tokens": counted}), headers)
     forwarded = decode_client(_decode_object, incoming.body)
     forwarded["model"] = target.ctx.model or forwarded["model"]
-    raw = await client.call(_encode(forwarded), client.forwarded(incoming.headers), client.count_tokens_url)
+    try:
+        raw = await client.call(_encode(forwarded), client.forwarded(incoming.headers), client.count_tokens_url)
+    except UpstreamError as error:
+        raise client.scrubber.error(error) from None
     return Unary(client.scrubber.data(raw), headers)

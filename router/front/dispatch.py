@@ -21,6 +21,7 @@ from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
 from router.convert.openai_to_anthropic import new_message_id
 from router.convert.passthrough import PassthroughStream
 from router.convert.stream_relay import StreamMachine, StreamObserver, relay
+from router.convert.usage import read_tokens
 from router.errors import (
     InvalidRequest,
     ModelNotFound,
@@ -31,6 +32,7 @@ from router.errors import (
 from router.exchange import exchange_of
 from router.failover import attempt_order, attempts_header, retryable, wait_before
 from router.front.auth import authenticate
+from router.front.bodycheck import require_messages, too_deep
 from router.front.incoming import Incoming
 from router.ids import new_id
 from router.ratelimit.limiter import Ticket
@@ -40,12 +42,22 @@ from router.table.conditions import RequestFacts
 from router.table.lookup import Plan, Target
 from router.table.schema import ClientProtocol
 from router.upstream.client import UpstreamClient, UpstreamPool
-from router.wire.anthropic import AnthropicMessage, MessagesRequest, RoutingFields
+from router.wire.anthropic import (
+    AnthropicMessage,
+    MessagesRequest,
+    MessagesRouting,
+    ModelRequestRouting,
+    RoutingFields,
+)
 from router.wire.openai import ChatCompletion, ChatRequest
 
 log = logging.getLogger("router.dispatch")
 _encode = msgspec.json.Encoder().encode
-_decode_routing = msgspec.json.Decoder(RoutingFields).decode
+# The first decode of a model request: routing fields and the fields each protocol requires.
+_ROUTING_DECODERS: Mapping[str, Callable[[bytes], ModelRequestRouting]] = {
+    "anthropic": msgspec.json.Decoder(MessagesRouting).decode,
+    "openai": msgspec.json.Decoder(ModelRequestRouting).decode,
+}
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 
 # The client's body, fully decoded, for pairs that convert it.
@@ -60,30 +72,41 @@ _ANSWER_DECODERS: Mapping[str, Callable[[bytes], Any]] = {
 }
 
 def decode_client(decode: Callable[[bytes], Any], body: bytes) -> Any:
-    """msgspec's message names the field and its path: "Expected `str`, got `int` - at `$.model`"."""
+    """msgspec's message names the field and its path: "Expected `str`, got `int` - at `$.model`".
+    A body nested deeper than the decoder follows is a 400 too (RecursionError, not a 500)."""
     try:
         return decode(body)
     except msgspec.ValidationError as exc:
         raise InvalidRequest(f"invalid request: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep(body) from None
 
 
-def route_request(state: RouterState, incoming: Incoming, protocol: ClientProtocol) -> tuple[Plan, RoutingFields]:
-    plan, fields, _, _ = route_and_admit(state, incoming, protocol)
+def route_request(
+    state: RouterState, incoming: Incoming, protocol: ClientProtocol,
+    decode_fields: Callable[[bytes], RoutingFields] | None = None,
+) -> tuple[Plan, RoutingFields]:
+    plan, fields, _, _ = route_and_admit(state, incoming, protocol, decode_fields)
     return plan, fields
 
 
 def route_and_admit(
     state: RouterState, incoming: Incoming, protocol: ClientProtocol,
+    decode_fields: Callable[[bytes], RoutingFields] | None = None,
 ) -> tuple[Plan, RoutingFields, RuleSet | None, _DecodedOnce]:
     """Authenticated, routed (a route's `when` conditions see the request's facts, computed
     lazily: the full body is decoded only if a condition needs it), and allowed for this key
-    (403 otherwise), with the rate limits that apply (None: none, decided by one `if`)."""
+    (403 otherwise), with the rate limits that apply (None: none, decided by one `if`).
+    `decode_fields`: the first decode, by default the protocol's model request with its
+    required fields (count_tokens asks for less)."""
     key = authenticate(incoming.headers, state.key_hashes)
     exchange_of(incoming.scope).key = key
     body = incoming.body
-    fields = decode_client(_decode_routing, body)
+    fields = decode_client(decode_fields or _ROUTING_DECODERS[protocol], body)
+    if isinstance(fields, ModelRequestRouting):
+        require_messages(fields.messages)
     table = state.table
     decoded = _DecodedOnce(protocol, body)
     plan = table.lookup(protocol, fields.model, RequestFacts(protocol, decoded.struct, incoming.headers, key))
@@ -167,8 +190,23 @@ class _DecodedOnce:
 
 async def _attempt(state: RouterState, pool: UpstreamPool, incoming: Incoming, target: Target, fields: RoutingFields,
                    decoded: _DecodedOnce, plan: Plan) -> Answer:
-    """One try at one target; raises UpstreamError before anything reached the client."""
+    """One try at one target; raises UpstreamError before anything reached the client.
+
+    The one place where what an upstream said leaves for the client: an error's message and
+    headers and a unary body go through the upstream's scrubber here (a stream's bytes in the
+    relay, which requires it), whatever pair or converter produced them."""
     client = pool.get(target.upstream)
+    try:
+        answer = await _call(state, client, incoming, target, fields, decoded, plan)
+    except UpstreamError as error:
+        raise client.scrubber.error(error) from None
+    if isinstance(answer, Unary):
+        answer.body = client.scrubber.data(answer.body)
+    return answer
+
+
+async def _call(state: RouterState, client: UpstreamClient, incoming: Incoming, target: Target,
+                fields: RoutingFields, decoded: _DecodedOnce, plan: Plan) -> Answer:
     src = decoded.for_target(target)
     upstream_body = _encode(target.converters.request.function(src, target.ctx))
     headers = target.upstream_headers(client.forwarded(incoming.headers))
@@ -185,22 +223,23 @@ async def _attempt(state: RouterState, pool: UpstreamPool, incoming: Incoming, t
 
 
 def _answer(target: Target, client: UpstreamClient, raw: bytes) -> bytes:
+    """The client's unary answer. Passthrough relays the bytes as they came, but only once they
+    have decoded as one JSON object (a client SDK would crash on anything else): a truncated or
+    malformed 200 is a 502, retryable like any upstream fault since nothing was sent yet."""
     converters = target.converters
     if converters.response is None:
         if converters.response_edit is not None:
-            return _encode(converters.response_edit.function(_decode_answer_object(raw, client), target.ctx))
-        return client.scrubber.data(raw)
-    try:
-        answer = _ANSWER_DECODERS[converters.pair](raw)
-    except msgspec.DecodeError:
-        raise UpstreamProtocolError(f"upstream {client.name!r} sent an answer that could not be read") from None
+            return _encode(converters.response_edit.function(_read_answer(_decode_object, raw, client), target.ctx))
+        _read_answer(read_tokens, raw, client)
+        return raw
+    answer = _read_answer(_ANSWER_DECODERS[converters.pair], raw, client)
     return _encode(converters.response.function(answer, target.ctx))
 
 
-def _decode_answer_object(raw: bytes, client: UpstreamClient) -> Any:
+def _read_answer(decode: Callable[[bytes], Any], raw: bytes, client: UpstreamClient) -> Any:
     try:
-        return _decode_object(client.scrubber.data(raw))
-    except msgspec.DecodeError:
+        return decode(raw)
+    except (msgspec.DecodeError, RecursionError):
         raise UpstreamProtocolError(f"upstream {client.name!r} sent an answer that could not be read") from None
 
 
@@ -208,7 +247,7 @@ def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: A
     converters, ctx = target.converters, target.ctx
     model = ctx.model or client_model
     if converters.passthrough:
-        return PassthroughStream(protocol, client.scrubber)
+        return PassthroughStream(protocol, client.name)
     if converters.pair == "anthropic__openai":
         return AnthropicStreamFromOpenAI(
             ctx, message_id=new_message_id(), model=model, input_tokens=None,
@@ -233,7 +272,8 @@ async def _stream(
         raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")
     events = relay(
         response.aiter_bytes(), machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
-        idle_timeout=client.timeouts.stream_idle, close=response.aclose, observer=observer,
+        idle_timeout=client.timeouts.stream_idle, close=response.aclose, scrubber=client.scrubber,
+        observer=observer,
     )
     if plan.balance == "least-in-flight":
         events = _counted(events, state, target.key)

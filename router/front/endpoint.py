@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from router.answer import Answer
 from router.errors import InvalidRequest, RouterError
 from router.exchange import exchange_of
+from router.front.bodycheck import too_deep
 from router.front.incoming import (
     ClientGone,
     Incoming,
@@ -43,18 +44,26 @@ def router_state(scope: Scope) -> RouterState:
 async def answer_request(scope: Scope, receive: Receive, send: Send, protocol: ClientProtocol, handle: Handler) -> None:
     request_id = new_request_id()
     state = router_state(scope)
+    body = b""
     try:
         if scope["method"] != "POST":
             raise _method_not_allowed(scope)
         incoming = await read_incoming(scope, receive, state.table.loaded.config.server.max_body_bytes)
+        body = incoming.body
         exchange = exchange_of(scope)
         if exchange.log_bodies:
-            exchange.request_body = incoming.body
+            exchange.request_body = body
         answer = await handle(state, incoming, request_id)
     except ClientGone:
         return
     except RouterError as error:
         answer = error_answer(error, protocol, request_id)
+    except RecursionError:
+        # The first decode refuses a body deeper than msgspec follows (router.front.dispatch);
+        # one just under that depth can still exhaust the stack in a converter that recurses
+        # (a tool schema being cleaned, tokens being counted). Either way it is the client's
+        # nesting, not a bug: a 400. Upstream answers are guarded where they are decoded.
+        answer = error_answer(too_deep(body), protocol, request_id)
     await send_answer(answer, receive, send)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import msgspec
 
+from router.errors import RouterError
+
 REDACTED = "[redacted]"
 # A key shorter than this is not worth scrubbing piecewise: its fragments would match ordinary text.
 _MIN_FRAGMENT = 8
@@ -44,6 +46,17 @@ class Scrubber:
             if pattern in value:
                 value = value.replace(pattern, _REDACTED_BYTES)
         return value
+
+
+    def error(self, error: RouterError) -> RouterError:
+        """The same error, its message and header values scrubbed in place (it is about to be
+        shown to a client and logged)."""
+        if self.patterns:
+            error.message = self.text(error.message)
+            error.args = (error.message,)
+            for name, value in error.headers.items():
+                error.headers[name] = self.text(value)
+        return error
 
 
 _REDACTED_BYTES = REDACTED.encode()

@@ -7,7 +7,7 @@ converters validate the fields they use with a path in the error message.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -81,6 +81,22 @@ class RoutingFields(msgspec.Struct):
 
     model: str
     stream: bool | None = False  # some clients send null
+
+
+class ModelRequestRouting(RoutingFields, kw_only=True):
+    """Routing fields plus what every model request must carry, checked in the same first
+    decode for converted and passthrough pairs alike (the real APIs answer 400 naming the field,
+    so must we, before a byte goes upstream). `messages` stays raw: its items are read later,
+    by the converter or by the upstream itself; here only its presence and that it is a
+    non-empty array (router.front.dispatch) are checked."""
+
+    messages: msgspec.Raw
+
+
+class MessagesRouting(ModelRequestRouting, kw_only=True):
+    """POST /v1/messages: `max_tokens` is required and at least 1, as Anthropic requires."""
+
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)]
 
 
 class CountTokensRequest(msgspec.Struct):
