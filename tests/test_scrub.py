@@ -18,3 +18,11 @@ def test_error_message_from_body_is_scrubbed_and_bounded() -> None:
     assert KEY not in message and "Incorrect API key provided" in message
     assert upstream_error_message("up", 500, b"<html>" + b"x" * 10000, scrub).startswith("upstream 'up' answered 500")
     assert len(upstream_error_message("up", 500, b"x" * 10000, scrub)) <= 2000
+
+
+def test_a_chunk_without_a_secret_is_returned_as_is_and_a_short_key_is_still_found() -> None:
+    scrub = Scrubber.for_secrets([KEY, "short-key"])
+    clean = b'data: {"text": "nothing to hide"}\n\n'
+    assert scrub.data(clean) is clean
+    assert scrub.data(b"a short-key b") == f"a {REDACTED} b".encode()
+    assert KEY[len(KEY) // 2:] not in scrub.data(f"****{KEY[len(KEY) // 2:]}".encode()).decode()

@@ -22,17 +22,24 @@ _MIN_FRAGMENT = 8
 @dataclass(frozen=True, slots=True)
 class Scrubber:
     """Replaces our secrets, and the long-enough halves of them, in upstream text. Providers
-    often echo a key half-masked ("sk-abc1****wxyz"): the visible half is still our secret."""
+    often echo a key half-masked ("sk-abc1****wxyz"): the visible half is still our secret.
+
+    Every chunk a client gets passes here, so the common case (no secret in it) is made cheap:
+    `probes` are the fewest patterns whose absence proves every pattern absent (a key holds both
+    its halves), and only a chunk holding one of them pays for the replacing."""
 
     patterns: tuple[str, ...]
     byte_patterns: tuple[bytes, ...]
+    probes: tuple[bytes, ...] = ()
 
     @classmethod
     def for_secrets(cls, secrets: Iterable[str]) -> Scrubber:
         whole = sorted({s for s in secrets if s}, key=len, reverse=True)  # a key containing another goes whole
         halves = [half for s in whole if len(s) >= 2 * _MIN_FRAGMENT for half in (s[: len(s) // 2], s[len(s) // 2 :])]
         patterns = tuple(dict.fromkeys([*whole, *halves]))
-        return cls(patterns, tuple(p.encode() for p in patterns))
+        unsplit = [s for s in whole if len(s) < 2 * _MIN_FRAGMENT]
+        probes = tuple(p.encode() for p in dict.fromkeys([*unsplit, *halves]))
+        return cls(patterns, tuple(p.encode() for p in patterns), probes)
 
     def text(self, value: str) -> str:
         for pattern in self.patterns:
@@ -41,12 +48,17 @@ class Scrubber:
         return value
 
     def data(self, value: bytes) -> bytes:
-        """Per stream event: a substring test per pattern, and a copy only when one is found."""
+        """Per stream chunk: a substring test per probe, and a copy only when one is found."""
+        for probe in self.probes:
+            if probe in value:
+                return self._replace(value)
+        return value
+
+    def _replace(self, value: bytes) -> bytes:
         for pattern in self.byte_patterns:
             if pattern in value:
                 value = value.replace(pattern, _REDACTED_BYTES)
         return value
-
 
     def error(self, error: RouterError) -> RouterError:
         """The same error, its message and header values scrubbed in place (it is about to be
