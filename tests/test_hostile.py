@@ -385,3 +385,18 @@ def _assert_error_shape(protocol: str, response: httpx.Response, needle: str) ->
     else:
         assert set(body["error"]) == {"message", "type", "param", "code"}
     assert needle in body["error"]["message"], body
+
+
+@pytest.mark.parametrize(("finish_reason", "clean"), [("stop", True), (None, False)])
+@respx.mock
+async def test_an_openai_passthrough_stream_without_done_ends_as_the_converted_one_does(
+    client: AsyncTestClient, finish_reason: str | None, clean: bool,  # type: ignore[type-arg]
+) -> None:
+    """A finish_reason makes the answer whole (the converting machine ends cleanly on it too);
+    without one the upstream died mid-answer: the error chunk."""
+    last = json.dumps({"id": "c", "object": "chat.completion.chunk", "model": "m",
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
+    sse = _sse((None, _openai_chunk("Hel")), (None, last))
+    respx.post(OAI_URL).mock(return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse))
+    response = await client.post("/v1/chat/completions", json=_body("openai", "g-oai", stream=True))
+    assert ('"error"' not in response.text) is clean

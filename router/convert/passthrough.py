@@ -37,7 +37,12 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType({"passthrough_mod
 
 class PassthroughStream:
     """A StreamMachine that forwards events; it knows only how each protocol ends a stream, so an
-    upstream that dies before that end still gets an error event, never a clean finish."""
+    upstream that dies before that end still gets an error event, never a clean finish.
+
+    An OpenAI stream has ended once it said `[DONE]`, or once a chunk carried a finish_reason
+    (the answer is whole then; the OpenAI SDKs end a stream without [DONE] quietly): the same
+    rule the converting machine for Anthropic clients follows, so one upstream's behaviour has
+    one outcome whichever client reads it."""
 
     __slots__ = ("_protocol", "_upstream", "_finished", "_tokens")
 
@@ -60,6 +65,8 @@ class PassthroughStream:
             self._tokens = merge(self._tokens, self._read(data))
             if event.event in ("message_stop", "error"):
                 self._finished = True  # an upstream error event is the end of its stream too
+            elif self._protocol == "openai" and not self._finished and _finishes(data):
+                self._finished = True
         return _frame(event.event, data)
 
     def _read(self, data: bytes) -> Tokens | None:
@@ -87,6 +94,16 @@ class PassthroughStream:
     def tokens(self) -> Tokens | None:
         """(in, out) as the upstream reported them, read only from the events that carry usage."""
         return self._tokens
+
+
+def _finishes(chunk: bytes) -> bool:
+    """Does this (valid JSON) chunk carry a non-null finish_reason? A byte test: every other
+    chunk says `"finish_reason":null` or nothing."""
+    at = chunk.find(b'"finish_reason"')
+    if at < 0:
+        return False
+    value = chunk[at + 15:at + 40].lstrip(b": \t\r\n")[:1]
+    return value not in (b"n", b"")
 
 
 def _frame(event: str | None, data: bytes) -> bytes:
