@@ -1,0 +1,184 @@
+"""The router app in-process for the fuzz properties: one table with every protocol pair (and
+several capability sets for the converted ones), upstreams answered by an httpx MockTransport.
+
+The mock answers whatever `FakeUpstream.answer` currently holds, in the protocol the request went
+to (OpenAI chat completions or Anthropic messages) and in the form asked for (a body, or an event
+stream cut at `FakeUpstream.reads`). An httpx transport instead of respx: no global patching, and
+the properties run their examples one after the other against one app.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from litestar.testing import TestClient
+
+from router.app import create_app
+from router.state import open_state
+from router.table.load import load_config_text
+from router.table.lookup import build_table
+from router.table.schema import Upstream
+from tests.fuzz import strategies as s
+
+ROUTES = """
+[server]
+access-log = false   # thousands of requests; a failure prints its own evidence
+
+[upstreams.oa]
+kind = "openai"
+base-url = "https://oa.example/v1"
+api-key = "env:FUZZ_KEY"
+
+[upstreams.deepseek]
+kind = "openai"
+base-url = "https://deepseek.example/v1"
+api-key = "env:FUZZ_KEY"
+supports = { reasoning = "reasoning-content", vision = false, max-output-tokens = 8192, tool-schema = "clean" }
+
+[upstreams.openrouter]
+kind = "openai"
+base-url = "https://openrouter.example/v1"
+api-key = "env:FUZZ_KEY"
+supports = { reasoning = "effort", cache-control = true, top-k = true }
+
+[upstreams.openai]
+kind = "openai"
+base-url = "https://openai.example/v1"
+api-key = "env:FUZZ_KEY"
+supports = { reasoning = "effort", tool-schema = "clean", stream-usage = false }
+
+[upstreams.an]
+kind = "anthropic"
+base-url = "https://an.example"
+api-key = "env:FUZZ_KEY"
+
+[upstreams.an-budget]
+kind = "anthropic"
+base-url = "https://an-budget.example"
+api-key = "env:FUZZ_KEY"
+supports = { max-output-tokens = 8000, thinking-budgets = { minimal = 1024, low = 2048, medium = 6000, high = 20000 } }
+
+[[routes]]
+name = "a-plain"
+clients = ["anthropic"]
+models = ["conv-plain"]
+to = "oa/target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "a-deepseek"
+clients = ["anthropic"]
+models = ["conv-deepseek"]
+to = "deepseek/deepseek-chat"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "a-openrouter"
+clients = ["anthropic"]
+models = ["conv-openrouter"]
+to = "openrouter/anthropic/claude"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "a-openai"
+clients = ["anthropic"]
+models = ["conv-openai"]
+to = "openai/gpt-5"
+retry = { attempts = 1 }
+request = [{ op = "rename", field = "max_tokens", to = "max_completion_tokens" }]
+
+[[routes]]
+name = "a-pass"
+clients = ["anthropic"]
+models = ["pass-anthropic"]
+to = "an"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "o-plain"
+clients = ["openai"]
+models = ["conv-plain"]
+to = "an/claude-target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "o-budget"
+clients = ["openai"]
+models = ["conv-budget"]
+to = "an-budget/claude-budget"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "o-pass"
+clients = ["openai"]
+models = ["pass-openai"]
+to = "oa"
+retry = { attempts = 1 }
+"""
+
+
+@dataclass
+class FakeUpstream:
+    """What the mocked upstreams answer next."""
+
+    answer: s.Answer | None = None
+    reads: list[int] = field(default_factory=list)  # cut offsets of a streamed answer
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        assert self.answer is not None, "the property set no answer"
+        anthropic = request.url.path.endswith("/messages")
+        if not _wants_stream(body):
+            payload = s.anthropic_message(self.answer) if anthropic else s.openai_completion(self.answer)
+            return httpx.Response(200, json=payload)
+        sse = s.anthropic_sse(self.answer) if anthropic else s.openai_sse(self.answer)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_reads(sse, self.reads))
+
+
+def _wants_stream(body: bytes) -> bool:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(decoded, dict) and decoded.get("stream") is True
+
+
+async def _reads(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
+    """The stream as the relay reads it from the socket: cut at the given offsets."""
+    bounds = [0, *sorted({cut for cut in cuts if 0 < cut < len(data)}), len(data)]
+    for start, end in zip(bounds, bounds[1:]):
+        yield data[start:end]
+
+
+@contextmanager
+def running_app() -> Iterator[tuple[TestClient[Any], FakeUpstream]]:
+    """The app (lifespan run) and the upstream it calls; one per test module."""
+    upstream = FakeUpstream()
+
+    def transport(name: str, spec: Upstream) -> httpx.AsyncBaseTransport:
+        return httpx.MockTransport(upstream.handle)
+
+    loaded = load_config_text(ROUTES, filename="routes.toml", environ={"FUZZ_KEY": "sk-fuzz-upstream-0123456789"})
+    state = open_state(build_table(loaded), transport=transport)
+    with TestClient(app=create_app(state), raise_server_exceptions=False) as client:
+        yield client, upstream
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def post(client: TestClient[Any], path: str, body: bytes) -> Reply:
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    return Reply(response.status_code, response.headers.get("content-type", ""), response.content)
