@@ -30,6 +30,8 @@ SEED_FILENAME = "<environment: UPSTREAM_*>"
 SEED_NAME = "seed"
 _SEED_VARIABLES = ("UPSTREAM_BASE_URL", "UPSTREAM_API_KEY", "UPSTREAM_MODEL")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+# tomllib's position for an error at the very end of a text with no final newline.
+_TOML_AT_END = re.compile(r"\s*\(at end of document\)$")
 _ROUTE_NAME = re.compile(r"""^\s*name\s*=\s*(?:"([^"\\]*)"|'([^']*)')""")
 
 
@@ -241,6 +243,9 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, filename: str, source: SourceM
     message = str(exc)
     match = _TOML_POSITION.search(message)
     line, column = (int(match.group(1)), int(match.group(2))) if match else (None, None)
+    at_end = None if match else _TOML_AT_END.search(message)
+    if at_end:  # the last line, just after its last character
+        match, line, column = at_end, len(source.lines), len(source.lines[-1]) + 1
     detail = message[: match.start()] if match else message
     section = source.section_at(line) if line is not None else ()
     return Problem(
