@@ -14,6 +14,7 @@ from litestar import Litestar
 from router.app import create_app
 from router.cli import CONFIG_ENV, KEY_FILE_ENV
 from router.errors import ConfigError
+from router.front.coalesce import HEAD_LIMITS_KEY, HeadLimits
 from router.keyfile import key_hash, read_key
 from router.state import open_state
 from router.table.load import LoadedConfig, config_from_seed_env, load_config_file
@@ -42,7 +43,11 @@ def app_factory() -> Litestar:
     generated = {key_hash(key): "generated"} if key else None
     state = open_state(build_table(loaded), generated_key_hashes=generated, generated_key=key)
     reloader = Reloader(state, path, environ, interval=reload_interval(environ)) if path is not None else None
-    return create_app(state, reloader, drain_signals=True)
+    app = create_app(state, reloader, drain_signals=True)
+    # Read by the connection protocol (router.front.coalesce), which sees the app, not the table:
+    # [server] is read at start, so a reload does not move the head limits.
+    app.state[HEAD_LIMITS_KEY] = HeadLimits.of(loaded.config.server)
+    return app
 
 
 def reload_interval(environ: Mapping[str, str]) -> float:

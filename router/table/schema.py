@@ -336,6 +336,10 @@ class Server(_Strict):
     override those three. Read at start: a reload changes only `log-bodies` and `access-log`.
 
     max-body-bytes: larger request bodies are refused with a 413 in the client's protocol.
+    max-header-bytes: the request head (the request line's URL, each header's name and value)
+      may hold this many bytes; a larger one is refused with a 431 in the client's protocol,
+      before more than about this much of it is held in memory.
+    max-headers: at most this many request headers; more are refused with a 431 too.
     cors: cross-origin access for browser clients (see `[server] cors`); unset: no CORS headers.
     forwarded-allow-ips: the load balancers (addresses or CIDR ranges) whose `X-Forwarded-For`
       and `X-Forwarded-Proto` are believed: the client address the access log shows. `["*"]`
@@ -353,6 +357,8 @@ class Server(_Strict):
     port: int = 8080
     workers: int = 1
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1)] = 32 * 1024 * 1024
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    max_headers: Annotated[int, msgspec.Meta(ge=1)] = 100
     cors: Cors | None = None
     forwarded_allow_ips: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
