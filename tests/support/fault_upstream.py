@@ -1,0 +1,322 @@
+"""A fault-injecting upstream on loopback: `python -m tests.support.fault_upstream --port N`.
+
+One raw asyncio HTTP/1.1 server (keep-alive, content-length request bodies) speaking both OpenAI
+Chat Completions (POST /v1/chat/completions) and Anthropic Messages (POST /v1/messages), so it
+can drop a connection, send half a body or hang exactly where a test wants. Answers are those
+of the other mocks (router.upstream.mock, tests.support.anthropic_mock); streams go out chunked,
+one event per chunk, so a close before the last chunk is a broken body, never a clean end.
+
+The fault is the model name's second dot-separated part (`<anything>.<fault>[.<anything>]`, so
+`a2o.429-ra.stream` is fault `429-ra`); a name without a known fault is answered normally:
+
+  429-ra, 429, 500, 503, 529   that status with an error body (429-ra: retry-after: 7)
+  once-500                     500 on the first attempt of this model name, answers afterwards
+  drop-headers                 reads the request, closes before any response byte
+  drop-mid                     unary: content-length of the whole body, half sent, close;
+                               stream: two events, then close inside the chunked body
+  truncated                    unary: half the JSON with a content-length that matches it;
+                               stream: two events and half of the third, then a clean end
+  no-terminal                  stream: the content only (no finish_reason / [DONE]; no
+                               message_delta / message_stop), clean end
+  no-done                      stream: all but the last event ([DONE] / message_stop), clean end
+  malformed                    unary: a 200 whose body is not JSON; stream: a `data:` line
+                               that is not JSON after the first events, then the rest
+  hang-first                   reads the request, sends nothing until the peer goes away
+  hang-after                   unary: head and 10 bytes of body, then hangs; stream: head and
+                               the first event, then hangs
+  dribble                      unary: head, then one byte of body every 0.3 s (a read timeout
+                               never fires; only a total one does)
+  echo-401, echo-500           that status; the message quotes our credential header (and
+                               the first half of the key, as providers half-mask keys)
+  echo-header-error            a 500 carrying `x-echo` and `retry-after` with the credential
+  echo-header-ok               a normal answer carrying `x-echo: <credential>`
+  echo-stream                  stream: the first events, then an error event/chunk quoting the
+                               credential (`data: {"error":...}` / `event: error`), clean end
+
+GET /attempts?model=NAME answers {"attempts": n}: the requests this model name got, so a test
+can tell whether the router retried. GET /health answers 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+from router.upstream.mock import chunks, completion
+from tests.support import anthropic_mock
+
+_encode = msgspec.json.Encoder().encode
+HANG_LIMIT = 15.0  # a hung answer gives up after this long even if the router never does
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+async def read_request(reader: asyncio.StreamReader) -> Request | None:
+    line = await reader.readline()
+    if not line.strip():
+        return None
+    method, target, _ = line.decode("latin-1").split(" ", 2)
+    headers: dict[str, str] = {}
+    while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = header.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    url = urlsplit(target)
+    return Request(method, url.path, parse_qs(url.query), headers, body)
+
+
+def head(status: int, headers: list[tuple[str, str]]) -> bytes:
+    reason = "Overloaded" if status == 529 else HTTPStatus(status).phrase
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+class Api:
+    """What differs between the two APIs: answers, stream events, error bodies, credentials."""
+
+    name: str
+
+    def answer(self, request: Any) -> bytes:
+        raise NotImplementedError
+
+    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+        """(content events, closing events): the closing ones end with the terminal event."""
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> bytes:
+        raise NotImplementedError
+
+    def error_event(self, message: str) -> bytes:
+        raise NotImplementedError
+
+    def malformed_event(self) -> bytes:
+        raise NotImplementedError
+
+    def credential(self, headers: dict[str, str]) -> tuple[str, str]:
+        """(the credential header's value as received, the key's first half)."""
+        raise NotImplementedError
+
+
+class OpenAIChat(Api):
+    name = "openai"
+
+    def answer(self, request: Any) -> bytes:
+        return _encode(completion(request))
+
+    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+        content: list[bytes] = []
+        closing: list[bytes] = []
+        for item in chunks(request):
+            finished = not item["choices"] or item["choices"][0].get("finish_reason") is not None
+            (closing if finished or closing else content).append(b"data: " + _encode(item) + b"\n\n")
+        return content, [*closing, b"data: [DONE]\n\n"]
+
+    def error_body(self, status: int, message: str) -> bytes:
+        return _encode({"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error",
+                                  "param": None, "code": None}})
+
+    def error_event(self, message: str) -> bytes:
+        return b"data: " + _encode({"error": {"message": message, "type": "server_error", "code": None}}) + b"\n\n"
+
+    def malformed_event(self) -> bytes:
+        return b'data: {"id": "chatcmpl-broken", "choices": [{"delta": {"content": "x"\n\n'
+
+    def credential(self, headers: dict[str, str]) -> tuple[str, str]:
+        value = headers.get("authorization", "")
+        key = value.removeprefix("Bearer ")
+        return value, key[: len(key) // 2]
+
+
+class AnthropicMessages(Api):
+    name = "anthropic"
+
+    def answer(self, request: Any) -> bytes:
+        return _encode(anthropic_mock.message(request))
+
+    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+        frames = [(name, b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n")
+                  for name, data in anthropic_mock.events(request)]
+        cut = next(i for i, (name, _) in enumerate(frames) if name == "message_delta")
+        return [frame for _, frame in frames[:cut]], [frame for _, frame in frames[cut:]]
+
+    def error_body(self, status: int, message: str) -> bytes:
+        kind = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
+        return _encode({"type": "error", "error": {"type": kind, "message": message}})
+
+    def error_event(self, message: str) -> bytes:
+        body = {"type": "error", "error": {"type": "api_error", "message": message}}
+        return b"event: error\ndata: " + _encode(body) + b"\n\n"
+
+    def malformed_event(self) -> bytes:
+        return b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {\n\n'
+
+    def credential(self, headers: dict[str, str]) -> tuple[str, str]:
+        key = headers.get("x-api-key", "")
+        return key, key[: len(key) // 2]
+
+
+PROTOCOLS: dict[str, Api] = {"/v1/chat/completions": OpenAIChat(), "/v1/messages": AnthropicMessages()}
+STATUS_FAULTS = {"429-ra": 429, "429": 429, "500": 500, "503": 503, "529": 529, "once-500": 500,
+                 "echo-401": 401, "echo-500": 500, "echo-header-error": 500}
+
+
+def fault_of(model: str) -> str:
+    parts = model.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+class FaultUpstream:
+    def __init__(self) -> None:
+        self.attempts: Counter[str] = Counter()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (request := await read_request(reader)) is not None:
+                if not await self.respond(request, reader, writer):
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def respond(self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; False when the connection must close afterwards."""
+        if request.method == "GET":
+            model = (request.query.get("model") or [""])[0]
+            payload = {"attempts": self.attempts[model]} if request.path == "/attempts" else {"ok": True}
+            status = 200 if request.path in ("/attempts", "/health") else 404
+            body = _encode(payload)
+            writer.write(head(status, [("content-type", "application/json"), ("content-length", str(len(body)))]) + body)
+            await writer.drain()
+            return True
+        protocol = PROTOCOLS.get(request.path)
+        if protocol is None:
+            writer.write(head(404, [("content-length", "0")]))
+            return True
+        payload = msgspec.json.decode(request.body)
+        model = str(payload.get("model", ""))
+        self.attempts[model] += 1
+        fault = fault_of(model)
+        if fault == "once-500" and self.attempts[model] > 1:
+            fault = ""
+        stream = bool(payload.get("stream"))
+        credential, half = protocol.credential(request.headers)
+        echo = f"Incorrect API key provided: {credential} (key {half}****)"
+
+        if fault == "drop-headers":
+            return False
+        if fault == "hang-first":
+            await hang(reader)
+            return False
+        if fault in STATUS_FAULTS:
+            status = STATUS_FAULTS[fault]
+            message = echo if fault in ("echo-401", "echo-500") else f"scripted {status}"
+            extra = {"429-ra": [("retry-after", "7")],
+                     "echo-header-error": [("x-echo", credential), ("retry-after", credential)]}.get(fault, [])
+            await send_json(writer, status, protocol.error_body(status, message), extra)
+            return True
+        extra = [("x-echo", credential)] if fault == "echo-header-ok" else []
+        if stream:
+            return await self.stream(protocol, payload, fault, echo, extra, reader, writer)
+        body = protocol.answer(payload)
+        if fault == "malformed":
+            body = b'{"id": "broken", "choices": [' + b"not json" + b"]}"
+        elif fault == "truncated":
+            body = body[: len(body) // 2]
+        elif fault == "dribble":
+            writer.write(head(200, [("content-type", "application/json"), ("content-length", str(len(body)))]))
+            for byte in range(len(body)):
+                if reader.at_eof():  # the router gave up
+                    return False
+                writer.write(body[byte : byte + 1])
+                await writer.drain()
+                await asyncio.sleep(0.3)
+            return True
+        elif fault in ("drop-mid", "hang-after"):
+            writer.write(head(200, [("content-type", "application/json"), ("content-length", str(len(body)))]))
+            writer.write(body[: len(body) // 2] if fault == "drop-mid" else body[:10])
+            await writer.drain()
+            if fault == "hang-after":
+                await hang(reader)
+            return False
+        await send_json(writer, 200, body, extra)
+        return True
+
+    async def stream(self, protocol: Api, payload: Any, fault: str, echo: str, extra: list[tuple[str, str]],
+                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        content, closing = protocol.events(payload)
+        events = [*content, *closing]
+        clean_end = True
+        if fault == "drop-mid":
+            events, clean_end = events[:2], False
+        elif fault == "truncated":
+            events = [*events[:2], events[2][: len(events[2]) // 2]]
+        elif fault == "no-terminal":
+            events = content
+        elif fault == "no-done":
+            events = events[:-1]
+        elif fault == "malformed":
+            events = [*events[:2], protocol.malformed_event(), *events[2:]]
+        elif fault == "echo-stream":
+            events = [*events[:2], protocol.error_event(echo)]
+        elif fault == "hang-after":
+            events, clean_end = events[:1], False
+        writer.write(head(200, [("content-type", "text/event-stream"), ("transfer-encoding", "chunked"), *extra]))
+        for event in events:
+            writer.write(chunk(event))
+            await writer.drain()
+        if fault == "hang-after":
+            await hang(reader)
+        if not clean_end:
+            return False
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
+
+async def send_json(writer: asyncio.StreamWriter, status: int, body: bytes, extra: list[tuple[str, str]]) -> None:
+    headers = [("content-type", "application/json"), ("content-length", str(len(body))), *extra]
+    writer.write(head(status, headers) + body)
+    await writer.drain()
+
+
+async def hang(reader: asyncio.StreamReader) -> None:
+    """Send nothing until the peer closes (its timeout fired) or HANG_LIMIT passes."""
+    try:
+        await asyncio.wait_for(reader.read(), HANG_LIMIT)
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+
+
+async def serve(port: int) -> None:
+    server = await asyncio.start_server(FaultUpstream().handle, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    asyncio.run(serve(parser.parse_args().port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,419 @@
+"""The fault matrix: every protocol pair × unary/stream × an upstream fault, end to end.
+
+The official anthropic and openai SDKs (max_retries=0: the router's behaviour is what is
+measured) → a real `router serve` → tests/support/fault_upstream.py, a raw asyncio upstream on
+loopback that answers each model name with its fault. Every cell has exactly one acceptable
+outcome (`expected`): an error in the client's protocol before anything else (`Status`), a
+stream that started and ends in the protocol's error event (`Event`), or an answer (`Ok`,
+possibly after a retry). Every byte the client received is recorded, and in no cell may it hold
+an upstream key or either half of one.
+
+`python -m tests.test_fault_matrix` prints the table (tests/fault_matrix.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+import httpx
+import httpx2
+import openai
+import pytest
+
+from tests.conftest import RouterFactory
+from tests.support.servers import free_port, running
+
+CLIENT_KEY = "fault-matrix-client-key"
+UPSTREAM_KEYS = {"openai": "sk-fault-oai-0123456789abcdef0123", "anthropic": "sk-ant-fault-fedcba9876543210abcd"}
+PROMPT = "hello there my friend"
+ANSWER = f"Echo: {PROMPT}"
+
+# pair → (client protocol, upstream protocol)
+PAIRS = {"a2o": ("anthropic", "openai"), "a2a": ("anthropic", "anthropic"),
+         "o2a": ("openai", "anthropic"), "o2o": ("openai", "openai")}
+PAIR_TITLES = {"a2o": "A→O", "a2a": "A→A", "o2a": "O→A", "o2o": "O→O"}  # client → upstream
+UPSTREAM_NAMES = {"openai": "oai", "anthropic": "ant"}
+
+# Short router timeouts, so a hung upstream costs a cell a second.
+ROUTES_HEAD = """
+[auth]
+keys = ["env:CLIENT_KEY"]
+
+[upstreams.oai]
+kind = "openai"
+base-url = "{upstream}/v1"
+api-key = "env:FAULT_OAI_KEY"
+timeout = {{ read = 1, total = 2, stream-idle = 1 }}
+
+[upstreams.ant]
+kind = "anthropic"
+base-url = "{upstream}"
+api-key = "env:FAULT_ANT_KEY"
+timeout = {{ read = 1, total = 2, stream-idle = 1 }}
+"""
+# Per pair: a retrying route for the `once-*` faults, and one that never retries (determinism).
+ROUTE = """
+[[routes]]
+name = "{pair}-retry"
+clients = ["{client}"]
+models = ["{pair}.once-*"]
+to = "{upstream}"
+retry = {{ attempts = 2, backoff = 0.01 }}
+
+[[routes]]
+name = "{pair}"
+clients = ["{client}"]
+models = ["{pair}.*"]
+to = "{upstream}"
+retry = {{ attempts = 1 }}
+"""
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """An error response before anything else; `status` and `type` as Anthropic clients get them
+    (OpenAI clients: 503 for 529, OpenAI's type names, the Anthropic one in `code`)."""
+
+    status: int
+    type: str
+    retry_after: str | None = None
+    redacted: bool = False  # the message quoted our key: it must say [redacted] there instead
+
+
+@dataclass(frozen=True)
+class Event:
+    """The stream started, then ended in the protocol's error event (never a clean end)."""
+
+    type: str  # the router's error type (Anthropic vocabulary)
+    redacted: bool = False
+
+
+@dataclass(frozen=True)
+class Ok:
+    """An answer, after `attempts` upstream requests. `done`: an OpenAI client's stream ends with
+    [DONE] (passed through, a stream ends as the upstream ended it)."""
+
+    attempts: int = 1
+    done: bool = True
+
+
+Outcome = Status | Event | Ok
+
+# fault → (modes it applies to, what it is)
+FAULTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "429-ra": (("unary", "stream"), "429, retry-after: 7"),
+    "429": (("unary", "stream"), "429, no retry-after"),
+    "500": (("unary", "stream"), "500"),
+    "503": (("unary", "stream"), "503"),
+    "529": (("unary", "stream"), "529"),
+    "once-500": (("unary", "stream"), "500 on the first attempt only (route with `attempts = 2`)"),
+    "drop-headers": (("unary", "stream"), "connection closed before the head"),
+    "drop-mid": (("unary", "stream"), "dropped mid-body (content-length longer than sent) / mid-stream"),
+    "truncated": (("unary", "stream"), "JSON cut short, framed correctly / stream cut inside an event, clean close"),
+    "no-terminal": (("stream",), "stream ends after the content (no finish_reason, [DONE] / message_delta, message_stop)"),
+    "no-done": (("stream",), "stream lacks only its terminal event ([DONE] / message_stop)"),
+    "malformed": (("unary", "stream"), "200 body not JSON / a `data:` line not JSON mid-stream"),
+    "hang-first": (("unary", "stream"), "hangs before the first byte (`read = 1`)"),
+    "hang-after": (("unary", "stream"), "hangs after the first byte (`read = 1` / `stream-idle = 1`)"),
+    "dribble": (("unary",), "a byte every 0.3 s, past `total = 2`"),
+    "echo-401": (("unary", "stream"), "401 whose message echoes our key"),
+    "echo-500": (("unary", "stream"), "500 whose message echoes our key"),
+    "echo-header-error": (("unary", "stream"), "500 with our key in `x-echo` and `retry-after`"),
+    "echo-header-ok": (("unary", "stream"), "a good answer with our key in `x-echo`"),
+    "echo-stream": (("stream",), "mid-stream error chunk / `event: error` echoing our key"),
+}
+
+
+def expected(fault: str, mode: str, pair: str) -> Outcome:
+    """The one acceptable outcome of a cell."""
+    stream = mode == "stream"
+    broken = Event("api_error") if stream else Status(502, "api_error")  # after the head: an event
+    outcomes: dict[str, Outcome] = {
+        "429-ra": Status(429, "rate_limit_error", "7"),
+        "429": Status(429, "rate_limit_error", "5"),
+        "500": Status(500, "api_error"),
+        "503": Status(529, "overloaded_error"),
+        "529": Status(529, "overloaded_error"),
+        "once-500": Ok(attempts=2),
+        "drop-headers": Status(502, "api_error"),
+        "drop-mid": broken,
+        "truncated": broken,
+        "no-terminal": broken,
+        # An OpenAI stream is whole once a chunk carried its finish_reason, converted or passed
+        # through (which relays it without the [DONE] it never had); an Anthropic one needs its
+        # message_stop.
+        "no-done": {"a2o": Ok(), "o2o": Ok(done=False)}.get(pair, broken),
+        "malformed": broken,
+        "hang-first": Status(504, "timeout_error"),
+        "hang-after": Event("timeout_error") if stream else Status(504, "timeout_error"),
+        "dribble": Status(504, "timeout_error"),
+        "echo-401": Status(502, "api_error", redacted=True),
+        "echo-500": Status(500, "api_error", redacted=True),
+        "echo-header-error": Status(500, "api_error"),
+        "echo-header-ok": Ok(),
+        "echo-stream": Event("api_error", redacted=True),
+    }
+    return outcomes[fault]
+
+
+OPENAI_TYPES = {"rate_limit_error": "rate_limit_exceeded", "overloaded_error": "server_error",
+                "timeout_error": "timeout", "api_error": "server_error"}
+OPENAI_STATUSES = {529: 503}
+
+
+def anthropic_event_type(router_type: str) -> str:
+    """Mid-stream, Anthropic clients get `overloaded_error` or `api_error`."""
+    return "overloaded_error" if router_type == "overloaded_error" else "api_error"
+
+
+CELLS = [(fault, mode, pair) for fault, (modes, _) in FAULTS.items() for mode in modes for pair in PAIRS]
+
+
+# --- what the client received -----------------------------------------------------------------
+
+
+class _Tee(httpx2.SyncByteStream):
+    def __init__(self, inner: Any, sink: list[bytes]) -> None:
+        self._inner, self._sink, self._ended = inner, sink, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._inner:
+            self._sink.append(part)
+            yield part
+        self._ended = True
+
+    def close(self) -> None:
+        """What the SDK left unread (it stops at an error event) still reached the client. (A
+        body already read to its end is not iterated again: httpcore would spin.)"""
+        try:
+            if not self._ended:
+                self._ended = True
+                for part in self._inner:
+                    self._sink.append(part)
+        except Exception:  # noqa: BLE001 - a body the router cut: what came is recorded
+            pass
+        finally:
+            self._inner.close()
+
+
+class Recorder(httpx2.BaseTransport):
+    """The SDKs' transport: keeps every status line, header and body byte they receive."""
+
+    def __init__(self) -> None:
+        self._inner = httpx2.HTTPTransport()
+        self.received: list[bytes] = []
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = self._inner.handle_request(request)
+        self.received.append(f"{response.status_code}\n".encode())
+        self.received += [name + b": " + value + b"\n" for name, value in response.headers.raw]
+        return httpx2.Response(response.status_code, headers=response.headers, request=request,
+                               stream=_Tee(response.stream, self.received), extensions=response.extensions)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def take(self) -> bytes:
+        out, self.received = b"".join(self.received), []
+        return out
+
+
+@dataclass
+class Got:
+    error: Exception | None = None
+    started: bool = False  # a stream whose response began (the SDK returned its iterator)
+    events: list[Any] = field(default_factory=list)
+    answer: Any = None
+
+
+def attempt(call: Callable[[], Any], stream: bool) -> Got:
+    """Whatever the SDK raises is kept (not only its APIErrors: a relayed body it cannot parse
+    raises JSONDecodeError), for the checks to name."""
+    try:
+        answer = call()
+    except Exception as exc:  # noqa: BLE001
+        return Got(error=exc)
+    if not stream:
+        return Got(answer=answer)
+    got = Got(started=True)
+    try:
+        for event in answer:
+            got.events.append(event)
+    except Exception as exc:  # noqa: BLE001
+        got.error = exc
+    return got
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fault_upstream_url() -> Iterator[str]:
+    port = free_port()
+    with running(["tests.support.fault_upstream", "--port", str(port)], port):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def base_url(start_router: RouterFactory, fault_upstream_url: str) -> str:
+    routes = ROUTES_HEAD.format(upstream=fault_upstream_url) + "".join(
+        ROUTE.format(pair=pair, client=client, upstream=UPSTREAM_NAMES[upstream])
+        for pair, (client, upstream) in PAIRS.items()
+    )
+    env = {"CLIENT_KEY": CLIENT_KEY, "FAULT_OAI_KEY": UPSTREAM_KEYS["openai"], "FAULT_ANT_KEY": UPSTREAM_KEYS["anthropic"]}
+    return start_router(routes, env=env)
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Iterator[Recorder]:
+    transport = Recorder()
+    yield transport
+    transport.close()
+
+
+@pytest.fixture(scope="module")
+def clients(base_url: str, recorder: Recorder) -> Iterator[dict[str, Any]]:
+    with anthropic.Anthropic(base_url=base_url, api_key=CLIENT_KEY, max_retries=0, timeout=10,
+                             http_client=httpx2.Client(transport=recorder, timeout=10)) as ant, \
+            openai.OpenAI(base_url=f"{base_url}/v1", api_key=CLIENT_KEY, max_retries=0, timeout=10,
+                          http_client=httpx2.Client(transport=recorder, timeout=10)) as oai:
+        yield {"anthropic": ant, "openai": oai}
+
+
+# --- the matrix -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fault", "mode", "pair"), CELLS, ids=[f"{p}-{m}-{f}" for f, m, p in CELLS])
+def test_fault_cell(fault: str, mode: str, pair: str, clients: dict[str, Any], recorder: Recorder,
+                    fault_upstream_url: str) -> None:
+    client_protocol, upstream_protocol = PAIRS[pair]
+    model = f"{pair}.{fault}.{mode}"
+    stream = mode == "stream"
+    recorder.take()
+    client = clients[client_protocol]
+    messages = [{"role": "user", "content": PROMPT}]
+    if client_protocol == "anthropic":
+        got = attempt(lambda: client.messages.create(model=model, max_tokens=64, messages=messages, stream=stream), stream)
+    else:
+        got = attempt(lambda: client.chat.completions.create(model=model, messages=messages, stream=stream), stream)
+    received = recorder.take()
+    key = UPSTREAM_KEYS[upstream_protocol]
+    for secret in (key, key[: len(key) // 2], key[len(key) // 2 :]):
+        assert secret.encode() not in received, f"the client received {secret!r}: {received!r}"
+
+    outcome = expected(fault, mode, pair)
+
+    if isinstance(outcome, Status):
+        check_status(got, outcome, client_protocol, upstream_protocol)
+    elif isinstance(outcome, Event):
+        check_event(got, outcome, client_protocol, upstream_protocol)
+    else:
+        check_ok(got, outcome, client_protocol, stream, received)
+
+
+    attempts = httpx.get(f"{fault_upstream_url}/attempts", params={"model": model}).json()["attempts"]
+    if fault == "drop-headers":
+        # a reused keep-alive connection closed before any response byte may be the keep-alive
+        # race: the pool sends the request once more on a fresh connection (router/upstream/http1.py)
+        assert attempts in (1, 2)
+    else:
+        assert attempts == (outcome.attempts if isinstance(outcome, Ok) else 1)
+
+
+def check_status(got: Got, outcome: Status, client: str, upstream: str) -> None:
+    assert got.error is not None and not got.started, f"expected an error response, got {got}"
+    error: Any = got.error
+    if client == "anthropic":
+        expected_class: type[Exception] = anthropic.RateLimitError if outcome.status == 429 else anthropic.InternalServerError
+        assert isinstance(got.error, expected_class), repr(error)
+        assert error.status_code == outcome.status, repr(error)
+        assert error.body["type"] == "error" and error.body["error"]["type"] == outcome.type, error.body
+        message = error.body["error"]["message"]
+    else:
+        expected_class = openai.RateLimitError if outcome.status == 429 else openai.InternalServerError
+        assert isinstance(got.error, expected_class), repr(error)
+        assert error.status_code == OPENAI_STATUSES.get(outcome.status, outcome.status), repr(error)
+        assert (error.type, error.code) == (OPENAI_TYPES[outcome.type], outcome.type), error.body
+        message = error.body["message"]
+    if outcome.retry_after is not None:
+        assert error.response.headers.get("retry-after") == outcome.retry_after
+    if outcome.redacted:
+        check_redacted(message, upstream)
+
+
+def check_event(got: Got, outcome: Event, client: str, upstream: str) -> None:
+    assert got.started, f"expected a stream that started, got {got.error!r}"
+    assert got.error is not None, f"the stream ended cleanly after {len(got.events)} events"
+    error: Any = got.error
+    if client == "anthropic":
+        # an `event: error` in a 200 stream: the SDK raises APIStatusError with the event's body
+        assert isinstance(got.error, anthropic.APIStatusError), repr(error)
+        assert error.body["error"]["type"] == anthropic_event_type(outcome.type), error.body
+        assert got.events and got.events[0].type == "message_start"
+        assert all(event.type != "message_stop" for event in got.events)
+        message = error.body["error"]["message"]
+    else:
+        # a `data: {"error": ...}` chunk: exactly APIError (a broken connection would be
+        # APIConnectionError; a [DONE] would have ended the iteration cleanly)
+        assert type(error) is openai.APIError, repr(error)
+        assert error.type == OPENAI_TYPES[outcome.type], error.body
+        message = error.message
+    if outcome.redacted:
+        check_redacted(message, upstream)
+
+
+def check_ok(got: Got, outcome: Ok, client: str, stream: bool, received: bytes) -> None:
+    assert got.error is None, repr(got.error)
+    if not stream:
+        answer = got.answer
+        text = answer.content[0].text if client == "anthropic" else answer.choices[0].message.content
+    elif client == "anthropic":
+        assert got.events[-1].type == "message_stop"
+        text = "".join(e.delta.text for e in got.events if e.type == "content_block_delta" and e.delta.type == "text_delta")
+    else:
+        assert (b"data: [DONE]" in received) == outcome.done  # the SDK ends quietly without it too
+        text = "".join(c.choices[0].delta.content or "" for c in got.events if c.choices)
+    assert text == ANSWER
+
+
+def check_redacted(message: str, upstream: str) -> None:
+    """The fault upstream said "Incorrect API key provided: <credential> (key <first half>****)"."""
+    credential = "Bearer [redacted]" if upstream == "openai" else "[redacted]"
+    assert f"provided: {credential} (key [redacted]****)" in message, message
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+def describe(outcome: Outcome, client: str, stream: bool) -> str:
+    if isinstance(outcome, Ok):
+        done = ("clean end" if outcome.done or client == "anthropic" else "clean end, no [DONE]") if stream else "200"
+        return f"retried → {done}" if outcome.attempts > 1 else done
+    if isinstance(outcome, Event):
+        text = (f"error event {anthropic_event_type(outcome.type)}" if client == "anthropic"
+                else f"error chunk {OPENAI_TYPES[outcome.type]}")
+    else:
+        status = outcome.status if client == "anthropic" else OPENAI_STATUSES.get(outcome.status, outcome.status)
+        kind = outcome.type if client == "anthropic" else OPENAI_TYPES[outcome.type]
+        text = f"{status} {kind}" + (f", retry-after {outcome.retry_after}" if outcome.retry_after else "")
+    return text + (", key [redacted]" if outcome.redacted else "")
+
+
+def markdown() -> str:
+    header = "| upstream fault | " + " | ".join(f"{PAIR_TITLES[p]} {m}" for p in PAIRS for m in ("unary", "stream")) + " |"
+    lines = [header, "|---" * (1 + 2 * len(PAIRS)) + "|"]
+    for fault, (modes, what) in FAULTS.items():
+        cells = [describe(expected(fault, mode, pair), PAIRS[pair][0], mode == "stream") if mode in modes else "—"
+                 for pair in PAIRS for mode in ("unary", "stream")]
+        lines.append(f"| {what} (`{fault}`) | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
