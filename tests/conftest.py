@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fuzz.profiles import load_default
 from tests.support.servers import free_port, running
+
+# The fuzz suite's hypothesis profiles, registered here (an initial conftest, read before pytest
+# configures hypothesis) so `pytest --hypothesis-profile=long` works from the top as well.
+load_default()
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 

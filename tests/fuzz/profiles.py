@@ -1,10 +1,10 @@
 """Hypothesis profiles for the fuzz suite (issue 13), and each property's share of them.
 
 `fuzz` (loaded by default): bounded so the whole suite stays within about a minute on two cores,
-every property at most a few hundred examples. `long`: the overnight run,
-`pytest tests/fuzz --hypothesis-profile=long`. Name tests/fuzz on the command line: hypothesis
-loads the profile while pytest configures, before conftests of directories not named there are
-read, so `pytest --hypothesis-profile=long` alone would not know the name.
+every property at most a few hundred examples. `long`: the deeper run,
+`pytest tests/fuzz --hypothesis-profile=long` (or the whole suite with the flag). tests/conftest.py
+registers them: hypothesis loads the chosen profile while pytest configures, after the initial
+conftests but before those of subdirectories.
 
 Both profiles: no deadline (the first example of a property pays for imports and compiling the
 route converters, and the shared CI cores are noisy; a deadline would flag the machine, not the
