@@ -123,7 +123,7 @@ async def test_failures_name_status_and_error_type(client: AsyncTestClient, acce
     await client.post("/v1/messages", json=BODY, headers={"x-api-key": "wrong-key-do-not-log"})
     await client.post("/v1/messages", json={**BODY, "model": "unknown"}, headers=HEADERS)
     upstream, unauthenticated, unknown = access.lines
-    assert (upstream["status"], upstream["error"], upstream["attempts"]) == (529, "overloaded_error", ["up/target-model=529"])
+    assert (upstream["status"], upstream["error"], upstream["attempts"]) == (529, "overloaded_error", ["up/target-model=503"])
     assert upstream["upstream_ms"] > 0
     assert (unauthenticated["status"], unauthenticated["error"], unauthenticated["key"]) == (401, "authentication_error", None)
     assert "wrong-key-do-not-log" not in access.raw[1]

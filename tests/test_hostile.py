@@ -181,6 +181,26 @@ async def test_an_error_body_and_header_echoing_our_key_are_scrubbed(client: Asy
     response = await client.post(PATHS[protocol], json=_body(protocol, model))
     assert response.status_code == 429
     _assert_no_secret(response.text + json.dumps(dict(response.headers)), key)
+    assert response.headers["retry-after"] == "5"  # not a retry-after: ours instead, not the junk
+    assert response.headers["x-router-attempts"].endswith("=429")
+
+
+@pytest.mark.parametrize("pair", ["openai__anthropic", "openai__openai"])
+@respx.mock
+async def test_attempts_name_the_upstreams_status_and_the_client_gets_its_own(client: AsyncTestClient, pair: str) -> None:  # type: ignore[type-arg]
+    protocol, model, url, _ = PAIRS[pair]
+    respx.post(url).mock(return_value=httpx.Response(529, json={"error": {"message": "busy"}}))
+    response = await client.post(PATHS[protocol], json=_body(protocol, model))
+    assert response.status_code == 503 and response.headers["x-router-attempts"].endswith("=529")
+
+
+@respx.mock
+async def test_an_openai_error_chunk_ends_a_passthrough_stream_without_a_second_one(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    error = json.dumps({"error": {"message": "overloaded", "type": "server_error"}})
+    sse = _sse((None, _openai_chunk("Hel")), (None, error))
+    respx.post(OAI_URL).mock(return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse))
+    response = await client.post("/v1/chat/completions", json=_body("openai", "g-oai", stream=True))
+    assert response.text.count('"error"') == 1 and response.text == sse.decode()
 
 
 @pytest.mark.parametrize("pair", PAIRS)

@@ -65,8 +65,8 @@ class PassthroughStream:
             self._tokens = merge(self._tokens, self._read(data))
             if event.event in ("message_stop", "error"):
                 self._finished = True  # an upstream error event is the end of its stream too
-            elif self._protocol == "openai" and not self._finished and _finishes(data):
-                self._finished = True
+            elif self._protocol == "openai" and not self._finished and (_finishes(data) or _is_error(data)):
+                self._finished = True  # an error chunk ends an OpenAI stream: no second one after it
         return _frame(event.event, data)
 
     def _read(self, data: bytes) -> Tokens | None:
@@ -104,6 +104,11 @@ def _finishes(chunk: bytes) -> bool:
         return False
     value = chunk[at + 15:at + 40].lstrip(b": \t\r\n")[:1]
     return value not in (b"n", b"")
+
+
+def _is_error(chunk: bytes) -> bool:
+    """`{"error": {...}}`, how OpenAI-compatible servers fail mid-stream."""
+    return chunk.lstrip()[:8] == b'{"error"'
 
 
 def _frame(event: str | None, data: bytes) -> bytes:

@@ -130,7 +130,9 @@ async def dispatch(state: RouterState, incoming: Incoming, protocol: ClientProto
         try:
             answer = await _attempt(state, pool, incoming, target, fields, decoded, plan)
         except UpstreamError as error:
-            outcomes.append(f"{target.key}={error.status}")
+            # What the upstream said (its own status when it answered one), whatever the client
+            # protocol makes of it: the header is for operators comparing targets.
+            outcomes.append(f"{target.key}={getattr(error, 'upstream_status', error.status)}")
             if state.health.failed(target.key, plan.retry):
                 exchange.cooled_down(target.key)
                 log.warning("target %s put aside for %gs after repeated failures", target.key, plan.retry.cooldown)

@@ -12,6 +12,7 @@ nowhere else.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -150,8 +151,27 @@ class UpstreamClient:
             await response.aclose()
         message = upstream_error_message(self.name, response.status_code, raw, self.scrubber)
         return UpstreamStatusError(
-            response.status_code, message, retry_after=response.headers.get("retry-after")
+            response.status_code, message, retry_after=retry_after(response.headers.get("retry-after"))
         )
+
+
+def retry_after(value: str | None) -> str | None:
+    """The upstream's `retry-after` when it is one (seconds or an HTTP date), else None:
+    the header is passed on to the client, and anything else in it is junk at best (an upstream
+    that echoes our request could put anything there)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit() or _is_http_date(value):  # some APIs send "1.5"
+        return value
+    return None
+
+
+def _is_http_date(value: str) -> bool:
+    try:
+        return email.utils.parsedate_to_datetime(value) is not None
+    except (TypeError, ValueError, IndexError):
+        return False
 
 
 async def _read_bounded(response: UpstreamResponse) -> bytes:
