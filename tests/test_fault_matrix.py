@@ -24,7 +24,7 @@ import openai
 import pytest
 
 from tests.conftest import RouterFactory
-from tests.support.servers import free_port, running
+from tests.support.servers import REPO, free_port, running
 
 CLIENT_KEY = "fault-matrix-client-key"
 UPSTREAM_KEYS = {"openai": "sk-fault-oai-0123456789abcdef0123", "anthropic": "sk-ant-fault-fedcba9876543210abcd"}
@@ -417,3 +417,11 @@ def markdown() -> str:
 
 if __name__ == "__main__":
     print(markdown(), end="")
+
+
+def test_the_readme_table_is_this_matrix() -> None:
+    """README.md shows the matrix these tests check, generated from the same expectations."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("<!-- fault matrix: generated")
+    table = readme[readme.index("\n", start) + 1:readme.index("<!-- end of the fault matrix -->")]
+    assert table == markdown(), "regenerate it: python -m tests.test_fault_matrix"
