@@ -6,7 +6,15 @@ commands rewrite only that file, with tomli-w, atomically (write beside it, then
 key is printed once, to stdout; only its sha256 is written. The server sees a change on its next
 reload (SIGHUP, POST /admin/reload, or the file watcher), `router check` at once.
 
-Exit codes as `router check`: 0 done, 1 refused (the message says why), 2 usage.
+Every command then loads the files as they now are with the servers' own loader (as `router
+check` does, in this environment) and says what servers will do: take the change on their next
+reload, refuse every client because no key is left, or reject the reload and keep serving the
+keys they have, with the same problem lines a server logs. (The one reload refusal that depends
+on the running server, dropping every key source, needs routes.toml edited: never done here.)
+
+Exit codes as `router check`: 0 done, 1 refused (the message says why), 2 usage. A revocation that
+servers would not take (their reload is rejected) is 1 too, though the file was written: the key
+still works. `list` exits 1 when servers would reject the files.
 """
 
 from __future__ import annotations
@@ -22,15 +30,17 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import tomli_w
 
+from router.table.access import NO_KEY_LEFT
 from router.table.envref import parse_env_ref
 from router.table.keysfile import DEFAULT_KEYS_FILE, keys_file_path
-from router.table.load import find_config_path
-from router.table.problems import choice_fix
+from router.table.load import LoadedConfig, find_config_path, load_config_file
+from router.table.problems import InvalidConfig, choice_fix
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 KEY_PREFIX = "rk-"
@@ -71,11 +81,11 @@ def run_keys(argv: Sequence[str], environ: Mapping[str, str], out: TextIO, err: 
         return EXIT_USAGE
     try:
         if args.command == "list":
-            return list_keys(path, out, as_json=args.json)
+            return list_keys(path, environ, out, err, as_json=args.json)
         with _locked(_keys_path(path, _read_toml(path))):  # two `add`s at once must not lose one
             if args.command == "add":
-                return add(path, args, out, err)
-            return revoke(path, args.name, err)
+                return add(path, args, environ, out, err)
+            return revoke(path, args.name, environ, err)
     except Refused as exc:
         err.write(f"router keys {args.command}: {exc}\n")
         return EXIT_REFUSED
@@ -102,7 +112,7 @@ def _parser() -> _Parser:
 # --- the commands --------------------------------------------------------------------------------
 
 
-def add(config: Path, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def add(config: Path, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     routes_toml = _read_toml(config)
     keys_path = _keys_path(config, routes_toml)
     entries = _read_keys(keys_path)
@@ -118,13 +128,18 @@ def add(config: Path, args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     if limits:
         entry["limits"] = limits
     write_keys(keys_path, [*entries, entry])
-    err.write(f'router keys: added "{args.name}" to {keys_path} ({_describe(entry)}).\n'
-              "router keys: the key is shown this once; give it to its owner now:\n")
+    err.write(f'router keys: added "{args.name}" to {keys_path} ({_describe(entry)}).\n')
+    verdict = server_verdict(config, environ)
+    if verdict.rejected:
+        err.write(_rejected(config, f'the new key works nowhere until that is fixed (`router keys revoke {args.name}` undoes it)', verdict))
+    else:
+        err.write("router keys: servers accept it from their next reload.\n")
+    err.write("router keys: the key is shown this once; give it to its owner now:\n")
     out.write(key + "\n")
     return EXIT_OK
 
 
-def revoke(config: Path, name: str, err: TextIO) -> int:
+def revoke(config: Path, name: str, environ: Mapping[str, str], err: TextIO) -> int:
     routes_toml = _read_toml(config)
     keys_path = _keys_path(config, routes_toml)
     entries = _read_keys(keys_path)
@@ -135,11 +150,19 @@ def revoke(config: Path, name: str, err: TextIO) -> int:
         names = [str(entry.get("name")) for entry in entries]
         raise Refused(f'no key named "{name}" in {keys_path}; ' + (choice_fix(name, names, otherwise="the keys are") if names else "it has no keys"))
     write_keys(keys_path, kept)
-    err.write(f'router keys: revoked "{name}" ({keys_path}); servers drop it on their next reload.\n')
+    err.write(f'router keys: revoked "{name}" in {keys_path}.\n')
+    verdict = server_verdict(config, environ)
+    if verdict.rejected:
+        err.write(_rejected(config, f'servers keep accepting "{name}" until that is fixed', verdict))
+        return EXIT_REFUSED
+    if verdict.no_key_left:
+        err.write(f'router keys: servers refuse "{name}" from their next reload; {NO_KEY_LEFT}.\n')
+    else:
+        err.write(f'router keys: servers refuse "{name}" from their next reload.\n')
     return EXIT_OK
 
 
-def list_keys(config: Path, out: TextIO, *, as_json: bool) -> int:
+def list_keys(config: Path, environ: Mapping[str, str], out: TextIO, err: TextIO, *, as_json: bool) -> int:
     routes_toml = _read_toml(config)
     rows = [_row(entry, str(config)) for entry in _config_keys(routes_toml)]
     keys_file = routes_toml.get("auth", {}).get("keys-file")
@@ -148,7 +171,18 @@ def list_keys(config: Path, out: TextIO, *, as_json: bool) -> int:
         rows += [_row(entry, str(keys_path)) for entry in _read_keys(keys_path)]
     if as_json:
         out.write(json.dumps(rows, indent=2) + "\n")
-        return EXIT_OK
+    else:
+        _list_rows(rows, out)
+    verdict = server_verdict(config, environ)
+    if verdict.rejected:
+        err.write(_rejected(config, "they keep serving the keys they have until that is fixed", verdict))
+        return EXIT_REFUSED
+    if verdict.no_key_left:
+        err.write(f"router keys: {NO_KEY_LEFT}.\n")
+    return EXIT_OK
+
+
+def _list_rows(rows: list[dict[str, Any]], out: TextIO) -> None:
     for row in rows:
         scope = f"routes {', '.join(row['routes'])}" if row["routes"] is not None else "all routes"
         if row["models"] is not None:
@@ -157,7 +191,39 @@ def list_keys(config: Path, out: TextIO, *, as_json: bool) -> int:
         out.write(f"{row['name']:<24} {row['key']:<22} {scope}; {limits}  ({row['file']})\n")
     if not rows:
         out.write("no client keys\n")
-    return EXIT_OK
+
+
+# --- what servers will do ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a server reloading these files does: reject them (`rejected`: the problem lines it
+    logs and GET /admin/config shows) or serve them (`no_key_left`: refusing every client)."""
+
+    rejected: tuple[str, ...] = ()
+    no_key_left: bool = False
+
+
+def server_verdict(config: Path, environ: Mapping[str, str]) -> Verdict:
+    """The servers' own loader on the files as they now are, in this environment (as `router
+    check`): a file it refuses is a reload every server rejects."""
+    try:
+        loaded = load_config_file(config, environ)
+    except InvalidConfig as exc:
+        return Verdict(rejected=tuple(problem.render() for problem in exc.problems))
+    return Verdict(no_key_left=no_key_left(loaded))
+
+
+def no_key_left(loaded: LoadedConfig) -> bool:
+    """Keys are configured (a keys file, `[auth] keys`) but none is there: servers refuse all."""
+    return loaded.keys_required and not loaded.client_key_hashes
+
+
+def _rejected(config: Path, consequence: str, verdict: Verdict) -> str:
+    lines = "".join(f"  {line}\n" for line in verdict.rejected)
+    return (f"router keys: servers reject the reload of {config} (checked as `router check` does, with this "
+            f"environment) and keep their current table; {consequence}:\n{lines}")
 
 
 # --- the keys file -------------------------------------------------------------------------------

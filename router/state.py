@@ -18,6 +18,7 @@ from router.accesslog import AccessLog
 from router.failover import TargetHealth
 from router.metrics import Metrics
 from router.ratelimit import Limiter
+from router.table.access import KeyHashes
 from router.table.load import LoadedConfig
 from router.table.lookup import Table
 from router.upstream.client import (
@@ -108,8 +109,10 @@ def client_specs(loaded: LoadedConfig) -> dict[str, ClientSpec]:
     }
 
 
-def key_hashes(loaded: LoadedConfig, generated: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({**loaded.client_key_hashes, **generated})
+def key_hashes(loaded: LoadedConfig, generated: Mapping[str, str]) -> KeyHashes:
+    """The table's client keys and the generated one; closed even when empty if the table names
+    a key source (a revoked last key must not open the server)."""
+    return KeyHashes({**loaded.client_key_hashes, **generated}, required=loaded.keys_required)
 
 
 def open_state(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from litestar.datastructures import Headers
 
 from router.errors import AuthenticationFailed
+from router.table.access import keys_required
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -23,8 +24,10 @@ def presented_key(headers: Headers) -> str | None:
 
 
 def authenticate(headers: Headers, key_hashes: Mapping[str, str]) -> str | None:
-    """The key's name, or None when no keys are configured (open, loopback-only server)."""
-    if not key_hashes:
+    """The key's name, or None when no keys are configured (open, loopback-only server). A
+    KeyHashes with no key left but keys configured (router.table.access) refuses everyone: a
+    server never opens because its last key was revoked."""
+    if not key_hashes and not keys_required(key_hashes):
         return None
     key = presented_key(headers)
     if key is None:

@@ -5,6 +5,9 @@
                                                  └─ Access.admit(key, route, model) per request
                                                       → PermissionDenied | None | RuleSet
 
+`KeyHashes` is who may call at all: the accepted keys, and whether a key is asked for when
+none is left.
+
 `Access.active` is False when no key has an allow-list and nothing has a limit: the request path
 then pays one attribute read and one `if`. The rules of one (key, route) pair are made on first
 use and kept (there are as many pairs as the configuration allows, no more).
@@ -102,6 +105,48 @@ class Access:
             *_rules(f"route:{route}", f'route "{route}"', self.route_limits.get(route)),
         ]
         return RuleSet(tuple(rules), self.settings) if rules else None
+
+
+# What a server does when its [auth] names key sources that hold no key: the reload log,
+# `router keys` and `router check` all say it in these words.
+NO_KEY_LEFT = "no client key is left: servers refuse every client (401) until a key is added"
+
+
+class KeyHashes(Mapping[str, str]):
+    """The client keys a server accepts (sha256 hex digest → key name) and whether it asks for
+    a key at all. An empty mapping alone cannot tell "no auth configured" (open, loopback only)
+    from "keys configured, none left" (every client refused): `required` does, and a server
+    whose `[auth]` names keys or a keys file stays closed when the last one is revoked."""
+
+    __slots__ = ("_hashes", "required")
+
+    def __init__(self, hashes: Mapping[str, str], *, required: bool) -> None:
+        self._hashes = MappingProxyType(dict(hashes))
+        self.required = required or bool(hashes)
+
+    def __getitem__(self, digest: str) -> str:
+        return self._hashes[digest]
+
+    def get(self, digest: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self._hashes.get(digest, default)  # per request: the C lookup, not Mapping's
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._hashes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._hashes)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __repr__(self) -> str:
+        return f"KeyHashes({sorted(self._hashes.values())}, required={self.required})"  # names, never digests
+
+
+def keys_required(hashes: Mapping[str, str]) -> bool:
+    """Whether a client must present a key: always when there are keys; with none, only when
+    they are a KeyHashes that says keys are configured."""
+    return bool(hashes) or (isinstance(hashes, KeyHashes) and hashes.required)
 
 
 def _rules(name: str, scope: str, rate: Rate | None) -> Iterator[Rule]:

@@ -2,6 +2,9 @@
 
 Exit codes: 0 valid, 1 invalid, 2 usage (bad flags, no such file, nothing to check). Problems go
 to `out` one per line, errors first, then a summary line; with --json, one JSON object instead.
+The problem lines are the ones a server logs (and GET /admin/config shows) when it rejects a
+reload of the same file, and the summary says when servers refuse every client (keys configured,
+none left).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from router.errors import ConfigError
+from router.table.access import NO_KEY_LEFT
 from router.table.load import LoadedConfig, config_from_seed_env, find_config_path, load_config_file
 from router.table.problems import Problem
 
@@ -130,6 +134,8 @@ def _summary(
     if disabled:
         routes += f" ({disabled} disabled: no key in environment)"
     keys = f", {_count(len(loaded.client_key_hashes), 'client key')} (with {loaded.keys_file})" if loaded.keys_file else ""
+    if loaded.keys_required and not loaded.client_key_hashes:
+        keys += f"; {NO_KEY_LEFT}"
     return f"{name}: OK — {_count(len(config.upstreams), 'upstream')}, {routes}{keys}"
 
 

@@ -64,6 +64,14 @@ class LoadedConfig:
     access: Access = Access()
     keys_file: str | None = None
 
+    @property
+    def keys_required(self) -> bool:
+        """True when `[auth]` names a source of client keys (`keys`, `keys-file`): a server then
+        asks every client for a key even when none is left (all revoked, an empty keys file), so
+        deleting keys never opens it. False only when no key source is configured at all."""
+        auth = self.config.auth
+        return bool(auth.keys) or auth.keys_file is not None
+
 
 def load_config_text(text: str, *, filename: str, environ: Mapping[str, str]) -> LoadedConfig:
     source = SourceMap.from_text(text)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from router.state import RouterState
+from router.table.access import NO_KEY_LEFT
 from router.table.load import LoadedConfig, load_config_file
 from router.table.lookup import Table, build_table
 from router.table.problems import InvalidConfig, Problem
@@ -183,7 +184,7 @@ class Reloader:
             loaded = await asyncio.to_thread(load_config_file, self.path, self.environ)
             if loaded.source_sha256 == current.source_sha256:
                 return ReloadResult("unchanged", reason, current.source_sha256)
-            refused = refusals(current, loaded, self.state)
+            refused = refusals(current, loaded, generated_keys=bool(self.state.generated_key_hashes))
             if refused:
                 raise InvalidConfig(refused)
             table = await asyncio.to_thread(build_table, loaded)
@@ -200,6 +201,8 @@ class Reloader:
             log.warning("%s", warning.render())
         if loaded.config.server != old.config.server:
             log.warning("reload (%s): [server] changed; host, port and workers take effect at restart", reason)
+        if loaded.keys_required and not self.state.key_hashes:
+            log.warning("reload (%s): %s", reason, NO_KEY_LEFT)
         retired = [client.name for client in change.retired]
         log.info("reloaded %s (%s): sha256 %s -> %s; clients kept %s, new %s, retiring %s", self.path, reason,
                  old.source_sha256[:12], loaded.source_sha256[:12], list(change.kept), list(change.created), retired)
@@ -222,12 +225,19 @@ class Reloader:
             self.stats.last_error = {"at": iso_now(), "reason": result.reason, "errors": list(result.errors)}
 
 
-def refusals(old: LoadedConfig, new: LoadedConfig, state: RouterState) -> list[Problem]:
-    """What a valid file may still not do to a running server. Removing every client key would
-    open a server that may be bound beyond loopback (only `router serve` knows, at start)."""
-    if old.client_key_hashes and not new.client_key_hashes and not state.generated_key_hashes:
-        message = "a reload cannot remove every client key: the running server would be open to anyone"
-        fix = "keep at least one key, or restart the server to serve without keys (loopback only)"
+def refusals(old: LoadedConfig, new: LoadedConfig, *, generated_keys: bool) -> list[Problem]:
+    """What a valid file may still not do to a running server (`router keys` asks the same).
+
+    A table whose `[auth]` names keys or a keys file is closed even with no key left, so
+    revoking the last key is an ordinary reload: every client is refused from then on. Only
+    dropping every key source would open the server, which may be bound beyond loopback (only
+    `router serve` knows, at start): that is refused, unless the server generated a key at start
+    (it keeps that one)."""
+    if old.keys_required and not new.keys_required and not generated_keys:
+        message = ("a reload cannot drop every client key source ([auth] keys, keys-file): "
+                   "the running server would be open to anyone")
+        fix = ("keep keys-file (with no key in it every client is refused), "
+               "or restart the server to serve without keys (loopback only)")
         return [Problem("error", new.filename, None, None, "auth", "auth.keys", message, fix)]
     return []
 

@@ -297,7 +297,9 @@ class KeyHash(_Strict):
 
 class Auth(_Strict):
     """Client keys. Strings are `env:NAME` / `${NAME}` references; tables are named sha256 hashes.
-    With no keys and the server bound beyond loopback, a key is generated at first start.
+    With `keys` or `keys-file` set, a client needs a listed key even when none is listed: revoking
+    the last key refuses every client, it never opens the server. With neither the server is open
+    (loopback only); with no key and bound beyond loopback, it generates one at first start.
 
     admin-keys: keys for the admin endpoints (`POST /admin/reload`, `GET /admin/config`), in the
       same forms as `keys`. A client key never opens them. With none, only loopback peers that
