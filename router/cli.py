@@ -109,7 +109,9 @@ def _worker_environment(path: Path | None, loaded: LoadedConfig, host: str) -> d
     env: dict[str, str] = {}
     if path is not None:
         env[CONFIG_ENV] = str(path.absolute())  # not resolve(): a config-map symlink swap must stay visible
-    if not loaded.client_key_hashes and not is_loopback(host):
+    # Only a table that names no key source at all is open; one whose keys are all revoked is
+    # closed on purpose, and a generated key would open it again.
+    if not loaded.keys_required and not is_loopback(host):
         explicit = os.environ.get(KEY_FILE_ENV)
         key_file = Path(explicit) if explicit else key_file_for(path)
         key, created = ensure_key(key_file)

@@ -237,3 +237,17 @@ def test_the_loaded_table_says_when_keys_are_required(tmp_path: Path) -> None:
     assert load_config_file(config, {}).keys_required  # a keys file, even missing or empty
     config.write_text(ROUTES.replace('[auth]\nkeys-file = "routes.keys.toml"\n', ""))
     assert not load_config_file(config, {}).keys_required
+
+
+def test_a_server_beyond_loopback_whose_keys_are_all_revoked_generates_no_key(tmp_path: Path) -> None:
+    """A generated key would open again what revoking closed: only a table naming no key
+    source gets one."""
+    config = tmp_path / "routes.toml"
+    config.write_text(ROUTES)
+    (tmp_path / "routes.keys.toml").write_text("")
+    port = free_port()
+    with running(["router", "serve", "--config", str(config), "--host", "0.0.0.0", "--port", str(port)], port):
+        body = {"model": "demo", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/messages", json=body).status_code == 401
+        assert httpx.get(f"http://127.0.0.1:{port}/auth-token").status_code == 404
+    assert not (tmp_path / ".router-key").exists()
