@@ -16,7 +16,7 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, rename="kebab", frozen
     pass
 
 
-class Timeouts(_Strict):
+class Timeouts(_Strict, frozen=True):
     """Seconds. `total` bounds a whole non-streaming call; `stream-idle` the silence between two
     stream reads (a stream that goes quiet longer fails with a timeout error event)."""
 
@@ -27,7 +27,7 @@ class Timeouts(_Strict):
     stream_idle: float = 300.0
 
 
-class ConnectionLimits(_Strict):
+class ConnectionLimits(_Strict, frozen=True):
     """Connection pool of the one long-lived client per upstream."""
 
     max_connections: int = 256
@@ -35,7 +35,7 @@ class ConnectionLimits(_Strict):
     keepalive_expiry: float = 60.0
 
 
-class ThinkingBudgets(_Strict):
+class ThinkingBudgets(_Strict, frozen=True):
     """OpenAI `reasoning_effort` → Anthropic `thinking.budget_tokens`, for OpenAI clients on
     Anthropic targets."""
 
@@ -45,7 +45,7 @@ class ThinkingBudgets(_Strict):
     high: int = 24576
 
 
-class Supports(_Strict):
+class Supports(_Strict, frozen=True):
     """What a target can do; the converters adapt requests to it. Unset fields inherit (route ←
     upstream ← defaults).
 
@@ -72,7 +72,7 @@ class Supports(_Strict):
     thinking_budgets: ThinkingBudgets | None = None
 
 
-class OpenAIUpstream(_Strict, tag_field="kind", tag="openai"):
+class OpenAIUpstream(_Strict, frozen=True, tag_field="kind", tag="openai"):
     """Any OpenAI-compatible Chat Completions API (OpenAI, DeepSeek, OpenRouter, vLLM, Ollama, Groq).
 
     api-key: `env:NAME` or `${NAME}`; sent as `Authorization: Bearer`. Never a literal secret.
@@ -90,7 +90,7 @@ class OpenAIUpstream(_Strict, tag_field="kind", tag="openai"):
     supports: Supports = Supports()
 
 
-class MockUpstream(_Strict, tag_field="kind", tag="mock"):
+class MockUpstream(_Strict, frozen=True, tag_field="kind", tag="mock"):
     """Built in and offline: answers deterministically in OpenAI Chat Completions shape. It echoes
     the last user message, streams it word by word, thinks aloud when reasoning is asked for, and
     calls a tool when the last user message names one of the request's tools."""
@@ -100,7 +100,7 @@ class MockUpstream(_Strict, tag_field="kind", tag="mock"):
     supports: Supports = Supports()
 
 
-class AnthropicUpstream(_Strict, tag_field="kind", tag="anthropic"):
+class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic"):
     """The Anthropic Messages API (api.anthropic.com, or any server that speaks it).
 
     api-key: `env:NAME` or `${NAME}`; sent as `x-api-key`.
@@ -124,34 +124,34 @@ Upstream = OpenAIUpstream | AnthropicUpstream | MockUpstream
 HttpUpstream = OpenAIUpstream | AnthropicUpstream
 
 
-class SetOp(_Strict, tag_field="op", tag="set"):
+class SetOp(_Strict, frozen=True, tag_field="op", tag="set"):
     """Always set `field` to `value`."""
 
     field: str
     value: Any
 
 
-class DefaultOp(_Strict, tag_field="op", tag="default"):
+class DefaultOp(_Strict, frozen=True, tag_field="op", tag="default"):
     """Set `field` to `value` when the request has none."""
 
     field: str
     value: Any
 
 
-class DropOp(_Strict, tag_field="op", tag="drop"):
+class DropOp(_Strict, frozen=True, tag_field="op", tag="drop"):
     """Remove `field`."""
 
     field: str
 
 
-class RenameOp(_Strict, tag_field="op", tag="rename"):
+class RenameOp(_Strict, frozen=True, tag_field="op", tag="rename"):
     """Move `field` to `to` (e.g. max_tokens → max_completion_tokens for OpenAI reasoning models)."""
 
     field: str
     to: str
 
 
-class ClampOp(_Strict, tag_field="op", tag="clamp"):
+class ClampOp(_Strict, frozen=True, tag_field="op", tag="clamp"):
     """Keep a numeric `field` within [min, max]."""
 
     field: str
@@ -162,14 +162,14 @@ class ClampOp(_Strict, tag_field="op", tag="clamp"):
 Op = SetOp | DefaultOp | DropOp | RenameOp | ClampOp
 
 
-class SetHeader(_Strict, tag_field="op", tag="set"):
+class SetHeader(_Strict, frozen=True, tag_field="op", tag="set"):
     """Send header `name` with `value` to the upstream (replacing ours or the client's)."""
 
     name: str
     value: str
 
 
-class RemoveHeader(_Strict, tag_field="op", tag="remove"):
+class RemoveHeader(_Strict, frozen=True, tag_field="op", tag="remove"):
     """Do not send header `name` to the upstream (e.g. a forwarded `anthropic-beta`)."""
 
     name: str
@@ -178,14 +178,14 @@ class RemoveHeader(_Strict, tag_field="op", tag="remove"):
 HeaderOp = SetHeader | RemoveHeader
 
 
-class WeightedTarget(_Strict):
+class WeightedTarget(_Strict, frozen=True):
     """A target with a share of the traffic when the route balances (`balance = "weighted"`)."""
 
     target: str
     weight: float = 1.0
 
 
-class Retry(_Strict):
+class Retry(_Strict, frozen=True):
     """How a route retries. An attempt fails over to the next target (or retries the only one)
     when it fails with one of `on` before the first byte reached the client; never on the
     client's own errors. Backoff is exponential with full jitter; an upstream's retry-after is
@@ -205,7 +205,7 @@ class Retry(_Strict):
     cooldown: float = 30.0
 
 
-class When(_Strict):
+class When(_Strict, frozen=True):
     """Conditions on the request itself; the route matches only when every condition given holds
     (a route whose conditions fail falls through to the next route). Declarative on purpose: no
     scripting, so `router check` can reason about them and `router explain` can show each one.
@@ -231,7 +231,7 @@ class When(_Strict):
     max_input_tokens: int | None = None
 
 
-class Rate(_Strict):
+class Rate(_Strict, frozen=True):
     """Requests and tokens per minute, over a sliding 60-second window. Tokens are input +
     output: estimated when the request arrives, corrected from the answer's usage (a stream's
     when it ends). Unset: no limit. Over it, clients get a 429 with `retry-after`.
@@ -241,7 +241,7 @@ class Rate(_Strict):
     tpm: int | None = None
 
 
-class Route(_Strict):
+class Route(_Strict, frozen=True):
     """One row of the table; the first route whose `models` match the client's model wins.
 
     models: exact names or globs (`claude-*`, `gpt-?o`, `*`).
@@ -278,7 +278,7 @@ class Route(_Strict):
     limits: Rate | None = None
 
 
-class KeyHash(_Strict):
+class KeyHash(_Strict, frozen=True):
     """A named client key: its sha256 hex digest (the key itself lives only with the client;
     `router keys add` makes one) or `key = "env:NAME"`, and what it may do.
 
@@ -295,7 +295,7 @@ class KeyHash(_Strict):
     limits: Rate | None = None
 
 
-class Auth(_Strict):
+class Auth(_Strict, frozen=True):
     """Client keys. Strings are `env:NAME` / `${NAME}` references; tables are named sha256 hashes.
     With `keys` or `keys-file` set, a client needs a listed key even when none is listed: revoking
     the last key refuses every client, it never opens the server. With neither the server is open
@@ -313,7 +313,7 @@ class Auth(_Strict):
     keys_file: str | None = None
 
 
-class Cors(_Strict):
+class Cors(_Strict, frozen=True):
     """Cross-origin access for browser clients (`[server] cors`); off when the table is absent.
 
     origins: allowed origins, e.g. `["https://app.example.com"]`; `["*"]` allows any.
@@ -333,7 +333,7 @@ class Cors(_Strict):
     max_age: int = 600
 
 
-class Server(_Strict):
+class Server(_Strict, frozen=True):
     """Where `router serve` listens and how it serves; `--host`, `--port` and `--workers`
     override those three. Read at start: a reload changes only `log-bodies` and `access-log`.
 
@@ -369,7 +369,7 @@ class Server(_Strict):
     log_bodies: bool = False
 
 
-class Limits(_Strict):
+class Limits(_Strict, frozen=True):
     """How rate limits are counted. The limits themselves are per key (`limits` on a key) and
     per route (`limits` on a route); a request must fit all that apply.
 
@@ -385,14 +385,14 @@ class Limits(_Strict):
     fail_open: bool = True
 
 
-class KeysFile(_Strict):
+class KeysFile(_Strict, frozen=True):
     """The keys file (`[auth] keys-file`, written by `router keys`): one `[[keys]]` table per
     key, in the same form as `[auth] keys` tables."""
 
     keys: list[KeyHash] = []
 
 
-class Config(_Strict):
+class Config(_Strict, frozen=True):
     """The whole routes.toml."""
 
     server: Server = Server()
