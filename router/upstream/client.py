@@ -16,7 +16,7 @@ import email.utils
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx
 
@@ -73,7 +73,8 @@ def environment_proxy(url: httpx.URL) -> str | None:
     exempts hosts), as curl and httpx read them; None to go direct."""
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(url.host, proxies):
+    # proxy_bypass_environment is undocumented stdlib, absent from typeshed's urllib.request stub
+    if not proxy or urllib.request.proxy_bypass_environment(url.host, proxies):  # type: ignore[attr-defined]
         return None
     return proxy
 
@@ -226,7 +227,8 @@ def make_client(
         headers=_headers(upstream, api_key),
         timeouts=timeouts,
         scrubber=Scrubber.for_secrets([api_key] if api_key else []),
-        forwarding=_forwarding(upstream) if anthropic else None,
+        # `anthropic` is the isinstance test above; mypy does not narrow through the variable
+        forwarding=_forwarding(cast(AnthropicUpstream, upstream)) if anthropic else None,
         count_tokens_url=httpx.URL(_endpoint(upstream) + "/count_tokens") if anthropic else None,
         transport=chosen,
         extensions={"timeout": timeout.as_dict()},

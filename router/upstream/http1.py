@@ -24,6 +24,7 @@ import ssl
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
 
 import certifi
 import httptools
@@ -62,7 +63,7 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
-def _expire(waiter: asyncio.Future[object], error: type[Exception], message: str) -> None:
+def _expire(waiter: asyncio.Future[Any], error: type[Exception], message: str) -> None:
     """Timer callback: fail a wait for a free connection that has not been answered yet."""
     if not waiter.done():
         waiter.set_exception(error(message))
