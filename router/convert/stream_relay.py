@@ -28,7 +28,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from router.answer import FinalChunk
 from router.errors import RouterError, UpstreamError, UpstreamProtocolError, UpstreamTimeout
@@ -199,7 +199,8 @@ async def relay(
     happens at once rather than when the generator is collected."""
     translator = SSETranslator(machine, scrubber, upstream)
     scrub = scrubber.data if scrubber.patterns else None  # no secrets: not even a call per chunk
-    source = chunks if hasattr(chunks, "poll") else _IteratedChunks(chunks)  # type: ignore[arg-type]
+    # the hasattr test is the narrowing (mypy cannot tell a Protocol from an iterable by it)
+    source: ChunkSource = cast(ChunkSource, chunks) if hasattr(chunks, "poll") else _IteratedChunks(chunks)
     clock = _SilenceClock(ping_interval, idle_timeout)
     quiet = observer is not None  # no output from upstream data yet (one bool test per read)
     completed = False
