@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
@@ -16,7 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from router import accesslog
 from router.errors import InvalidRequest, ModelNotFound, PayloadTooLarge, RouterError
-from router.exchange import ObserveMiddleware, access_log_of, record_unrouted
+from router.exchange import ObserveMiddleware, Scope, access_log_of, record_unrouted
 from router.front.admin import admin_config, admin_reload
 from router.front.endpoint import new_request_id
 from router.front.anthropic import count_tokens, create_message
@@ -35,7 +36,7 @@ def protocol_of(path: str) -> Protocol:
     return "openai" if path.startswith(("/v1/chat/completions", "/v1/responses")) else "anthropic"
 
 
-def _http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     """Litestar's own errors (no such path, wrong method, body too large) in the client's shape,
     with a request id and an access-log line like every other answer."""
     error: RouterError
@@ -49,20 +50,22 @@ def _http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
         error.status = exc.status_code
     request_id = new_request_id()
     response = error_response(error, protocol_of(request.url.path), request_id)
-    record_unrouted(request.scope, response.status_code, request_id, access_log_of(request.app.state.router))
+    # litestar types the scope as a TypedDict and status_code as optional; error_response sets it
+    status = cast(int, response.status_code)
+    record_unrouted(cast(Scope, request.scope), status, request_id, access_log_of(request.app.state.router))
     return response
 
 
 def _served(app: Litestar) -> str:
     """The endpoints this app serves, "POST /v1/messages, ...", for a 404's message."""
-    endpoints = []
+    endpoints: list[str] = []
     for route in app.routes:
         methods = sorted(set(getattr(route, "methods", ())) - {"HEAD", "OPTIONS"}) or ["POST"]
         endpoints.extend(f"{method} {route.path}" for method in methods)
     return ", ".join(endpoints)
 
 
-def _unexpected(request: Request, exc: Exception) -> Response[bytes]:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """A bug: log it with the traceback, answer without one."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     error = RouterError("internal error in the router")

@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from litestar.datastructures import Headers
-
 from router.errors import AuthenticationFailed
 from router.table.access import keys_required
 
 
-def presented_key(headers: Headers) -> str | None:
+def presented_key(headers: Mapping[str, str]) -> str | None:
     key = headers.get("x-api-key")
     if key:
         return key.strip()
@@ -23,7 +21,7 @@ def presented_key(headers: Headers) -> str | None:
     return None
 
 
-def authenticate(headers: Headers, key_hashes: Mapping[str, str]) -> str | None:
+def authenticate(headers: Mapping[str, str], key_hashes: Mapping[str, str]) -> str | None:
     """The key's name, or None when no keys are configured (open, loopback-only server). A
     KeyHashes with no key left but keys configured (router.table.access) refuses everyone: a
     server never opens because its last key was revoked."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Request, Response, get
 
@@ -21,7 +23,7 @@ async def health() -> Response[bytes]:
 
 
 @get("/ready")
-async def ready(request: Request) -> Response[bytes]:
+async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Readiness: a table is loaded and the server is not draining."""
     state = request.app.state.router
     if not state.ready:
@@ -31,7 +33,7 @@ async def ready(request: Request) -> Response[bytes]:
 
 
 @get("/metrics")
-async def prometheus_metrics(request: Request) -> Response[bytes]:
+async def prometheus_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus text format (OpenMetrics when asked for); with several workers, all of them."""
     body, content_type = request.app.state.router.metrics.exposition(request.headers.get("accept", ""))
     # Litestar appends "; charset=utf-8" to text/ types itself.
@@ -39,7 +41,7 @@ async def prometheus_metrics(request: Request) -> Response[bytes]:
 
 
 @get("/auth-token")
-async def auth_token(request: Request) -> Response[bytes]:
+async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The generated client key, for a local tool to pick up. Loopback peers only: the seed gateway
     handed it to anyone on the internet. Behind a proxy the peer is the proxy, never the client, so
     a forwarded request is refused too."""
@@ -51,7 +53,7 @@ async def auth_token(request: Request) -> Response[bytes]:
 
 
 @get("/v1/models")
-async def list_models(request: Request) -> Response[bytes]:
+async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Anthropic shape for Anthropic clients (they send anthropic-version), OpenAI shape otherwise."""
     state = request.app.state.router
     anthropic = "anthropic-version" in request.headers
