@@ -77,7 +77,7 @@ async def send_stream(answer: Streamed, receive: Receive, send: Send) -> None:
 def _this_task() -> asyncio.Task[None]:
     task = asyncio.current_task()
     assert task is not None, "called from a task, as every ASGI handler is"
-    return task  # type: ignore[return-value]
+    return task
 
 
 async def _cancel_on_disconnect(receive: Receive, streaming: asyncio.Task[None]) -> bool:
