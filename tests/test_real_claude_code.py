@@ -1,0 +1,246 @@
+"""End to end with the real Claude Code CLI: `claude -p` → `router serve` → the loopback mock
+upstream, every process real, all on loopback.
+
+The CLI is the npm package pinned in .ci/run (CLAUDE_CODE_VERSION), installed into the git-ignored
+.ci/node/; `CLAUDE_CLI=/path/to/claude` uses another one. Without it the module is skipped, so the
+suite still runs where npm is missing; CI installs it, so there it always runs.
+
+The CLI runs with HOME in a temporary directory and every switch that stops it from calling
+outside hosts (telemetry, error reporting, the auto-updater, non-essential traffic). Whatever it
+still tries must fail fast and not matter: each run is bounded by a timeout.
+
+The mock upstream's `last-user` script answers the last user message: Claude Code ends `messages`
+with a `role: system` message listing its tools and agents, which the plain mock would take for
+the user's text (and call the Agent tool it names, every turn).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.servers import REPO, Process, free_port, running
+
+CLIENT_KEY = "test-client-key-0123456789"
+UPSTREAM_KEY = "sk-upstream-secret-ABCDEFGHIJKLMNOP"
+CLI_TIMEOUT = 60.0
+PINNED = re.search(r"^CLAUDE_CODE_VERSION=(\S+)$", (REPO / ".ci" / "run").read_text(), re.M)
+
+ROUTES = """
+[auth]
+keys = ["env:ROUTER_TEST_KEY"]
+
+[upstreams.openai-mock]
+kind = "openai"
+base-url = "{upstream}/v1"
+api-key = "env:UP_KEY"
+
+[upstreams.anthropic-mock]
+kind = "anthropic"
+base-url = "{upstream}"
+api-key = "env:UP_KEY"
+beta = "all"
+
+[[routes]]
+name = "passthrough"
+clients = ["anthropic"]
+models = ["claude-passthrough"]
+to = "anthropic-mock/last-user"
+
+[[routes]]
+# Every name the CLI may ask for: its main model and its small/fast (haiku) one.
+name = "claude"
+clients = ["anthropic"]
+models = ["claude-*"]
+to = "openai-mock/last-user"
+"""
+
+# Switches that keep the CLI from reaching outside hosts. DISABLE_NON_ESSENTIAL_MODEL_CALLS is not
+# in the pinned version but was in earlier ones; an unknown variable is harmless.
+QUIET = {
+    "DISABLE_TELEMETRY": "1",
+    "DISABLE_ERROR_REPORTING": "1",
+    "DISABLE_AUTOUPDATER": "1",
+    "DISABLE_BUG_COMMAND": "1",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "DISABLE_NON_ESSENTIAL_MODEL_CALLS": "1",
+    "CLAUDE_CODE_DISABLE_TERMINAL_TITLE": "1",
+}
+
+
+def _cli() -> Path | None:
+    configured = os.environ.get("CLAUDE_CLI")
+    path = Path(configured) if configured else REPO / ".ci" / "node" / "node_modules" / ".bin" / "claude"
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+CLI = _cli()
+pytestmark = pytest.mark.skipif(
+    CLI is None,
+    reason="Claude Code CLI not installed: .ci/run installs it into .ci/node/ "
+           "(npm install --prefix .ci/node @anthropic-ai/claude-code@<pinned>), or set CLAUDE_CLI",
+)
+
+
+class Gateway:
+    def __init__(self, url: str, process: Process) -> None:
+        self.url, self.process = url, process
+
+    def mark(self) -> int:
+        return len(self.process.lines)
+
+    def access_log(self, since: int, posts: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The access-log records written since `since`, once `posts` POSTs to /v1/messages are
+        among them (a stream's record is written when its last event went out, which may be just
+        after the CLI exits)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            records = [json.loads(line) for line in self.process.lines[since:] if line.startswith("{")]
+            done = [r for r in records if r.get("method") == "POST" and r.get("path") == "/v1/messages"]
+            if len(done) >= posts or time.monotonic() > deadline:
+                return records
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def gateway(mock_upstream_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    config = tmp_path_factory.mktemp("claude-code-router") / "routes.toml"
+    config.write_text(ROUTES.format(upstream=mock_upstream_url))
+    port = free_port()
+    env = {"ROUTER_TEST_KEY": CLIENT_KEY, "UP_KEY": UPSTREAM_KEY}
+    with running(["router", "serve", "--config", str(config), "--port", str(port)], port, env) as process:
+        yield Gateway(f"http://127.0.0.1:{port}", process)
+
+
+def run_claude(gateway: Gateway, tmp_path: Path, *args: str, path_dirs: tuple[Path, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """`claude ARGS` in tmp_path/work with HOME, TMPDIR and the config in tmp_path; stdin closed.
+    The environment is built from scratch so a developer's own ANTHROPIC_* or CLAUDE_* settings
+    cannot leak in. On timeout its whole process group (tools it ran included) is killed."""
+    assert CLI is not None
+    home, work, tmp = tmp_path / "home", tmp_path / "work", tmp_path / "tmp"
+    for folder in (home, work, tmp):
+        folder.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.pathsep.join([*map(str, path_dirs), os.environ.get("PATH", "/usr/bin:/bin")]),
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "SHELL": "/bin/bash",
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "ANTHROPIC_BASE_URL": gateway.url,
+        "ANTHROPIC_API_KEY": CLIENT_KEY,
+        **QUIET,
+    }
+    process = subprocess.Popen([str(CLI), *args], cwd=work, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=CLI_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"claude {' '.join(args)} did not finish in {CLI_TIMEOUT}s\n"
+                    f"stdout: {stdout[-2000:]}\nstderr: {stderr[-2000:]}\nrouter:\n{gateway.process.output()[-4000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def assert_exit_0(result: subprocess.CompletedProcess[str], gateway: Gateway) -> None:
+    assert result.returncode == 0, (f"exit {result.returncode}\nstdout: {result.stdout[-3000:]}\n"
+                                    f"stderr: {result.stderr[-3000:]}\nrouter:\n{gateway.process.output()[-4000:]}")
+
+
+def assert_answered(records: list[dict[str, Any]], posts: int, route: str, pair: str) -> None:
+    """Every request the CLI made was answered 200, and `posts` of them were streamed
+    /v1/messages calls through `route` with the client key."""
+    failed = [r for r in records if r.get("status") != 200]
+    assert not failed, f"the router answered the CLI with errors: {failed}"
+    messages = [r for r in records if r.get("method") == "POST" and r.get("path") == "/v1/messages"]
+    assert len(messages) == posts, records
+    for record in messages:
+        assert record["route"] == route and record["pair"] == pair, record
+        assert record["key"] == "ROUTER_TEST_KEY" and record["stream"] is True, record
+        assert record["model"].startswith("claude-"), record
+        assert record["attempts"] == [f"{record['target']}=200"], record
+
+
+def test_the_installed_cli_is_the_pinned_version(tmp_path: Path) -> None:
+    if os.environ.get("CLAUDE_CLI"):
+        pytest.skip("CLAUDE_CLI names another build of the CLI")
+    assert PINNED is not None, ".ci/run lost its CLAUDE_CODE_VERSION= line"
+    assert CLI is not None
+    version = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL,
+                             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), **QUIET})
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.split()[0] == PINNED.group(1), version.stdout
+
+
+def test_print_json_through_anthropic_passthrough(gateway: Gateway, tmp_path: Path) -> None:
+    """`claude -p --output-format json`: Claude Code's whole request (betas, `?beta=true`, adaptive
+    thinking, context management, 2020-12 tool schemas) passes to an Anthropic upstream as sent."""
+    since = gateway.mark()
+    result = run_claude(gateway, tmp_path, "-p", "say hi to the router", "--model", "claude-passthrough",
+                        "--output-format", "json")
+    assert_exit_0(result, gateway)
+    answer = json.loads(result.stdout)
+    assert answer["type"] == "result" and answer["subtype"] == "success", answer
+    assert answer["is_error"] is False and answer["num_turns"] == 1, answer
+    # The Anthropic mock echoes the user's text blocks, then lists the top-level fields it does not
+    # know: the passthrough delivered Claude Code's own fields untouched.
+    assert answer["result"].startswith("Echo: "), answer["result"]
+    assert "say hi to the router" in answer["result"]
+    assert "context_management" in answer["result"].rpartition("| fields: ")[2]
+    assert_answered(gateway.access_log(since, 1), 1, "passthrough", "anthropic__anthropic")
+
+
+def test_stream_json_through_the_converted_pair(gateway: Gateway, tmp_path: Path) -> None:
+    """`--output-format stream-json --include-partial-messages`: the CLI's default model goes to the
+    OpenAI-shaped mock; the router converts the SSE stream chunk by chunk, and the CLI shows each
+    text delta as it comes."""
+    since = gateway.mark()
+    result = run_claude(gateway, tmp_path, "-p", "stream three little words", "--output-format", "stream-json",
+                        "--verbose", "--include-partial-messages")
+    assert_exit_0(result, gateway)
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    events = [line["event"] for line in lines if line["type"] == "stream_event"]
+    kinds = [event["type"] for event in events]
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop", kinds
+    deltas = [event["delta"]["text"] for event in events
+              if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta"]
+    assert len(deltas) > 3, deltas  # streamed word by word, not in one piece
+    final = lines[-1]
+    assert final["type"] == "result" and final["subtype"] == "success" and final["is_error"] is False, final
+    assert final["result"] == "".join(deltas)
+    assert final["result"].startswith("Echo: ") and final["result"].endswith("stream three little words")
+    stop = next(event for event in events if event["type"] == "message_delta")
+    assert stop["delta"]["stop_reason"] == "end_turn"
+    assert_answered(gateway.access_log(since, 1), 1, "claude", "anthropic__openai")
+
+
+def test_the_cli_runs_a_tool_and_sends_back_its_result(gateway: Gateway, tmp_path: Path) -> None:
+    """The prompt names Bash, so the mock calls it (`{"command": "demo"}`, its sample arguments);
+    the CLI runs `demo` — a script on PATH that leaves a marker in the working directory — and
+    sends its output back as a tool_result, which the mock answers with text."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    demo = bin_dir / "demo"
+    demo.write_text('#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho tool-output-7f3a\n')
+    demo.chmod(0o755)
+    since = gateway.mark()
+    result = run_claude(gateway, tmp_path, "-p", "please use Bash", "--allowedTools", "Bash",
+                        "--output-format", "json", path_dirs=(bin_dir,))
+    assert_exit_0(result, gateway)
+    answer = json.loads(result.stdout)
+    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
+    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
+    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
+    assert answer["result"] == "The tool returned: tool-output-7f3a", answer["result"]
+    assert_answered(gateway.access_log(since, 2), 2, "claude", "anthropic__openai")
