@@ -13,6 +13,7 @@ from router.keyfile import ensure_key, key_file_for
 from router.netaddr import is_loopback
 from router.table.check_command import run_check
 from router.table.load import LoadedConfig, find_config_path
+from router.table.rules import route_targets
 from router.table.schema import Server
 
 # The server modules (Litestar, uvicorn) are imported only by `serve`: `check` stays light.
@@ -152,9 +153,7 @@ def _print_summary(loaded: LoadedConfig, host: str, port: int) -> None:
     """Which routes serve and which providers are waiting for their key."""
     print(f"router: serving {loaded.filename or 'UPSTREAM_* environment'} on http://{host}:{port}")
     for route in loaded.config.routes:
-        targets = [route.to] if isinstance(route.to, str) else route.to
+        targets = route_targets(route)
         state = "off (no API key in the environment)" if route.name in loaded.disabled_routes else "on"
         names = ", ".join(route.models)
-        # KNOWN BUG, kept as is (type-only change): a `{ target, weight }` entry is a WeightedTarget
-        # and this join raises TypeError; router.table.rules.route_targets(route) is the fix.
-        print(f"  {route.name:<24} {names:<28} -> {', '.join(targets)}  [{state}]")  # type: ignore[arg-type]
+        print(f"  {route.name:<24} {names:<28} -> {', '.join(targets)}  [{state}]")

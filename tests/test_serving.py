@@ -269,3 +269,16 @@ async def test_drain_on_signal_leaves_default_handlers_alone() -> None:
         drain.uninstall()
     finally:
         signal.signal(signal.SIGTERM, original)
+
+
+def test_the_start_summary_names_weighted_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    """`router serve` printed its summary with ', '.join(route.to), which raised TypeError for
+    `{ target, weight }` entries: a table with a weighted route could not be served."""
+    from router.cli import _print_summary
+
+    loaded = load_config_text(
+        '[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "spread"\nmodels = ["chat"]\n'
+        'balance = "weighted"\nto = [{ target = "m/a", weight = 3 }, "m/b"]\n',
+        filename="routes.toml", environ={})
+    _print_summary(loaded, "127.0.0.1", 8080)
+    assert "-> m/a, m/b  [on]" in capsys.readouterr().out
