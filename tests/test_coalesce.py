@@ -97,6 +97,16 @@ async def test_abort_discards_what_is_held() -> None:
     assert inner.writes == [] and inner.calls == ["abort"]
 
 
+async def test_what_is_held_when_the_peer_goes_away_is_dropped_not_written() -> None:
+    """The soak found uvloop's "unable to perform operation ... the handler is closed" raised by
+    the scheduled flush of a connection the client had closed meanwhile."""
+    transport, inner = wrapped()
+    transport.write(b"for a client that left")
+    inner.closing = True  # connection_lost closed the real transport
+    await asyncio.sleep(0)
+    assert inner.writes == []
+
+
 async def test_a_large_write_goes_out_at_once() -> None:
     transport, inner = wrapped()
     transport.write(b"head")

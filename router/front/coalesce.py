@@ -88,6 +88,10 @@ class CoalescingTransport(asyncio.Transport):
             return
         self._held = None
         self._held_size = 0
+        if self._transport.is_closing():
+            # The peer went away between the write and this flush (the flush is scheduled):
+            # no one is left to read it, and uvloop raises on a write to a closed handle.
+            return
         self._transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     def close(self) -> None:
