@@ -44,3 +44,15 @@ async def test_transport_serves_unary_and_stream() -> None:
         assert body.endswith(b"data: [DONE]\n\n")
         missing = await client.get("http://mock/v1/other")
         assert missing.status_code == 404
+
+
+def test_a_trailing_system_message_is_not_the_users_turn() -> None:
+    """Claude Code ends `messages` with a system message naming its tools: the mock answered it,
+    called the Agent tool it names every turn, and `claude --model demo` never finished."""
+    tools = [{"type": "function", "function": {"name": "Agent", "parameters": {"type": "object"}}}]
+    request = {"model": "demo", "tools": tools, "messages": [
+        {"role": "user", "content": "say hi"},
+        {"role": "system", "content": "Available agents: Agent, general-purpose"},
+    ]}
+    message = completion(request)["choices"][0]["message"]
+    assert message["content"] == "Echo: say hi" and not message.get("tool_calls")

@@ -9,9 +9,9 @@ The CLI runs with HOME in a temporary directory and every switch that stops it f
 outside hosts (telemetry, error reporting, the auto-updater, non-essential traffic). Whatever it
 still tries must fail fast and not matter: each run is bounded by a timeout.
 
-The mock upstream's `last-user` script answers the last user message: Claude Code ends `messages`
-with a `role: system` message listing its tools and agents, which the plain mock would take for
-the user's text (and call the Agent tool it names, every turn).
+Claude Code ends `messages` with a `role: system` message listing its tools and agents; the mocks
+answer the last user or tool message before it (router.upstream.mock.last_turn), as they must for
+`claude --model demo` on the shipped routes.toml.
 """
 
 from __future__ import annotations
@@ -54,14 +54,14 @@ beta = "all"
 name = "passthrough"
 clients = ["anthropic"]
 models = ["claude-passthrough"]
-to = "anthropic-mock/last-user"
+to = "anthropic-mock"
 
 [[routes]]
 # Every name the CLI may ask for: its main model and its small/fast (haiku) one.
 name = "claude"
 clients = ["anthropic"]
 models = ["claude-*"]
-to = "openai-mock/last-user"
+to = "openai-mock"
 """
 
 # Switches that keep the CLI from reaching outside hosts. DISABLE_NON_ESSENTIAL_MODEL_CALLS is not

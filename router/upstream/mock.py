@@ -3,6 +3,7 @@ offline, so the shipped routes.toml works on a fresh machine and the tests have 
 
 Behaviour (documented in the README):
 - text: echoes the last user text ("Echo: ...") — or, after a tool ran, what the tool returned;
+  trailing system and developer messages are not the user's (Claude Code puts one last);
 - thinking: emits `reasoning_content` first when the request sets `reasoning_effort` or the user
   text contains the word "think";
 - tools: when the request offers tools and the last user text names one, it calls that tool with
@@ -28,10 +29,18 @@ _WORD = re.compile(r"\S+\s*")
 Json = dict[str, Any]
 
 
+def last_turn(messages: list[Json]) -> Json:
+    """The last user or tool message: the one being answered. Claude Code ends `messages` with a
+    `role: system` message (its agents and tools), which is not what the user said."""
+    for message in reversed(messages):
+        if message.get("role") not in ("system", "developer"):
+            return message
+    return {}
+
+
 def answer(request: Json) -> Json:
     """The whole answer as a chat.completion message: content, reasoning_content, tool_calls."""
-    messages = request.get("messages") or []
-    last = messages[-1] if messages else {}
+    last = last_turn(request.get("messages") or [])
     text = _text_of(last.get("content"))
     message: Json = {"role": "assistant", "content": None}
     if _wants_thinking(request, text):

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from router.upstream.mock import last_turn
+
 Json = dict[str, Any]
 KNOWN_FIELDS = {"model", "messages", "max_tokens", "system", "stream", "tools", "tool_choice", "thinking",
                 "temperature", "top_p", "top_k", "stop_sequences", "metadata"}
@@ -19,7 +21,7 @@ KNOWN_BLOCKS = {"text", "image", "tool_use", "tool_result", "thinking", "redacte
 
 
 def message(request: Json) -> Json:
-    last = (request.get("messages") or [{}])[-1]
+    last = last_turn(request.get("messages") or [])
     content = last.get("content")
     blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
     out: list[Json] = []

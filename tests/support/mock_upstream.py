@@ -6,9 +6,6 @@ and the model name scripts failures:
   echo-key        a 401 whose message echoes the Authorization header, as some providers do
   cut-stream      streams two chunks, then drops the connection
   slow-<ms>       waits that long between stream chunks
-  last-user       answers as if trailing `role: system` messages were not there: Claude Code ends
-                  `messages` with one (its tool and agent lists), which would otherwise be the text
-                  the mock echoes, and whose tool names would make it call a tool every turn
 
 GET /stats tells how many streams ran to the end and how many the router abandoned (closed the
 connection mid-stream), so a test can prove a client disconnect reaches the upstream at once.
@@ -62,8 +59,6 @@ class MockUpstream:
             return
         request = msgspec.json.decode(await _body(receive))
         model = str(request.get("model", ""))
-        if model == "last-user":
-            request = _without_trailing_system(request)
         if scope["path"].startswith("/v1/messages"):
             await self._anthropic(scope, send, request)
         elif model.startswith("fail-"):
@@ -118,13 +113,6 @@ class MockUpstream:
             self.stats["completed"] += 1
         finally:
             watcher.cancel()
-
-
-def _without_trailing_system(request: dict[str, Any]) -> dict[str, Any]:
-    messages = list(request.get("messages") or [])
-    while messages and messages[-1].get("role") in ("system", "developer"):
-        messages.pop()
-    return {**request, "messages": messages}
 
 
 async def _watch_disconnect(receive: Any, disconnected: asyncio.Event) -> None:
