@@ -24,6 +24,12 @@ _MAX_SCANNED_TOKENS = 200_000
 _DEPTH_NAMED = 64  # past this depth the body is "too deep" for the message; the decoder's own limit is higher
 
 
+# What a checked request's `messages` is replaced with: the raw view of the body is let go at
+# once. Held for the whole request it cost ~5 % more instructions on a 65 KB agent request
+# (callgrind: the allocator moved the encoder's large reallocs instead of growing them in place).
+CHECKED = msgspec.Raw(b"[]")
+
+
 def require_messages(messages: msgspec.Raw) -> None:
     """`messages` must be an array with at least one item (both Anthropic and OpenAI refuse `[]`)."""
     view = memoryview(messages)

@@ -32,7 +32,7 @@ from router.errors import (
 from router.exchange import exchange_of
 from router.failover import attempt_order, attempts_header, retryable, wait_before
 from router.front.auth import authenticate
-from router.front.bodycheck import require_messages, too_deep
+from router.front.bodycheck import CHECKED, require_messages, too_deep
 from router.front.incoming import Incoming
 from router.ids import new_id
 from router.ratelimit.limiter import Ticket
@@ -107,6 +107,7 @@ def route_and_admit(
     fields = decode_client(decode_fields or _ROUTING_DECODERS[protocol], body)
     if isinstance(fields, ModelRequestRouting):
         require_messages(fields.messages)
+        fields.messages = CHECKED
     table = state.table
     decoded = _DecodedOnce(protocol, body)
     plan = table.lookup(protocol, fields.model, RequestFacts(protocol, decoded.struct, incoming.headers, key))
