@@ -1,0 +1,189 @@
+"""Instructions per request, in process: a benchmark this noisy VM cannot move (not a test).
+
+    valgrind --tool=callgrind --callgrind-out-file=OUT python -m tests.bench.instructions N SCENARIO
+
+runs the router's ASGI app in process (no sockets, no uvicorn: the Python work the router does per
+request) on the bench's three scenarios (tests.bench.run: a small request, a 54-event stream, the
+65 KB Claude Code request), each answered by a canned upstream through an httpx transport, `N`
+times after a warm-up. Instructions per request are (total of N - total of 0) / N; callgrind
+counts the same for the same code and inputs whatever else the machine is doing, where CPU time
+here moves by a third between two runs of one commit. `--compare BASE_DIR` runs both trees and
+prints the table (a few minutes: valgrind is ~50x slower).
+
+Without valgrind it prints microseconds of CPU per request, which are only as good as the VM.
+The upstream has an API key, so every chunk goes through the scrubber as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.bench.run import FIXTURE, completion_json, stream_sse
+
+SCENARIOS = ("small", "stream", "agent")
+WARMUP = 50
+ROUTES = """
+[server]
+access-log = false
+
+[auth]
+keys = ["env:BENCH_KEY"]
+
+[upstreams.plain]
+kind = "openai"
+base-url = "http://plain.invalid/v1"
+api-key = "env:UP_KEY"
+
+[upstreams.sse]
+kind = "openai"
+base-url = "http://sse.invalid/v1"
+api-key = "env:UP_KEY"
+
+[[routes]]
+name = "stream"
+models = ["claude-stream"]
+to = "sse/m"
+
+[[routes]]
+name = "plain"
+models = ["*"]
+to = "plain/m"
+"""
+KEY = "bench-client-key"
+ENVIRON = {"BENCH_KEY": KEY, "UP_KEY": "sk-bench-upstream-0123456789abcdefghijklmnop"}
+
+
+class Canned(httpx.AsyncBaseTransport):
+    """An upstream that answers every request with the same bytes."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        self.body, self.content_type = body, content_type
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, headers={"content-type": self.content_type}, stream=httpx.ByteStream(self.body))
+
+
+def transport(name: str, upstream: object) -> httpx.AsyncBaseTransport:
+    if name == "sse":
+        return Canned(stream_sse().encode(), "text/event-stream")
+    return Canned(completion_json().encode(), "application/json")
+
+
+def bodies() -> dict[str, bytes]:
+    hello = [{"role": "user", "content": "hi"}]
+    agent = json.loads(FIXTURE.read_text())["body"]
+    agent["model"] = "claude-stream"
+    return {
+        "small": json.dumps({"model": "claude-x", "max_tokens": 64, "messages": hello}).encode(),
+        "stream": json.dumps({"model": "claude-stream", "max_tokens": 64, "stream": True, "messages": hello}).encode(),
+        "agent": json.dumps(agent).encode(),
+    }
+
+
+App = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+async def one(app: App, body: bytes) -> None:
+    """One POST /v1/messages, its body in one message, the answer collected."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/messages", "raw_path": b"/v1/messages", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 80),
+             "headers": [(b"content-type", b"application/json"), (b"x-api-key", KEY.encode()),
+                         (b"content-length", str(len(body)).encode())]}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200, sent
+
+
+async def measure(count: int, scenarios: list[str]) -> None:
+    from router.app import create_app
+    from router.state import open_state
+    from router.table.load import load_config_text
+    from router.table.lookup import build_table
+
+    logging.getLogger("router").setLevel(logging.ERROR)
+    state = open_state(build_table(load_config_text(ROUTES, filename="routes.toml", environ=ENVIRON)),
+                       transport=transport)
+    app = create_app(state)
+    requests = bodies()
+    for name in SCENARIOS:  # every run warms up all three, so a run of N differs from one of 0 only by N
+        for _ in range(WARMUP):
+            await one(app, requests[name])
+    for name in scenarios:
+        started = time.process_time()
+        for _ in range(count):
+            await one(app, requests[name])
+        if count:
+            print(f"{name}: {(time.process_time() - started) / count * 1e6:.1f} us of CPU per request")
+
+
+def instructions(tree: Path, count: int, scenario: str) -> int:
+    """callgrind's total for one run of this measurement on `tree`'s router."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        # This file, run by path with `tree` first on the path: the base's router and bench data,
+        # and this measurement even where the base predates it.
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+                        __file__, str(count), scenario],
+                       cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        found = re.search(r"^summary: (\d+)$", out.read_text(), re.MULTILINE)
+        assert found, "callgrind wrote no summary"
+        return int(found.group(1))
+
+
+def compare(base: Path, count: int) -> None:
+    here = Path(__file__).resolve().parents[2]
+    trees = {"base": base.resolve(), "this": here}
+    per_request: dict[str, dict[str, float]] = {}
+    for label, tree in trees.items():
+        idle = instructions(tree, 0, "small")
+        per_request[label] = {name: (instructions(tree, count, name) - idle) / count for name in SCENARIOS}
+    print(f"instructions per request (callgrind, {count} requests after {WARMUP} of each)\n")
+    print("| scenario | base | this | change |\n|---|---:|---:|---:|")
+    for name in SCENARIOS:
+        old, new = per_request["base"][name], per_request["this"][name]
+        print(f"| {name} | {old:,.0f} | {new:,.0f} | {(new / old - 1) * 100:+.1f} % |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("count", type=int, nargs="?", default=300)
+    parser.add_argument("scenario", nargs="?", default=",".join(SCENARIOS))
+    parser.add_argument("--compare", type=Path, metavar="BASE_DIR",
+                        help="a checkout of the base commit (with ../shared beside it, like this one)")
+    args = parser.parse_args()
+    if args.compare is not None:
+        compare(args.compare, args.count)
+        return
+    asyncio.run(measure(args.count, args.scenario.split(",")))
+
+
+if __name__ == "__main__":
+    main()
