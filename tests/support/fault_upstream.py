@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -89,30 +90,36 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-class Api:
+class Api(ABC):
     """What differs between the two APIs: answers, stream events, error bodies, credentials."""
 
     name: str
 
+    @abstractmethod
     def answer(self, request: Any) -> bytes:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
         """(content events, closing events): the closing ones end with the terminal event."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def error_body(self, status: int, message: str) -> bytes:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def error_event(self, message: str) -> bytes:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def malformed_event(self) -> bytes:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def credential(self, headers: dict[str, str]) -> tuple[str, str]:
         """(the credential header's value as received, the key's first half)."""
-        raise NotImplementedError
+        ...
 
 
 class OpenAIChat(Api):
