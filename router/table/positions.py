@@ -48,6 +48,10 @@ class SourceMap:
     def locate(self, path: SchemaPath) -> Position:
         """Line and column of `path`: the deepest part of it that can be found cheaply."""
         header = self._section_of(path)
+        if header is None:
+            within = self._first_within(path)
+            if within is not None:  # only a sub-table's header ([upstreams.x.y]) defines it
+                return within.line + 1, 1
         start = header.line if header else -1
         position: Position = (start + 1, 1) if header else (None, None)
         rest = path[len(header.path) :] if header else path
@@ -76,6 +80,10 @@ class SourceMap:
             ):
                 best = header
         return best
+
+    def _first_within(self, path: SchemaPath) -> _Header | None:
+        """The first header of a table inside `path`, which TOML defines implicitly."""
+        return next((h for h in self.headers if h.path[: len(path)] == path and len(h.path) > len(path)), None)
 
     def _find(self, part: str | int, header_line: int, offset: int | None) -> int | None:
         if isinstance(part, int):

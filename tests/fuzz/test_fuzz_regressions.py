@@ -2,9 +2,10 @@
 
 - A TOML syntax error at the very end of a file without a final newline (a table header or a
   string left open: tomllib then says "at end of document" instead of "at line N, column M") is
-  reported without a line or column (found by test_fuzz_check). The message
-  parsing lives in router/table/load.py (`_syntax_problem`, `_TOML_POSITION`), outside this
-  suite's remit: this test fails until it is fixed there.
+  reported without a line or column (found by test_fuzz_check; fixed in router/table/load.py).
+- A table defined only by a sub-table's header (`[upstreams.x.y.z]` and no `[upstreams.x]`)
+  had its problems ("missing key kind") reported without a line (found by the long profile;
+  fixed in router/table/positions.py).
 """
 
 from __future__ import annotations
@@ -24,3 +25,12 @@ def test_a_syntax_error_at_the_end_of_the_file_has_a_line(tmp_path: Path) -> Non
     (problem,) = json.loads(out.getvalue())["errors"]
     assert problem["message"].startswith("invalid TOML")
     assert problem["line"] == 3
+
+
+def test_a_table_defined_only_by_a_sub_tables_header_has_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "routes.toml"
+    path.write_text('[upstreams.local]\nkind = "mock"\n\n[upstreams.x.y.z]\n', "utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert run_check([str(path), "--json"], {}, out, err) == 1
+    (problem,) = json.loads(out.getvalue())["errors"]
+    assert problem["path"] == "upstreams.x" and problem["line"] == 4
