@@ -5,10 +5,8 @@ uvicorn server on 127.0.0.1 running the protocol class `router serve` uses."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
@@ -19,7 +17,7 @@ from router.front.coalesce import (
     CoalescingHttpToolsProtocol,
     CoalescingTransport,
 )
-from tests.support.servers import free_port
+from tests.support.servers import serving_in_process as serving
 
 
 class Recorder(asyncio.Transport):
@@ -122,22 +120,6 @@ async def test_the_rest_is_the_wrapped_transports() -> None:
     assert not transport.is_closing()
     transport.close()
     assert transport.is_closing()
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[int]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=CoalescingHttpToolsProtocol,
-                            lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def _exchange(port: int, requests: bytes, until: bytes) -> bytes:

@@ -11,20 +11,18 @@ import json
 import select
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-import uvicorn
 
 from router.front.coalesce import (
     HEAD_LIMITS_KEY,
-    CoalescingHttpToolsProtocol,
     HeadLimits,
     head_refusal,
     path_of,
 )
-from tests.support.servers import free_port
+from tests.support.servers import serving_in_process as serving
 
 MOCK_ROUTES = '[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "demo"\nmodels = ["demo"]\nto = "m"\n'
 MESSAGE = json.dumps({"model": "demo", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}).encode()
@@ -151,22 +149,6 @@ class EchoApp:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[int]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=CoalescingHttpToolsProtocol,
-                            lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 SMALL = HeadLimits(max_bytes=2048, max_count=10)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -86,3 +89,25 @@ def _wait_healthy(process: Process, url: str, timeout: float) -> None:
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{url} not healthy after {timeout}s")
+
+
+@contextlib.asynccontextmanager
+async def serving_in_process(app: Any) -> AsyncIterator[int]:
+    """`app` served by uvicorn with the protocol class `router serve` uses, in this event loop,
+    on a free loopback port (yielded); stopped on exit."""
+    import uvicorn
+
+    from router.front.coalesce import CoalescingHttpToolsProtocol
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=CoalescingHttpToolsProtocol,
+                            lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        yield port
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
