@@ -19,11 +19,11 @@ from typing import Any
 
 import msgspec
 
-from router.convert.context import Capabilities, TargetContext
-from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
-from router.convert.stream_relay import SSETranslator, StreamMachine
-from router.mapping.spec import read_pair_text
-from router.wire.openai import (
+from router.config.target import Capabilities, TargetContext
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
+from router.upstream.relay import SSETranslator, StreamMachine
+from router.spokes.tables import read_pair_text
+from router.spokes.openai.wire import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatMessage,
@@ -32,7 +32,7 @@ from router.wire.openai import (
     ToolCall,
     Usage,
 )
-from router.wire.sse import SSEParser
+from router.core.sse import SSEParser
 
 CASES = Path(__file__).parent / "cases" / "streams"
 CTX = TargetContext(route="t", upstream="up", model="m", caps=Capabilities())

@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.convert.context import Capabilities, TargetContext
-from router.table.pairs import build_converters
-from router.wire.anthropic import MessagesRequest, request_from_python
-from router.wire.openai import ChatCompletion
+from router.config.target import Capabilities, TargetContext
+from router.routing.pairs import build_converters
+from router.hub.messages import MessagesRequest, request_from_python
+from router.spokes.openai.wire import ChatCompletion
 
 CASES_DIR = Path(__file__).parent / "cases" / "anthropic_openai"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))

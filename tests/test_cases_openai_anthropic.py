@@ -22,12 +22,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.convert.context import Capabilities, TargetContext
-from router.errors import InvalidRequest
-from router.table.pairs import build_converters
-from router.table.schema import ThinkingBudgets
-from router.wire.anthropic import AnthropicMessage
-from router.wire.openai import ChatRequest
+from router.config.target import Capabilities, TargetContext
+from router.core.errors import InvalidRequest
+from router.routing.pairs import build_converters
+from router.config.schema import ThinkingBudgets
+from router.hub.messages import AnthropicMessage
+from router.spokes.openai.wire import ChatRequest
 
 PAIR = "openai__anthropic"
 CASES_DIR = Path(__file__).parent / "cases" / "openai_anthropic"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from router.table.check_command import run_check
+from router.cli.check import run_check
 
 CASES = Path(__file__).parent / "cases" / "check"
 CASE_NAMES = sorted(path.stem for path in CASES.glob("*.toml"))

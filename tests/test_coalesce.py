@@ -1,4 +1,4 @@
-"""router.front.coalesce: the writes of one loop iteration reach the socket as one, in order, and
+"""router.server.coalesce: the writes of one loop iteration reach the socket as one, in order, and
 nothing is held past the iteration, a close, or a large write. Then the same against a real
 uvicorn server on 127.0.0.1 running the protocol class `router serve` uses."""
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import uvicorn
 
-from router.cli import HTTP_PROTOCOL
-from router.front.coalesce import (
+from router.cli.main import HTTP_PROTOCOL
+from router.server.coalesce import (
     FLUSH_AT,
     CoalescingHttpToolsProtocol,
     CoalescingTransport,

@@ -10,13 +10,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.table import conditions
-from router.table.conditions import RequestFacts, estimate_input_tokens
-from router.table.load import load_config_text
-from router.table.lookup import Table, build_table
-from router.tokens import count_input_tokens
-from router.wire.anthropic import MessagesRequest, request_from_python
-from router.wire.openai import ChatRequest
+from router.routing import facts
+from router.routing.facts import RequestFacts, estimate_input_tokens
+from router.config.load import load_config_text
+from router.routing.lookup import Table, build_table
+from router.hub.tokens import count_input_tokens
+from router.hub.messages import MessagesRequest, request_from_python
+from router.spokes.openai.wire import ChatRequest
 
 KEY_A = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 HEAD = f"""
@@ -183,7 +183,7 @@ def fixed_tokens(monkeypatch: pytest.MonkeyPatch, tokens: int) -> list[int]:
         calls.append(tokens)
         return tokens
 
-    monkeypatch.setattr(conditions, "count_input_tokens", count)
+    monkeypatch.setattr(facts, "count_input_tokens", count)
     return calls
 
 
@@ -318,7 +318,7 @@ def never_count(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(request: Any) -> int:
         raise AssertionError("the token estimate was computed")
 
-    monkeypatch.setattr(conditions, "count_input_tokens", fail)
+    monkeypatch.setattr(facts, "count_input_tokens", fail)
 
 
 def test_tokens_not_counted_when_no_route_needs_them(monkeypatch: pytest.MonkeyPatch) -> None:

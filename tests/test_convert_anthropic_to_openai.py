@@ -14,15 +14,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.convert import anthropic_to_openai
-from router.convert.context import Capabilities, TargetContext
-from router.convert.json_schema import clean_schema
-from router.errors import InvalidRequest
+from router.spokes.openai.upstream import request as anthropic_to_openai
+from router.config.target import Capabilities, TargetContext
+from router.spokes.common.json_schema import clean_schema
+from router.core.errors import InvalidRequest
 from router.mapping.expr import Call, parse_expr
 from router.mapping.expr import Path as ExprPath
-from router.table.pairs import build_converters
-from router.table.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
-from router.wire.anthropic import Message, MessagesRequest, request_from_python
+from router.routing.pairs import build_converters
+from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
+from router.hub.messages import Message, MessagesRequest, request_from_python
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-code"
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json"))

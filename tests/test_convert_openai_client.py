@@ -15,16 +15,16 @@ import msgspec
 import openai
 import pytest
 
-from router.convert.context import Capabilities, TargetContext
-from router.convert.openai_client import request, response
-from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
-from router.convert.openai_client.thinking import token_plan
-from router.errors import InvalidRequest
+from router.config.target import Capabilities, TargetContext
+from router.spokes.openai.client import answer as response, request
+from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
+from router.spokes.openai.client.thinking import token_plan
+from router.core.errors import InvalidRequest
 from router.mapping.expr import Call, parse_expr
-from router.table.pairs import PAIRS, build_converters
-from router.table.schema import DefaultOp, DropOp, SetOp
-from router.wire.anthropic import AnthropicMessage
-from router.wire.openai import ChatRequest
+from router.routing.pairs import PAIRS, build_converters
+from router.config.schema import DefaultOp, DropOp, SetOp
+from router.hub.messages import AnthropicMessage
+from router.spokes.openai.wire import ChatRequest
 from tests.streamcases import translate
 
 PAIR = "openai__anthropic"

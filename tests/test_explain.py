@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import main
-from router.explain import considered, facts_for, run_explain
-from router.table.load import load_config_file
-from router.table.lookup import build_table
+from router.cli.main import main
+from router.cli.explain import considered, facts_for, run_explain
+from router.config.load import load_config_file
+from router.routing.lookup import build_table
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "routes.toml"
@@ -204,7 +204,7 @@ def test_cli_wires_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_the_explanation_agrees_with_the_lookup(config: Path, agent_body: Path, argv: list[str], route: str | None) -> None:
     """The trace's verdict is the server's answer (Table.lookup), route by route."""
-    from router.explain import explain_parser, request_from_args
+    from router.cli.explain import explain_parser, request_from_args
 
     args = explain_parser().parse_args([a if a != "AGENT" else str(agent_body) for a in argv])
     request = request_from_args(args)

@@ -12,13 +12,13 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
-from router.app import create_app
-from router.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
-from router.failover import TargetHealth, attempt_order, retryable, wait_before
-from router.state import RouterState, open_state
-from router.table.load import load_config_text
-from router.table.lookup import build_table
-from router.table.schema import Retry
+from router.server.app import create_app
+from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
+from router.routing.failover import TargetHealth, attempt_order, retryable, wait_before
+from router.gateway.state import RouterState, open_state
+from router.config.load import load_config_text
+from router.routing.lookup import build_table
+from router.config.schema import Retry
 
 ROUTES = """
 [upstreams.a]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from router.front.coalesce import (
+from router.server.coalesce import (
     HEAD_LIMITS_KEY,
     HeadLimits,
     head_refusal,

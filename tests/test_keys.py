@@ -19,13 +19,13 @@ import tomli_w
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from router.app import create_app
-from router.keys import HEADER, run_keys
-from router.state import RouterState, open_state
-from router.table.check_command import run_check
-from router.table.load import load_config_file, load_config_text
-from router.table.lookup import build_table
-from router.table.problems import InvalidConfig
+from router.server.app import create_app
+from router.cli.keys import HEADER, run_keys
+from router.gateway.state import RouterState, open_state
+from router.cli.check import run_check
+from router.config.load import load_config_file, load_config_text
+from router.routing.lookup import build_table
+from router.config.problems import InvalidConfig
 
 ROUTES = """\
 # The hand-edited table: these comments must survive every `router keys` command.
@@ -212,7 +212,7 @@ def test_a_key_change_is_a_new_table(config: Path) -> None:
 
 
 async def test_a_reload_picks_up_an_added_key(config: Path) -> None:
-    from router.table.reload import Reloader
+    from router.server.reload import Reloader
 
     state = open_state(build_table(load_config_file(config, ENV)))
     _, key, _ = keys(["add", "late"], config)

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from router.errors import ConfigError
-from router.table.envref import parse_env_ref, resolve
-from router.table.load import (
+from router.core.errors import ConfigError
+from router.config.envref import parse_env_ref, resolve
+from router.config.load import (
     LoadedConfig,
     config_from_seed_env,
     find_config_path,
     load_config_file,
     load_config_text,
 )
-from router.table.positions import SourceMap
-from router.table.problems import InvalidConfig, Problem, format_path
-from router.table.schema import MockUpstream, OpenAIUpstream
+from router.config.positions import SourceMap
+from router.config.problems import InvalidConfig, Problem, format_path
+from router.config.schema import MockUpstream, OpenAIUpstream
 
 ROOT = Path(__file__).resolve().parents[1]
 

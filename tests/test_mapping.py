@@ -12,7 +12,7 @@ import pytest
 from router.mapping.compile import compile_fields
 from router.mapping.expr import Call, ExprError, Literal, Path, parse_expr
 from router.mapping.spec import parse_pair_spec
-from router.table.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
+from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
 
 FUNCTIONS = {"upper": str.upper, "boom": lambda value: 1 / 0}
 

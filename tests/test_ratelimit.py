@@ -17,14 +17,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from router.app import create_app
+from router.server.app import create_app
 from router.ratelimit.memory import MemoryBackend
 from router.ratelimit.redis_backend import PREFIX, RedisBackend
-from router.state import RouterState, open_state
-from router.table.access import Rule
-from router.table.load import load_config_text
-from router.table.lookup import build_table
-from router.table.problems import InvalidConfig
+from router.gateway.state import RouterState, open_state
+from router.config.access import Rule
+from router.config.load import load_config_text
+from router.routing.lookup import build_table
+from router.config.problems import InvalidConfig
 from tests.support.redis_server import redis_server
 from tests.support.servers import free_port
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from router.table.reference import BEGIN, END, json_schema, reference_markdown
+from router.config.reference import BEGIN, END, json_schema, reference_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 

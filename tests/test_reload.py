@@ -27,11 +27,11 @@ import pytest
 from httpx_aiohttp import AiohttpTransport
 from litestar import Litestar
 
-from router.app import create_app
-from router.state import RouterState, open_state
-from router.table.load import load_config_file
-from router.table.lookup import build_table
-from router.table.reload import Reloader
+from router.server.app import create_app
+from router.gateway.state import RouterState, open_state
+from router.config.load import load_config_file
+from router.routing.lookup import build_table
+from router.server.reload import Reloader
 from tests.support.servers import REPO, free_port
 
 POLL = 0.05

@@ -17,14 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from router.app import create_app
-from router.keys import run_keys
-from router.state import RouterState, open_state
-from router.table.access import KeyHashes, keys_required
-from router.table.check_command import run_check
-from router.table.load import load_config_file
-from router.table.lookup import build_table
-from router.table.reload import Reloader
+from router.server.app import create_app
+from router.cli.keys import run_keys
+from router.gateway.state import RouterState, open_state
+from router.config.access import KeyHashes, keys_required
+from router.cli.check import run_check
+from router.config.load import load_config_file
+from router.routing.lookup import build_table
+from router.server.reload import Reloader
 from tests.support.servers import free_port, running
 
 ROUTES = """\

@@ -124,17 +124,17 @@ def test_a_key_limit_holds_across_replicas(cluster: Cluster) -> None:
 
 def _reload_available() -> bool:
     """The reload mechanism is built elsewhere; without it SIGHUP would kill a replica."""
-    if importlib.util.find_spec("router.table.reload") is None:
+    if importlib.util.find_spec("router.server.reload") is None:
         return False
-    import router.serve
+    import router.server.serve
 
-    return "Reloader" in inspect.getsource(router.serve)
+    return "Reloader" in inspect.getsource(router.server.serve)
 
 
 def test_a_reload_reaches_both_replicas_alike(cluster: Cluster) -> None:
     assert post(cluster.http, cluster.gateway, FREE_KEY, "fresh").status_code == 404  # not in the table yet
     if not _reload_available():
-        pytest.xfail("hot reload (router.table.reload, SIGHUP) is not in this tree yet")
+        pytest.xfail("hot reload (router.server.reload, SIGHUP) is not in this tree yet")
     began = time.monotonic()
     replacement = cluster.config.with_suffix(".new")
     replacement.write_text(ROUTES.format(extra=FRESH_ROUTE))

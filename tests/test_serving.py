@@ -18,11 +18,11 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from router.app import create_app
-from router.shutdown import DrainOnSignal
-from router.state import open_state
-from router.table.load import load_config_text
-from router.table.lookup import build_table
+from router.server.app import create_app
+from router.server.shutdown import DrainOnSignal
+from router.gateway.state import open_state
+from router.config.load import load_config_text
+from router.routing.lookup import build_table
 from tests.support.servers import Process, free_port, running
 
 MOCK_ROUTES = '[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "demo"\nmodels = ["demo"]\nto = "m"\n'
@@ -274,7 +274,7 @@ async def test_drain_on_signal_leaves_default_handlers_alone() -> None:
 def test_the_start_summary_names_weighted_targets(capsys: pytest.CaptureFixture[str]) -> None:
     """`router serve` printed its summary with ', '.join(route.to), which raised TypeError for
     `{ target, weight }` entries: a table with a weighted route could not be served."""
-    from router.cli import _print_summary
+    from router.cli.main import _print_summary
 
     loaded = load_config_text(
         '[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "spread"\nmodels = ["chat"]\n'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.wire.sse import DataRun, SSEEvent, SSEParser, encode_event
+from router.core.sse import DataRun, SSEEvent, SSEParser, encode_event
 
 
 def parse(*chunks: bytes) -> list[SSEEvent]:

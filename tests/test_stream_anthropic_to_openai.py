@@ -27,13 +27,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.convert.context import Capabilities, TargetContext
-from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
-from router.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
-from router.mapping.spec import read_pair_text
-from router.table.pairs import build_converters
-from router.wire.anthropic import AnthropicMessage
-from router.wire.sse import SSEParser
+from router.config.target import Capabilities, TargetContext
+from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
+from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
+from router.spokes.tables import read_pair_text
+from router.routing.pairs import build_converters
+from router.hub.messages import AnthropicMessage
+from router.core.sse import SSEParser
 from tests.streamcases import fold_anthropic, one_byte_pieces, parse_events, translate, two_piece_splits
 
 CASES_DIR = Path(__file__).parent / "cases" / "streams" / "anthropic_to_openai"

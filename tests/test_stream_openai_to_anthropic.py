@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
-from router.convert.openai_to_anthropic import thinking_signature
-from router.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
-from router.table.pairs import build_converters
-from router.wire.sse import SSEParser
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
+from router.spokes.openai.upstream.answer import thinking_signature
+from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
+from router.routing.pairs import build_converters
+from router.core.sse import SSEParser
 from tests.streamcases import (
     CTX,
     FINISH_VALUES,

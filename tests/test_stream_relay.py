@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from router.answer import FinalChunk
-from router.convert.stream_relay import StreamMachine, relay
+from router.core.answer import FinalChunk
+from router.upstream.relay import StreamMachine, relay
 from router.upstream.scrub import Scrubber
 from tests.streamcases import StreamCase, load_cases, openai_machine, parse_events, translate
 

@@ -1,4 +1,4 @@
-"""router.tokens: the offline input-token estimate behind count_tokens and long-context routing.
+"""router.hub.tokens: the offline input-token estimate behind count_tokens and long-context routing.
 
 Accuracy against Claude's tokenizer is measured by tests/bench/token_accuracy.py; these tests pin
 the behaviour: what is counted, how images and documents cost, and that nothing crashes.
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from router import tokens
-from router.tokens import (
+from router.hub import tokens
+from router.hub.tokens import (
     HIGH_RES,
     STANDARD,
     count_input_tokens,
@@ -28,7 +28,7 @@ from router.tokens import (
     profile_for,
     request_text,
 )
-from router.wire.anthropic import (
+from router.hub.messages import (
     CountTokensRequest,
     Message,
     MessagesRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from router.errors import (
+from router.core.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
     UpstreamTimeout,

@@ -16,7 +16,7 @@ import jinja2
 
 from router.mapping.expr import Call, Expr, Literal, Path
 from router.mapping.spec import FieldPlan
-from router.table.schema import ClampOp, DefaultOp, DropOp, Op, RenameOp, SetOp
+from router.config.schema import ClampOp, DefaultOp, DropOp, Op, RenameOp, SetOp
 
 _TEMPLATE = jinja2.Environment(
     autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True

@@ -10,7 +10,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -33,11 +32,6 @@ class PairSpec:
     request: tuple[FieldPlan, ...]
     response: tuple[FieldPlan, ...]
     values: Mapping[str, Mapping[str, Any]]
-
-
-def read_pair_text(pair: str) -> str:
-    """The shipped field table of a protocol pair, from the package data (`router._schemas`)."""
-    return resources.files("router._schemas").joinpath(f"{pair}.toml").read_text("utf-8")
 
 
 def parse_pair_spec(pair: str, text: str, functions: Collection[str]) -> PairSpec:

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from router.answer import Answer, Streamed
-from router.errors import LimiterUnavailable, RateLimited
+from router.core.answer import Answer, Streamed
+from router.core.errors import LimiterUnavailable, RateLimited
 from router.ratelimit.memory import MemoryBackend
 from router.ratelimit.usage import UsageReader, estimate_tokens
 from router.ratelimit.window import Backend, BackendUnavailable, Budget, Decision
-from router.table.access import LimitSettings, Rule, RuleSet
+from router.config.access import LimitSettings, Rule, RuleSet
 
 log = logging.getLogger("router.ratelimit")
 

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from router.ratelimit.window import WINDOW_SECONDS, Budget, Decision, retry_after
-from router.table.access import Rule
+from router.config.access import Rule
 
 
 class _Entry:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from router.ratelimit.window import WINDOW_SECONDS, BackendUnavailable, Budget, Decision
-from router.table.access import Rule
+from router.config.access import Rule
 
 PREFIX = "router:rl:"
 

@@ -3,7 +3,7 @@
 The estimate is the input only (the output is unknown until it is written): Anthropic bodies
 through the same offline counter `/v1/messages/count_tokens` uses, others at a cheap four bytes
 per token. The real count is read from the answer *as the client gets it*, with the usage reader
-metrics use (router.convert.usage, both protocols' shapes), so one reader serves every protocol
+metrics use (router.core.usage, both protocols' shapes), so one reader serves every protocol
 pair: a unary body, or a stream scanned chunk by chunk, where only lines that carry a usage
 object are decoded at all.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import msgspec
 
-from router.convert.usage import Tokens, carries_usage, merge, tokens_in
-from router.tokens import count_input_tokens
-from router.wire.anthropic import CountTokensRequest
+from router.core.usage import Tokens, carries_usage, merge, tokens_in
+from router.hub.tokens import count_input_tokens
+from router.hub.messages import CountTokensRequest
 
 _decode_count = msgspec.json.Decoder(CountTokensRequest).decode
 

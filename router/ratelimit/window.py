@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from router.table.access import Rule
+from router.config.access import Rule
 
 WINDOW_SECONDS = 60.0
 

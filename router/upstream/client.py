@@ -20,8 +20,8 @@ from typing import Protocol, cast
 
 import httpx
 
-from router.errors import UpstreamError, UpstreamStatusError
-from router.table.schema import (
+from router.core.errors import UpstreamError, UpstreamStatusError
+from router.config.schema import (
     AnthropicUpstream,
     HttpUpstream,
     MockUpstream,

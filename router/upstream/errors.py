@@ -1,4 +1,4 @@
-"""The one boundary where transport exceptions become `UpstreamError`s (see router/errors.py).
+"""The one boundary where transport exceptions become `UpstreamError`s (see router/core/errors.py).
 
 Every transport the router uses raises httpx's exception tree (router.upstream.http1 does so on
 purpose); OS-level and timeout errors that escape one are classified too. A test walks every class.
@@ -10,7 +10,7 @@ import asyncio
 
 import httpx
 
-from router.errors import (
+from router.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
     UpstreamTimeout,

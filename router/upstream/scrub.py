@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from router.errors import RouterError
+from router.core.errors import RouterError
 
 REDACTED = "[redacted]"
 # A key shorter than this is not worth scrubbing piecewise: its fragments would match ordinary text.

@@ -18,11 +18,11 @@ from tempfile import TemporaryDirectory
 import httpx
 import msgspec
 
-from router.convert.context import Capabilities, TargetContext
-from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
-from router.table.pairs import pair_spec
+from router.config.target import Capabilities, TargetContext
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
+from router.routing.pairs import pair_spec
 from router.upstream.mock import chunks
-from router.wire.sse import SSEParser
+from router.core.sse import SSEParser
 from tests.support.servers import free_port, running
 
 _encode = msgspec.json.Encoder().encode

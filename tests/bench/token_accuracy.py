@@ -1,9 +1,9 @@
-"""Token-estimate accuracy (not a test): router.tokens against Claude's published tokenizer, offline.
+"""Token-estimate accuracy (not a test): router.hub.tokens against Claude's published tokenizer, offline.
 
 The reference is the tokenizer Anthropic shipped inside the `anthropic` SDK up to 0.34
 (`anthropic/tokenizer.json`, a byte-level BPE for the `tokenizers` package). It is the only Claude
 tokenizer ever published; Anthropic said it is not exact for Claude 3 and later, and Opus 4.7+
-use a newer one (~30% more tokens, applied in router.tokens as a per-model scale that this
+use a newer one (~30% more tokens, applied in router.hub.tokens as a per-model scale that this
 benchmark cannot check). The project depends on a current `anthropic`, so the old one goes into a
 throwaway venv, which also runs this script (it needs msgspec to import the router):
 
@@ -16,7 +16,7 @@ For each prompt it compares `estimate_text_tokens` with the tokenizer's count ov
 for the Claude Code fixtures, `request_text(request)` (system, messages, tool definitions, exactly
 what `count_input_tokens` estimates before adding fixed overheads, images and the model's scale);
 then a few texts of other kinds written here. `--file PATH` adds any text file (a held-out check
-when recalibrating the weights in router/tokens.py). Prints a Markdown table, the mean absolute
+when recalibrating the weights in router/hub/tokens.py). Prints a Markdown table, the mean absolute
 error, and the time `count_input_tokens` takes on the largest fixture.
 """
 
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import msgspec
 
-from router.tokens import count_input_tokens, estimate_text_tokens, request_text
-from router.wire.anthropic import MessagesRequest
+from router.hub.tokens import count_input_tokens, estimate_text_tokens, request_text
+from router.hub.messages import MessagesRequest
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "claude-code"
 
@@ -136,8 +136,8 @@ CHINESE = (
 
 SHELL = """\
 $ git status --short && pytest -q tests/test_table.py
- M router/table/load.py
- M router/table/schema.py
+ M router/config/load.py
+ M router/config/schema.py
 ?? tests/cases/openai_anthropic/
 ........................F.....                                           [100%]
 =================================== FAILURES ===================================

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 from litestar.testing import TestClient
 
-from router.app import create_app
-from router.state import open_state
-from router.table.load import load_config_text
-from router.table.lookup import build_table
-from router.table.schema import Upstream
+from router.server.app import create_app
+from router.gateway.state import open_state
+from router.config.load import load_config_text
+from router.routing.lookup import build_table
+from router.config.schema import Upstream
 from tests.fuzz import strategies as s
 
 ROUTES = """

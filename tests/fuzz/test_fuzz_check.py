@@ -3,7 +3,7 @@ deleted, duplicated or swapped, values of another type, keys renamed, garbage in
 cut short. Always exit 0 or 1 and never a traceback; with 1, every problem that points into the
 file (it has a schema path, or is a TOML syntax error) carries its line.
 
-Driven in-process through `run_check`, the function `router check` runs (router.cli.main calls it
+Driven in-process through `run_check`, the function `router check` runs (router.cli.main.main calls it
 with os.environ and sys.stdout/sys.stderr), here with an environment and buffers of our own.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.table.check_command import run_check
+from router.cli.check import run_check
 from tests.fuzz import strategies as s
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.convert.context import Capabilities, TargetContext
-from router.table.pairs import build_converters
-from router.wire.anthropic import MessagesRequest
-from router.wire.openai import ChatRequest
+from router.config.target import Capabilities, TargetContext
+from router.routing.pairs import build_converters
+from router.hub.messages import MessagesRequest
+from router.spokes.openai.wire import ChatRequest
 from tests.fuzz import strategies as s
 from tests.fuzz.profiles import share
 from tests.fuzz.shapes import encode

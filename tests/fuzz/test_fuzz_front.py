@@ -51,7 +51,7 @@ def test_valid_openai_request_is_answered_in_openai_shape(
 @share(0.5)
 @given(body=s.anthropic_requests(models=s.CONVERTED_ANTHROPIC_MODELS), answer=s.answers())
 def test_count_tokens_counts_every_valid_request(app: App, body: dict[str, Any], answer: s.Answer) -> None:
-    """count_tokens of an OpenAI-routed model is counted offline (router.tokens): a number, never a 5xx."""
+    """count_tokens of an OpenAI-routed model is counted offline (router.hub.tokens): a number, never a 5xx."""
     client, upstream = app
     upstream.answer = answer
     body = {key: value for key, value in body.items() if key not in ("max_tokens", "stream")}

@@ -2,10 +2,10 @@
 
 - A TOML syntax error at the very end of a file without a final newline (a table header or a
   string left open: tomllib then says "at end of document" instead of "at line N, column M") is
-  reported without a line or column (found by test_fuzz_check; fixed in router/table/load.py).
+  reported without a line or column (found by test_fuzz_check; fixed in router/config/load.py).
 - A table defined only by a sub-table's header (`[upstreams.x.y.z]` and no `[upstreams.x]`)
   had its problems ("missing key kind") reported without a line (found by the long profile;
-  fixed in router/table/positions.py).
+  fixed in router/config/positions.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import io
 import json
 from pathlib import Path
 
-from router.table.check_command import run_check
+from router.cli.check import run_check
 
 
 def test_a_syntax_error_at_the_end_of_the_file_has_a_line(tmp_path: Path) -> None:

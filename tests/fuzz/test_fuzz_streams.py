@@ -11,12 +11,12 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.convert.context import Capabilities, TargetContext
-from router.convert.openai_client.stream import OpenAIStreamFromAnthropic
-from router.convert.openai_stream_to_anthropic import AnthropicStreamFromOpenAI
-from router.table.pairs import build_converters
-from router.wire.anthropic import AnthropicMessage
-from router.wire.openai import ChatCompletion
+from router.config.target import Capabilities, TargetContext
+from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
+from router.routing.pairs import build_converters
+from router.hub.messages import AnthropicMessage
+from router.spokes.openai.wire import ChatCompletion
 from tests.fuzz import strategies as s
 from tests.streamcases import CTX, FINISH_VALUES, fold_anthropic, fold_openai, parse_events, translate
 from tests.test_stream_anthropic_to_openai import (

@@ -2,7 +2,7 @@
 `SOAK_TASK_PROBE=/path/file python -m tests.soak.serve_with_task_probe serve --config ... --port ...`.
 
 The server has no endpoint that tells how many tasks its event loop holds, so this wrapper runs
-the real entry point (router.cli.main, the same as `python -m router`) in-process after
+the real entry point (router.cli.main.main, the same as `python -m router`) in-process after
 installing a SIGUSR1 handler. On the signal, the handler only schedules a callback on the running
 loop (call_soon_threadsafe, safe from a signal handler); the callback, run by the loop between
 two of its own steps, writes JSON `{"tasks": N, "by_coro": {qualname: count}}` to the probe file
@@ -22,7 +22,7 @@ import sys
 from collections import Counter
 from types import FrameType
 
-from router.cli import main
+from router.cli.main import main
 
 PROBE_ENV = "SOAK_TASK_PROBE"
 

@@ -97,7 +97,7 @@ async def serving_in_process(app: Any) -> AsyncIterator[int]:
     on a free loopback port (yielded); stopped on exit."""
     import uvicorn
 
-    from router.front.coalesce import CoalescingHttpToolsProtocol
+    from router.server.coalesce import CoalescingHttpToolsProtocol
 
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=CoalescingHttpToolsProtocol,

@@ -1,1 +1,0 @@
-"""The HTTP front door: one module per client protocol, plus ops endpoints."""

@@ -1,0 +1,19 @@
+"""Render a `RouterError` as a Litestar JSON response in the client's own protocol, for the
+ordinary handlers and the app's exception handlers (the model endpoints use
+router.gateway.send.error_answer, which this wraps)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import Response
+
+from router.core.errors import RouterError
+from router.gateway.send import error_answer
+
+Protocol = Literal["anthropic", "openai"]
+
+
+def error_response(error: RouterError, protocol: Protocol, request_id: str | None = None) -> Response[bytes]:
+    answer = error_answer(error, protocol, request_id)
+    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=answer.headers)

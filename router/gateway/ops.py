@@ -1,0 +1,86 @@
+"""Operational endpoints: /health, /ready, /metrics, /auth-token and /v1/models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from router.core.errors import RouterError
+from router.gateway.auth import authenticate
+from router.gateway.errors import error_response
+from router.core.netaddr import is_direct_loopback
+from router.routing.lookup import Table, is_glob
+
+_encode = msgspec.json.Encoder().encode
+
+
+@get("/health")
+async def health() -> Response[bytes]:
+    """Liveness: the process answers."""
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+@get("/ready")
+async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Readiness: a table is loaded and the server is not draining."""
+    state = request.app.state.router
+    if not state.ready:
+        return Response(b'{"status":"draining"}', status_code=503, media_type="application/json")
+    routes = len(state.table.loaded.config.routes)
+    return Response(_encode({"status": "ready", "routes": routes}), media_type="application/json")
+
+
+@get("/metrics")
+async def prometheus_metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text format (OpenMetrics when asked for); with several workers, all of them."""
+    body, content_type = request.app.state.router.metrics.exposition(request.headers.get("accept", ""))
+    # Litestar appends "; charset=utf-8" to text/ types itself.
+    return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
+
+
+@get("/auth-token")
+async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The generated client key, for a local tool to pick up. Loopback peers only: the seed gateway
+    handed it to anyone on the internet. Behind a proxy the peer is the proxy, never the client, so
+    a forwarded request is refused too."""
+    state = request.app.state.router
+    peer = request.client.host if request.client else None
+    if not is_direct_loopback(peer, request.headers) or state.generated_key is None:
+        return Response(b'{"error":"not found"}', status_code=404, media_type="application/json")
+    return Response(_encode({"token": state.generated_key}), media_type="application/json")
+
+
+@get("/v1/models")
+async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Anthropic shape for Anthropic clients (they send anthropic-version), OpenAI shape otherwise."""
+    state = request.app.state.router
+    anthropic = "anthropic-version" in request.headers
+    try:
+        authenticate(request.headers, state.key_hashes)
+    except RouterError as error:
+        return error_response(error, "anthropic" if anthropic else "openai")
+    body = anthropic_models(state.table) if anthropic else openai_models(state.table)
+    return Response(_encode(body), media_type="application/json")
+
+
+def _names(table: Table, protocol: str) -> list[str]:
+    """Globs are rules, not names a client can pick, so only exact names are listed."""
+    return [name for name in table.model_names(protocol) if not is_glob(name)]  # type: ignore[arg-type]
+
+
+def anthropic_models(table: Table) -> dict[str, object]:
+    data = [
+        {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
+        for name in _names(table, "anthropic")
+    ]
+    return {
+        "data": data, "has_more": False,
+        "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None,
+    }
+
+
+def openai_models(table: Table) -> dict[str, object]:
+    data = [{"id": n, "object": "model", "created": 0, "owned_by": "router"} for n in _names(table, "openai")]
+    return {"object": "list", "data": data}

@@ -1,0 +1,127 @@
+"""The server's live state: the current table and the upstream clients it uses.
+
+One object per app (never module-level). A request reads `state.table` once and keeps that
+reference, so a reload that swaps it mid-request never changes what the request sees.
+`install` is the only way a new table goes live: table, clients and key hashes change together,
+in one synchronous step (no await in between), so no request can see a mix of two tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from router.observe.accesslog import AccessLog
+from router.routing.failover import TargetHealth
+from router.observe.metrics import Metrics
+from router.ratelimit import Limiter
+from router.config.access import KeyHashes
+from router.config.load import LoadedConfig
+from router.routing.lookup import Table
+from router.upstream.client import (
+    ClientSpec,
+    PoolChange,
+    TransportFactory,
+    UpstreamClient,
+    UpstreamPool,
+    close_clients,
+    default_transport,
+)
+
+# How long a client a reload replaced stays open: requests that took it before the swap keep
+# using it. The default read timeout, so a request that would not have timed out is not cut.
+RETIRE_GRACE_SECONDS = 600.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class RouterState:
+    table: Table
+    pool: UpstreamPool
+    key_hashes: Mapping[str, str]
+    generated_key: str | None = None  # shown by GET /auth-token to loopback clients only
+    ready: bool = field(default=True)
+    # Per-process target health (breaker, in-flight counts); survives reloads on purpose.
+    health: TargetHealth = field(default_factory=TargetHealth)
+    # Rate-limit budgets (memory backend) and the Redis client; survive reloads on purpose.
+    limiter: Limiter = field(default_factory=Limiter)
+    # Prometheus metrics (router.observe.metrics), one registry per app; survive reloads on purpose.
+    metrics: Metrics = field(default_factory=Metrics)
+    access_log: AccessLog = field(default_factory=AccessLog)
+    # The generated key stays valid across reloads: local tools picked it up at start.
+    generated_key_hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    transport: TransportFactory = default_transport
+    retire_grace: float = RETIRE_GRACE_SECONDS
+    loaded_at: datetime = field(default_factory=_now)
+    _retiring: dict[asyncio.Task[None], Sequence[UpstreamClient]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.limiter.on_unavailable = self.metrics.record_limiter_unavailable
+
+    def install(self, table: Table) -> PoolChange:
+        """Make `table` the one requests see. Clients whose spec is unchanged are kept (no
+        reconnect storm); replaced and removed ones are closed after `retire_grace`. Call it on
+        the event loop: the swap is atomic because nothing in here awaits."""
+        change = self.pool.renewed(client_specs(table.loaded), self.transport)
+        self.table, self.pool = table, change.pool
+        self.key_hashes = key_hashes(table.loaded, self.generated_key_hashes)
+        self.loaded_at = _now()
+        self._retire(change.retired)
+        return change
+
+    def _retire(self, clients: Sequence[UpstreamClient]) -> None:
+        if not clients:
+            return
+        task = asyncio.get_running_loop().create_task(self._close_after(clients))
+        self._retiring[task] = clients
+        task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    async def _close_after(self, clients: Sequence[UpstreamClient]) -> None:
+        await asyncio.sleep(self.retire_grace)
+        self.pool.forget(clients)
+        await close_clients(clients)
+
+    async def aclose(self) -> None:
+        """Shutdown: close the retiring clients now (a cancelled task that never started would
+        not run its cleanup, so they are closed here, not in the task), then the live ones."""
+        self.ready = False
+        tasks, retiring = list(self._retiring), [c for cs in self._retiring.values() for c in cs]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_clients(retiring)
+        await self.pool.aclose()
+        await self.limiter.aclose()
+
+
+def client_specs(loaded: LoadedConfig) -> dict[str, ClientSpec]:
+    """One spec per enabled upstream: what its client is made from."""
+    return {
+        name: ClientSpec(upstream, loaded.upstream_api_keys.get(name))
+        for name, upstream in loaded.config.upstreams.items()
+        if name not in loaded.disabled_upstreams
+    }
+
+
+def key_hashes(loaded: LoadedConfig, generated: Mapping[str, str]) -> KeyHashes:
+    """The table's client keys and the generated one; closed even when empty if the table names
+    a key source (a revoked last key must not open the server)."""
+    return KeyHashes({**loaded.client_key_hashes, **generated}, required=loaded.keys_required)
+
+
+def open_state(
+    table: Table, *, generated_key_hashes: Mapping[str, str] | None = None,
+    generated_key: str | None = None, transport: TransportFactory = default_transport,
+) -> RouterState:
+    generated = MappingProxyType(dict(generated_key_hashes or {}))
+    pool = UpstreamPool.open(client_specs(table.loaded), transport)
+    return RouterState(
+        table, pool, key_hashes(table.loaded, generated), generated_key,
+        generated_key_hashes=generated, transport=transport,
+    )

@@ -1,0 +1,324 @@
+"""What one API request did, gathered while it runs and handed, when it is over, to the metrics
+(router.observe.metrics) and the access log (router.observe.accesslog).
+
+    ObserveMiddleware   around every /v1/ handler: opens the Exchange, keeps it in the ASGI scope,
+                        watches the response start (status, request-id) and, for unary answers,
+                        the body (usage → tokens)
+    dispatch            route, model, each attempt's target and upstream time, retries, cool-downs
+    relay               (streams) the first token, the end: completed, failed (which error), or
+                        cancelled, and the stream machine's token counts
+
+A stream can end after its handler returned (a client that hangs up leaves the relay's generator
+to be closed by the event loop), so an exchange is over when both the handler and its stream are.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+from router.observe import accesslog
+from router.observe.accesslog import AccessLine, AccessLog
+from router.core.usage import Tokens, tokens_in
+from router.spokes.error_shapes import client_status
+from router.core.errors import RouterError
+from router.observe.metrics import Metrics
+
+log = logging.getLogger("router.observe.exchange")
+EXCHANGE_KEY = "router.observe.exchange"
+# The requests counted in router_requests_total: the ones dispatch serves.
+MODEL_PATHS = frozenset({"/v1/messages", "/v1/chat/completions"})
+# Load balancers' and scrapers' probes: frequent, and not what the access log is for.
+PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+# The error type a client sees with each status (router.core.errors' classes), for the access log.
+ERROR_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+    404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large",
+    429: "rate_limit_error", 431: "invalid_request_error", 499: "cancelled", 504: "timeout_error",
+    529: "overloaded_error",
+}
+CANCELLED = 499  # nginx's "client closed request": no answer went out, or a stream was cut off
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+class Exchange:
+    """One request's record. Written to by the request path, read once at the end."""
+
+    __slots__ = (
+        "_attempt_started",
+        "_completed",
+        "_crashed",
+        "_handler_done",
+        "_response_parts",
+        "_stream_open",
+        "attempts",
+        "first_target",
+        "key",
+        "log",
+        "log_bodies",
+        "metrics",
+        "model",
+        "model_request",
+        "pair",
+        "reads_body",
+        "request_body",
+        "request_id",
+        "route",
+        "scope",
+        "started",
+        "status",
+        "stream",
+        "stream_error",
+        "target",
+        "tokens",
+        "ttft",
+        "upstream",
+        "waited",
+        "wall_started",
+    )
+
+    def __init__(self, metrics: Metrics | None, *, model_request: bool = False, log: AccessLog | None = None,
+                 log_bodies: bool = False, scope: Scope | None = None) -> None:
+        self.metrics = metrics
+        self.model_request = model_request
+        self.log = log
+        self.log_bodies = log_bodies
+        self.scope = scope
+        self.started = time.perf_counter()
+        self.wall_started = time.time()
+        self.key: str | None = None
+        self.model: str | None = None
+        self.route: str | None = None
+        self.stream = False
+        self.target: str | None = None
+        self.pair: str | None = None
+        self.first_target: str | None = None
+        self.attempts: list[str] = []
+        self.upstream = 0.0
+        self.waited = 0.0
+        self.ttft: float | None = None
+        self.tokens: Tokens | None = None
+        self.stream_error: RouterError | None = None
+        self.status = 0
+        self.request_id: str | None = None
+        self.reads_body = log_bodies
+        self.request_body: bytes | None = None  # kept only with log_bodies
+        self._attempt_started: float | None = None
+        self._stream_open = False
+        self._completed = False
+        self._handler_done = False
+        self._crashed = False
+        self._response_parts: list[bytes] = []
+
+    # --- the request path (router.gateway.dispatch) ------------------------------------------------
+
+    def routed(self, route: str, model: str, stream: bool, attempts: list[str]) -> Exchange:
+        """The table chose `route`; `attempts` is dispatch's own "target=status" list."""
+        self.route, self.model, self.stream, self.attempts = route, model, stream, attempts
+        return self
+
+    def attempting(self, target: str, pair: str) -> None:
+        self.target, self.pair = target, pair
+        if self.first_target is None:
+            self.first_target = target
+        self._attempt_started = time.perf_counter()
+
+    def upstream_done(self) -> None:
+        """The upstream is done with this attempt (answered, failed, or its stream ended)."""
+        started = self._attempt_started
+        if started is None:
+            return
+        self._attempt_started = None
+        elapsed = time.perf_counter() - started
+        self.upstream += elapsed
+        if self.metrics is not None and self.target is not None:
+            self.metrics.upstream_seconds(self.target, "true" if self.stream else "false").observe(elapsed)
+
+    def attempt_failed(self, wait: float | None) -> None:
+        """The attempt failed; `wait` is the backoff before the next one (None: no next one)."""
+        self.upstream_done()
+        if wait is None:
+            return
+        self.waited += wait
+        if self.metrics is not None:
+            self.metrics.retries(self.route or "", self.target or "").inc()
+
+    def cooled_down(self, target: str) -> None:
+        if self.metrics is not None:
+            self.metrics.record_cooldown(target)
+
+    def answered(self) -> None:
+        """The attempt succeeded: a unary answer is in hand, or a stream is open (its relay will
+        report the end)."""
+        if self.stream:
+            self._stream_open = True
+
+    # --- router.upstream.relay.StreamObserver ------------------------------------------------
+
+    def first_output(self) -> None:
+        self.ttft = time.perf_counter() - self.started
+
+    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None) -> None:
+        self.stream_error, self._completed, self.tokens = error, completed, tokens
+        self._stream_open = False
+        try:
+            self.upstream_done()
+        except Exception:
+            log.exception("recording the stream's upstream time failed")
+        if self._handler_done:
+            self._finish()
+
+    # --- the HTTP side (ObserveMiddleware) ---------------------------------------------------------
+
+    def response_started(self, message: Message) -> None:
+        self.status = status = message["status"]
+        for name, value in message.get("headers", ()):
+            if name == b"request-id":
+                self.request_id = value.decode("latin-1")
+                break
+        self.reads_body = self.log_bodies or (status == 200 and self.model_request and not self.stream)
+
+    def response_body(self, message: Message) -> None:
+        body: bytes = message.get("body", b"")
+        if self.log_bodies:
+            self._response_parts.append(body)
+        if self.model_request and not self.stream and self.status == 200 and not message.get("more_body"):
+            parts = self._response_parts
+            self.tokens = tokens_in(b"".join(parts) if len(parts) > 1 else body)
+
+    def handler_done(self, crashed: bool) -> None:
+        self._handler_done, self._crashed = True, crashed
+        if not self._stream_open:
+            self._finish()
+
+    # --- the end ------------------------------------------------------------------------------------
+
+    def outcome(self) -> tuple[int, str | None]:
+        """The status this request really ended with, and the error type the client saw."""
+        if self.stream_error is not None:
+            client = (self.pair or "").partition("__")[0]
+            return client_status(self.stream_error, client), self.stream_error.error_type
+        if self.stream and self.status == 200 and not self._completed:
+            return CANCELLED, ERROR_TYPES[CANCELLED]
+        status = self.status or (500 if self._crashed else CANCELLED)
+        if status < 400:
+            return status, None
+        return status, ERROR_TYPES.get(status, "api_error")
+
+    def _finish(self) -> None:
+        """Runs in a stream's `finally` or the middleware's: it must never raise into them."""
+        try:
+            total = time.perf_counter() - self.started
+            status, error = self.outcome()
+            if self.metrics is not None and self.model_request:
+                self._count(status, total)
+            if self.log is not None:
+                self.log.write(self._line(status, error, total))
+        except Exception:
+            log.exception("recording the request failed")
+
+    def _count(self, status: int, total: float) -> None:
+        metrics = self.metrics
+        assert metrics is not None
+        route, target, pair = self.route or "", self.target or "", self.pair or ""
+        metrics.requests(route, target, pair, str(status)).inc()
+        if self.first_target is None:
+            return  # answered by the router alone (bad key, unknown model, ...): no upstream to compare
+        metrics.overhead_seconds(pair, "true" if self.stream else "false").observe(
+            max(total - self.upstream - self.waited, 0.0))
+        if self.ttft is not None:
+            metrics.ttft_seconds(route, target).observe(self.ttft)
+        if self.tokens is not None:
+            metrics.tokens(route, target, "in").inc(self.tokens[0])
+            metrics.tokens(route, target, "out").inc(self.tokens[1])
+        if status < 400 and target != self.first_target:
+            metrics.fallbacks(route, target).inc()
+
+    def _line(self, status: int, error: str | None, total: float) -> AccessLine:
+        scope = self.scope or {}
+        client = scope.get("client")
+        tokens = self.tokens
+        line = AccessLine(
+            time=datetime.fromtimestamp(self.wall_started, UTC),
+            request_id=self.request_id, method=scope.get("method", ""), path=scope.get("path", ""),
+            client=client[0] if client else None, key=self.key, model=self.model, route=self.route,
+            target=self.target, pair=self.pair, attempts=self.attempts, status=status, error=error,
+            stream=self.stream, tokens_in=tokens[0] if tokens else None, tokens_out=tokens[1] if tokens else None,
+            total_ms=_ms(total), upstream_ms=_ms(self.upstream), ttft_ms=None if self.ttft is None else _ms(self.ttft),
+        )
+        if self.log_bodies:
+            body = self.request_body
+            line.request_body = None if body is None else body.decode("utf-8", "replace")
+            line.response_body = b"".join(self._response_parts).decode("utf-8", "replace")
+        return line
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def access_log_of(state: Any) -> AccessLog | None:
+    """The app's access log when [server] access-log is on (a reload may turn it off); `state`
+    is the router.gateway.state.RouterState."""
+    return state.access_log if state.table.loaded.config.server.access_log and accesslog.enabled() else None
+
+
+def exchange_of(scope: Scope) -> Exchange:
+    """The request's exchange; a detached one (recorded nowhere) when no middleware made one."""
+    exchange = scope.get(EXCHANGE_KEY)
+    return exchange if isinstance(exchange, Exchange) else Exchange(None)
+
+
+def record_unrouted(scope: Scope, status: int, request_id: str, log: AccessLog | None) -> None:
+    """The access-log line of a request no handler took (no such path, or a method its path
+    does not serve): the framework answers those before any middleware runs, and an operator
+    must still see clients calling what is not served here."""
+    if log is None or EXCHANGE_KEY in scope or scope.get("path") in PROBE_PATHS:
+        return
+    exchange = Exchange(None, scope=scope, log=log)
+    exchange.request_id, exchange.status = request_id, status
+    exchange.handler_done(False)
+
+
+class ObserveMiddleware:
+    """ASGI middleware for every handled request: one Exchange per request, finished when the
+    response (a stream: its last event) is over. Probes and preflights pass straight through."""
+
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app = app
+        self.state = state  # router.gateway.state.RouterState: read per request, a reload may change [server]
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in PROBE_PATHS or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        server = self.state.table.loaded.config.server
+        exchange = Exchange(
+            self.state.metrics, model_request=path in MODEL_PATHS, scope=scope,
+            log=access_log_of(self.state), log_bodies=server.log_bodies,
+        )
+        scope[EXCHANGE_KEY] = exchange
+
+        async def observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.response_started(message)
+            elif exchange.reads_body:
+                exchange.response_body(message)
+            await send(message)
+
+        crashed = False  # a cancellation (the client went away) is not a crash
+        try:
+            await self.app(scope, receive, observed)
+        except Exception:
+            crashed = True
+            raise
+        finally:
+            exchange.handler_done(crashed)

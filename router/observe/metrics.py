@@ -1,0 +1,164 @@
+"""Prometheus metrics, served at GET /metrics.
+
+One `Metrics` per app (it lives on `RouterState`), each with its own registry, so tests and
+several apps in one process never share counts. With `router serve --workers N` (N > 1) every
+worker writes its values to files in PROMETHEUS_MULTIPROC_DIR (a fresh temp dir `router serve`
+makes before the workers start) and a scrape of any worker sums them all.
+
+    router_requests_total{route,target,pair,status}   model requests (status: the outcome;
+                                                      a stream that ended in an error event
+                                                      counts as that error's status, 499 =
+                                                      the client went away)
+    router_upstream_seconds{target,stream}            each attempt's upstream time (a stream's:
+                                                      until its last byte)
+    router_overhead_seconds{pair,stream}              total time minus upstream time minus
+                                                      retry backoff: what the router itself cost
+    router_ttft_seconds{route,target}                 streams: request start → first token
+    router_tokens_total{route,target,direction}       direction in | out, from the usage the
+                                                      upstream reported
+    router_retries_total{route,target}                a failed attempt followed by another try
+    router_fallbacks_total{route,target}              answers from a target other than the first tried
+    router_cooldowns_total{target}                    a target put aside after repeated failures
+    router_rate_limited_total{scope,name}             requests refused by a rate limit
+    router_config_reloads_total{result}               reloaded | unchanged | invalid
+
+Per request the cost is a few dict lookups and increments: label children are bound once per
+label set and cached (`labels()` itself parses its arguments and takes a lock every call).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+)
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+# The router's own share is sub-millisecond when all is well; the buckets resolve that range.
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+_M = TypeVar("_M", Counter, Histogram)
+
+
+def _bound(metric: _M) -> Callable[..., _M]:
+    """`labels(*values)` with the child cached by its values: bound once, then one dict hit."""
+    children: dict[tuple[str, ...], _M] = {}
+
+    def child(*values: str) -> _M:
+        found = children.get(values)
+        if found is None:
+            found = children[values] = metric.labels(*values)
+        return found
+
+    return child
+
+
+class Metrics:
+    """The router's metrics. The `record_*` methods are what the rest of the router calls."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # `*_created` series double what a scrape carries and no dashboard reads them (the
+        # multi-process collector never has them); the switch is the client library's, per process.
+        disable_created_metrics()
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        reg = self.registry
+        self.requests = _bound(Counter(
+            "router_requests", "Model requests by route, target, protocol pair and outcome status.",
+            ["route", "target", "pair", "status"], registry=reg))
+        self.upstream_seconds = _bound(Histogram(
+            "router_upstream_seconds", "Time spent waiting on the upstream, per attempt (streams: to the last byte).",
+            ["target", "stream"], buckets=UPSTREAM_BUCKETS, registry=reg))
+        self.overhead_seconds = _bound(Histogram(
+            "router_overhead_seconds", "Router overhead: total request time minus upstream time and retry backoff.",
+            ["pair", "stream"], buckets=OVERHEAD_BUCKETS, registry=reg))
+        self.ttft_seconds = _bound(Histogram(
+            "router_ttft_seconds", "Streams: time from the request's arrival to the first token sent.",
+            ["route", "target"], buckets=TTFT_BUCKETS, registry=reg))
+        self.tokens = _bound(Counter(
+            "router_tokens", "Tokens the upstreams reported, in (prompt, cache included) and out.",
+            ["route", "target", "direction"], registry=reg))
+        self.retries = _bound(Counter(
+            "router_retries", "Failed attempts that were followed by another attempt (target: the one that failed).",
+            ["route", "target"], registry=reg))
+        self.fallbacks = _bound(Counter(
+            "router_fallbacks", "Requests answered by a target other than the first one tried.",
+            ["route", "target"], registry=reg))
+        self.cooldowns = _bound(Counter(
+            "router_cooldowns", "Times a target was put aside after repeated failures.", ["target"], registry=reg))
+        self.rate_limited = _bound(Counter(
+            "router_rate_limited", "Requests refused by a rate limit (scope: key, route, ...; name: which one).",
+            ["scope", "name"], registry=reg))
+        self.config_reloads = _bound(Counter(
+            "router_config_reloads", "Config reloads by result: reloaded, unchanged or invalid.",
+            ["result"], registry=reg))
+        self.limiter_unavailable = Counter(
+            "router_ratelimit_store_unavailable", "Rate-limit decisions taken without the shared store "
+            "(Redis unreachable): served when fail-open, refused with 503 otherwise.", registry=reg)
+
+    # --- called by other parts of the router -------------------------------------------------------
+
+    def record_rate_limited(self, scope: str, name: str = "") -> None:
+        """A request was refused by a rate limit. `scope` says which kind of limit (`key`,
+        `route`, `upstream`, ...), `name` which one (a key's name, a route's name); never a key."""
+        self.rate_limited(scope, name).inc()
+
+    def record_limiter_unavailable(self) -> None:
+        self.limiter_unavailable.inc()
+
+    def record_config_reload(self, result: str) -> None:
+        """A reload attempt ended: `reloaded`, `unchanged` or `invalid` (router.server.reload)."""
+        self.config_reloads(result).inc()
+
+    def record_cooldown(self, target: str) -> None:
+        self.cooldowns(target).inc()
+
+    # --- exposition -----------------------------------------------------------------------------
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The scrape body and its content type (OpenMetrics when the scraper asks for it)."""
+        encode, content_type = choose_encoder(accept)
+        directory = os.environ.get(MULTIPROC_ENV)
+        if not directory:
+            return encode(self.registry), content_type
+        # Multi-process: every worker's files, summed. A registry per scrape, as the client's docs do.
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)
+        return encode(registry), content_type
+
+
+def worker_exited() -> None:
+    """Bookkeeping when a worker stops: its live gauges (none yet) stop counting."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory and os.path.isdir(directory):
+        mark_process_dead(os.getpid(), directory)
+
+
+@contextmanager
+def multiprocess_directory(workers: int) -> Iterator[None]:
+    """For `router serve --workers N` (N > 1): a fresh, empty PROMETHEUS_MULTIPROC_DIR, set before
+    uvicorn starts the workers (they inherit it and pick the file-backed values at import), and
+    removed afterwards. An operator's own PROMETHEUS_MULTIPROC_DIR is used as it is."""
+    if workers <= 1 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="router-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,194 @@
+"""Anthropic content blocks → OpenAI Chat Completions content parts.
+
+One block becomes one part (or nothing): text, images, documents, search results, and the content
+of a tool_result. Which message a part lands in is anthropic_to_openai.py's business.
+
+Block types we do not know are dropped, never rejected: Anthropic adds block types faster than
+any gateway can name them, and a 400 would break a client that works against Anthropic directly.
+Fields a conversion *needs* are checked, with the JSON path in the error (router/spokes/common/invalid.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from router.config.target import TargetContext
+from router.spokes.common.invalid import require_object, require_str, wrong_type
+
+Part = dict[str, Any]
+
+# A text-only target gets a visible note instead of the image or file: dropping it silently would
+# change what the user asked ("what is in this picture?" about nothing), and the note lets the
+# model say it cannot see it.
+IMAGE_OMITTED = "[image omitted: this model does not accept images]"
+FILE_OMITTED = "[document omitted: this model does not accept files]"
+IMAGE_SOURCE_UNSUPPORTED = "[image omitted: its source type cannot be sent to this model]"
+
+# What separates consecutive text blocks joined into one string: blocks are paragraphs (Claude
+# Code's system prompt is three blocks that would otherwise run into each other mid-sentence).
+TEXT_SEPARATOR = "\n\n"
+
+
+def block_type(block: dict[str, Any], path: str) -> str:
+    return require_str(block, "type", path)
+
+
+def text_part(text: str, block: dict[str, Any], ctx: TargetContext) -> Part:
+    """A text part, carrying the block's `cache_control` when the target understands it."""
+    part: Part = {"type": "text", "text": text}
+    if ctx.caps.cache_control:
+        cache_control = block.get("cache_control")
+        if cache_control is not None:
+            part["cache_control"] = cache_control
+    return part
+
+
+def collapse(parts: list[Part]) -> str | list[Part]:
+    """One string when every part is plain text: requests stay small, and several OpenAI-compatible
+    servers reject content arrays. Parts stay a list when any needs its structure (an image, a
+    file, a kept `cache_control`)."""
+    for part in parts:
+        if part["type"] != "text" or len(part) != 2:
+            return parts
+    if len(parts) == 1:
+        return parts[0]["text"]  # type: ignore[no-any-return]
+    return TEXT_SEPARATOR.join(part["text"] for part in parts)
+
+
+def content_part(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
+    """A user or system content block as a part; None for block types with nothing to send."""
+    convert = _PART_CONVERTERS.get(block_type(block, path))
+    return convert(block, path, ctx) if convert is not None else None
+
+
+def _text_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
+    return text_part(require_str(block, "text", path), block, ctx)
+
+
+def _image_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
+    url = image_url(require_object(block, "source", path), f"{path}.source")
+    if not ctx.caps.vision:
+        return {"type": "text", "text": IMAGE_OMITTED}
+    if url is None:
+        return {"type": "text", "text": IMAGE_SOURCE_UNSUPPORTED}
+    part: Part = {"type": "image_url", "image_url": {"url": url}}
+    if ctx.caps.cache_control and block.get("cache_control") is not None:
+        part["cache_control"] = block["cache_control"]
+    return part
+
+
+def image_url(source: dict[str, Any], path: str) -> str | None:
+    """base64 → a data: URL, url → the URL; None for sources an OpenAI upstream cannot fetch
+    (Anthropic Files API ids mean nothing to it)."""
+    kind = require_str(source, "type", path)
+    if kind == "base64":
+        media_type = require_str(source, "media_type", path)
+        return f"data:{media_type};base64,{require_str(source, 'data', path)}"
+    if kind == "url":
+        return require_str(source, "url", path)
+    return None
+
+
+def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
+    """Plain-text and content documents become text; base64 PDFs become an OpenAI `file` part.
+    A URL document has no OpenAI form, so the model at least learns where it was."""
+    source_path = f"{path}.source"
+    source = require_object(block, "source", path)
+    kind = require_str(source, "type", source_path)
+    if kind == "text":
+        return text_part(_titled(block, require_str(source, "data", source_path)), block, ctx)
+    if kind == "content":
+        return text_part(
+            _titled(block, _nested_text(source.get("content"), f"{source_path}.content")), block, ctx
+        )
+    if kind == "base64" and source.get("media_type") == "application/pdf":
+        return _pdf_part(block, require_str(source, "data", source_path), ctx)
+    if kind == "url":
+        return text_part(f"[document not attached: {require_str(source, 'url', source_path)}]", block, ctx)
+    return None
+
+
+def _pdf_part(block: dict[str, Any], data: str, ctx: TargetContext) -> Part:
+    # Text-only targets reject file parts as they reject images (`vision` is the one switch).
+    if not ctx.caps.vision:
+        return {"type": "text", "text": FILE_OMITTED}
+    title = block.get("title")
+    filename = title if type(title) is str and title else "document.pdf"
+    return {
+        "type": "file",
+        "file": {"filename": filename, "file_data": f"data:application/pdf;base64,{data}"},
+    }
+
+
+def _titled(block: dict[str, Any], text: str) -> str:
+    title = block.get("title")
+    return f"{title}{TEXT_SEPARATOR}{text}" if type(title) is str and title else text
+
+
+def _search_result_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
+    """A search result reads as its title, its source, then its text."""
+    head = [value for value in (block.get("title"), block.get("source")) if type(value) is str and value]
+    text = _nested_text(block.get("content"), f"{path}.content")
+    return text_part(TEXT_SEPARATOR.join([*head, text]) if head else text, block, ctx)
+
+
+def _nested_text(content: Any, path: str) -> str:
+    """The text of a string or a list of text blocks (documents, search results)."""
+    if content is None or type(content) is str:
+        return content or ""
+    if type(content) is not list:
+        raise wrong_type("str | array", content, path)
+    texts = []
+    for index, block in enumerate(content):
+        if type(block) is dict and block.get("type") == "text":
+            texts.append(require_str(block, "text", f"{path}[{index}]"))
+    return TEXT_SEPARATOR.join(texts)
+
+
+_PART_CONVERTERS: Mapping[str, Callable[[dict[str, Any], str, TargetContext], Part | None]] = (
+    MappingProxyType(
+        {
+            "text": _text_block,
+            "image": _image_block,
+            "document": _document_block,
+            "search_result": _search_result_block,
+        }
+    )
+)
+
+
+# Some OpenAI-compatible servers reject a tool message with empty content.
+NO_OUTPUT = "(no output)"
+ATTACHMENTS_FOLLOW = "(the tool returned attachments; they follow in the next message)"
+
+
+def tool_result_content(block: dict[str, Any], path: str, ctx: TargetContext) -> tuple[str, list[Part]]:
+    """The text of a tool_result for the `tool` message, and its images/files. OpenAI tool
+    messages carry text only, so those go to a user message right after the tool messages."""
+    content = block.get("content")
+    if content is None or type(content) is str:
+        text, media = content or "", []
+    else:
+        parts = _tool_result_parts(content, f"{path}.content", ctx)
+        text = TEXT_SEPARATOR.join(part["text"] for part in parts if part["type"] == "text" and part["text"])
+        media = [part for part in parts if part["type"] != "text"]
+    if not text:
+        text = ATTACHMENTS_FOLLOW if media else NO_OUTPUT
+    # The model must know the call failed, and OpenAI has no is_error flag.
+    return (f"Error: {text}" if block.get("is_error") is True else text), media
+
+
+def _tool_result_parts(content: Any, path: str, ctx: TargetContext) -> list[Part]:
+    if type(content) is not list:
+        raise wrong_type("str | array", content, path)
+    parts = []
+    for index, item in enumerate(content):
+        item_path = f"{path}[{index}]"
+        if type(item) is not dict:
+            raise wrong_type("object", item, item_path)
+        part = content_part(item, item_path, ctx)
+        if part is not None:
+            parts.append(part)
+    return parts

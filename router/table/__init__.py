@@ -1,1 +1,0 @@
-"""routes.toml: schema Structs, load + validate, the immutable lookup table, hot reload."""

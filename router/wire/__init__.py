@@ -1,1 +1,0 @@
-"""Wire protocols as plain msgspec Structs (no behaviour) and the SSE codec."""
