@@ -37,7 +37,7 @@ from router.core.sse import SSEParser
 CASES = Path(__file__).parent / "cases" / "streams"
 CTX = TargetContext(route="t", upstream="up", model="m", caps=Capabilities())
 # The shipped [values.finish_reason] table, read without compiling the pair's converters.
-FINISH_VALUES: dict[str, str] = tomllib.loads(read_pair_text("anthropic__openai"))["values"]["finish_reason"]
+FINISH_VALUES: dict[str, str] = tomllib.loads(read_pair_text("openai.upstream"))["values"]["finish_reason"]
 
 Event = tuple[str, dict[str, Any]]
 

@@ -26,7 +26,7 @@ from router.hub.messages import Message, MessagesRequest, request_from_python
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-code"
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json"))
-SCHEMA_TABLE = Path(__file__).resolve().parents[1] / "schemas" / "anthropic__openai.toml"
+SCHEMA_TABLE = Path(__file__).resolve().parents[1] / "schemas" / "openai.upstream.toml"
 
 DEEPSEEK = Capabilities(reasoning="reasoning-content", tool_schema="clean", max_output_tokens=8192)
 OPENAI = Capabilities(reasoning="effort")

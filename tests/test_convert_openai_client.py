@@ -28,7 +28,7 @@ from router.spokes.openai.wire import ChatRequest
 from tests.streamcases import translate
 
 PAIR = "openai__anthropic"
-SCHEMA_TABLE = Path(__file__).resolve().parents[1] / "schemas" / f"{PAIR}.toml"
+SCHEMA_TABLE = Path(__file__).resolve().parents[1] / "schemas" / "openai.client.toml"
 STREAM_CASES = Path(__file__).parent / "cases" / "streams" / "anthropic_to_openai"
 
 

@@ -38,7 +38,7 @@ from tests.streamcases import fold_anthropic, one_byte_pieces, parse_events, tra
 
 CASES_DIR = Path(__file__).parent / "cases" / "streams" / "anthropic_to_openai"
 CTX = TargetContext(route="t", upstream="up", model="claude-test", caps=Capabilities())
-FINISH_VALUES: dict[str, str] = tomllib.loads(read_pair_text("openai__anthropic"))["values"]["stop_reason"]
+FINISH_VALUES: dict[str, str] = tomllib.loads(read_pair_text("openai.client"))["values"]["stop_reason"]
 DONE = "[DONE]"
 # Events of Anthropic's grammar; tests.streamcases.fold_anthropic rejects others, the machine skips them.
 ANTHROPIC_EVENTS = {

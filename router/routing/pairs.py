@@ -39,6 +39,7 @@ PAIRS: Mapping[str, PairFunctions] = MappingProxyType(
         "passthrough": PairFunctions(passthrough.FUNCTIONS, MappingProxyType({})),
     }
 )
+_TABLES = {"anthropic__openai": "openai.upstream", "openai__anthropic": "openai.client"}
 PASSTHROUGH_PAIRS = frozenset({"anthropic__anthropic", "openai__openai"})
 
 
@@ -67,7 +68,7 @@ def serves(pair: str) -> bool:
 def pair_spec(pair: str) -> PairSpec:
     """The shipped table of a pair, parsed once per process (it is package data, not config)."""
     functions = PAIRS[pair]
-    return parse_pair_spec(pair, read_pair_text(pair), {*functions.request, *functions.response})
+    return parse_pair_spec(pair, read_pair_text(_TABLES.get(pair, pair)), {*functions.request, *functions.response})
 
 
 def build_converters(

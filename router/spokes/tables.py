@@ -5,6 +5,6 @@ from __future__ import annotations
 from importlib import resources
 
 
-def read_pair_text(pair: str) -> str:
-    """The shipped field table of a protocol pair, from the package data (`router._schemas`)."""
-    return resources.files("router._schemas").joinpath(f"{pair}.toml").read_text("utf-8")
+def read_pair_text(table: str) -> str:
+    """A shipped field table (`<spoke>.client`, `<spoke>.upstream`, `passthrough`)."""
+    return resources.files("router._schemas").joinpath(f"{table}.toml").read_text("utf-8")

@@ -1,5 +1,5 @@
 """Anthropic message → OpenAI `chat.completion`: the functions the field table
-(schemas/openai__anthropic.toml, [response]) calls.
+(schemas/openai.client.toml, [response]) calls.
 
 The stream machine (stream.py) uses the same helpers (`finish_reason`, `usage_to_openai`, the
 json_response rule), so a folded stream and the unary conversion of the same answer agree.
@@ -22,7 +22,7 @@ from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
 from router.spokes.tables import read_pair_text
 from router.hub.messages import AnthropicMessage, Block, Usage
 
-PAIR = "openai__anthropic"
+TABLE = "openai.client"
 
 _encode = msgspec.json.Encoder().encode
 
@@ -115,7 +115,7 @@ def stop_reason_values() -> Mapping[str, str]:
     """The shipped [values.stop_reason] table. The DSL applies value maps to top-level output
     fields only, and finish_reason sits inside `choices`, so this function reads the same table
     (package data, parsed once per process) instead of keeping a copy of it."""
-    table = tomllib.loads(read_pair_text(PAIR))["values"]["stop_reason"]
+    table = tomllib.loads(read_pair_text(TABLE))["values"]["stop_reason"]
     return MappingProxyType(dict(table))
 
 

@@ -1,5 +1,5 @@
 """OpenAI Chat Completions request → Anthropic Messages request: the functions the field table
-(schemas/openai__anthropic.toml, [request]) calls. Each reads the decoded client request (`src`)
+(schemas/openai.client.toml, [request]) calls. Each reads the decoded client request (`src`)
 and the target context (`ctx`) and returns one output field, or None to leave it out.
 
 The structural work lives in sibling modules, one concept each: messages.py (system hoisting,

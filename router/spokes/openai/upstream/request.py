@@ -1,5 +1,5 @@
 """Anthropic Messages request → OpenAI Chat Completions request: the structural parts the field
-table (schemas/anthropic__openai.toml, [request]) calls. Plain fields (temperature, stop, user ...)
+table (schemas/openai.upstream.toml, [request]) calls. Plain fields (temperature, stop, user ...)
 are mapped by the table itself.
 
 The shapes differ mostly in messages:
