@@ -10,12 +10,13 @@ from __future__ import annotations
 import linecache
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jinja2
 
 from router.mapping.expr import Call, Expr, Literal, Path
-from router.mapping.spec import FieldPlan
+from router.mapping.spec import FieldPlan, Variant
 from router.config.schema import ClampOp, DefaultOp, DropOp, Op, RenameOp, SetOp
 
 _TEMPLATE = jinja2.Environment(
@@ -30,6 +31,9 @@ def {{ name }}(src, ctx):
 {% for line in field.lines %}
     {{ line }}
 {% endfor %}
+{% endfor %}
+{% for line in dropped %}
+    # dropped: {{ line }}
 {% endfor %}
 {% if ops %}
     # route overrides
@@ -72,22 +76,40 @@ def compile_fields(
     functions: Mapping[str, Callable[..., Any]],
     values: Mapping[str, Mapping[str, Any]],
     edit_in_place: bool = False,
+    drops: Mapping[str, str] | None = None,
 ) -> Compiled:
     """`edit_in_place`: the output starts as `src` itself (a freshly decoded dict) instead of an
-    empty dict — passthrough routes change only the fields they name and keep everything else."""
+    empty dict — passthrough routes change only the fields they name and keep everything else.
+    `drops` (input field → reason) generate no code, only comments, so the source says them too."""
     temps = _Temps()
     rendered = [
         {"comment": _describe(field), "lines": list(_field_lines(field, temps))} for field in fields
     ]
     op_lines = [line for op in ops for line in _op_lines(op)]
     start = "src" if edit_in_place else "{}"
-    source = _TEMPLATE.render(name=name, origin=origin, fields=rendered, ops=op_lines, start=start)
+    dropped = [f"{path} - {' '.join(reason.split())}" for path, reason in (drops or {}).items()]
+    source = _TEMPLATE.render(
+        name=name, origin=origin, fields=rendered, ops=op_lines, start=start, dropped=dropped
+    )
     filename = f"<router {origin}>"
     namespace: dict[str, Any] = dict(functions)
     namespace.update({_values_name(key): dict(table) for key, table in values.items()})
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source built from validated IR
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return Compiled(namespace[name], source, filename)
+
+
+def compile_variants(
+    variants: Mapping[str, Variant], functions: Mapping[str, Callable[..., Any]]
+) -> Mapping[str, Callable[..., Any] | None]:
+    """A variant table as a dispatch dict: tag → its function, None for a dropped tag; `"*"` is
+    the entry for tags not listed."""
+    missing = sorted({v.function for v in variants.values() if v.function is not None} - set(functions))
+    if missing:
+        raise ValueError(f"variant functions not registered: {', '.join(missing)}")
+    return MappingProxyType(
+        {tag: None if v.function is None else functions[v.function] for tag, v in variants.items()}
+    )
 
 
 def _describe(field: FieldPlan) -> str:

@@ -7,15 +7,24 @@ against OpenAI directly. Fields a conversion *needs* are checked, with the JSON 
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Mapping
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
 from router.spokes.common.invalid import field_required, require_object, require_str, wrong_type
+from router.spokes.tables import read_pair_text
 from router.core.errors import InvalidRequest
 
 Block = dict[str, Any]
 Part = dict[str, Any]
+PartConverter = Callable[[Part, str], Block | None]
+
+# Which part type becomes which block is the table's `[variants.content_part]`: tag → one of
+# VARIANTS below, or "drop: reason".
+TABLE = "openai.client"
+VARIANT_TABLE = "content_part"
 
 # What joins the text parts of a system prompt: parts are paragraphs.
 TEXT_SEPARATOR = "\n\n"
@@ -62,7 +71,8 @@ def text_of(content: str | list[Part] | None, path: str) -> list[Block]:
 
 
 def part_block(part: Part, path: str) -> Block | None:
-    convert = _PART_CONVERTERS.get(_part_type(part, path))
+    converters = part_converters()
+    convert = converters.get(_part_type(part, path), converters.get("*"))
     return convert(part, path) if convert is not None else None
 
 
@@ -132,14 +142,25 @@ def _file_part(part: Part, path: str) -> Block | None:
     return block
 
 
-_PART_CONVERTERS: Mapping[str, Callable[[Part, str], Block | None]] = MappingProxyType(
+# The per-variant functions a `[variants.content_part]` entry may name.
+VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
     {
-        "text": _text_part,
-        "refusal": _refusal_part,
-        "image_url": _image_part,
-        "file": _file_part,
+        "text_block_of": _text_part,
+        "refusal_block_of": _refusal_part,
+        "image_block_of": _image_part,
+        "document_block_of": _file_part,
     }
 )
+
+
+@cache
+def part_converters() -> Mapping[str, PartConverter | None]:
+    """The shipped variant table as a dispatch dict (tag → function, None = dropped), read once
+    per process. router.mapping parses the same table for its accounting and the README."""
+    table: Mapping[str, str] = tomllib.loads(read_pair_text(TABLE))["variants"][VARIANT_TABLE]
+    return MappingProxyType(
+        {tag: None if entry.startswith("drop:") else VARIANTS[entry] for tag, entry in table.items()}
+    )
 
 
 def is_plain_text(block: Block) -> bool:

@@ -10,14 +10,23 @@ Fields a conversion *needs* are checked, with the JSON path in the error (router
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Mapping
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
 from router.config.target import TargetContext
 from router.spokes.common.invalid import require_object, require_str, wrong_type
+from router.spokes.tables import read_pair_text
 
 Part = dict[str, Any]
+PartConverter = Callable[[dict[str, Any], str, TargetContext], Part | None]
+
+# Which block type becomes which part is the table's `[variants.content_block]`: tag → one of
+# VARIANTS below, or "drop: reason".
+TABLE = "openai.upstream"
+VARIANT_TABLE = "content_block"
 
 # A text-only target gets a visible note instead of the image or file: dropping it silently would
 # change what the user asked ("what is in this picture?" about nothing), and the note lets the
@@ -59,7 +68,8 @@ def collapse(parts: list[Part]) -> str | list[Part]:
 
 def content_part(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
     """A user or system content block as a part; None for block types with nothing to send."""
-    convert = _PART_CONVERTERS.get(block_type(block, path))
+    converters = part_converters()
+    convert = converters.get(block_type(block, path), converters.get("*"))
     return convert(block, path, ctx) if convert is not None else None
 
 
@@ -147,16 +157,25 @@ def _nested_text(content: Any, path: str) -> str:
     return TEXT_SEPARATOR.join(texts)
 
 
-_PART_CONVERTERS: Mapping[str, Callable[[dict[str, Any], str, TargetContext], Part | None]] = (
-    MappingProxyType(
-        {
-            "text": _text_block,
-            "image": _image_block,
-            "document": _document_block,
-            "search_result": _search_result_block,
-        }
-    )
+# The per-variant functions a `[variants.content_block]` entry may name.
+VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
+    {
+        "text_part_of": _text_block,
+        "image_part_of": _image_block,
+        "document_part_of": _document_block,
+        "search_result_part_of": _search_result_block,
+    }
 )
+
+
+@cache
+def part_converters() -> Mapping[str, PartConverter | None]:
+    """The shipped variant table as a dispatch dict (tag → function, None = dropped), read once
+    per process. router.mapping parses the same table for its accounting and the README."""
+    table: Mapping[str, str] = tomllib.loads(read_pair_text(TABLE))["variants"][VARIANT_TABLE]
+    return MappingProxyType(
+        {tag: None if entry.startswith("drop:") else VARIANTS[entry] for tag, entry in table.items()}
+    )
 
 
 # Some OpenAI-compatible servers reject a tool message with empty content.

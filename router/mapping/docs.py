@@ -1,0 +1,88 @@
+"""The shipped field tables, and documentation generated from them: the README's "what is
+dropped, and why" (`dropped_markdown`), kept in sync by tests/test_field_accounting.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from router.hub.messages import AnthropicMessage, MessagesRequest
+from router.mapping.accounting import drops
+from router.mapping.spec import PairSpec, parse_pair_spec
+from router.spokes.openai.client import answer as client_answer
+from router.spokes.openai.client import content as client_content
+from router.spokes.openai.client import request as client_request
+from router.spokes.openai.upstream import answer as upstream_answer
+from router.spokes.openai.upstream import content as upstream_content
+from router.spokes.openai.upstream import request as upstream_request
+from router.spokes.openai.wire import ChatCompletion, ChatRequest
+from router.spokes.tables import read_pair_text
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedTable:
+    """A shipped table, the functions it may call, and the input Struct of each section."""
+
+    table: str
+    functions: Mapping[str, Mapping[str, Callable[..., Any]]]  # section → FUNCTIONS
+    inputs: Mapping[str, type[msgspec.Struct]]  # section → the Struct it converts from
+    variant_functions: Mapping[str, Callable[..., Any]]
+    directions: Mapping[str, str]  # section or variant table → what it converts, for people
+
+
+SHIPPED: tuple[ShippedTable, ...] = (
+    ShippedTable(
+        table="openai.upstream",
+        functions={"request": upstream_request.FUNCTIONS, "response": upstream_answer.FUNCTIONS},
+        inputs={"request": MessagesRequest, "response": ChatCompletion},
+        variant_functions=upstream_content.VARIANTS,
+        directions={
+            "request": "Anthropic request → OpenAI Chat request",
+            "response": "OpenAI Chat answer → Anthropic answer",
+            "variants.content_block": "Anthropic content block → OpenAI content part",
+        },
+    ),
+    ShippedTable(
+        table="openai.client",
+        functions={"request": client_request.FUNCTIONS, "response": client_answer.FUNCTIONS},
+        inputs={"request": ChatRequest, "response": AnthropicMessage},
+        variant_functions=client_content.VARIANTS,
+        directions={
+            "request": "OpenAI Chat request → Anthropic request",
+            "response": "Anthropic answer → OpenAI Chat answer",
+            "variants.content_part": "OpenAI content part → Anthropic content block",
+        },
+    ),
+)
+
+
+@cache
+def shipped_spec(table: str) -> PairSpec:
+    shipped = next(entry for entry in SHIPPED if entry.table == table)
+    functions = {name for section in shipped.functions.values() for name in section}
+    return parse_pair_spec(table, read_pair_text(table), functions, set(shipped.variant_functions))
+
+
+def dropped_markdown() -> str:
+    """The README's "what is dropped, and why": one row per drop of every shipped table."""
+    lines = [
+        "| Table | Converting | Dropped | Why |",
+        "| --- | --- | --- | --- |",
+    ]
+    for shipped in SHIPPED:
+        for where, name, reason in drops(shipped_spec(shipped.table)):
+            kind = "type" if where.startswith("variants.") else "field"
+            shown = "any other type" if name == "*" else f"`{name}` {kind}"
+            lines.append(
+                f"| `schemas/{shipped.table}.toml` | {shipped.directions.get(where, where)} | {shown} | "
+                f"{_cell(reason)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
