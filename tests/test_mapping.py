@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from router.mapping.compile import compile_fields
+from router.mapping.compile import compile_fields, compile_variants
 from router.mapping.expr import Call, ExprError, Literal, Path, parse_expr
-from router.mapping.spec import parse_pair_spec
+from router.mapping.spec import Variant, parse_pair_spec
 from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
 
 FUNCTIONS = {"upper": str.upper, "boom": lambda value: 1 / 0}
@@ -88,3 +88,71 @@ def test_unknown_value_map_and_bad_field_names_are_rejected() -> None:
         parse_pair_spec("t", '[request]\nx = { from = "src.a", values = "nope" }\n', FUNCTIONS)
     with pytest.raises(ExprError):
         parse_pair_spec("t", '[request]\n"a-b" = "src.a"\n', FUNCTIONS)
+
+
+# --- accounting and variant tables ---------------------------------------------------------------
+
+ACCOUNTED = """
+[request]
+name = "upper(src.name)"
+kind = "src.kind"
+
+[handles.request]
+upper = ["name", "meta.user"]
+
+[drop.request]
+seed = "no counterpart"
+meta.extra = "nested keys are dotted paths"
+
+[variants.block]
+text = "text_of"
+thinking = "drop: only its author can read it"
+"*" = "drop: new types are left out"
+"""
+
+
+def test_drops_handles_and_variants_are_parsed() -> None:
+    spec = parse_pair_spec("test", ACCOUNTED, FUNCTIONS, {"text_of"})
+    assert dict(spec.drops["request"]) == {"seed": "no counterpart", "meta.extra": "nested keys are dotted paths"}
+    assert dict(spec.drops["response"]) == {}
+    # a function's handles replace the paths passed to it; plain paths read themselves
+    assert [plan.reads for plan in spec.request] == [("name", "meta.user"), ("kind",)]
+    assert spec.variants["block"]["text"] == Variant("text", "text_of")
+    assert spec.variants["block"]["thinking"] == Variant("thinking", None, "only its author can read it")
+
+
+def test_variant_tables_compile_to_a_dispatch_dict() -> None:
+    spec = parse_pair_spec("test", ACCOUNTED, FUNCTIONS)
+    dispatch = compile_variants(spec.variants["block"], {"text_of": str.upper})
+    assert dispatch == {"text": str.upper, "thinking": None, "*": None}
+    with pytest.raises(ValueError, match="text_of"):
+        compile_variants(spec.variants["block"], {})
+
+
+def test_drops_generate_comments_only() -> None:
+    spec = parse_pair_spec("test", ACCOUNTED, FUNCTIONS)
+    plain = compile_fields(name="convert", origin="t", fields=spec.request, ops=(), functions=FUNCTIONS,
+                           values=spec.values)
+    noted = compile_fields(name="convert", origin="t", fields=spec.request, ops=(), functions=FUNCTIONS,
+                           values=spec.values, drops=spec.drops["request"])
+    assert "# dropped: seed - no counterpart" in noted.source
+    src = SimpleNamespace(name="a", kind="k", seed=1)
+    assert plain.function(src, None) == noted.function(src, None) == {"name": "A", "kind": "k"}
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        '[drop.request]\nseed = ""\n',  # a drop needs a reason
+        '[drop.request]\nseed = 1\n',
+        '[drop.requests]\nseed = "typo in the section"\n',
+        '[variants.block]\nthinking = "drop:"\n',  # so does a dropped variant
+        '[variants.block]\ntext = "not a name"\n',
+        '[variants.block]\ntext = "unregistered"\n',
+        '[request]\nx = "src.a"\n[handles.request]\nupper = ["a"]\n',  # handles for a function not called
+        '[request]\nx = "upper(src)"\n[handles.request]\nupper = "a"\n',
+    ],
+)
+def test_bad_accounting_entries_are_rejected(table: str) -> None:
+    with pytest.raises(ExprError):
+        parse_pair_spec("t", table, FUNCTIONS, {"text_of"})

@@ -87,6 +87,10 @@ def parse_pair_spec(
     """`variant_functions`: the names a variant table may use (None: not checked here; the spoke
     that dispatches on the table resolves them when it loads it)."""
     data = tomllib.loads(text)
+    for key in ("handles", "drop"):
+        unknown = set(data.get(key, {})) - set(SECTIONS)
+        if unknown:
+            raise ExprError(f"[{key}.{sorted(unknown)[0]}]: the sections are {', '.join(SECTIONS)}")
     values = {name: MappingProxyType(dict(table)) for name, table in data.get("values", {}).items()}
     handles = {section: _handles(section, data.get("handles", {}).get(section, {})) for section in SECTIONS}
     drops = {section: _drops(section, data.get("drop", {}).get(section, {})) for section in SECTIONS}
