@@ -1,8 +1,8 @@
 """Both stream machines, fed a generated upstream stream cut at random read boundaries: the
 client's events folded into one answer equal the unary conversion of the same answer.
 
-The folds and the normalisation are the recorded stream tests' own (tests/streamcases.py,
-tests/test_stream_anthropic_to_openai.py): the same oracle, on streams no one wrote by hand.
+The folds and the normalisation are the recorded stream tests' own (tests/support/streamcases.py,
+tests/spokes/openai/test_client_stream.py): the same oracle, on streams no one wrote by hand.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from router.routing.pairs import build_converters
 from router.hub.messages import AnthropicMessage
 from router.spokes.openai.wire import ChatCompletion
 from tests.fuzz import strategies as s
-from tests.streamcases import CTX, FINISH_VALUES, fold_anthropic, fold_openai, parse_events, translate
-from tests.test_stream_anthropic_to_openai import (
+from tests.support.streamcases import CTX, FINISH_VALUES, fold_anthropic, fold_openai, parse_events, translate
+from tests.spokes.openai.test_client_stream import (
     FINISH_VALUES as STOP_VALUES,
 )
-from tests.test_stream_anthropic_to_openai import (
+from tests.spokes.openai.test_client_stream import (
     fold_chunks,
     normalised,
     parse_chunks,

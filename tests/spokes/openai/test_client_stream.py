@@ -34,13 +34,13 @@ from router.spokes.tables import read_pair_text
 from router.routing.pairs import build_converters
 from router.hub.messages import AnthropicMessage
 from router.core.sse import SSEParser
-from tests.streamcases import fold_anthropic, one_byte_pieces, parse_events, translate, two_piece_splits
+from tests.support.streamcases import fold_anthropic, one_byte_pieces, parse_events, translate, two_piece_splits
 
-CASES_DIR = Path(__file__).parent / "cases" / "streams" / "anthropic_to_openai"
+CASES_DIR = Path(__file__).parents[2] / "cases" / "streams" / "anthropic_to_openai"
 CTX = TargetContext(route="t", upstream="up", model="claude-test", caps=Capabilities())
 FINISH_VALUES: dict[str, str] = tomllib.loads(read_pair_text("openai.client"))["values"]["stop_reason"]
 DONE = "[DONE]"
-# Events of Anthropic's grammar; tests.streamcases.fold_anthropic rejects others, the machine skips them.
+# Events of Anthropic's grammar; tests.support.streamcases.fold_anthropic rejects others, the machine skips them.
 ANTHROPIC_EVENTS = {
     "message_start", "content_block_start", "content_block_delta", "content_block_stop",
     "message_delta", "message_stop", "ping",

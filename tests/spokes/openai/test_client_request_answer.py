@@ -1,7 +1,7 @@
 """OpenAI client → Anthropic upstream conversion: the function registries, path-naming errors,
 the token/thinking plan, response details, route overrides, and the official openai SDK reading
 what we produce. The field-by-field behaviour is in the data-driven cases
-(tests/test_cases_openai_anthropic.py) and the stream cases (tests/test_stream_anthropic_to_openai.py)."""
+(tests/test_pair_cases.py, tests/cases/openai__anthropic/) and the stream cases (tests/spokes/openai/test_client_stream.py)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from router.routing.pairs import PAIRS, build_converters
 from router.config.schema import DefaultOp, DropOp, SetOp
 from router.hub.messages import AnthropicMessage
 from router.spokes.openai.wire import ChatRequest
-from tests.streamcases import translate
+from tests.support.streamcases import translate
 
 PAIR = "openai__anthropic"
-SCHEMA_TABLE = Path(__file__).resolve().parents[1] / "schemas" / "openai.client.toml"
-STREAM_CASES = Path(__file__).parent / "cases" / "streams" / "anthropic_to_openai"
+SCHEMA_TABLE = Path(__file__).resolve().parents[3] / "schemas" / "openai.client.toml"
+STREAM_CASES = Path(__file__).parents[2] / "cases" / "streams" / "anthropic_to_openai"
 
 
 DEFAULT = Capabilities()

@@ -13,7 +13,7 @@ from router.spokes.openai.upstream.answer import thinking_signature
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
 from router.routing.pairs import build_converters
 from router.core.sse import SSEParser
-from tests.streamcases import (
+from tests.support.streamcases import (
     CTX,
     FINISH_VALUES,
     Event,

@@ -1,6 +1,6 @@
 """Anthropic → OpenAI request conversion: real Claude Code traffic, path-naming errors, the
 function registry, JSON Schema cleaning and per-route overrides. The field-by-field behaviour is
-in the data-driven cases (tests/test_cases_anthropic_openai.py)."""
+in the data-driven cases (tests/test_pair_cases.py, tests/cases/anthropic__openai/)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from router.routing.pairs import build_converters
 from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
 from router.hub.messages import Message, MessagesRequest, request_from_python
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-code"
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "claude-code"
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json"))
-SCHEMA_TABLE = Path(__file__).resolve().parents[1] / "schemas" / "openai.upstream.toml"
+SCHEMA_TABLE = Path(__file__).resolve().parents[3] / "schemas" / "openai.upstream.toml"
 
 DEEPSEEK = Capabilities(reasoning="reasoning-content", tool_schema="clean", max_output_tokens=8192)
 OPENAI = Capabilities(reasoning="effort")

@@ -34,7 +34,7 @@ from router.spokes.openai.wire import (
 )
 from router.core.sse import SSEParser
 
-CASES = Path(__file__).parent / "cases" / "streams"
+CASES = Path(__file__).parents[1] / "cases" / "streams"
 CTX = TargetContext(route="t", upstream="up", model="m", caps=Capabilities())
 # The shipped [values.finish_reason] table, read without compiling the pair's converters.
 FINISH_VALUES: dict[str, str] = tomllib.loads(read_pair_text("openai.upstream"))["values"]["finish_reason"]
