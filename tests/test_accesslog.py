@@ -19,12 +19,12 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
+from router.config.load import load_config_text
+from router.gateway.state import open_state
 from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
-from router.server.app import create_app
-from router.gateway.state import open_state
-from router.config.load import load_config_text
 from router.routing.lookup import build_table
+from router.server.app import create_app
 from tests.support.servers import free_port, running
 
 CLIENT_KEY = "rk-client-key-for-the-access-log-0123"

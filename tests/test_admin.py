@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 
-from router.server.app import create_app
-from router.gateway.state import open_state
 from router.config.load import config_from_seed_env, load_config_file, load_config_text
-from router.routing.lookup import build_table
 from router.config.problems import InvalidConfig
+from router.gateway.state import open_state
+from router.routing.lookup import build_table
+from router.server.app import create_app
 from router.server.reload import Reloader
 from tests.test_reload import BASE, message, serving, write
 

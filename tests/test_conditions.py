@@ -10,12 +10,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.routing import facts
-from router.routing.facts import RequestFacts, estimate_input_tokens
 from router.config.load import load_config_text
-from router.routing.lookup import Table, build_table
-from router.hub.tokens import count_input_tokens
 from router.hub.messages import MessagesRequest, request_from_python
+from router.hub.tokens import count_input_tokens
+from router.routing.facts import RequestFacts
+from router.routing.lookup import Table, build_table
+from router.spokes.anthropic import view
 from router.spokes.openai.wire import ChatRequest
 
 KEY_A = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -65,11 +65,11 @@ def route_for(table: Table, facts: RequestFacts, model: str = "m") -> str | None
 
 
 def a_facts(headers: dict[str, str] | None = None, key: str | None = None, **fields: Any) -> RequestFacts:
-    return RequestFacts.from_anthropic(anthropic(**fields), headers, key)
+    return RequestFacts.given("anthropic", anthropic(**fields), headers, key)
 
 
 def o_facts(headers: dict[str, str] | None = None, key: str | None = None, **fields: Any) -> RequestFacts:
-    return RequestFacts.from_openai(openai(**fields), headers, key)
+    return RequestFacts.given("openai", openai(**fields), headers, key)
 
 
 # --- each condition ----------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def fixed_tokens(monkeypatch: pytest.MonkeyPatch, tokens: int) -> list[int]:
         calls.append(tokens)
         return tokens
 
-    monkeypatch.setattr(facts, "count_input_tokens", count)
+    monkeypatch.setattr(view, "count_input_tokens", count)
     return calls
 
 
@@ -199,7 +199,7 @@ def test_input_tokens_are_the_count_tokens_estimate() -> None:
     long_text = "word " * 6000
     src = anthropic(messages=[{"role": "user", "content": long_text}])
     assert count_input_tokens(src) >= 5000
-    assert route_for(table, RequestFacts.from_anthropic(src)) == "cond"
+    assert route_for(table, RequestFacts.given("anthropic", src)) == "cond"
     assert route_for(table, a_facts()) == "plain"
 
 
@@ -207,7 +207,7 @@ def test_openai_requests_count_as_the_anthropic_request_they_become() -> None:
     system = "You are terse."
     src = openai(messages=[{"role": "system", "content": system}, {"role": "user", "content": "Hello, Claude"}])
     same = anthropic(system=system, messages=[{"role": "user", "content": "Hello, Claude"}])
-    assert estimate_input_tokens(src) == count_input_tokens(same)
+    assert RequestFacts.given("openai", src).input_tokens == count_input_tokens(same)
 
 
 def test_all_conditions_must_hold() -> None:
@@ -318,7 +318,7 @@ def never_count(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(request: Any) -> int:
         raise AssertionError("the token estimate was computed")
 
-    monkeypatch.setattr(facts, "count_input_tokens", fail)
+    monkeypatch.setattr(view, "count_input_tokens", fail)
 
 
 def test_tokens_not_counted_when_no_route_needs_them(monkeypatch: pytest.MonkeyPatch) -> None:

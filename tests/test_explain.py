@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from router.cli.main import main
 from router.cli.explain import considered, facts_for, run_explain
+from router.cli.main import main
 from router.config.load import load_config_file
 from router.routing.lookup import build_table
 

@@ -12,13 +12,18 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
-from router.server.app import create_app
-from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout, UpstreamUnreachable
-from router.routing.failover import TargetHealth, attempt_order, retryable, wait_before
-from router.gateway.state import RouterState, open_state
 from router.config.load import load_config_text
-from router.routing.lookup import build_table
 from router.config.schema import Retry
+from router.core.errors import (
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from router.gateway.state import RouterState, open_state
+from router.routing.failover import TargetHealth, attempt_order, retryable, wait_before
+from router.routing.lookup import build_table
+from router.server.app import create_app
 
 ROUTES = """
 [upstreams.a]

@@ -11,10 +11,10 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
-from router.server.app import create_app
-from router.gateway.state import open_state
 from router.config.load import load_config_text
+from router.gateway.state import open_state
 from router.routing.lookup import build_table
+from router.server.app import create_app
 
 UPSTREAM_KEY = "sk-unit-upstream-key-0123456789"
 ROUTES = """

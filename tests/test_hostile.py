@@ -21,10 +21,10 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
-from router.server.app import create_app
-from router.gateway.state import open_state
 from router.config.load import load_config_text
+from router.gateway.state import open_state
 from router.routing.lookup import build_table
+from router.server.app import create_app
 
 OAI_KEY = "sk-oai-upstream-secret-0123456789abcdef"
 ANTH_KEY = "sk-ant-upstream-secret-fedcba9876543210"

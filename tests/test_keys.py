@@ -19,13 +19,13 @@ import tomli_w
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from router.server.app import create_app
-from router.cli.keys import HEADER, run_keys
-from router.gateway.state import RouterState, open_state
 from router.cli.check import run_check
+from router.cli.keys import HEADER, run_keys
 from router.config.load import load_config_file, load_config_text
-from router.routing.lookup import build_table
 from router.config.problems import InvalidConfig
+from router.gateway.state import RouterState, open_state
+from router.routing.lookup import build_table
+from router.server.app import create_app
 
 ROUTES = """\
 # The hand-edited table: these comments must survive every `router keys` command.

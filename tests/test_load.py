@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from router.core.errors import ConfigError
 from router.config.envref import parse_env_ref, resolve
 from router.config.load import (
     LoadedConfig,
@@ -20,6 +19,7 @@ from router.config.load import (
 from router.config.positions import SourceMap
 from router.config.problems import InvalidConfig, Problem, format_path
 from router.config.schema import MockUpstream, OpenAIUpstream
+from router.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
 from router.mapping.compile import compile_fields, compile_variants
 from router.mapping.expr import Call, ExprError, Literal, Path, parse_expr
 from router.mapping.spec import Variant, parse_pair_spec
-from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
 
 FUNCTIONS = {"upper": str.upper, "boom": lambda value: 1 / 0}
 

@@ -16,11 +16,11 @@ import respx
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from router.server.app import create_app
-from router.observe.metrics import MULTIPROC_ENV, Metrics, multiprocess_directory
-from router.gateway.state import RouterState, open_state
 from router.config.load import load_config_text
+from router.gateway.state import RouterState, open_state
+from router.observe.metrics import MULTIPROC_ENV, Metrics, multiprocess_directory
 from router.routing.lookup import build_table
+from router.server.app import create_app
 from tests.support.servers import free_port, running
 
 ROUTES = """

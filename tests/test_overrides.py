@@ -10,11 +10,11 @@ import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
-from router.server.app import create_app
+from router.config.load import load_config_text
 from router.core.errors import ConfigError
 from router.gateway.state import open_state
-from router.config.load import load_config_text
 from router.routing.lookup import build_table
+from router.server.app import create_app
 
 ROUTES = """
 [upstreams.up]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from router.config.schema import ThinkingBudgets
 from router.config.target import Capabilities, TargetContext
 from router.core.errors import InvalidRequest
 from router.hub.messages import AnthropicMessage, MessagesRequest, request_from_python
-from router.routing.pairs import build_converters
+from router.routing.compose import build_converters
 from router.spokes.openai.wire import ChatCompletion, ChatRequest
 
 CASES_DIR = Path(__file__).parent / "cases"

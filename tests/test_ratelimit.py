@@ -17,14 +17,15 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from router.server.app import create_app
-from router.ratelimit.memory import MemoryBackend
-from router.ratelimit.redis_backend import PREFIX, RedisBackend
-from router.gateway.state import RouterState, open_state
 from router.config.access import Rule
 from router.config.load import load_config_text
-from router.routing.lookup import build_table
 from router.config.problems import InvalidConfig
+from router.gateway.state import RouterState, open_state
+from router.ratelimit.memory import MemoryBackend
+from router.ratelimit.redis_backend import PREFIX, RedisBackend
+from router.routing.lookup import build_table
+from router.server.app import create_app
+from router.spokes.registry import SPOKES
 from tests.support.redis_server import redis_server
 from tests.support.servers import free_port
 
@@ -338,6 +339,8 @@ async def test_streams_correct_the_token_estimate_when_they_end(client: Client, 
 
 
 async def test_a_stream_without_usage_keeps_the_estimate(client: Client, app_state: RouterState) -> None:
+    """The estimate is the one routing uses (the OpenAI request counted as the hub request it
+    becomes), not a second, cruder one."""
     body = {**OPENAI_BODY, "stream": True}
     raw = msgspec.json.encode(body)
     async with client.stream("POST", "/v1/chat/completions", content=raw, headers={
@@ -345,7 +348,10 @@ async def test_a_stream_without_usage_keeps_the_estimate(client: Client, app_sta
         text = "".join([chunk async for chunk in stream.aiter_text()])
     assert sse_usage(text) == (0, 0)
     await _settled(app_state)
-    assert app_state.limiter.memory.used("key:carol:tpm") == len(raw) // 4
+    openai_spoke = SPOKES["openai"].client
+    estimate = openai_spoke.view.input_tokens(openai_spoke.request_decoder(raw))
+    assert estimate > 0
+    assert app_state.limiter.memory.used("key:carol:tpm") == estimate
 
 
 async def _settled(state: RouterState) -> None:

@@ -27,10 +27,10 @@ import pytest
 from httpx_aiohttp import AiohttpTransport
 from litestar import Litestar
 
-from router.server.app import create_app
-from router.gateway.state import RouterState, open_state
 from router.config.load import load_config_file
+from router.gateway.state import RouterState, open_state
 from router.routing.lookup import build_table
+from router.server.app import create_app
 from router.server.reload import Reloader
 from tests.support.servers import REPO, free_port
 

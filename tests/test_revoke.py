@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from router.server.app import create_app
-from router.cli.keys import run_keys
-from router.gateway.state import RouterState, open_state
-from router.config.access import KeyHashes, keys_required
 from router.cli.check import run_check
+from router.cli.keys import run_keys
+from router.config.access import KeyHashes, keys_required
 from router.config.load import load_config_file
+from router.gateway.state import RouterState, open_state
 from router.routing.lookup import build_table
+from router.server.app import create_app
 from router.server.reload import Reloader
 from tests.support.servers import free_port, running
 

@@ -18,11 +18,11 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from router.config.load import load_config_text
+from router.gateway.state import open_state
+from router.routing.lookup import build_table
 from router.server.app import create_app
 from router.server.shutdown import DrainOnSignal
-from router.gateway.state import open_state
-from router.config.load import load_config_text
-from router.routing.lookup import build_table
 from tests.support.servers import Process, free_port, running
 
 MOCK_ROUTES = '[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "demo"\nmodels = ["demo"]\nto = "m"\n'

@@ -14,7 +14,13 @@ import pytest
 from router.core.answer import FinalChunk
 from router.upstream.relay import StreamMachine, relay
 from router.upstream.scrub import Scrubber
-from tests.support.streamcases import StreamCase, load_cases, openai_machine, parse_events, translate
+from tests.support.streamcases import (
+    StreamCase,
+    load_cases,
+    openai_machine,
+    parse_events,
+    translate,
+)
 
 CASES = load_cases("openai_to_anthropic")
 TEXT = next(case for case in CASES if case.name == "text")

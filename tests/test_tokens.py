@@ -17,6 +17,12 @@ from typing import Any
 import pytest
 
 from router.hub import tokens
+from router.hub.messages import (
+    CountTokensRequest,
+    Message,
+    MessagesRequest,
+    request_from_python,
+)
 from router.hub.tokens import (
     HIGH_RES,
     STANDARD,
@@ -27,12 +33,6 @@ from router.hub.tokens import (
     pdf_pages,
     profile_for,
     request_text,
-)
-from router.hub.messages import (
-    CountTokensRequest,
-    Message,
-    MessagesRequest,
-    request_from_python,
 )
 from tests.conftest import FIXTURES
 

@@ -7,7 +7,12 @@ import httpx
 import msgspec
 import pytest
 
-from router.config.schema import AnthropicUpstream, MockUpstream, OpenAIUpstream, Upstream
+from router.config.schema import (
+    AnthropicUpstream,
+    MockUpstream,
+    OpenAIUpstream,
+    Upstream,
+)
 from router.upstream.client import default_transport, environment_proxy, make_client
 from router.upstream.http1 import Http1Transport
 from router.upstream.mock import MockTransport

@@ -15,10 +15,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from router.core.errors import ConfigError
 from router.config.access import NO_KEY_LEFT
-from router.config.load import LoadedConfig, config_from_seed_env, find_config_path, load_config_file
+from router.config.load import (
+    LoadedConfig,
+    config_from_seed_env,
+    find_config_path,
+    load_config_file,
+)
 from router.config.problems import Problem
+from router.core.errors import ConfigError
 
 EXIT_OK = 0
 EXIT_INVALID = 1

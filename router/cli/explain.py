@@ -26,23 +26,18 @@ from typing import Any, TextIO
 
 import msgspec
 
-from router.core.errors import ConfigError, RouterError
-from router.routing.facts import ClientRequest, RequestFacts
 from router.config.load import config_from_seed_env, find_config_path, load_config_file
-from router.routing.lookup import Plan, Table, Target, build_table, is_glob
 from router.config.problems import Problem
 from router.config.schema import ALL_CLIENT_PROTOCOLS, ClientProtocol, Route
-from router.hub.messages import MessagesRequest, request_from_python
-from router.spokes.openai.wire import ChatRequest
+from router.core.errors import ConfigError, RouterError
+from router.routing.facts import RequestFacts
+from router.routing.lookup import Plan, Table, Target, build_table, is_glob
+from router.spokes.registry import spoke_named
 
 EXIT_MATCH = 0
 EXIT_NO_MATCH = 1
 EXIT_USAGE = 2
 
-_CLIENT_TYPES: Mapping[str, type[MessagesRequest | ChatRequest]] = {
-    "anthropic": MessagesRequest,
-    "openai": ChatRequest,
-}
 _NOTHING_TO_EXPLAIN = (
     "router explain: no table: pass --config, set ROUTER_CONFIG, create ./routes.toml, "
     "or set UPSTREAM_BASE_URL, UPSTREAM_API_KEY and UPSTREAM_MODEL\n"
@@ -65,7 +60,7 @@ class ExplainedRequest:
     protocol: ClientProtocol
     model: str
     body: dict[str, Any]  # the client's JSON, with `model` set to MODEL
-    src: ClientRequest  # the same, decoded as the front door decodes it
+    src: Any  # the same, decoded as the front door decodes it
     headers: Mapping[str, str]
     key_name: str | None
     body_origin: str
@@ -122,7 +117,7 @@ def request_from_args(args: argparse.Namespace) -> ExplainedRequest:
     protocol: ClientProtocol = args.client
     body = _body(args.body, protocol, args.model)
     try:
-        src = request_from_python(body, _CLIENT_TYPES[protocol])
+        src = spoke_named(protocol).client.request_decoder(msgspec.json.encode(body))
     except msgspec.ValidationError as exc:
         raise _UsageError(f"--body is not a valid {protocol} request: {exc}") from None
     origin = args.body or "a minimal request"
@@ -145,10 +140,7 @@ def _body(path: str | None, protocol: ClientProtocol, model: str) -> dict[str, A
 
 def minimal_body(protocol: ClientProtocol, model: str) -> dict[str, Any]:
     """The smallest request each front door accepts: one user message."""
-    messages = [{"role": "user", "content": "Hello"}]
-    if protocol == "anthropic":
-        return {"model": model, "max_tokens": 1024, "messages": messages}
-    return {"model": model, "messages": messages}
+    return spoke_named(protocol).client.example(model)
 
 
 def _headers(pairs: Sequence[str]) -> dict[str, str]:
@@ -162,9 +154,7 @@ def _headers(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def facts_for(request: ExplainedRequest) -> RequestFacts:
-    if isinstance(request.src, MessagesRequest):
-        return RequestFacts.from_anthropic(request.src, request.headers, request.key_name)
-    return RequestFacts.from_openai(request.src, request.headers, request.key_name)
+    return RequestFacts.given(request.protocol, request.src, request.headers, request.key_name)
 
 
 # --- the table -------------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from router.core.errors import ConfigError
-from router.config.keyfile import ensure_key, key_file_for
-from router.core.netaddr import is_loopback
 from router.cli.check import run_check
+from router.config.keyfile import ensure_key, key_file_for
 from router.config.load import CONFIG_ENV, KEY_FILE_ENV, LoadedConfig, find_config_path
 from router.config.rules import route_targets
 from router.config.schema import Server
+from router.core.errors import ConfigError
+from router.core.netaddr import is_loopback
 
 # The server modules (Litestar, uvicorn) are imported only by `serve`: `check` stays light.
 # uvicorn's httptools protocol, writing each loop iteration's bytes in one syscall (router.server.coalesce);

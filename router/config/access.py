@@ -23,11 +23,11 @@ from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlsplit
 
-from router.core.errors import PermissionDenied
 from router.config.envref import parse_env_ref
 from router.config.problems import Finding, SchemaPath, choice_fix
 from router.config.rules import glob_problem
 from router.config.schema import KeyHash, Limits, Rate, Route, Server
+from router.core.errors import PermissionDenied
 
 Unit = Literal["requests", "tokens"]
 REDIS_SCHEMES = ("redis", "rediss", "unix")

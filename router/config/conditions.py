@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 from router.config.rules import GLOB_CHARS
 from router.config.schema import Route, When
 
+
 class Facts(Protocol):
     """What a check may ask of one request (router.routing.facts.RequestFacts computes it)."""
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from router.config.problems import Finding, SchemaPath, did_you_mean
+from router.config.protocols import ANTHROPIC_REQUEST_FIELDS, OPENAI_REQUEST_FIELDS
 from router.config.rules import route_targets, split_target
 from router.config.schema import (
     AnthropicUpstream,
@@ -26,7 +27,6 @@ from router.config.schema import (
     SetOp,
     Upstream,
 )
-from router.config.protocols import ANTHROPIC_REQUEST_FIELDS, OPENAI_REQUEST_FIELDS
 
 
 def request_fields(upstream: Upstream) -> tuple[str, frozenset[str]] | None:

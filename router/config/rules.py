@@ -10,7 +10,13 @@ from collections.abc import Collection, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from router.config.problems import Finding, SchemaPath, choice_fix
-from router.config.schema import AnthropicUpstream, OpenAIUpstream, Route, Server, Upstream
+from router.config.schema import (
+    AnthropicUpstream,
+    OpenAIUpstream,
+    Route,
+    Server,
+    Upstream,
+)
 
 GLOB_CHARS = frozenset("*?[")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from router.core.errors import AuthenticationFailed
 from router.config.access import keys_required
+from router.core.errors import AuthenticationFailed
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:

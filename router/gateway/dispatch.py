@@ -1,9 +1,11 @@
 """The path every model request takes, whatever the client's protocol:
 
-    authenticate → decode model/stream → table lookup → convert (or edit in place) → upstream
-    → convert the answer (or pass it back) / relay the stream through the pair's state machine
+    authenticate → first decode (model, stream, required fields) → table lookup → admit (limits)
+    → attempts: convert (or edit in place) → upstream → convert the answer (or pass it back) /
+      relay the stream through the pair's machine
 
-The front modules (anthropic.py, openai.py) only name their protocol and render its errors.
+Everything protocol-specific is asked of the client's spoke (the request's context carries it)
+and of the target's compiled pair (router.routing.compose): this module names no protocol.
 """
 
 from __future__ import annotations
@@ -15,121 +17,76 @@ from typing import Any
 
 import msgspec
 
+from router.config.access import RuleSet
 from router.core.answer import Answer, Streamed, Unary
-from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
-from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
-from router.spokes.openai.upstream.answer import new_message_id
-from router.spokes.passthrough import PassthroughStream
-from router.upstream.relay import StreamMachine, StreamObserver, relay
-from router.core.usage import read_tokens
 from router.core.errors import (
-    InvalidRequest,
     ModelNotFound,
     RateLimited,
     UpstreamError,
     UpstreamProtocolError,
 )
-from router.observe.exchange import exchange_of
-from router.routing.failover import attempt_order, attempts_header, retryable, wait_before
+from router.core.stream import StreamMachine
+from router.core.usage import Tokens
 from router.gateway.auth import authenticate
-from router.gateway.bodycheck import CHECKED, require_messages, too_deep
-from router.gateway.incoming import Incoming
-from router.core.ids import new_id
-from router.ratelimit.limiter import Ticket
+from router.gateway.bodycheck import CHECKED, require_messages
+from router.gateway.context import RequestContext, decode_client
 from router.gateway.state import RouterState
-from router.config.access import RuleSet
+from router.hub.messages import ModelRequestRouting, RoutingFields
+from router.ratelimit.limiter import Ticket
 from router.routing.facts import RequestFacts
-from router.routing.lookup import Plan, Target
-from router.config.schema import ClientProtocol
-from router.upstream.client import UpstreamClient, UpstreamPool
-from router.hub.messages import (
-    AnthropicMessage,
-    MessagesRequest,
-    MessagesRouting,
-    ModelRequestRouting,
-    RoutingFields,
+from router.routing.failover import (
+    attempt_order,
+    attempts_header,
+    retryable,
+    wait_before,
 )
-from router.spokes.openai.wire import ChatCompletion, ChatRequest
+from router.routing.lookup import Plan, Target
+from router.upstream.client import UpstreamClient, UpstreamPool
+from router.upstream.relay import relay
 
 log = logging.getLogger("router.dispatch")
 _encode = msgspec.json.Encoder().encode
-# The first decode of a model request: routing fields and the fields each protocol requires.
-_ROUTING_DECODERS: Mapping[str, Callable[[bytes], ModelRequestRouting]] = {
-    "anthropic": msgspec.json.Decoder(MessagesRouting).decode,
-    "openai": msgspec.json.Decoder(ModelRequestRouting).decode,
-}
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 
-# The client's body, fully decoded, for pairs that convert it.
-_CLIENT_DECODERS: Mapping[str, Callable[[bytes], Any]] = {
-    "anthropic": msgspec.json.Decoder(MessagesRequest).decode,
-    "openai": msgspec.json.Decoder(ChatRequest).decode,
-}
-# The upstream's unary answer, by pair.
-_ANSWER_DECODERS: Mapping[str, Callable[[bytes], Any]] = {
-    "anthropic__openai": msgspec.json.Decoder(ChatCompletion).decode,
-    "openai__anthropic": msgspec.json.Decoder(AnthropicMessage).decode,
-}
 
-def decode_client(decode: Callable[[bytes], Any], body: bytes) -> Any:
-    """msgspec's message names the field and its path: "Expected `str`, got `int` - at `$.model`".
-    A body nested deeper than the decoder follows is a 400 too (RecursionError, not a 500)."""
-    try:
-        return decode(body)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"invalid request: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise too_deep(body) from None
-
-
-def route_request(
-    state: RouterState, incoming: Incoming, protocol: ClientProtocol,
-    decode_fields: Callable[[bytes], RoutingFields] | None = None,
-) -> tuple[Plan, RoutingFields]:
-    plan, fields, _, _ = route_and_admit(state, incoming, protocol, decode_fields)
-    return plan, fields
-
-
-def route_and_admit(
-    state: RouterState, incoming: Incoming, protocol: ClientProtocol,
-    decode_fields: Callable[[bytes], RoutingFields] | None = None,
-) -> tuple[Plan, RoutingFields, RuleSet | None, _DecodedOnce]:
+def route(ctx: RequestContext, decode_fields: Callable[[bytes], RoutingFields] | None = None
+          ) -> tuple[Plan, RoutingFields, RuleSet | None]:
     """Authenticated, routed (a route's `when` conditions see the request's facts, computed
     lazily: the full body is decoded only if a condition needs it), and allowed for this key
     (403 otherwise), with the rate limits that apply (None: none, decided by one `if`).
-    `decode_fields`: the first decode, by default the protocol's model request with its
-    required fields (count_tokens asks for less)."""
+    `decode_fields`: the first decode, by default the spoke's model request with its required
+    fields (count_tokens asks for less)."""
+    state, incoming = ctx.state, ctx.incoming
     key = authenticate(incoming.headers, state.key_hashes)
-    exchange_of(incoming.scope).key = key
-    body = incoming.body
-    fields = decode_client(decode_fields or _ROUTING_DECODERS[protocol], body)
+    ctx.exchange.key = key
+    fields = decode_client(decode_fields or ctx.spoke.client.routing_decoder, incoming.body)
     if isinstance(fields, ModelRequestRouting):
         require_messages(fields.messages)
         fields.messages = CHECKED
-    table = state.table
-    decoded = _DecodedOnce(protocol, body)
-    plan = table.lookup(protocol, fields.model, RequestFacts(protocol, decoded.struct, incoming.headers, key))
+    protocol = ctx.spoke.name
+    ctx.facts = facts = RequestFacts(protocol, ctx.struct, incoming.headers, key)  # type: ignore[arg-type]
+    plan = state.table.lookup(protocol, fields.model, facts)  # type: ignore[arg-type]
     if plan is None:
         raise ModelNotFound(f"model {fields.model!r} is not served here; GET /v1/models lists the models")
-    access = table.loaded.access
-    return plan, fields, access.admit(key, plan.route, fields.model) if access.active else None, decoded
+    access = state.table.loaded.access
+    return plan, fields, access.admit(key, plan.route, fields.model) if access.active else None
 
 
-async def dispatch(state: RouterState, incoming: Incoming, protocol: ClientProtocol, request_id: str) -> Answer:
-    plan, fields, limits, decoded = route_and_admit(state, incoming, protocol)
+async def dispatch(ctx: RequestContext) -> Answer:
+    state = ctx.state
+    plan, fields, limits = route(ctx)
+    if limits is not None:
+        ctx.ticket = await _admit(ctx, limits)
     order = attempt_order(plan, state.health)
     attempts = max(plan.retry.attempts, 1)
     outcomes: list[str] = []
-    exchange = exchange_of(incoming.scope).routed(plan.route, fields.model, bool(fields.stream), outcomes)
-    ticket = None if limits is None else await _admit(state, limits, protocol, incoming.body)
+    exchange = ctx.exchange.routed(plan.route, fields.model, bool(fields.stream), outcomes)
     pool = state.pool  # with the table, once per request: a reload between retries changes neither
     for attempt in range(attempts):
         target = order[attempt % len(order)]
         exchange.attempting(target.key, target.converters.pair)
         try:
-            answer = await _attempt(state, pool, incoming, target, fields, decoded, plan)
+            answer = await _attempt(ctx, pool, target, fields, plan)
         except UpstreamError as error:
             # What the upstream said (its own status when it answered one), whatever the client
             # protocol makes of it: the header is for operators comparing targets.
@@ -149,17 +106,22 @@ async def dispatch(state: RouterState, incoming: Incoming, protocol: ClientProto
         state.health.succeeded(target.key)
         outcomes.append(f"{target.key}=200")
         exchange.answered()
-        answer.headers.update({"request-id": request_id, "x-router-route": plan.route,
+        answer.headers.update({"request-id": ctx.request_id, "x-router-route": plan.route,
                                "x-router-target": target.key, "x-router-attempts": attempts_header(outcomes)})
-        return answer if ticket is None else ticket.attach(answer)
+        if ctx.ticket is not None:
+            answer.headers.update(ctx.ticket.headers)
+        return answer
     raise AssertionError("unreachable: the last attempt either answers or raises")
 
 
-async def _admit(state: RouterState, limits: RuleSet, protocol: ClientProtocol, body: bytes) -> Ticket | None:
+async def _admit(ctx: RequestContext, limits: RuleSet) -> Ticket | None:
+    """Counted against the key's budgets, tokens by the estimate routing made (or makes now)."""
+    facts = ctx.facts
+    assert facts is not None, "routed first"
     try:
-        return await state.limiter.admit(limits, protocol, body)
+        return await ctx.state.limiter.admit(limits, lambda: facts.input_tokens)
     except RateLimited as refused:
-        state.metrics.record_rate_limited(*refused.limit)
+        ctx.state.metrics.record_rate_limited(*refused.limit)
         raise
 
 
@@ -171,28 +133,8 @@ def _next_wait(state: RouterState, plan: Plan, order: list[Target], attempt: int
     return wait_before(attempt, error, plan.retry, same, state.health.rng)
 
 
-class _DecodedOnce:
-    """The client's body decoded for converting pairs at most once per request. Passthrough
-    attempts get a fresh dict each time: they edit it in place."""
-
-    __slots__ = ("_body", "_protocol", "_struct")
-
-    def __init__(self, protocol: ClientProtocol, body: bytes) -> None:
-        self._protocol, self._body, self._struct = protocol, body, None
-
-    def struct(self) -> Any:
-        if self._struct is None:
-            self._struct = decode_client(_CLIENT_DECODERS[self._protocol], self._body)
-        return self._struct
-
-    def for_target(self, target: Target) -> Any:
-        if target.converters.passthrough:
-            return decode_client(_decode_object, self._body)
-        return self.struct()
-
-
-async def _attempt(state: RouterState, pool: UpstreamPool, incoming: Incoming, target: Target, fields: RoutingFields,
-                   decoded: _DecodedOnce, plan: Plan) -> Answer:
+async def _attempt(ctx: RequestContext, pool: UpstreamPool, target: Target, fields: RoutingFields,
+                   plan: Plan) -> Answer:
     """One try at one target; raises UpstreamError before anything reached the client.
 
     The one place where what an upstream said leaves for the client: an error's message and
@@ -200,7 +142,7 @@ async def _attempt(state: RouterState, pool: UpstreamPool, incoming: Incoming, t
     relay, which requires it), whatever pair or converter produced them."""
     client = pool.get(target.upstream)
     try:
-        answer = await _call(state, client, incoming, target, fields, decoded, plan)
+        answer = await _call(ctx, client, target, fields, plan)
     except UpstreamError as error:
         raise client.scrubber.error(error) from None
     if isinstance(answer, Unary):
@@ -208,35 +150,41 @@ async def _attempt(state: RouterState, pool: UpstreamPool, incoming: Incoming, t
     return answer
 
 
-async def _call(state: RouterState, client: UpstreamClient, incoming: Incoming, target: Target,
-                fields: RoutingFields, decoded: _DecodedOnce, plan: Plan) -> Answer:
-    src = decoded.for_target(target)
-    upstream_body = _encode(target.converters.request.function(src, target.ctx))
-    headers = target.upstream_headers(client.forwarded(incoming.headers))
+async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fields: RoutingFields,
+                plan: Plan) -> Answer:
+    src = ctx.for_target(target)
+    converters = target.converters
+    upstream_body = _encode(converters.request.function(src, target.ctx))
+    headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
     if fields.stream:
-        machine = _machine(target, plan.protocol, fields.model, src, client)
-        return await _stream(state, client, target, machine, upstream_body, headers, plan, exchange_of(incoming.scope))
+        machine = converters.stream(target.ctx, target.ctx.model or fields.model, src, client.name)
+        return await _stream(ctx, client, target, machine, upstream_body, headers, plan)
+    state = ctx.state
     state.health.started(target.key)
     try:
         raw = await client.call(upstream_body, headers)
     finally:
         state.health.ended(target.key)
-        exchange_of(incoming.scope).upstream_done()  # what follows (decode, convert) is the router's time
-    return Unary(_answer(target, client, raw))
+        ctx.exchange.upstream_done()  # what follows (decode, convert) is the router's time
+    body, tokens = _answer(target, client, raw)
+    ctx.settle(tokens)
+    return Unary(body)
 
 
-def _answer(target: Target, client: UpstreamClient, raw: bytes) -> bytes:
-    """The client's unary answer. Passthrough relays the bytes as they came, but only once they
-    have decoded as one JSON object (a client SDK would crash on anything else): a truncated or
-    malformed 200 is a 502, retryable like any upstream fault since nothing was sent yet."""
+def _answer(target: Target, client: UpstreamClient, raw: bytes) -> tuple[bytes, Tokens | None]:
+    """The client's unary answer and its usage, read once. Passthrough relays the bytes as they
+    came, but only once they have decoded as one JSON object (a client SDK would crash on
+    anything else): a truncated or malformed 200 is a 502, retryable like any upstream fault
+    since nothing was sent yet."""
     converters = target.converters
-    if converters.response is None:
+    if converters.passthrough:
+        tokens = _read_answer(converters.upstream.read_usage, raw, client)
         if converters.response_edit is not None:
-            return _encode(converters.response_edit.function(_read_answer(_decode_object, raw, client), target.ctx))
-        _read_answer(read_tokens, raw, client)
-        return raw
-    answer = _read_answer(_ANSWER_DECODERS[converters.pair], raw, client)
-    return _encode(converters.response.function(answer, target.ctx))
+            edited = converters.response_edit.function(_read_answer(_decode_object, raw, client), target.ctx)
+            return _encode(edited), tokens
+        return raw, tokens
+    answer, tokens = converters.answer(_read_answer(converters.decode_answer, raw, client), target.ctx)
+    return _encode(answer), tokens
 
 
 def _read_answer(decode: Callable[[bytes], Any], raw: bytes, client: UpstreamClient) -> Any:
@@ -246,27 +194,8 @@ def _read_answer(decode: Callable[[bytes], Any], raw: bytes, client: UpstreamCli
         raise UpstreamProtocolError(f"upstream {client.name!r} sent an answer that could not be read") from None
 
 
-def _machine(target: Target, protocol: ClientProtocol, client_model: str, src: Any, client: UpstreamClient) -> StreamMachine:
-    converters, ctx = target.converters, target.ctx
-    model = ctx.model or client_model
-    if converters.passthrough:
-        return PassthroughStream(protocol, client.name)
-    if converters.pair == "anthropic__openai":
-        return AnthropicStreamFromOpenAI(
-            ctx, message_id=new_message_id(), model=model, input_tokens=None,
-            finish_values=converters.values["finish_reason"],
-        )
-    include_usage = bool(src.stream_options and src.stream_options.include_usage)
-    return OpenAIStreamFromAnthropic(
-        ctx, completion_id=new_id("chatcmpl-"), model=model,
-        include_usage=include_usage, finish_values=converters.values["stop_reason"],
-    )
-
-
-async def _stream(
-    state: RouterState, client: UpstreamClient, target: Target, machine: StreamMachine, body: bytes,
-    headers: Mapping[str, str], plan: Plan, observer: StreamObserver,
-) -> Streamed:
+async def _stream(ctx: RequestContext, client: UpstreamClient, target: Target, machine: StreamMachine,
+                  body: bytes, headers: Mapping[str, str], plan: Plan) -> Streamed:
     """Opened before answering, so an upstream error status becomes a normal JSON error response
     (and a fallback can still try the next target)."""
     response = await client.open_stream(body, headers)
@@ -276,10 +205,10 @@ async def _stream(
     events = relay(
         response.aiter_bytes(), machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
         idle_timeout=client.timeouts.stream_idle, close=response.aclose, scrubber=client.scrubber,
-        observer=observer,
+        observer=ctx,
     )
     if plan.balance == "least-in-flight":
-        events = _counted(events, state, target.key)
+        events = _counted(events, ctx.state, target.key)
     return Streamed(events)
 
 

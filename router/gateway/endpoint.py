@@ -1,7 +1,7 @@
 """The model endpoints' ASGI side: read the request, run the protocol's handler, write its
 answer, and render any RouterError in the client's own protocol.
 
-/v1/messages, /v1/messages/count_tokens and /v1/chat/completions are raw ASGI handlers inside
+Each spoke's model endpoints (router.gateway.models) and /v1/messages/count_tokens are raw ASGI handlers inside
 Litestar (routing, CORS, the exception handlers and the observing middleware still apply). The
 framework's per-request machinery for ordinary handlers (a Request object, signature parsing,
 response objects turned into ASGI messages) cost about a quarter of the router's CPU per request
@@ -14,22 +14,22 @@ from collections.abc import Awaitable, Callable
 
 from router.core.answer import Answer
 from router.core.errors import InvalidRequest, RouterError
-from router.observe.exchange import exchange_of
+from router.core.ids import new_id
 from router.gateway.bodycheck import too_deep
+from router.gateway.context import RequestContext
 from router.gateway.incoming import (
     ClientGone,
-    Incoming,
     Receive,
     Scope,
     Send,
     read_incoming,
 )
 from router.gateway.send import error_answer, send_answer
-from router.core.ids import new_id
 from router.gateway.state import RouterState
-from router.config.schema import ClientProtocol
+from router.observe.exchange import exchange_of
+from router.spokes.spoke import Spoke
 
-Handler = Callable[[RouterState, Incoming, str], Awaitable[Answer]]
+Handler = Callable[[RequestContext], Awaitable[Answer]]
 
 
 def new_request_id() -> str:
@@ -41,7 +41,7 @@ def router_state(scope: Scope) -> RouterState:
     return state
 
 
-async def answer_request(scope: Scope, receive: Receive, send: Send, protocol: ClientProtocol, handle: Handler) -> None:
+async def answer_request(scope: Scope, receive: Receive, send: Send, spoke: Spoke, handle: Handler) -> None:
     request_id = new_request_id()
     state = router_state(scope)
     body = b""
@@ -53,17 +53,17 @@ async def answer_request(scope: Scope, receive: Receive, send: Send, protocol: C
         exchange = exchange_of(scope)
         if exchange.log_bodies:
             exchange.request_body = body
-        answer = await handle(state, incoming, request_id)
+        answer = await handle(RequestContext(state, incoming, spoke, request_id))
     except ClientGone:
         return
     except RouterError as error:
-        answer = error_answer(error, protocol, request_id)
+        answer = error_answer(error, spoke, request_id)
     except RecursionError:
-        # The first decode refuses a body deeper than msgspec follows (router.gateway.dispatch);
+        # The first decode refuses a body deeper than msgspec follows (router.gateway.context);
         # one just under that depth can still exhaust the stack in a converter that recurses
         # (a tool schema being cleaned, tokens being counted). Either way it is the client's
         # nesting, not a bug: a 400. Upstream answers are guarded where they are decoded.
-        answer = error_answer(too_deep(body), protocol, request_id)
+        answer = error_answer(too_deep(body), spoke, request_id)
     await send_answer(answer, receive, send)
 
 

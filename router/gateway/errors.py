@@ -4,16 +4,13 @@ router.gateway.send.error_answer, which this wraps)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from litestar import Response
 
 from router.core.errors import RouterError
 from router.gateway.send import error_answer
+from router.spokes.spoke import Spoke
 
-Protocol = Literal["anthropic", "openai"]
 
-
-def error_response(error: RouterError, protocol: Protocol, request_id: str | None = None) -> Response[bytes]:
-    answer = error_answer(error, protocol, request_id)
+def error_response(error: RouterError, spoke: Spoke, request_id: str | None = None) -> Response[bytes]:
+    answer = error_answer(error, spoke, request_id)
     return Response(answer.body, status_code=answer.status, media_type="application/json", headers=answer.headers)

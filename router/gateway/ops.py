@@ -8,10 +8,11 @@ import msgspec
 from litestar import Request, Response, get
 
 from router.core.errors import RouterError
+from router.core.netaddr import is_direct_loopback
 from router.gateway.auth import authenticate
 from router.gateway.errors import error_response
-from router.core.netaddr import is_direct_loopback
 from router.routing.lookup import Table, is_glob
+from router.spokes.registry import spoke_named
 
 _encode = msgspec.json.Encoder().encode
 
@@ -60,7 +61,7 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     try:
         authenticate(request.headers, state.key_hashes)
     except RouterError as error:
-        return error_response(error, "anthropic" if anthropic else "openai")
+        return error_response(error, spoke_named("anthropic" if anthropic else "openai"))
     body = anthropic_models(state.table) if anthropic else openai_models(state.table)
     return Response(_encode(body), media_type="application/json")
 

@@ -14,10 +14,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from router.core.answer import Answer, FinalChunk, Streamed, Unary
-from router.spokes.error_shapes import anthropic_error_body, client_status, openai_error_body
 from router.core.errors import RouterError
 from router.gateway.incoming import Message, Receive, Send
-from router.config.schema import ClientProtocol
+from router.spokes.spoke import Spoke
 
 JSON = (b"content-type", b"application/json")
 EVENT_STREAM = (b"content-type", b"text/event-stream")
@@ -25,12 +24,12 @@ EVENT_STREAM = (b"content-type", b"text/event-stream")
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 
 
-def error_answer(error: RouterError, protocol: ClientProtocol, request_id: str | None = None) -> Unary:
-    body = anthropic_error_body(error) if protocol == "anthropic" else openai_error_body(error)
+def error_answer(error: RouterError, spoke: Spoke, request_id: str | None = None) -> Unary:
+    body = spoke.client.error_body(error)
     headers = dict(error.headers)
     if request_id:
         headers["request-id"] = request_id
-    return Unary(body, headers, client_status(error, protocol))
+    return Unary(body, headers, spoke.client.status(error))
 
 
 async def send_answer(answer: Answer, receive: Receive, send: Send) -> None:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from router.observe.accesslog import AccessLog
-from router.routing.failover import TargetHealth
-from router.observe.metrics import Metrics
-from router.ratelimit import Limiter
 from router.config.access import KeyHashes
 from router.config.load import LoadedConfig
+from router.observe.accesslog import AccessLog
+from router.observe.metrics import Metrics
+from router.ratelimit import Limiter
+from router.routing.failover import TargetHealth
 from router.routing.lookup import Table
 from router.upstream.client import (
     ClientSpec,

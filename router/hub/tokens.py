@@ -33,7 +33,13 @@ from typing import Any
 
 import msgspec
 
-from router.hub.messages import NO_DESCRIPTION, NO_SCHEMA, Block, CountTokensRequest, MessagesRequest
+from router.hub.messages import (
+    NO_DESCRIPTION,
+    NO_SCHEMA,
+    Block,
+    CountTokensRequest,
+    MessagesRequest,
+)
 
 __all__ = [
     "HIGH_RES",

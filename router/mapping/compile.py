@@ -15,9 +15,9 @@ from typing import Any
 
 import jinja2
 
+from router.config.schema import ClampOp, DefaultOp, DropOp, Op, RenameOp, SetOp
 from router.mapping.expr import Call, Expr, Literal, Path
 from router.mapping.spec import FieldPlan, Variant
-from router.config.schema import ClampOp, DefaultOp, DropOp, Op, RenameOp, SetOp
 
 _TEMPLATE = jinja2.Environment(
     autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True

@@ -2,9 +2,11 @@
 (router.observe.metrics) and the access log (router.observe.accesslog).
 
     ObserveMiddleware   around every /v1/ handler: opens the Exchange, keeps it in the ASGI scope,
-                        watches the response start (status, request-id) and, for unary answers,
-                        the body (usage → tokens)
-    dispatch            route, model, each attempt's target and upstream time, retries, cool-downs
+                        watches the response start (status, request-id) and, with log-bodies,
+                        the body
+    dispatch            (through the request's context) route, model, each attempt's target and
+                        upstream time, retries, cool-downs, and a unary answer's usage, read once
+                        from its hub form
     relay               (streams) the first token, the end: completed, failed (which error), or
                         cancelled, and the stream machine's token counts
 
@@ -20,12 +22,12 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+from router.core.errors import RouterError
+from router.core.usage import Tokens
 from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
-from router.core.usage import Tokens, tokens_in
-from router.spokes.error_shapes import client_status
-from router.core.errors import RouterError
 from router.observe.metrics import Metrics
+from router.spokes.registry import HUB, SPOKES
 
 log = logging.getLogger("router.observe.exchange")
 EXCHANGE_KEY = "router.observe.exchange"
@@ -177,20 +179,17 @@ class Exchange:
     # --- the HTTP side (ObserveMiddleware) ---------------------------------------------------------
 
     def response_started(self, message: Message) -> None:
-        self.status = status = message["status"]
+        self.status = message["status"]
         for name, value in message.get("headers", ()):
             if name == b"request-id":
                 self.request_id = value.decode("latin-1")
                 break
-        self.reads_body = self.log_bodies or (status == 200 and self.model_request and not self.stream)
+        self.reads_body = self.log_bodies
 
     def response_body(self, message: Message) -> None:
         body: bytes = message.get("body", b"")
         if self.log_bodies:
             self._response_parts.append(body)
-        if self.model_request and not self.stream and self.status == 200 and not message.get("more_body"):
-            parts = self._response_parts
-            self.tokens = tokens_in(b"".join(parts) if len(parts) > 1 else body)
 
     def handler_done(self, crashed: bool) -> None:
         self._handler_done, self._crashed = True, crashed
@@ -202,8 +201,8 @@ class Exchange:
     def outcome(self) -> tuple[int, str | None]:
         """The status this request really ended with, and the error type the client saw."""
         if self.stream_error is not None:
-            client = (self.pair or "").partition("__")[0]
-            return client_status(self.stream_error, client), self.stream_error.error_type
+            client = SPOKES.get((self.pair or "").partition("__")[0], HUB)
+            return client.client.status(self.stream_error), self.stream_error.error_type
         if self.stream and self.status == 200 and not self._completed:
             return CANCELLED, ERROR_TYPES[CANCELLED]
         status = self.status or (500 if self._crashed else CANCELLED)

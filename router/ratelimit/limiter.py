@@ -3,11 +3,11 @@
     dispatch ── rules = access.admit(key, route, model) ──► None: no limit, nothing else runs
                           │
                           ▼
-               Limiter.admit(rules, protocol, body) ──► RateLimited (429, retry-after, headers)
-                          │                          └► LimiterUnavailable (503, fail-open = false)
+               Limiter.admit(rules, estimate) ──► RateLimited (429, retry-after, headers)
+                          │                    └► LimiterUnavailable (503, fail-open = false)
                           ▼
-               Ticket.attach(answer) ── headers; token budgets corrected from the answer's usage
-                                        (unary: now; stream: when it ends)
+               Ticket: its headers go on the answer; Ticket.settle_tokens(usage) corrects the
+               token budgets once the answer's usage is read (unary: at once; stream: at its end)
 
 The backend follows the table's `[limits]`: the in-memory one (kept across reloads, so a reload
 never resets a budget) or a Redis one, made again only when its URL changes.
@@ -20,17 +20,16 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from router.core.answer import Answer, Streamed
-from router.core.errors import LimiterUnavailable, RateLimited
-from router.ratelimit.memory import MemoryBackend
-from router.ratelimit.usage import UsageReader, estimate_tokens
-from router.ratelimit.window import Backend, BackendUnavailable, Budget, Decision
 from router.config.access import LimitSettings, Rule, RuleSet
+from router.core.errors import LimiterUnavailable, RateLimited
+from router.core.usage import Tokens
+from router.ratelimit.memory import MemoryBackend
+from router.ratelimit.window import Backend, BackendUnavailable, Budget, Decision
 
 log = logging.getLogger("router.ratelimit")
 
@@ -64,10 +63,11 @@ class Limiter:
         self._quiet = 0  # warnings held back since the last one
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def admit(self, rules: RuleSet, protocol: str, body: bytes) -> Ticket | None:
+    async def admit(self, rules: RuleSet, estimate_tokens: Callable[[], int]) -> Ticket | None:
         """Count this request against every budget in `rules`, or raise. None: admitted without
-        counting (the shared store is down and limits fail open)."""
-        estimate = estimate_tokens(protocol, body) if rules.counts_tokens else 0
+        counting (the shared store is down and limits fail open). `estimate_tokens`: the request's
+        input tokens by the one estimator (router.hub.tokens), asked only when a rule counts them."""
+        estimate = estimate_tokens() if rules.counts_tokens else 0
         costs = [1 if rule.unit == "requests" else estimate for rule in rules.rules]
         entry = secrets.token_hex(8)
         backend = self.backend(rules.settings)
@@ -151,18 +151,14 @@ class Ticket:
         self._entry, self._estimate, self._settled = entry, estimate, False
         self.headers = headers
 
-    def attach(self, answer: Answer) -> Answer:
-        """Add the rate headers; arrange for the token count to be corrected from the answer."""
-        answer.headers.update(self.headers)
-        if not self._rules:
-            return answer
-        if isinstance(answer, Streamed):
-            answer.iterator = self._watch(answer.iterator)
+    def settle_tokens(self, tokens: Tokens | None) -> None:
+        """The answer's usage as read once (router.gateway.context): input + output. An input of
+        0 (a converted stream whose upstream reports input only at its end, if ever) keeps the
+        estimate; no usage at all keeps the estimate whole."""
+        if tokens is None:
+            self.settle(None)
         else:
-            reader = UsageReader()
-            reader.body(answer.body)
-            self.settle(reader.total(self._estimate))
-        return answer
+            self.settle((tokens[0] or self._estimate) + tokens[1])
 
     def settle(self, used: int | None) -> None:
         """The hook for the real usage (input + output tokens). None keeps the estimate."""
@@ -171,18 +167,6 @@ class Ticket:
         self._settled = True
         if used is not None and used != self._estimate and self._rules:
             self._limiter.adjust(self._backend, self._rules, self._entry, self._estimate, used)
-
-    async def _watch(self, events: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
-        reader = UsageReader()
-        try:
-            async for chunk in events:
-                reader.chunk(chunk)
-                yield chunk
-        finally:
-            self.settle(reader.total(self._estimate))
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                await close()
 
 
 def refusal(decision: Decision, estimate: int, headers: dict[str, str]) -> RateLimited:

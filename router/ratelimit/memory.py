@@ -7,8 +7,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from router.ratelimit.window import WINDOW_SECONDS, Budget, Decision, retry_after
 from router.config.access import Rule
+from router.ratelimit.window import WINDOW_SECONDS, Budget, Decision, retry_after
 
 
 class _Entry:

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from router.ratelimit.window import WINDOW_SECONDS, BackendUnavailable, Budget, Decision
 from router.config.access import Rule
+from router.ratelimit.window import WINDOW_SECONDS, BackendUnavailable, Budget, Decision
 
 PREFIX = "router:rl:"
 

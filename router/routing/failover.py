@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from router.config.schema import Retry
 from router.core.errors import (
     UpstreamError,
     UpstreamProtocolError,
@@ -21,7 +22,6 @@ from router.core.errors import (
     UpstreamUnreachable,
 )
 from router.routing.lookup import Plan, Target
-from router.config.schema import Retry
 
 
 @dataclass(slots=True)

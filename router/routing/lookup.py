@@ -17,16 +17,21 @@ from functools import partial
 from operator import eq
 from types import MappingProxyType
 
-from router.config.target import Capabilities, TargetContext
 from router.config.conditions import Condition, compile_when
-from router.routing.facts import RequestFacts
 from router.config.load import LoadedConfig
-from router.routing.pairs import Converters, build_converters, serves
 from router.config.rules import route_targets, route_weights, split_target
-from router.config.schema import ClientProtocol, RemoveHeader, Retry, Route, SetHeader, Upstream
-
-# Which wire protocol each upstream kind speaks. The mock answers in OpenAI shape.
-UPSTREAM_PROTOCOL: Mapping[str, str] = {"openai": "openai", "mock": "openai", "anthropic": "anthropic"}
+from router.config.schema import (
+    ClientProtocol,
+    RemoveHeader,
+    Retry,
+    Route,
+    SetHeader,
+    Upstream,
+)
+from router.config.target import Capabilities, TargetContext
+from router.routing.compose import Converters, build_converters, pair_name, serves
+from router.routing.facts import RequestFacts
+from router.spokes.registry import spoke_for_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +192,7 @@ def _target(
     weight: float,
 ) -> Target | None:
     kind = type(upstream).__struct_config__.tag
-    pair = f"{protocol}__{UPSTREAM_PROTOCOL[str(kind)]}"
+    pair = pair_name(protocol, spoke_for_kind(str(kind)).name)
     if not serves(pair):
         return None
     caps = Capabilities.resolve(upstream.supports, route.supports)

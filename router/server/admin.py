@@ -15,11 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 from litestar import Request, Response, get, post
 
-from router.gateway.auth import presented_key
-from router.core.netaddr import is_direct_loopback
-from router.gateway.state import RouterState
 from router.config.envref import parse_env_ref
 from router.config.load import SEED_FILENAME, LoadedConfig
+from router.core.netaddr import is_direct_loopback
+from router.gateway.auth import presented_key
+from router.gateway.state import RouterState
 from router.server.reload import Reloader, ReloadStats, iso
 from router.upstream.scrub import REDACTED, Scrubber
 

@@ -15,25 +15,44 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from router.observe import accesslog
-from router.core.errors import InvalidRequest, ModelNotFound, PayloadTooLarge, RouterError
-from router.observe.exchange import ObserveMiddleware, Scope, access_log_of, record_unrouted
-from router.server.admin import admin_config, admin_reload
-from router.gateway.endpoint import new_request_id
-from router.gateway.anthropic import count_tokens, create_message
-from router.gateway.openai import chat_completions
-from router.gateway.errors import Protocol, error_response
-from router.gateway.ops import auth_token, health, list_models, prometheus_metrics, ready
-from router.server.shutdown import serving_lifespan
-from router.gateway.state import RouterState
-from router.server.reload import Reloader
 from router.config.schema import Cors
+from router.core.errors import (
+    InvalidRequest,
+    ModelNotFound,
+    PayloadTooLarge,
+    RouterError,
+)
+from router.gateway.count_tokens import count_tokens
+from router.gateway.endpoint import new_request_id
+from router.gateway.errors import error_response
+from router.gateway.models import model_endpoints
+from router.gateway.ops import (
+    auth_token,
+    health,
+    list_models,
+    prometheus_metrics,
+    ready,
+)
+from router.gateway.state import RouterState
+from router.observe import accesslog
+from router.observe.exchange import (
+    ObserveMiddleware,
+    Scope,
+    access_log_of,
+    record_unrouted,
+)
+from router.server.admin import admin_config, admin_reload
+from router.server.reload import Reloader
+from router.server.shutdown import serving_lifespan
+from router.spokes.registry import spoke_for_path
+from router.spokes.spoke import Spoke
 
 log = logging.getLogger("router")
 
 
-def protocol_of(path: str) -> Protocol:
-    return "openai" if path.startswith(("/v1/chat/completions", "/v1/responses")) else "anthropic"
+def protocol_of(path: str) -> Spoke:
+    """The spoke whose shape an error on `path` takes (the hub's for paths no spoke serves)."""
+    return spoke_for_path(path)
 
 
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -95,7 +114,7 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
 
     return Litestar(
         route_handlers=[
-            create_message, count_tokens, chat_completions, list_models, health, ready, auth_token,
+            *model_endpoints(), count_tokens, list_models, health, ready, auth_token,
             admin_reload, admin_config, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],

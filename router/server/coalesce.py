@@ -33,13 +33,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from router.config.schema import Server
 from router.core.answer import Unary
-from router.server.app import protocol_of
 from router.core.errors import InvalidRequest
-from router.observe.exchange import access_log_of, record_unrouted
 from router.gateway.endpoint import new_request_id
 from router.gateway.send import error_answer, send_unary
-from router.config.schema import Server
+from router.observe.exchange import access_log_of, record_unrouted
+from router.server.app import protocol_of
 
 # Pending bytes past which a write goes out at once: big bodies gain nothing from waiting.
 FLUSH_AT = 64 * 1024

@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from router.gateway.state import RouterState
 from router.config.access import NO_KEY_LEFT
 from router.config.load import LoadedConfig, load_config_file
-from router.routing.lookup import Table, build_table
 from router.config.problems import InvalidConfig, Problem
+from router.gateway.state import RouterState
+from router.routing.lookup import Table, build_table
 
 log = logging.getLogger("router.reload")
 

@@ -11,14 +11,19 @@ from pathlib import Path
 
 from litestar import Litestar
 
-from router.server.app import create_app
-from router.config.load import CONFIG_ENV, KEY_FILE_ENV
-from router.core.errors import ConfigError
-from router.server.coalesce import HEAD_LIMITS_KEY, HeadLimits
 from router.config.keyfile import key_hash, read_key
+from router.config.load import (
+    CONFIG_ENV,
+    KEY_FILE_ENV,
+    LoadedConfig,
+    config_from_seed_env,
+    load_config_file,
+)
+from router.core.errors import ConfigError
 from router.gateway.state import open_state
-from router.config.load import LoadedConfig, config_from_seed_env, load_config_file
 from router.routing.lookup import build_table
+from router.server.app import create_app
+from router.server.coalesce import HEAD_LIMITS_KEY, HeadLimits
 from router.server.reload import DEFAULT_POLL_INTERVAL, Reloader
 
 RELOAD_INTERVAL_ENV = "ROUTER_RELOAD_INTERVAL"

@@ -26,8 +26,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import FrameType
 from typing import Any, Protocol
 
-from router.server.gc_tuning import tune_for_serving
 from router.observe.metrics import worker_exited
+from router.server.gc_tuning import tune_for_serving
 
 log = logging.getLogger("router.server.shutdown")
 SIGNALS = (signal.SIGTERM, signal.SIGINT)

@@ -16,18 +16,19 @@ import email.utils
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol
 
 import httpx
 
-from router.core.errors import UpstreamError, UpstreamStatusError
 from router.config.schema import (
-    AnthropicUpstream,
     HttpUpstream,
     MockUpstream,
     Timeouts,
     Upstream,
 )
+from router.core.errors import UpstreamError, UpstreamStatusError
+from router.spokes.registry import spoke_for_kind
+from router.spokes.spoke import HeaderForwarding, Spoke
 from router.upstream.errors import map_transport_error
 from router.upstream.http1 import Http1Pool, Http1Transport
 from router.upstream.mock import MockTransport
@@ -94,7 +95,7 @@ class UpstreamClient:
     headers: Mapping[str, str]
     timeouts: Timeouts
     scrubber: Scrubber
-    forwarding: HeaderForwarding | None = None  # Anthropic upstreams: client headers passed on
+    forwarding: HeaderForwarding | None = None  # the client headers the upstream's spoke passes on
     count_tokens_url: httpx.URL | None = None  # the upstream's native token counter, if it has one
     transport: httpx.AsyncBaseTransport | None = None
     extensions: Mapping[str, object] | None = None  # per-request timeouts, as httpx passes them
@@ -186,32 +187,6 @@ async def _read_bounded(response: UpstreamResponse) -> bytes:
     return b"".join(parts)[:MAX_ERROR_BODY]
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderForwarding:
-    """Which client headers an Anthropic upstream gets: its `anthropic-version` (ours is only the
-    default), and `anthropic-beta` flags per the upstream's `beta` policy."""
-
-    beta: str | frozenset[str]  # "all", "none", or the allowed flags
-
-    def pick(self, incoming: Mapping[str, str]) -> dict[str, str]:
-        picked = {}
-        version = incoming.get("anthropic-version")
-        if version:
-            picked["anthropic-version"] = version
-        beta = self._beta(incoming.get("anthropic-beta"))
-        if beta:
-            picked["anthropic-beta"] = beta
-        return picked
-
-    def _beta(self, flags: str | None) -> str | None:
-        if not flags or self.beta == "none":
-            return None
-        if self.beta == "all":
-            return flags
-        kept = [flag.strip() for flag in flags.split(",") if flag.strip() in self.beta]
-        return ",".join(kept) or None
-
-
 def make_client(
     name: str, upstream: Upstream, api_key: str | None, transport: TransportFactory = default_transport
 ) -> UpstreamClient:
@@ -219,50 +194,38 @@ def make_client(
     timeout = httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.connect)
     chosen = transport(name, upstream)
     http = httpx.AsyncClient(transport=chosen, timeout=timeout)
-    anthropic = isinstance(upstream, AnthropicUpstream)
+    side = _spoke_of(upstream).upstream
+    count_url = side.count_tokens_url(_base_url(upstream))
     return UpstreamClient(
         name=name,
         http=http,
         url=httpx.URL(_endpoint(upstream)),
-        headers=_headers(upstream, api_key),
+        headers=side.headers(upstream, api_key),
         timeouts=timeouts,
         scrubber=Scrubber.for_secrets([api_key] if api_key else []),
-        # `anthropic` is the isinstance test above; mypy does not narrow through the variable
-        forwarding=_forwarding(cast(AnthropicUpstream, upstream)) if anthropic else None,
-        count_tokens_url=httpx.URL(_endpoint(upstream) + "/count_tokens") if anthropic else None,
+        forwarding=side.forwarding(upstream),  # which client headers go on (Anthropic's version, betas)
+        count_tokens_url=None if count_url is None else httpx.URL(count_url),
         transport=chosen,
         extensions={"timeout": timeout.as_dict()},
         direct=chosen.pool if isinstance(chosen, Http1Transport) else None,
     )
 
 
+# The built-in mock's base URL: never dialled (its transport answers in process), but requests
+# need a URL and the spoke makes the endpoint from it like any other.
+MOCK_BASE_URL = "http://mock.invalid/v1"
+
+
+def _spoke_of(upstream: Upstream) -> Spoke:
+    return spoke_for_kind(str(type(upstream).__struct_config__.tag))
+
+
+def _base_url(upstream: Upstream) -> str:
+    return MOCK_BASE_URL if isinstance(upstream, MockUpstream) else upstream.base_url
+
+
 def _endpoint(upstream: Upstream) -> str:
-    if isinstance(upstream, MockUpstream):
-        return "http://mock.invalid/v1/chat/completions"
-    base = upstream.base_url.rstrip("/")
-    if isinstance(upstream, AnthropicUpstream):
-        # Anthropic's documented base URL has no /v1; accept both spellings.
-        return base + ("/messages" if base.endswith("/v1") else "/v1/messages")
-    return base + "/chat/completions"
-
-
-def _headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
-    """Credentials go in headers, never in the URL (URLs end up in logs and error messages)."""
-    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-    if isinstance(upstream, HttpUpstream):
-        headers.update(upstream.headers)
-    if isinstance(upstream, AnthropicUpstream):
-        headers["anthropic-version"] = upstream.anthropic_version
-        if api_key:
-            headers["x-api-key"] = api_key
-    elif api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    return headers
-
-
-def _forwarding(upstream: AnthropicUpstream) -> HeaderForwarding:
-    policy = upstream.beta
-    return HeaderForwarding(policy if isinstance(policy, str) else frozenset(policy))
+    return _spoke_of(upstream).upstream.url(_base_url(upstream))
 
 
 @dataclass(frozen=True, slots=True)

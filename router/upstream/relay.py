@@ -27,68 +27,31 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
 from typing import Protocol, TypeVar, cast
 
 from router.core.answer import FinalChunk
-from router.core.errors import RouterError, UpstreamError, UpstreamProtocolError, UpstreamTimeout
+from router.core.errors import (
+    RouterError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
+from router.core.sse import DataRun, SSEEvent, SSEParser
+from router.core.stream import StreamMachine, StreamObserver
 from router.upstream.errors import map_transport_error
 from router.upstream.scrub import Scrubber
-from router.core.sse import DataRun, SSEEvent, SSEParser
 
 log = logging.getLogger(__name__)
 
 _Item = TypeVar("_Item")
-
-
-class StreamMachine(Protocol):
-    """A per-request translator from the upstream's SSE data payloads to the client's SSE bytes.
-
-    Every method returns ready-to-write bytes (several events concatenated, or b"").
-    `on_data` and `finish` raise `UpstreamError` when the upstream broke the stream; after that
-    (or any other failure) the relay calls `fail`, and nothing else, once.
-    """
-
-    def start(self) -> bytes:
-        """The opening event(s), sent before the upstream's first byte."""
-        ...
-
-    def on_data(self, data: bytes) -> bytes:
-        """One SSE event's data from the upstream."""
-        ...
-
-    # Optional, for speed: `on_run(run: DataRun) -> bytes | None` takes the data of several
-    # events at once (router.core.sse.SSEParser.data_run), or returns None without changing
-    # anything, and then gets them one by one through `on_data`.
-
-    def finish(self) -> bytes:
-        """The upstream body ended; raise UpstreamError if it ended before finishing."""
-        ...
-
-    def fail(self, error: RouterError) -> bytes:
-        """The error event(s) that end the client's stream; the machine is done afterwards."""
-        ...
-
-    def ping(self) -> bytes:
-        """A keep-alive the client ignores."""
-        ...
-
-    def tokens(self) -> tuple[int, int] | None:
-        """(input, output) tokens from the usage the upstream reported so far; None if none."""
-        ...
-
-
-class StreamObserver(Protocol):
-    """Told about a relayed stream; both calls are cheap and never raise."""
-
-    def first_output(self) -> None:
-        """The first bytes made from upstream data (not the opening event, not a ping) went out."""
-        ...
-
-    def ended(self, error: RouterError | None, completed: bool, tokens: tuple[int, int] | None) -> None:
-        """The stream is over: finished (`completed`), failed (`error`, sent as an error event),
-        or neither (the client went away, or the server cancelled it)."""
-        ...
 
 
 class SSETranslator:

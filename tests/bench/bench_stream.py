@@ -19,10 +19,12 @@ import httpx
 import msgspec
 
 from router.config.target import Capabilities, TargetContext
-from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
-from router.routing.pairs import pair_spec
-from router.upstream.mock import chunks
 from router.core.sse import SSEParser
+from router.routing.compose import table_spec
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
+from router.spokes.registry import SPOKES
+from router.spokes.spoke import FieldTable
+from router.upstream.mock import chunks
 from tests.support.servers import free_port, running
 
 _encode = msgspec.json.Encoder().encode
@@ -33,6 +35,12 @@ REQUEST = {
 }
 
 
+def _openai_upstream_table() -> FieldTable:
+    table = SPOKES["openai"].upstream.table
+    assert table is not None
+    return table
+
+
 def recorded_stream() -> bytes:
     return b"".join(b"data: " + _encode(c) + b"\n\n" for c in chunks(REQUEST)) + b"data: [DONE]\n\n"
 
@@ -40,7 +48,7 @@ def recorded_stream() -> bytes:
 def per_chunk_cost(rounds: int) -> tuple[int, float]:
     body = recorded_stream()
     ctx = TargetContext("bench", "mock", "m", Capabilities())
-    finish = pair_spec("anthropic__openai").values["finish_reason"]
+    finish = table_spec(_openai_upstream_table()).values["finish_reason"]
     events = body.count(b"data: ")
     start = time.perf_counter()
     for _ in range(rounds):

@@ -122,10 +122,10 @@ async def one(app: App, body: bytes) -> None:
 
 
 async def measure(count: int, scenarios: list[str]) -> None:
-    from router.server.app import create_app
-    from router.gateway.state import open_state
     from router.config.load import load_config_text
+    from router.gateway.state import open_state
     from router.routing.lookup import build_table
+    from router.server.app import create_app
 
     logging.getLogger("router").setLevel(logging.ERROR)
     state = open_state(build_table(load_config_text(ROUTES, filename="routes.toml", environ=ENVIRON)),

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import msgspec
 
-from router.hub.tokens import count_input_tokens, estimate_text_tokens, request_text
 from router.hub.messages import MessagesRequest
+from router.hub.tokens import count_input_tokens, estimate_text_tokens, request_text
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "claude-code"
 
@@ -233,7 +233,9 @@ def main() -> None:
     parser.add_argument("--file", type=Path, action="append", default=[], help="also measure this text file")
     args = parser.parse_args()
 
-    from tokenizers import Tokenizer  # only in the throwaway venv, never a project dependency
+    from tokenizers import (
+        Tokenizer,  # only in the throwaway venv, never a project dependency
+    )
 
     tokenizer = Tokenizer.from_str(args.tokenizer.read_text(encoding="utf-8"))
 

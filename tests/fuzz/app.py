@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 from litestar.testing import TestClient
 
-from router.server.app import create_app
-from router.gateway.state import open_state
 from router.config.load import load_config_text
-from router.routing.lookup import build_table
 from router.config.schema import Upstream
+from router.gateway.state import open_state
+from router.routing.lookup import build_table
+from router.server.app import create_app
 from tests.fuzz import strategies as s
 
 ROUTES = """

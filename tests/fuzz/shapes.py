@@ -12,8 +12,8 @@ import anthropic.types
 import openai.types.chat
 
 from tests.fuzz.app import Reply
-from tests.support.streamcases import fold_anthropic, parse_events
 from tests.spokes.openai.test_client_stream import fold_chunks, parse_chunks
+from tests.support.streamcases import fold_anthropic, parse_events
 
 
 def anthropic_answer(reply: Reply, stream: bool) -> dict[str, Any]:

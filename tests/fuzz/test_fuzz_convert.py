@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from router.config.target import Capabilities, TargetContext
-from router.routing.pairs import build_converters
 from router.hub.messages import MessagesRequest
+from router.routing.compose import build_converters
 from router.spokes.openai.wire import ChatRequest
 from tests.fuzz import strategies as s
 from tests.fuzz.profiles import share

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz import strategies as s
-from tests.fuzz.profiles import share
 from tests.fuzz.app import FakeUpstream, post, running_app
+from tests.fuzz.profiles import share
 from tests.fuzz.shapes import anthropic_answer, encode, openai_answer
 
 App = tuple[Any, FakeUpstream]

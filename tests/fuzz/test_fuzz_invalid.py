@@ -20,10 +20,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz import strategies as s
-from tests.fuzz.profiles import share
 from tests.fuzz.app import FakeUpstream, Reply, post, running_app
 from tests.fuzz.mutations import Mutation, nested, wrong_types
-from tests.fuzz.shapes import ERROR_READERS, PATHS, anthropic_answer, encode, names_a_field, openai_answer
+from tests.fuzz.profiles import share
+from tests.fuzz.shapes import (
+    ERROR_READERS,
+    PATHS,
+    anthropic_answer,
+    encode,
+    names_a_field,
+    openai_answer,
+)
 
 App = tuple[Any, FakeUpstream]
 CLAUDE_CODE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "claude-code"

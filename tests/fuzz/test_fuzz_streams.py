@@ -12,13 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from router.config.target import Capabilities, TargetContext
+from router.hub.messages import AnthropicMessage
+from router.routing.compose import build_converters
 from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
 from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
-from router.routing.pairs import build_converters
-from router.hub.messages import AnthropicMessage
 from router.spokes.openai.wire import ChatCompletion
 from tests.fuzz import strategies as s
-from tests.support.streamcases import CTX, FINISH_VALUES, fold_anthropic, fold_openai, parse_events, translate
 from tests.spokes.openai.test_client_stream import (
     FINISH_VALUES as STOP_VALUES,
 )
@@ -27,6 +26,14 @@ from tests.spokes.openai.test_client_stream import (
     normalised,
     parse_chunks,
     unary_converter,
+)
+from tests.support.streamcases import (
+    CTX,
+    FINISH_VALUES,
+    fold_anthropic,
+    fold_openai,
+    parse_events,
+    translate,
 )
 
 CREATED = 1_700_000_000

@@ -20,9 +20,8 @@ from typing import Any
 import msgspec
 
 from router.config.target import Capabilities, TargetContext
+from router.core.sse import SSEParser
 from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
-from router.upstream.relay import SSETranslator, StreamMachine
-from router.spokes.tables import read_pair_text
 from router.spokes.openai.wire import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -32,7 +31,8 @@ from router.spokes.openai.wire import (
     ToolCall,
     Usage,
 )
-from router.core.sse import SSEParser
+from router.spokes.tables import read_pair_text
+from router.upstream.relay import SSETranslator, StreamMachine
 
 CASES = Path(__file__).parents[1] / "cases" / "streams"
 CTX = TargetContext(route="t", upstream="up", model="m", caps=Capabilities())

@@ -15,16 +15,18 @@ import msgspec
 import openai
 import pytest
 
+from router.config.schema import DefaultOp, DropOp, SetOp
 from router.config.target import Capabilities, TargetContext
-from router.spokes.openai.client import answer as response, request
+from router.core.errors import InvalidRequest
+from router.hub.messages import AnthropicMessage
+from router.mapping.expr import Call, parse_expr
+from router.routing.compose import build_converters
+from router.spokes.openai.client import answer as response
+from router.spokes.openai.client import request
 from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
 from router.spokes.openai.client.thinking import token_plan
-from router.core.errors import InvalidRequest
-from router.mapping.expr import Call, parse_expr
-from router.routing.pairs import PAIRS, build_converters
-from router.config.schema import DefaultOp, DropOp, SetOp
-from router.hub.messages import AnthropicMessage
 from router.spokes.openai.wire import ChatRequest
+from router.spokes.registry import SPOKES
 from tests.support.streamcases import translate
 
 PAIR = "openai__anthropic"
@@ -73,9 +75,11 @@ def test_functions_are_exactly_what_the_tables_call() -> None:
     assert isinstance(response.FUNCTIONS, MappingProxyType)
 
 
-def test_the_pair_is_registered() -> None:
-    assert PAIRS[PAIR].request is request.FUNCTIONS
-    assert PAIRS[PAIR].response is response.FUNCTIONS
+def test_the_client_side_is_registered() -> None:
+    table = SPOKES["openai"].client.table
+    assert table is not None
+    assert table.request_functions is request.FUNCTIONS
+    assert table.response_functions is response.FUNCTIONS
 
 
 def test_the_unary_finish_reasons_are_the_shipped_value_table() -> None:

@@ -28,13 +28,23 @@ import msgspec
 import pytest
 
 from router.config.target import Capabilities, TargetContext
-from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
-from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
-from router.spokes.tables import read_pair_text
-from router.routing.pairs import build_converters
-from router.hub.messages import AnthropicMessage
+from router.core.errors import (
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+)
 from router.core.sse import SSEParser
-from tests.support.streamcases import fold_anthropic, one_byte_pieces, parse_events, translate, two_piece_splits
+from router.hub.messages import AnthropicMessage
+from router.routing.compose import build_converters
+from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
+from router.spokes.tables import read_pair_text
+from tests.support.streamcases import (
+    fold_anthropic,
+    one_byte_pieces,
+    parse_events,
+    translate,
+    two_piece_splits,
+)
 
 CASES_DIR = Path(__file__).parents[2] / "cases" / "streams" / "anthropic_to_openai"
 CTX = TargetContext(route="t", upstream="up", model="claude-test", caps=Capabilities())

@@ -14,15 +14,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.spokes.openai.upstream import request as anthropic_to_openai
+from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
 from router.config.target import Capabilities, TargetContext
-from router.spokes.common.json_schema import clean_schema
 from router.core.errors import InvalidRequest
+from router.hub.messages import Message, MessagesRequest, request_from_python
 from router.mapping.expr import Call, parse_expr
 from router.mapping.expr import Path as ExprPath
-from router.routing.pairs import build_converters
-from router.config.schema import ClampOp, DefaultOp, DropOp, RenameOp, SetOp
-from router.hub.messages import Message, MessagesRequest, request_from_python
+from router.routing.compose import build_converters
+from router.spokes.common.json_schema import clean_schema
+from router.spokes.openai.upstream import request as anthropic_to_openai
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "claude-code"
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json"))

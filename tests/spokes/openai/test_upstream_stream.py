@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 
-from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
-from router.spokes.openai.upstream.answer import thinking_signature
-from router.core.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamTimeout
-from router.routing.pairs import build_converters
+from router.core.errors import (
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+)
 from router.core.sse import SSEParser
+from router.routing.compose import build_converters
+from router.spokes.openai.upstream.answer import thinking_signature
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
 from tests.support.streamcases import (
     CTX,
     FINISH_VALUES,

@@ -18,9 +18,9 @@ from typing import Any
 import msgspec
 
 from router.config.target import TargetContext
+from router.hub.messages import AnthropicMessage, Block, Usage
 from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
 from router.spokes.tables import read_pair_text
-from router.hub.messages import AnthropicMessage, Block, Usage
 
 TABLE = "openai.client"
 

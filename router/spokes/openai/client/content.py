@@ -13,9 +13,14 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from router.spokes.common.invalid import field_required, require_object, require_str, wrong_type
-from router.spokes.tables import read_pair_text
 from router.core.errors import InvalidRequest
+from router.spokes.common.invalid import (
+    field_required,
+    require_object,
+    require_str,
+    wrong_type,
+)
+from router.spokes.tables import read_pair_text
 
 Block = dict[str, Any]
 Part = dict[str, Any]

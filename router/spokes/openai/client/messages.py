@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from router.core.errors import InvalidRequest
 from router.spokes.common.invalid import (
     field_required,
     invalid_value,
@@ -28,8 +29,12 @@ from router.spokes.common.invalid import (
     require_str,
     wrong_type,
 )
-from router.spokes.openai.client.content import Block, content_blocks, is_plain_text, text_of
-from router.core.errors import InvalidRequest
+from router.spokes.openai.client.content import (
+    Block,
+    content_blocks,
+    is_plain_text,
+    text_of,
+)
 from router.spokes.openai.wire import ChatRequestMessage
 
 AnthropicTurn = dict[str, Any]

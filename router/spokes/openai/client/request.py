@@ -14,7 +14,13 @@ from types import MappingProxyType
 from typing import Any
 
 from router.config.target import TargetContext
-from router.spokes.openai.client.content import TEXT_SEPARATOR, Block, is_plain_text, text_block
+from router.core.errors import InvalidRequest
+from router.spokes.openai.client.content import (
+    TEXT_SEPARATOR,
+    Block,
+    is_plain_text,
+    text_block,
+)
 from router.spokes.openai.client.messages import anthropic_messages, system_blocks
 from router.spokes.openai.client.thinking import thinking_on, token_plan
 from router.spokes.openai.client.tools import (
@@ -23,7 +29,6 @@ from router.spokes.openai.client.tools import (
     tools_to_anthropic,
     wants_json_object,
 )
-from router.core.errors import InvalidRequest
 from router.spokes.openai.wire import ChatRequest
 
 # Anthropic's temperature range; OpenAI's goes to 2.

@@ -34,11 +34,15 @@ from typing import Any, Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.spokes.openai.client.answer import finish_reason, tool_call_id, usage_to_openai
-from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
-from router.spokes.error_shapes import openai_error_event
 from router.core.errors import RouterError, UpstreamProtocolError, UpstreamStatusError
 from router.hub.messages import StreamEvent, Usage
+from router.spokes.openai.client.answer import (
+    finish_reason,
+    tool_call_id,
+    usage_to_openai,
+)
+from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
+from router.spokes.openai.errors import error_event as openai_error_event
 
 _decode_event = msgspec.json.Decoder(StreamEvent).decode
 _encode = msgspec.json.Encoder().encode

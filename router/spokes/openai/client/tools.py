@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from router.spokes.common.invalid import invalid_value, require_object, require_str
 from router.core.errors import InvalidRequest
+from router.spokes.common.invalid import invalid_value, require_object, require_str
 from router.spokes.openai.wire import ChatRequest
 
 JSON_RESPONSE_TOOL = "json_response"

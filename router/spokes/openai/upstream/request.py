@@ -21,15 +21,8 @@ from typing import Any
 
 import msgspec
 
-from router.spokes.openai.upstream.content import (
-    Part,
-    block_type,
-    collapse,
-    content_part,
-    text_part,
-    tool_result_content,
-)
 from router.config.target import TargetContext
+from router.hub.messages import NO_SCHEMA, Block, Message, MessagesRequest, Tool
 from router.spokes.common.invalid import (
     field_required,
     invalid_value,
@@ -39,7 +32,14 @@ from router.spokes.common.invalid import (
     wrong_type,
 )
 from router.spokes.common.json_schema import clean_schema
-from router.hub.messages import NO_SCHEMA, Block, Message, MessagesRequest, Tool
+from router.spokes.openai.upstream.content import (
+    Part,
+    block_type,
+    collapse,
+    content_part,
+    text_part,
+    tool_result_content,
+)
 
 _json_encode = msgspec.json.Encoder().encode
 _decode_schema = msgspec.json.Decoder(dict[str, Any]).decode

@@ -35,11 +35,21 @@ from typing import Any, Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.spokes.openai.upstream.answer import thinking_signature, tool_use_id, usage_to_anthropic
-from router.spokes.error_shapes import anthropic_error_event
 from router.core.errors import RouterError, UpstreamProtocolError
-from router.spokes.openai.wire import ChunkChoice, Delta, ErrorDetail, ToolCallDelta, Usage
 from router.core.sse import DataRun, encode_event
+from router.spokes.anthropic.errors import error_event as anthropic_error_event
+from router.spokes.openai.upstream.answer import (
+    thinking_signature,
+    tool_use_id,
+    usage_to_anthropic,
+)
+from router.spokes.openai.wire import (
+    ChunkChoice,
+    Delta,
+    ErrorDetail,
+    ToolCallDelta,
+    Usage,
+)
 
 
 class _Chunk(msgspec.Struct, gc=False):

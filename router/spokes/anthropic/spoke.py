@@ -1,0 +1,62 @@
+"""The Anthropic Messages spoke: the hub's own protocol, so it converts nothing; its requests,
+answers and events are the hub's. It brings what a protocol brings besides conversion: the
+front door's decoders, error shapes, usage, stream ending rules and the upstream's endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from router.hub.messages import MessagesRequest, MessagesRouting
+from router.hub.usage import read_usage
+from router.spokes.anthropic import errors, upstream, view
+from router.spokes.spoke import (
+    ClientSide,
+    PassthroughRules,
+    RequestView,
+    Spoke,
+    UpstreamSide,
+)
+
+PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+
+
+def example(model: str) -> dict[str, Any]:
+    return {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}
+
+
+def _never(data: bytes) -> bool:
+    return False  # an Anthropic stream ends with an event name (message_stop), not with data
+
+
+SPOKE = Spoke(
+    name="anthropic",
+    title="Anthropic Messages",
+    is_hub=True,
+    read_usage=read_usage,
+    client=ClientSide(
+        paths=("/v1/messages",),
+        routing_decoder=msgspec.json.Decoder(MessagesRouting).decode,
+        request_decoder=msgspec.json.Decoder(MessagesRequest).decode,
+        view=RequestView(thinking=view.thinking, images=view.images, tools=view.tools, input_tokens=view.input_tokens),
+        table=None,
+        stream_from_hub=None,
+        error_body=errors.error_body,
+        error_event=errors.error_event,
+        status=errors.error_status,
+        passthrough=PassthroughRules(
+            done_marker=None, end_events=frozenset({"message_stop", "error"}), ends=_never, ping=PING),
+        example=example,
+    ),
+    upstream=UpstreamSide(
+        kinds=("anthropic",),
+        table=None,
+        answer_decoder=None,
+        stream_to_hub=None,
+        url=upstream.messages_url,
+        headers=upstream.headers,
+        forwarding=upstream.forwarding,
+        count_tokens_url=upstream.count_tokens_url,
+    ),
+)

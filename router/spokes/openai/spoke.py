@@ -1,0 +1,87 @@
+"""The OpenAI Chat Completions spoke: OpenAI clients (the openai SDKs, most tools) through the
+hub, and OpenAI-compatible upstreams (OpenAI, DeepSeek, OpenRouter, vLLM, Ollama, Groq, the
+built-in mock) from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from router.config.target import TargetContext
+from router.core.ids import new_id
+from router.core.stream import StreamMachine
+from router.hub.messages import ModelRequestRouting
+from router.spokes.openai import errors, stream_end
+from router.spokes.openai.client import answer as client_answer
+from router.spokes.openai.client import request as client_request
+from router.spokes.openai.client import view
+from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
+from router.spokes.openai.upstream import answer as upstream_answer
+from router.spokes.openai.upstream import endpoint
+from router.spokes.openai.upstream import request as upstream_request
+from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
+from router.spokes.openai.usage import read_usage
+from router.spokes.openai.wire import ChatCompletion, ChatRequest
+from router.spokes.spoke import (
+    ClientSide,
+    FieldTable,
+    PassthroughRules,
+    RequestView,
+    Spoke,
+    UpstreamSide,
+    Values,
+)
+
+PING = b": ping\n\n"  # OpenAI streams have no ping event; SDKs skip comment lines
+
+
+def example(model: str) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": "Hello"}]}
+
+
+def stream_from_hub(ctx: TargetContext, model: str, src: ChatRequest, values: Values) -> StreamMachine:
+    include_usage = bool(src.stream_options and src.stream_options.include_usage)
+    return OpenAIStreamFromAnthropic(
+        ctx, completion_id=new_id("chatcmpl-"), model=model, include_usage=include_usage,
+        finish_values=values["stop_reason"],
+    )
+
+
+def stream_to_hub(ctx: TargetContext, model: str, values: Values) -> StreamMachine:
+    return AnthropicStreamFromOpenAI(
+        ctx, message_id=upstream_answer.new_message_id(), model=model, input_tokens=None,
+        finish_values=values["finish_reason"],
+    )
+
+
+SPOKE = Spoke(
+    name="openai",
+    title="OpenAI Chat Completions",
+    read_usage=read_usage,
+    client=ClientSide(
+        paths=("/v1/chat/completions",),
+        routing_decoder=msgspec.json.Decoder(ModelRequestRouting).decode,
+        request_decoder=msgspec.json.Decoder(ChatRequest).decode,
+        view=RequestView(thinking=view.thinking, images=view.images, tools=view.tools, input_tokens=view.input_tokens),
+        table=FieldTable("openai.client", client_request.FUNCTIONS, client_answer.FUNCTIONS),
+        stream_from_hub=stream_from_hub,
+        error_body=errors.error_body,
+        error_event=errors.error_event,
+        status=errors.error_status,
+        passthrough=PassthroughRules(
+            done_marker=stream_end.DONE, end_events=frozenset({"error"}), ends=stream_end.ends, ping=PING),
+        example=example,
+        error_paths=("/v1/responses", "/v1/completions", "/v1/embeddings"),
+    ),
+    upstream=UpstreamSide(
+        kinds=("openai", "mock"),  # the built-in mock answers in OpenAI's shape
+        table=FieldTable("openai.upstream", upstream_request.FUNCTIONS, upstream_answer.FUNCTIONS),
+        answer_decoder=msgspec.json.Decoder(ChatCompletion).decode,
+        stream_to_hub=stream_to_hub,
+        url=endpoint.chat_url,
+        headers=endpoint.headers,
+        forwarding=endpoint.no_forwarding,
+        count_tokens_url=endpoint.no_token_counter,
+    ),
+)

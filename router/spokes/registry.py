@@ -1,0 +1,38 @@
+"""Every protocol the router speaks: one line per spoke. Adding a protocol is its package under
+router/spokes/ plus its line here; everything else asks this registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from router.spokes.anthropic.spoke import SPOKE as ANTHROPIC
+from router.spokes.openai.spoke import SPOKE as OPENAI
+from router.spokes.spoke import Spoke
+
+SPOKES: Mapping[str, Spoke] = MappingProxyType({spoke.name: spoke for spoke in (ANTHROPIC, OPENAI)})
+
+HUB: Spoke = next(spoke for spoke in SPOKES.values() if spoke.is_hub)
+
+# routes.toml upstream kind → the spoke its upstreams speak.
+BY_KIND: Mapping[str, Spoke] = MappingProxyType(
+    {kind: spoke for spoke in SPOKES.values() for kind in spoke.upstream.kinds})
+
+
+def spoke_named(name: str) -> Spoke:
+    return SPOKES[name]
+
+
+def spoke_for_kind(kind: str) -> Spoke:
+    return BY_KIND[kind]
+
+
+def spoke_for_path(path: str) -> Spoke:
+    """The spoke whose API `path` belongs to (the longest matching prefix of its paths and error
+    paths); the hub's for any other path, so a 404 on an unknown path is in the hub's shape."""
+    best, length = HUB, 0
+    for spoke in SPOKES.values():
+        for prefix in (*spoke.client.paths, *spoke.client.error_paths):
+            if len(prefix) > length and path.startswith(prefix):
+                best, length = spoke, len(prefix)
+    return best

@@ -1,0 +1,135 @@
+"""A spoke: one wire protocol, as its clients speak it and as its upstreams speak it.
+
+Anthropic Messages is the hub every conversion passes through (router.hub):
+
+    client request  ──client: to hub──────►  hub request  ──upstream: from hub──►  upstream request
+    upstream answer ──upstream: to hub────►  hub answer   ──client: from hub────►  client answer
+    upstream stream ──upstream: to hub────►  hub events   ──client: from hub────►  client stream
+
+The hub's own spoke converts nothing (its tables and stream factories are None), so a pair with
+the hub on one side is one stage, and a pair of two other spokes is two stages composed in
+memory (router.routing.compose). The same protocol on both sides is passthrough, which needs only
+the spoke's `PassthroughRules`.
+
+Everything protocol-specific the rest of the router needs is asked of a spoke here: how to
+decode a request, its error shapes, its usage, how a stream ends, the upstream's URL and
+credentials. No module outside a spoke's own package branches on a protocol's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from router.config.schema import Upstream
+from router.config.target import TargetContext
+from router.core.errors import RouterError
+from router.core.stream import StreamMachine
+from router.core.usage import Tokens
+from router.hub.messages import ModelRequestRouting
+
+Values = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity: hashable, so parsed specs cache by table
+class FieldTable:
+    """A side's field table (schemas/<name>.toml): its `[request]` and `[response]` sections and
+    the functions each may call. Compiled per route target by router.routing.compose."""
+
+    name: str
+    request_functions: Mapping[str, Callable[..., Any]]
+    response_functions: Mapping[str, Callable[..., Any]]
+
+
+class ClientStreamFactory(Protocol):
+    """Hub events (Anthropic SSE data) → the client's stream, one machine per request. `src` is
+    the client's decoded request (an OpenAI client's `stream_options` decide the usage chunk)."""
+
+    def __call__(self, ctx: TargetContext, model: str, src: Any, values: Values) -> StreamMachine: ...
+
+
+class HubStreamFactory(Protocol):
+    """The upstream's stream → hub events (Anthropic SSE bytes), one machine per request."""
+
+    def __call__(self, ctx: TargetContext, model: str, values: Values) -> StreamMachine: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PassthroughRules:
+    """How a stream of this protocol ends, pings and fails, for same-protocol passthrough.
+
+    done_marker: a data payload that ends the stream and carries nothing (OpenAI's `[DONE]`).
+    end_events: event names that end the stream (Anthropic's `message_stop`, `error`).
+    ends: does this event's data (valid JSON) end the stream (a finish_reason, an error chunk)?
+    """
+
+    done_marker: bytes | None
+    end_events: frozenset[str]
+    ends: Callable[[bytes], bool]
+    ping: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """What route conditions ask of a client's decoded request (router.routing.facts)."""
+
+    thinking: Callable[[Any], bool]
+    images: Callable[[Any], bool]
+    tools: Callable[[Any], bool]
+    # Input tokens, counted as the hub request it is or converts to, by the one estimator
+    # (router.hub.tokens) routing, limits and /v1/messages/count_tokens all use.
+    input_tokens: Callable[[Any], int]
+
+
+class HeaderForwarding(Protocol):
+    """Which of the client's headers an upstream gets, besides its own."""
+
+    def pick(self, incoming: Mapping[str, str]) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSide:
+    """The protocol as clients speak it: the front door's half of the spoke."""
+
+    paths: tuple[str, ...]  # the model endpoints clients POST to
+    # The first decode: routing fields and what every model request must carry.
+    routing_decoder: Callable[[bytes], ModelRequestRouting]
+    request_decoder: Callable[[bytes], Any]  # the whole request, for converting pairs
+    view: RequestView
+    table: FieldTable | None  # None: the hub's own requests and answers need no conversion
+    stream_from_hub: ClientStreamFactory | None
+    error_body: Callable[[RouterError], bytes]
+    error_event: Callable[[RouterError], bytes]
+    status: Callable[[RouterError], int]  # the HTTP status an error is answered with
+    passthrough: PassthroughRules
+    example: Callable[[str], dict[str, Any]]  # the smallest request for a model (router explain)
+    # Other paths of the same vendor's API, served or not: a 404 or 405 there is in this shape.
+    error_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSide:
+    """The protocol as upstreams speak it: the back door's half of the spoke."""
+
+    kinds: tuple[str, ...]  # the routes.toml upstream kinds that speak it
+    table: FieldTable | None  # None: the hub's own requests and answers need no conversion
+    answer_decoder: Callable[[bytes], Any] | None  # the upstream's unary answer, for its table
+    stream_to_hub: HubStreamFactory | None
+    url: Callable[[str], str]  # the base URL → the model endpoint
+    headers: Callable[[Upstream, str | None], dict[str, str]]  # ours, credentials included
+    forwarding: Callable[[Upstream], HeaderForwarding | None]
+    count_tokens_url: Callable[[str], str | None]  # a native token counter, when it has one
+
+
+@dataclass(frozen=True, slots=True)
+class Spoke:
+    name: str  # as routes.toml names it (`clients = [...]`) and pair names use it
+    title: str  # for people: "OpenAI Chat Completions"
+    client: ClientSide
+    upstream: UpstreamSide
+    # The usage in one JSON document of this protocol (a unary answer, a stream event's data),
+    # None when it has none. Raises msgspec.DecodeError (or RecursionError) when it is not one
+    # JSON object: reading it whole is also what proves a passed-through answer can be parsed.
+    read_usage: Callable[[bytes], Tokens | None]
+    is_hub: bool = False
