@@ -114,7 +114,14 @@ def build_converters(
     pair: str, ctx: TargetContext, ops: Sequence[Op] = (), response_ops: Sequence[Op] = ()
 ) -> Converters:
     client_name, _, upstream_name = pair.partition("__")
-    client, upstream = SPOKES[client_name], SPOKES[upstream_name]
+    return compose(SPOKES[client_name], SPOKES[upstream_name], ctx, ops, response_ops)
+
+
+def compose(
+    client: Spoke, upstream: Spoke, ctx: TargetContext, ops: Sequence[Op] = (), response_ops: Sequence[Op] = ()
+) -> Converters:
+    """The pair of two spokes for one route target: passthrough, one stage or two."""
+    pair = pair_name(client.name, upstream.name)
     origin = f"route={ctx.route} target={ctx.upstream}/{ctx.model or '*'} {pair}"
     if client is upstream:
         return _passthrough(pair, client, origin, ops, response_ops)

@@ -122,10 +122,16 @@ async def one(app: App, body: bytes) -> None:
 
 
 async def measure(count: int, scenarios: list[str]) -> None:
-    from router.config.load import load_config_text
-    from router.gateway.state import open_state
-    from router.routing.lookup import build_table
-    from router.server.app import create_app
+    try:
+        from router.config.load import load_config_text
+        from router.gateway.state import open_state
+        from router.routing.lookup import build_table
+        from router.server.app import create_app
+    except ImportError:  # a base from before the hub-and-spokes layout (issue 14)
+        from router.app import create_app  # type: ignore[no-redef]
+        from router.state import open_state  # type: ignore[no-redef]
+        from router.table.load import load_config_text  # type: ignore[no-redef]
+        from router.table.lookup import build_table  # type: ignore[no-redef]
 
     logging.getLogger("router").setLevel(logging.ERROR)
     state = open_state(build_table(load_config_text(ROUTES, filename="routes.toml", environ=ENVIRON)),
