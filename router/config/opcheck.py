@@ -51,6 +51,20 @@ def check_ops(index: int, route: Route, upstreams: Mapping[str, Upstream]) -> It
     yield from _ops_findings(index, route.request, "request", _target_protocols(route, upstreams))
     answers = dict(RESPONSE_FIELDS[client] for client in route.clients)
     yield from _ops_findings(index, route.response, "response", answers)
+    if route.response:
+        yield _unary_only(index)
+
+
+def _unary_only(index: int) -> Finding:
+    """An answer's fields are spread over a stream's events (the model in the first, the usage
+    in the last), so a field op has no one place to apply there: the router says so here rather
+    than leave a streaming client to find its answers unedited."""
+    return Finding(
+        ("routes", index, "response"),
+        "response ops edit whole (non-streaming) answers only; streamed answers reach clients unedited",
+        "nothing to do if this route's clients do not stream; otherwise do not rely on these ops for them",
+        severity="warning",
+    )
 
 
 def _ops_findings(
