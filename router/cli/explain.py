@@ -32,7 +32,7 @@ from router.config.schema import ALL_CLIENT_PROTOCOLS, ClientProtocol, Route
 from router.core.errors import ConfigError, RouterError
 from router.routing.facts import RequestFacts
 from router.routing.lookup import Plan, Table, Target, build_table, is_glob
-from router.spokes.registry import spoke_named
+from router.spokes.registry import HUB, spoke_named
 
 EXIT_MATCH = 0
 EXIT_NO_MATCH = 1
@@ -99,7 +99,7 @@ def explain_parser() -> _Parser:
         add_help=False,
     )
     parser.add_argument("model", nargs="?", metavar="MODEL", help="the model name the client asks for")
-    parser.add_argument("--client", choices=ALL_CLIENT_PROTOCOLS, default="anthropic",
+    parser.add_argument("--client", choices=ALL_CLIENT_PROTOCOLS, default=HUB.name,
                         help="the front door: anthropic (/v1/messages, default) or openai (/v1/chat/completions)")
     parser.add_argument("--body", metavar="FILE",
                         help="the client's JSON request body (its model is replaced by MODEL); default: a minimal request")

@@ -13,15 +13,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from router.config.problems import Finding, SchemaPath, did_you_mean
-from router.config.protocols import ANTHROPIC_REQUEST_FIELDS, OPENAI_REQUEST_FIELDS
+from router.config.protocols import CLIENT_ANSWER_FIELDS, UPSTREAM_REQUEST_FIELDS
 from router.config.rules import route_targets, split_target
 from router.config.schema import (
-    AnthropicUpstream,
     ClampOp,
     DefaultOp,
-    MockUpstream,
     Op,
-    OpenAIUpstream,
     RenameOp,
     Route,
     SetOp,
@@ -30,26 +27,13 @@ from router.config.schema import (
 
 
 def request_fields(upstream: Upstream) -> tuple[str, frozenset[str]] | None:
-    """(protocol name, the fields its request has) for an upstream; None when unknown."""
-    if isinstance(upstream, (OpenAIUpstream, MockUpstream)):
-        return "OpenAI Chat Completions", OPENAI_REQUEST_FIELDS  # the mock speaks OpenAI
-    if isinstance(upstream, AnthropicUpstream):
-        return "Anthropic Messages", ANTHROPIC_REQUEST_FIELDS
-    return None
-
-
-# The answers the client protocols get: response ops are checked against these.
-RESPONSE_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = {
-    "anthropic": ("Anthropic Messages", frozenset(
-        {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage", "container"})),
-    "openai": ("OpenAI Chat Completions", frozenset(
-        {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"})),
-}
+    """(protocol title, the fields its request has) for an upstream; None when unknown."""
+    return UPSTREAM_REQUEST_FIELDS.get(str(type(upstream).__struct_config__.tag))
 
 
 def check_ops(index: int, route: Route, upstreams: Mapping[str, Upstream]) -> Iterator[Finding]:
     yield from _ops_findings(index, route.request, "request", _target_protocols(route, upstreams))
-    answers = dict(RESPONSE_FIELDS[client] for client in route.clients)
+    answers = dict(CLIENT_ANSWER_FIELDS[client] for client in route.clients)
     yield from _ops_findings(index, route.response, "response", answers)
     if route.response:
         yield _unary_only(index)

@@ -1,7 +1,15 @@
-"""Request field names an override op may touch, per upstream protocol. `router check` rejects
-others with a "did you mean": a typo there would silently do nothing."""
+"""What `router check` knows of each protocol: the fields a route's override ops may touch, so
+a misspelt field is an error with a "did you mean" (it would silently do nothing otherwise).
+
+Config sits below the spokes (they read its schema), so it cannot ask them; this is the one
+place outside a spoke's package that describes a protocol, and tests/test_spoke_registry.py
+fails when it and the registry disagree.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
 
 ANTHROPIC_REQUEST_FIELDS: frozenset[str] = frozenset(
     {
@@ -25,3 +33,19 @@ OPENAI_REQUEST_FIELDS: frozenset[str] = frozenset(
         "prompt_cache_key", "verbosity", "extra_body", "chat_template_kwargs",
     }
 )
+
+
+# (title, request fields) per routes.toml upstream kind: what `request` ops are checked against.
+UPSTREAM_REQUEST_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({
+    "openai": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),
+    "mock": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),  # the mock speaks OpenAI
+    "anthropic": ("Anthropic Messages", ANTHROPIC_REQUEST_FIELDS),
+})
+
+# (title, answer fields) per client protocol: what `response` ops are checked against.
+CLIENT_ANSWER_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({
+    "anthropic": ("Anthropic Messages", frozenset(
+        {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage", "container"})),
+    "openai": ("OpenAI Chat Completions", frozenset(
+        {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"})),
+})

@@ -12,7 +12,7 @@ from router.core.netaddr import is_direct_loopback
 from router.gateway.auth import authenticate
 from router.gateway.errors import error_response
 from router.routing.lookup import Table, is_glob
-from router.spokes.registry import spoke_named
+from router.spokes.registry import spoke_for_listing
 
 _encode = msgspec.json.Encoder().encode
 
@@ -55,33 +55,17 @@ async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/v1/models")
 async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Anthropic shape for Anthropic clients (they send anthropic-version), OpenAI shape otherwise."""
+    """In the shape of the client's protocol, told by the header only its clients send
+    (anthropic-version); the exact model names its front door serves."""
     state = request.app.state.router
-    anthropic = "anthropic-version" in request.headers
+    spoke = spoke_for_listing(request.headers)
     try:
         authenticate(request.headers, state.key_hashes)
     except RouterError as error:
-        return error_response(error, spoke_named("anthropic" if anthropic else "openai"))
-    body = anthropic_models(state.table) if anthropic else openai_models(state.table)
-    return Response(_encode(body), media_type="application/json")
+        return error_response(error, spoke)
+    return Response(_encode(spoke.client.model_list(_names(state.table, spoke.name))), media_type="application/json")
 
 
 def _names(table: Table, protocol: str) -> list[str]:
     """Globs are rules, not names a client can pick, so only exact names are listed."""
     return [name for name in table.model_names(protocol) if not is_glob(name)]  # type: ignore[arg-type]
-
-
-def anthropic_models(table: Table) -> dict[str, object]:
-    data = [
-        {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
-        for name in _names(table, "anthropic")
-    ]
-    return {
-        "data": data, "has_more": False,
-        "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None,
-    }
-
-
-def openai_models(table: Table) -> dict[str, object]:
-    data = [{"id": n, "object": "model", "created": 0, "owned_by": "router"} for n in _names(table, "openai")]
-    return {"object": "list", "data": data}

@@ -27,6 +27,19 @@ def spoke_for_kind(kind: str) -> Spoke:
     return BY_KIND[kind]
 
 
+def spoke_for_listing(headers: Mapping[str, str]) -> Spoke:
+    """Whose shape GET /v1/models answers in: the spoke whose marker header the client sent, else
+    the one whose clients send none (OpenAI's list is what generic tools expect)."""
+    unmarked = HUB
+    for spoke in SPOKES.values():
+        marker = spoke.client.marker_header
+        if marker is None:
+            unmarked = spoke
+        elif marker in headers:
+            return spoke
+    return unmarked
+
+
 def spoke_for_path(path: str) -> Spoke:
     """The spoke whose API `path` belongs to (the longest matching prefix of its paths and error
     paths); the hub's for any other path, so a 404 on an unknown path is in the hub's shape."""

@@ -18,7 +18,7 @@ credentials. No module outside a spoke's own package branches on a protocol's na
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -104,6 +104,10 @@ class ClientSide:
     status: Callable[[RouterError], int]  # the HTTP status an error is answered with
     passthrough: PassthroughRules
     example: Callable[[str], dict[str, Any]]  # the smallest request for a model (router explain)
+    model_list: Callable[[Sequence[str]], dict[str, Any]]  # GET /v1/models in this shape
+    # A header only this protocol's clients send: GET /v1/models answers in the shape of the
+    # spoke whose header came (None: the shape for clients that send no such header).
+    marker_header: str | None = None
     # Other paths of the same vendor's API, served or not: a 404 or 405 there is in this shape.
     error_paths: tuple[str, ...] = ()
 

@@ -21,9 +21,14 @@ from router.config.target import Capabilities, TargetContext
 from router.hub.messages import AnthropicMessage, MessagesRequest
 from router.routing.compose import Converters, compose
 from router.spokes.chain import ChainedMachine
-from router.spokes.registry import HUB, SPOKES
 from router.spokes.openai.wire import ChatCompletion, ChatRequest
-from tests.support.streamcases import fold_openai, load_cases, one_byte_pieces, translate
+from router.spokes.registry import HUB, SPOKES
+from tests.support.streamcases import (
+    fold_openai,
+    load_cases,
+    one_byte_pieces,
+    translate,
+)
 
 OPENAI = SPOKES["openai"]
 TWIN = dataclasses.replace(OPENAI, name="openai-twin", title="OpenAI Chat (a second spoke)")

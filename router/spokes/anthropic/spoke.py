@@ -4,6 +4,7 @@ front door's decoders, error shapes, usage, stream ending rules and the upstream
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -24,6 +25,12 @@ PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 
 def example(model: str) -> dict[str, Any]:
     return {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "Hello"}]}
+
+
+def model_list(names: Sequence[str]) -> dict[str, Any]:
+    data = [{"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"} for name in names]
+    return {"data": data, "has_more": False,
+            "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
 
 
 def _never(data: bytes) -> bool:
@@ -48,6 +55,8 @@ SPOKE = Spoke(
         passthrough=PassthroughRules(
             done_marker=None, end_events=frozenset({"message_stop", "error"}), ends=_never, ping=PING),
         example=example,
+        model_list=model_list,
+        marker_header="anthropic-version",
     ),
     upstream=UpstreamSide(
         kinds=("anthropic",),

@@ -4,6 +4,7 @@ built-in mock) from it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -40,6 +41,10 @@ def example(model: str) -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": "Hello"}]}
 
 
+def model_list(names: Sequence[str]) -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "router"} for name in names]}
+
+
 def stream_from_hub(ctx: TargetContext, model: str, src: ChatRequest, values: Values) -> StreamMachine:
     include_usage = bool(src.stream_options and src.stream_options.include_usage)
     return OpenAIStreamFromAnthropic(
@@ -72,6 +77,7 @@ SPOKE = Spoke(
         passthrough=PassthroughRules(
             done_marker=stream_end.DONE, end_events=frozenset({"error"}), ends=stream_end.ends, ping=PING),
         example=example,
+        model_list=model_list,
         error_paths=("/v1/responses", "/v1/completions", "/v1/embeddings"),
     ),
     upstream=UpstreamSide(
