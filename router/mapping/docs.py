@@ -10,16 +10,10 @@ from typing import Any
 
 import msgspec
 
-from router.hub.messages import AnthropicMessage, MessagesRequest
 from router.mapping.accounting import drops
 from router.mapping.spec import PairSpec, parse_pair_spec
-from router.spokes.openai.client import answer as client_answer
-from router.spokes.openai.client import content as client_content
-from router.spokes.openai.client import request as client_request
-from router.spokes.openai.upstream import answer as upstream_answer
-from router.spokes.openai.upstream import content as upstream_content
-from router.spokes.openai.upstream import request as upstream_request
-from router.spokes.openai.wire import ChatCompletion, ChatRequest
+from router.spokes.registry import SPOKES
+from router.spokes.spoke import FieldTable
 from router.spokes.tables import read_pair_text
 
 
@@ -34,29 +28,18 @@ class ShippedTable:
     directions: Mapping[str, str]  # section or variant table → what it converts, for people
 
 
-SHIPPED: tuple[ShippedTable, ...] = (
-    ShippedTable(
-        table="openai.upstream",
-        functions={"request": upstream_request.FUNCTIONS, "response": upstream_answer.FUNCTIONS},
-        inputs={"request": MessagesRequest, "response": ChatCompletion},
-        variant_functions=upstream_content.VARIANTS,
-        directions={
-            "request": "Anthropic request → OpenAI Chat request",
-            "response": "OpenAI Chat answer → Anthropic answer",
-            "variants.content_block": "Anthropic content block → OpenAI content part",
-        },
-    ),
-    ShippedTable(
-        table="openai.client",
-        functions={"request": client_request.FUNCTIONS, "response": client_answer.FUNCTIONS},
-        inputs={"request": ChatRequest, "response": AnthropicMessage},
-        variant_functions=client_content.VARIANTS,
-        directions={
-            "request": "OpenAI Chat request → Anthropic request",
-            "response": "Anthropic answer → OpenAI Chat answer",
-            "variants.content_part": "OpenAI content part → Anthropic content block",
-        },
-    ),
+def _shipped(table: FieldTable) -> ShippedTable:
+    return ShippedTable(
+        table=table.name,
+        functions={"request": table.request_functions, "response": table.response_functions},
+        inputs=table.inputs, variant_functions=table.variant_functions, directions=table.directions,
+    )
+
+
+# Every spoke's tables, from the registry: upstream side first (the hub's requests go out first).
+SHIPPED: tuple[ShippedTable, ...] = tuple(
+    _shipped(table) for spoke in SPOKES.values()
+    for table in (spoke.upstream.table, spoke.client.table) if table is not None
 )
 
 

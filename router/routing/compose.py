@@ -40,7 +40,7 @@ from router.spokes.tables import read_pair_text
 
 _decode_hub_answer = msgspec.json.Decoder(AnthropicMessage).decode
 _encode = msgspec.json.Encoder().encode
-PASSTHROUGH_TABLE = FieldTable("passthrough", passthrough.FUNCTIONS, MappingProxyType({}))
+PASSTHROUGH_TABLE = FieldTable("passthrough", passthrough.FUNCTIONS, MappingProxyType({}), inputs={"request": dict})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def serves(pair: str) -> bool:
 def table_spec(table: FieldTable) -> PairSpec:
     """A shipped field table, parsed once per process (it is package data, not config)."""
     functions = {*table.request_functions, *table.response_functions}
-    return parse_pair_spec(table.name, read_pair_text(table.name), functions)
+    return parse_pair_spec(table.name, read_pair_text(table.name), functions, set(table.variant_functions))
 
 
 def build_converters(

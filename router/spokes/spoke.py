@@ -19,7 +19,8 @@ credentials. No module outside a spoke's own package branches on a protocol's na
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from router.config.schema import Upstream
@@ -40,6 +41,13 @@ class FieldTable:
     name: str
     request_functions: Mapping[str, Callable[..., Any]]
     response_functions: Mapping[str, Callable[..., Any]]
+    # section → the Struct it converts from: every field of it is mapped, handled or dropped
+    # (router.mapping.accounting, tests/test_field_accounting.py).
+    inputs: Mapping[str, type[Any]]
+    # [variants.*] may name these
+    variant_functions: Mapping[str, Callable[..., Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # section → what it converts, for people
+    directions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class ClientStreamFactory(Protocol):

@@ -12,13 +12,15 @@ import msgspec
 from router.config.target import TargetContext
 from router.core.ids import new_id
 from router.core.stream import StreamMachine
-from router.hub.messages import ModelRequestRouting
+from router.hub.messages import AnthropicMessage, MessagesRequest, ModelRequestRouting
 from router.spokes.openai import errors, stream_end
 from router.spokes.openai.client import answer as client_answer
+from router.spokes.openai.client import content as client_content
 from router.spokes.openai.client import request as client_request
 from router.spokes.openai.client import view
 from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
 from router.spokes.openai.upstream import answer as upstream_answer
+from router.spokes.openai.upstream import content as upstream_content
 from router.spokes.openai.upstream import endpoint
 from router.spokes.openai.upstream import request as upstream_request
 from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
@@ -69,7 +71,16 @@ SPOKE = Spoke(
         routing_decoder=msgspec.json.Decoder(ModelRequestRouting).decode,
         request_decoder=msgspec.json.Decoder(ChatRequest).decode,
         view=RequestView(thinking=view.thinking, images=view.images, tools=view.tools, input_tokens=view.input_tokens),
-        table=FieldTable("openai.client", client_request.FUNCTIONS, client_answer.FUNCTIONS),
+        table=FieldTable(
+            "openai.client", client_request.FUNCTIONS, client_answer.FUNCTIONS,
+            inputs={"request": ChatRequest, "response": AnthropicMessage},
+            variant_functions=client_content.VARIANTS,
+            directions={
+                "request": "OpenAI Chat request → Anthropic request",
+                "response": "Anthropic answer → OpenAI Chat answer",
+                "variants.content_part": "OpenAI content part → Anthropic content block",
+            },
+        ),
         stream_from_hub=stream_from_hub,
         error_body=errors.error_body,
         error_event=errors.error_event,
@@ -82,7 +93,16 @@ SPOKE = Spoke(
     ),
     upstream=UpstreamSide(
         kinds=("openai", "mock"),  # the built-in mock answers in OpenAI's shape
-        table=FieldTable("openai.upstream", upstream_request.FUNCTIONS, upstream_answer.FUNCTIONS),
+        table=FieldTable(
+            "openai.upstream", upstream_request.FUNCTIONS, upstream_answer.FUNCTIONS,
+            inputs={"request": MessagesRequest, "response": ChatCompletion},
+            variant_functions=upstream_content.VARIANTS,
+            directions={
+                "request": "Anthropic request → OpenAI Chat request",
+                "response": "OpenAI Chat answer → Anthropic answer",
+                "variants.content_block": "Anthropic content block → OpenAI content part",
+            },
+        ),
         answer_decoder=msgspec.json.Decoder(ChatCompletion).decode,
         stream_to_hub=stream_to_hub,
         url=endpoint.chat_url,
