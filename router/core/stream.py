@@ -3,9 +3,10 @@ per-request machine that translates events, and the observer told how the stream
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 from router.core.errors import RouterError
+from router.core.sse import DataRun, SSEEvent
 
 
 class StreamMachine(Protocol):
@@ -14,7 +15,14 @@ class StreamMachine(Protocol):
     Every method returns ready-to-write bytes (several events concatenated, or b"").
     `on_data` and `finish` raise `UpstreamError` when the upstream broke the stream; after that
     (or any other failure) the relay calls `fail`, and nothing else, once.
+
+    `reads` declares how the relay feeds it: "data" (each event's data, `on_data`), "events"
+    (whole events with their names, `on_event`: an EventMachine) or "runs" (a read made only of
+    plain data events as one DataRun when it can, `on_run`: a RunMachine; `on_data` otherwise).
     """
+
+    @property
+    def reads(self) -> Literal["data", "events", "runs"]: ...
 
     def start(self) -> bytes:
         """The opening event(s), sent before the upstream's first byte."""
@@ -23,10 +31,6 @@ class StreamMachine(Protocol):
     def on_data(self, data: bytes) -> bytes:
         """One SSE event's data from the upstream."""
         ...
-
-    # Optional, for speed: `on_run(run: DataRun) -> bytes | None` takes the data of several
-    # events at once (router.core.sse.SSEParser.data_run), or returns None without changing
-    # anything, and then gets them one by one through `on_data`.
 
     def finish(self) -> bytes:
         """The upstream body ended; raise UpstreamError if it ended before finishing."""
@@ -42,6 +46,21 @@ class StreamMachine(Protocol):
 
     def tokens(self) -> tuple[int, int] | None:
         """(input, output) tokens from the usage the upstream reported so far; None if none."""
+        ...
+
+
+class EventMachine(StreamMachine, Protocol):
+    """A machine that needs events whole, names included (passthrough re-frames `event:` lines)."""
+
+    def on_event(self, event: SSEEvent) -> bytes: ...
+
+
+class RunMachine(StreamMachine, Protocol):
+    """A machine that converts a run of data events in one call, for speed."""
+
+    def on_run(self, run: DataRun) -> bytes | None:
+        """The data of several events at once (router.core.sse.SSEParser.data_run), or None,
+        having changed nothing: then they come one by one through `on_data`."""
         ...
 
 

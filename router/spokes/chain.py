@@ -5,6 +5,8 @@ the client machine's way."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from router.core.errors import RouterError
 from router.core.sse import SSEParser
 from router.core.stream import StreamMachine
@@ -15,6 +17,7 @@ class ChainedMachine:
     """A StreamMachine: `first` (upstream → hub) feeding `second` (hub → client)."""
 
     __slots__ = ("_first", "_second", "_parser")
+    reads: Literal["data"] = "data"
 
     def __init__(self, first: StreamMachine, second: StreamMachine) -> None:
         self._first, self._second, self._parser = first, second, SSEParser()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -38,6 +38,7 @@ class PassthroughStream:
     follows it."""
 
     __slots__ = ("_spoke", "_rules", "_upstream", "_finished", "_tokens")
+    reads: Literal["events"] = "events"  # re-frames `event:` lines, so it needs the names
 
     def __init__(self, spoke: Spoke, upstream: str) -> None:
         self._spoke = spoke

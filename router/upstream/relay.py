@@ -45,7 +45,7 @@ from router.core.errors import (
     UpstreamTimeout,
 )
 from router.core.sse import DataRun, SSEEvent, SSEParser
-from router.core.stream import StreamMachine, StreamObserver
+from router.core.stream import EventMachine, RunMachine, StreamMachine, StreamObserver
 from router.upstream.errors import map_transport_error
 from router.upstream.scrub import Scrubber
 
@@ -65,12 +65,12 @@ class SSETranslator:
         self._machine = machine
         self._scrubber = scrubber
         self._upstream = upstream
-        # Machines that need the event name too (passthrough re-frames `event:` lines) take the
-        # whole event; converting machines read only the data, and some take a run of it at once.
-        self._on_event: Callable[[SSEEvent], bytes] | None = getattr(machine, "on_event", None)
+        # The machine says how it reads (StreamMachine.reads): whole events, data, or runs of data.
+        reads = machine.reads
+        self._on_event: Callable[[SSEEvent], bytes] | None = (
+            cast(EventMachine, machine).on_event if reads == "events" else None)
         self._on_run: Callable[[DataRun], bytes | None] | None = (
-            getattr(machine, "on_run", None) if self._on_event is None else None
-        )
+            cast(RunMachine, machine).on_run if reads == "runs" else None)
         self.failed = False
         self.error: RouterError | None = None
 

@@ -67,7 +67,9 @@ class _Block:
 
 
 class OpenAIStreamFromAnthropic:
-    """The StreamMachine (router.upstream.relay) for OpenAI clients of Anthropic upstreams."""
+    """The OpenAI spoke's hub events → client stream (a StreamMachine: router.core.stream)."""
+
+    reads: Literal["data"] = "data"
 
     __slots__ = (
         "_blocks",

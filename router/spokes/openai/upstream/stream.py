@@ -144,7 +144,9 @@ class _ToolCall:
 
 
 class AnthropicStreamFromOpenAI:
-    """The StreamMachine (router.upstream.relay) for Anthropic clients of OpenAI upstreams."""
+    """The OpenAI spoke's upstream stream → hub events (a RunMachine: router.core.stream)."""
+
+    reads: Literal["runs"] = "runs"
 
     __slots__ = (
         "_ctx", "_message_id", "_model", "_input_tokens", "_finish_values", "_signature", "_out",
