@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from importlib import resources
+from types import MappingProxyType
+from typing import TypeVar
+
+F = TypeVar("F")
 
 
 def read_pair_text(table: str) -> str:
     """A shipped field table (`<spoke>.client`, `<spoke>.upstream`, `passthrough`)."""
     return resources.files("router._schemas").joinpath(f"{table}.toml").read_text("utf-8")
+
+
+def variant_dispatch(table: str, variants: str, functions: Mapping[str, F]) -> Mapping[str, F | None]:
+    """A shipped `[variants.NAME]` table as a dispatch dict: tag → function (None = dropped).
+    A spoke reads its own table this way (spokes sit below router.mapping, which parses the same
+    table for its accounting and the README)."""
+    entries: Mapping[str, str] = tomllib.loads(read_pair_text(table))["variants"][variants]
+    return MappingProxyType(
+        {tag: None if entry.startswith("drop:") else functions[entry] for tag, entry in entries.items()})

@@ -7,7 +7,6 @@ against OpenAI directly. Fields a conversion *needs* are checked, with the JSON 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import MappingProxyType
@@ -20,7 +19,7 @@ from router.spokes.common.invalid import (
     require_str,
     wrong_type,
 )
-from router.spokes.tables import read_pair_text
+from router.spokes.tables import variant_dispatch
 
 Block = dict[str, Any]
 Part = dict[str, Any]
@@ -160,12 +159,8 @@ VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
 
 @cache
 def part_converters() -> Mapping[str, PartConverter | None]:
-    """The shipped variant table as a dispatch dict (tag → function, None = dropped), read once
-    per process. router.mapping parses the same table for its accounting and the README."""
-    table: Mapping[str, str] = tomllib.loads(read_pair_text(TABLE))["variants"][VARIANT_TABLE]
-    return MappingProxyType(
-        {tag: None if entry.startswith("drop:") else VARIANTS[entry] for tag, entry in table.items()}
-    )
+    """The shipped variant table as a dispatch dict, read once per process."""
+    return variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
 
 
 def is_plain_text(block: Block) -> bool:

@@ -10,7 +10,6 @@ Fields a conversion *needs* are checked, with the JSON path in the error (router
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import MappingProxyType
@@ -18,7 +17,7 @@ from typing import Any
 
 from router.config.target import TargetContext
 from router.spokes.common.invalid import require_object, require_str, wrong_type
-from router.spokes.tables import read_pair_text
+from router.spokes.tables import variant_dispatch
 
 Part = dict[str, Any]
 PartConverter = Callable[[dict[str, Any], str, TargetContext], Part | None]
@@ -170,12 +169,8 @@ VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
 
 @cache
 def part_converters() -> Mapping[str, PartConverter | None]:
-    """The shipped variant table as a dispatch dict (tag → function, None = dropped), read once
-    per process. router.mapping parses the same table for its accounting and the README."""
-    table: Mapping[str, str] = tomllib.loads(read_pair_text(TABLE))["variants"][VARIANT_TABLE]
-    return MappingProxyType(
-        {tag: None if entry.startswith("drop:") else VARIANTS[entry] for tag, entry in table.items()}
-    )
+    """The shipped variant table as a dispatch dict, read once per process."""
+    return variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
 
 
 # Some OpenAI-compatible servers reject a tool message with empty content.
