@@ -16,6 +16,7 @@ from typing import Any
 
 from router.config.schema import ClientProtocol
 from router.spokes.registry import spoke_named
+from router.spokes.spoke import RequestView
 
 
 class RequestFacts:
@@ -31,7 +32,7 @@ class RequestFacts:
     """
 
     __slots__ = ("_headers", "_images", "_input_tokens", "_load", "_request", "_thinking", "_tools",
-                 "_view", "key_name", "protocol")
+                 "key_name", "protocol")
 
     def __init__(
         self,
@@ -42,7 +43,6 @@ class RequestFacts:
     ) -> None:
         self.protocol: ClientProtocol = protocol
         self.key_name = key_name
-        self._view = spoke_named(protocol).client.view
         self._headers: Mapping[str, str] = headers if headers is not None else {}
         self._load = load
         self._request: Any = None
@@ -80,6 +80,11 @@ class RequestFacts:
         if value is None:
             value = next((v for k, v in self._headers.items() if k.lower() == name), None)
         return value
+
+    @property
+    def _view(self) -> RequestView:
+        """The client spoke's reader, looked up only by a request that meets a body condition."""
+        return spoke_named(self.protocol).client.view
 
     @property
     def thinking(self) -> bool:

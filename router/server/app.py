@@ -45,14 +45,8 @@ from router.server.admin import admin_config, admin_reload
 from router.server.reload import Reloader
 from router.server.shutdown import serving_lifespan
 from router.spokes.registry import spoke_for_path
-from router.spokes.spoke import Spoke
 
 log = logging.getLogger("router")
-
-
-def protocol_of(path: str) -> Spoke:
-    """The spoke whose shape an error on `path` takes (the hub's for paths no spoke serves)."""
-    return spoke_for_path(path)
 
 
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -68,7 +62,7 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
         error = InvalidRequest(str(exc.detail))
         error.status = exc.status_code
     request_id = new_request_id()
-    response = error_response(error, protocol_of(request.url.path), request_id)
+    response = error_response(error, spoke_for_path(request.url.path), request_id)
     # litestar types the scope as a TypedDict and status_code as optional; error_response sets it
     status = cast(int, response.status_code)
     record_unrouted(cast(Scope, request.scope), status, request_id, access_log_of(request.app.state.router))
@@ -89,7 +83,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     error = RouterError("internal error in the router")
     error.status = HTTP_500_INTERNAL_SERVER_ERROR
-    return error_response(error, protocol_of(request.url.path))
+    return error_response(error, spoke_for_path(request.url.path))
 
 
 def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_signals: bool = False) -> Litestar:

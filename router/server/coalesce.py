@@ -39,7 +39,7 @@ from router.core.errors import InvalidRequest
 from router.gateway.endpoint import new_request_id
 from router.gateway.send import error_answer, send_unary
 from router.observe.exchange import access_log_of, record_unrouted
-from router.server.app import protocol_of
+from router.spokes.registry import spoke_for_path
 
 # Pending bytes past which a write goes out at once: big bodies gain nothing from waiting.
 FLUSH_AT = 64 * 1024
@@ -185,7 +185,7 @@ def head_refusal(url: bytes, limits: HeadLimits, too_many: bool) -> Unary:
         message = f"request head (URL and headers) larger than {limits.max_bytes} bytes ([server] max-header-bytes)"
     error = InvalidRequest(message)
     error.status = 431
-    return error_answer(error, protocol_of(path_of(url)), new_request_id())
+    return error_answer(error, spoke_for_path(path_of(url)), new_request_id())
 
 
 def path_of(url: bytes) -> str:
