@@ -1,0 +1,1 @@
+"""The `router` command: serve, check, explain, schema, keys."""

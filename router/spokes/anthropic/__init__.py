@@ -1,0 +1,1 @@
+"""The Anthropic Messages spoke: the hub's own protocol, so it converts nothing."""
