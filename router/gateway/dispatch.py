@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
+import httpx
 import msgspec
 
 from router.config.access import RuleSet
@@ -156,13 +157,17 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     converters = target.converters
     upstream_body = _encode(converters.request.function(src, target.ctx))
     headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
-    if fields.stream:
-        machine = converters.stream(target.ctx, target.ctx.model or fields.model, src, client.name)
-        return await _stream(ctx, client, target, machine, upstream_body, headers, plan)
+    model = target.ctx.model or fields.model
+    stream = bool(fields.stream)
+    # A protocol with the model (or streaming) in its path gets its URL per request.
+    url = None if client.url_for is None else client.url_for(model, stream)
+    if stream:
+        machine = converters.stream(target.ctx, model, src, client.name)
+        return await _stream(ctx, client, target, machine, upstream_body, headers, plan, url)
     state = ctx.state
     state.health.started(target.key)
     try:
-        raw = await client.call(upstream_body, headers)
+        raw = await client.call(upstream_body, headers, url)
     finally:
         state.health.ended(target.key)
         ctx.exchange.upstream_done()  # what follows (decode, convert) is the router's time
@@ -195,10 +200,10 @@ def _read_answer(decode: Callable[[bytes], Any], raw: bytes, client: UpstreamCli
 
 
 async def _stream(ctx: RequestContext, client: UpstreamClient, target: Target, machine: StreamMachine,
-                  body: bytes, headers: Mapping[str, str], plan: Plan) -> Streamed:
+                  body: bytes, headers: Mapping[str, str], plan: Plan, url: httpx.URL | None) -> Streamed:
     """Opened before answering, so an upstream error status becomes a normal JSON error response
     (and a fallback can still try the next target)."""
-    response = await client.open_stream(body, headers)
+    response = await client.open_stream(body, headers, url)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await response.aclose()
         raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")

@@ -128,10 +128,14 @@ class UpstreamSide:
     table: FieldTable | None  # None: the hub's own requests and answers need no conversion
     answer_decoder: Callable[[bytes], Any] | None  # the upstream's unary answer, for its table
     stream_to_hub: HubStreamFactory | None
-    url: Callable[[str], str]  # the base URL → the model endpoint
+    # (base URL, model, stream) → the endpoint. Where the protocol puts the model (or streaming)
+    # in the path, `model_in_url` says so and the URL is made per request; otherwise it is made
+    # once per upstream and the model and stream arguments are ignored.
+    url: Callable[[str, str, bool], str]
     headers: Callable[[Upstream, str | None], dict[str, str]]  # ours, credentials included
     forwarding: Callable[[Upstream], HeaderForwarding | None]
     count_tokens_url: Callable[[str], str | None]  # a native token counter, when it has one
+    model_in_url: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from router.config.schema import (
 )
 from router.core.errors import UpstreamError, UpstreamStatusError
 from router.spokes.registry import spoke_for_kind
-from router.spokes.spoke import HeaderForwarding, Spoke
+from router.spokes.spoke import HeaderForwarding, Spoke, UpstreamSide
 from router.upstream.errors import map_transport_error
 from router.upstream.http1 import Http1Pool, Http1Transport
 from router.upstream.mock import MockTransport
@@ -97,6 +97,8 @@ class UpstreamClient:
     scrubber: Scrubber
     forwarding: HeaderForwarding | None = None  # the client headers the upstream's spoke passes on
     count_tokens_url: httpx.URL | None = None  # the upstream's native token counter, if it has one
+    # (model, stream) → the endpoint, for protocols with the model in the path; None: `url` always.
+    url_for: Callable[[str, bool], httpx.URL] | None = None
     transport: httpx.AsyncBaseTransport | None = None
     extensions: Mapping[str, object] | None = None  # per-request timeouts, as httpx passes them
     direct: Http1Pool | None = None  # our own pool, called without httpx's objects in between
@@ -205,6 +207,7 @@ def make_client(
         scrubber=Scrubber.for_secrets([api_key] if api_key else []),
         forwarding=side.forwarding(upstream),  # which client headers go on (Anthropic's version, betas)
         count_tokens_url=None if count_url is None else httpx.URL(count_url),
+        url_for=_per_request_url(side, _base_url(upstream)) if side.model_in_url else None,
         transport=chosen,
         extensions={"timeout": timeout.as_dict()},
         direct=chosen.pool if isinstance(chosen, Http1Transport) else None,
@@ -225,7 +228,15 @@ def _base_url(upstream: Upstream) -> str:
 
 
 def _endpoint(upstream: Upstream) -> str:
-    return _spoke_of(upstream).upstream.url(_base_url(upstream))
+    """The upstream's endpoint, or for a protocol with the model in the path the one its
+    connection pool (host, port) is made for."""
+    return _spoke_of(upstream).upstream.url(_base_url(upstream), "", False)
+
+
+def _per_request_url(side: UpstreamSide, base_url: str) -> Callable[[str, bool], httpx.URL]:
+    def url_for(model: str, stream: bool) -> httpx.URL:
+        return httpx.URL(side.url(base_url, model, stream))
+    return url_for
 
 
 @dataclass(frozen=True, slots=True)

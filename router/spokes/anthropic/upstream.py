@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from router.config.schema import AnthropicUpstream, HttpUpstream, Upstream
 
 
-def messages_url(base_url: str) -> str:
+def messages_url(base_url: str, model: str = "", stream: bool = False) -> str:
+    """One endpoint whatever the model (it travels in the body)."""
     # Anthropic's documented base URL has no /v1; accept both spellings.
     base = base_url.rstrip("/")
     return base + ("/messages" if base.endswith("/v1") else "/v1/messages")

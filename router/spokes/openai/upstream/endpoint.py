@@ -5,7 +5,8 @@ from __future__ import annotations
 from router.config.schema import HttpUpstream, Upstream
 
 
-def chat_url(base_url: str) -> str:
+def chat_url(base_url: str, model: str = "", stream: bool = False) -> str:
+    """One endpoint whatever the model (it travels in the body)."""
     return base_url.rstrip("/") + "/chat/completions"
 
 
