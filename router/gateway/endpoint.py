@@ -26,7 +26,6 @@ from router.gateway.incoming import (
 )
 from router.gateway.send import error_answer, send_answer
 from router.gateway.state import RouterState
-from router.observe.exchange import exchange_of
 from router.spokes.spoke import Spoke
 
 Handler = Callable[[RequestContext], Awaitable[Answer]]
@@ -50,10 +49,10 @@ async def answer_request(scope: Scope, receive: Receive, send: Send, spoke: Spok
             raise _method_not_allowed(scope)
         incoming = await read_incoming(scope, receive, state.table.loaded.config.server.max_body_bytes)
         body = incoming.body
-        exchange = exchange_of(scope)
-        if exchange.log_bodies:
-            exchange.request_body = body
-        answer = await handle(RequestContext(state, incoming, spoke, request_id))
+        ctx = RequestContext(state, incoming, spoke, request_id)  # looks the exchange up, once
+        if ctx.exchange.log_bodies:
+            ctx.exchange.request_body = body
+        answer = await handle(ctx)
     except ClientGone:
         return
     except RouterError as error:
