@@ -5,7 +5,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
-from types import MappingProxyType
 from typing import TypeVar
 
 F = TypeVar("F")
@@ -21,5 +20,5 @@ def variant_dispatch(table: str, variants: str, functions: Mapping[str, F]) -> M
     A spoke reads its own table this way (spokes sit below router.mapping, which parses the same
     table for its accounting and the README)."""
     entries: Mapping[str, str] = tomllib.loads(read_pair_text(table))["variants"][variants]
-    return MappingProxyType(
-        {tag: None if entry.startswith("drop:") else functions[entry] for tag, entry in entries.items()})
+    # A plain dict behind the read-only Mapping type: it is looked up once per content block.
+    return {tag: None if entry.startswith("drop:") else functions[entry] for tag, entry in entries.items()}

@@ -8,7 +8,6 @@ against OpenAI directly. Fields a conversion *needs* are checked, with the JSON 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -75,8 +74,7 @@ def text_of(content: str | list[Part] | None, path: str) -> list[Block]:
 
 
 def part_block(part: Part, path: str) -> Block | None:
-    converters = part_converters()
-    convert = converters.get(_part_type(part, path), converters.get("*"))
+    convert = _CONVERTERS.get(_part_type(part, path), _OTHER)
     return convert(part, path) if convert is not None else None
 
 
@@ -157,10 +155,14 @@ VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
 )
 
 
-@cache
 def part_converters() -> Mapping[str, PartConverter | None]:
-    """The shipped variant table as a dispatch dict, read once per process."""
-    return variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
+    """The shipped variant table as a dispatch dict (tag → function, None = dropped)."""
+    return _CONVERTERS
+
+
+# Read once, at import: an immutable table from package data, looked up per block on the hot path.
+_CONVERTERS: Mapping[str, PartConverter | None] = variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
+_OTHER: PartConverter | None = _CONVERTERS.get("*")  # types the table does not name
 
 
 def is_plain_text(block: Block) -> bool:

@@ -11,7 +11,6 @@ Fields a conversion *needs* are checked, with the JSON path in the error (router
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -67,8 +66,7 @@ def collapse(parts: list[Part]) -> str | list[Part]:
 
 def content_part(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
     """A user or system content block as a part; None for block types with nothing to send."""
-    converters = part_converters()
-    convert = converters.get(block_type(block, path), converters.get("*"))
+    convert = _CONVERTERS.get(block_type(block, path), _OTHER)
     return convert(block, path, ctx) if convert is not None else None
 
 
@@ -167,10 +165,14 @@ VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
 )
 
 
-@cache
 def part_converters() -> Mapping[str, PartConverter | None]:
-    """The shipped variant table as a dispatch dict, read once per process."""
-    return variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
+    """The shipped variant table as a dispatch dict (tag → function, None = dropped)."""
+    return _CONVERTERS
+
+
+# Read once, at import: an immutable table from package data, looked up per block on the hot path.
+_CONVERTERS: Mapping[str, PartConverter | None] = variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
+_OTHER: PartConverter | None = _CONVERTERS.get("*")  # types the table does not name
 
 
 # Some OpenAI-compatible servers reject a tool message with empty content.
