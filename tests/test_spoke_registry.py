@@ -4,6 +4,7 @@ knows each spoke's fields, and no module outside a spoke's package names a proto
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import typing
 from pathlib import Path
@@ -15,11 +16,16 @@ from router.config.schema import ClientProtocol, Upstream
 from router.config.target import Capabilities, TargetContext
 from router.hub.messages import AnthropicMessage, MessagesRequest
 from router.routing.compose import build_converters, pair_name, table_spec
-from router.spokes.registry import BY_KIND, HUB, SPOKES, spoke_for_path
+from router.routing.compose import compose as _compose
+from router.spokes.registry import BY_KIND, CLIENT_SPOKES, HUB, SPOKES, spoke_for_path
 from router.spokes.spoke import Spoke
 
 ROUTER = Path(__file__).resolve().parent.parent / "router"
 CTX = TargetContext(route="r", upstream="u", model=None, caps=Capabilities())
+
+
+def compose_pair(client: Spoke, upstream: Spoke):  # type: ignore[no-untyped-def]
+    return _compose(client, upstream, CTX)
 
 
 def test_exactly_one_spoke_is_the_hub_and_it_converts_nothing() -> None:
@@ -41,14 +47,14 @@ def test_a_converting_spoke_has_both_tables_machines_and_decoders(spoke: Spoke) 
 
 
 def test_routes_toml_protocols_and_kinds_are_the_registrys() -> None:
-    assert set(typing.get_args(ClientProtocol)) == set(SPOKES)
+    assert set(typing.get_args(ClientProtocol)) == {spoke.name for spoke in CLIENT_SPOKES}
     kinds = {str(kind.__struct_config__.tag) for kind in typing.get_args(Upstream)}
     assert kinds == set(BY_KIND)
 
 
 def test_router_check_knows_every_spokes_fields() -> None:
     assert set(UPSTREAM_REQUEST_FIELDS) == set(BY_KIND)
-    assert set(CLIENT_ANSWER_FIELDS) == set(SPOKES)
+    assert set(CLIENT_ANSWER_FIELDS) == {spoke.name for spoke in CLIENT_SPOKES}
     # The hub's own request fields include every field of its request Struct.
     hub_fields = UPSTREAM_REQUEST_FIELDS[HUB.upstream.kinds[0]][1]
     assert set(MessagesRequest.__struct_fields__) <= hub_fields
@@ -63,7 +69,7 @@ def test_every_pair_of_spokes_composes(client: str, upstream: str) -> None:
 
 
 def test_each_spokes_paths_take_its_shape() -> None:
-    for spoke in SPOKES.values():
+    for spoke in CLIENT_SPOKES:
         for path in spoke.client.paths:
             assert spoke_for_path(path) is spoke
     assert spoke_for_path("/no/such/path") is HUB
@@ -83,3 +89,12 @@ def test_no_module_outside_a_spoke_names_a_protocol() -> None:
             if quoted.search(code) and '"""' not in code:
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_spoke_with_one_side_is_asked_only_for_that_side() -> None:
+    """An upstream-only protocol (Bedrock) has no client side: pairs with it as the client are
+    not served, and asking for its client side is a clear error, not an AttributeError."""
+    only_upstream = dataclasses.replace(SPOKES["openai"], name="openai-upstream-only", client_side=None)
+    with pytest.raises(LookupError, match="no client speaks"):
+        only_upstream.client
+    assert compose_pair(HUB, only_upstream).answer_to_hub is not None

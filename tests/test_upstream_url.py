@@ -43,7 +43,7 @@ def model_in_path(base: str, model: str, stream: bool) -> str:
     return f"{base}/models/{model}:{'streamGenerateContent?alt=sse' if stream else 'generateContent'}"
 
 
-PATHED = dataclasses.replace(SPOKES["openai"], upstream=dataclasses.replace(
+PATHED = dataclasses.replace(SPOKES["openai"], upstream_side=dataclasses.replace(
     SPOKES["openai"].upstream, url=model_in_path, model_in_url=True))
 
 

@@ -9,12 +9,12 @@ from litestar.handlers import ASGIRouteHandler
 from router.gateway.dispatch import dispatch
 from router.gateway.endpoint import answer_request
 from router.gateway.incoming import Receive, Scope, Send
-from router.spokes.registry import SPOKES
+from router.spokes.registry import CLIENT_SPOKES
 from router.spokes.spoke import Spoke
 
 
 def model_endpoints() -> list[ASGIRouteHandler]:
-    return [_endpoint(spoke, path) for spoke in SPOKES.values() for path in spoke.client.paths]
+    return [_endpoint(spoke, path) for spoke in CLIENT_SPOKES for path in spoke.client.paths]
 
 
 def _endpoint(spoke: Spoke, path: str) -> ASGIRouteHandler:

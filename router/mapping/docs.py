@@ -39,7 +39,8 @@ def _shipped(table: FieldTable) -> ShippedTable:
 # Every spoke's tables, from the registry: upstream side first (the hub's requests go out first).
 SHIPPED: tuple[ShippedTable, ...] = tuple(
     _shipped(table) for spoke in SPOKES.values()
-    for table in (spoke.upstream.table, spoke.client.table) if table is not None
+    for side in (spoke.upstream_side, spoke.client_side) if side is not None
+    for table in (side.table,) if table is not None
 )
 
 

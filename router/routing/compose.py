@@ -99,8 +99,10 @@ def pair_name(client: str, upstream: str) -> str:
 
 
 def serves(pair: str) -> bool:
+    """Clients speak the first spoke and an upstream kind the second."""
     client, _, upstream = pair.partition("__")
-    return client in SPOKES and upstream in SPOKES
+    return (client in SPOKES and SPOKES[client].client_side is not None
+            and upstream in SPOKES and SPOKES[upstream].upstream_side is not None)
 
 
 @cache

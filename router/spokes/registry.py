@@ -12,11 +12,14 @@ from router.spokes.spoke import Spoke
 
 SPOKES: Mapping[str, Spoke] = MappingProxyType({spoke.name: spoke for spoke in (ANTHROPIC, OPENAI)})
 
+# The spokes clients speak (front doors, routes.toml's `clients`).
+CLIENT_SPOKES: tuple[Spoke, ...] = tuple(spoke for spoke in SPOKES.values() if spoke.client_side is not None)
+
 HUB: Spoke = next(spoke for spoke in SPOKES.values() if spoke.is_hub)
 
 # routes.toml upstream kind → the spoke its upstreams speak.
 BY_KIND: Mapping[str, Spoke] = MappingProxyType(
-    {kind: spoke for spoke in SPOKES.values() for kind in spoke.upstream.kinds})
+    {kind: spoke for spoke in SPOKES.values() if spoke.upstream_side is not None for kind in spoke.upstream_side.kinds})
 
 
 def spoke_named(name: str) -> Spoke:
@@ -31,7 +34,7 @@ def spoke_for_listing(headers: Mapping[str, str]) -> Spoke:
     """Whose shape GET /v1/models answers in: the spoke whose marker header the client sent, else
     the one whose clients send none (OpenAI's list is what generic tools expect)."""
     unmarked = HUB
-    for spoke in SPOKES.values():
+    for spoke in CLIENT_SPOKES:
         marker = spoke.client.marker_header
         if marker is None:
             unmarked = spoke
@@ -44,7 +47,7 @@ def spoke_for_path(path: str) -> Spoke:
     """The spoke whose API `path` belongs to (the longest matching prefix of its paths and error
     paths); the hub's for any other path, so a 404 on an unknown path is in the hub's shape."""
     best, length = HUB, 0
-    for spoke in SPOKES.values():
+    for spoke in CLIENT_SPOKES:
         for prefix in (*spoke.client.paths, *spoke.client.error_paths):
             if len(prefix) > length and path.startswith(prefix):
                 best, length = spoke, len(prefix)

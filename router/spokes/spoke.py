@@ -140,12 +140,29 @@ class UpstreamSide:
 
 @dataclass(frozen=True, slots=True)
 class Spoke:
+    """A protocol may have only one side (Bedrock has upstreams, no clients): the other is None,
+    and the registry offers it only where that side is asked for."""
+
     name: str  # as routes.toml names it (`clients = [...]`) and pair names use it
     title: str  # for people: "OpenAI Chat Completions"
-    client: ClientSide
-    upstream: UpstreamSide
     # The usage in one JSON document of this protocol (a unary answer, a stream event's data),
     # None when it has none. Raises msgspec.DecodeError (or RecursionError) when it is not one
     # JSON object: reading it whole is also what proves a passed-through answer can be parsed.
     read_usage: Callable[[bytes], Tokens | None]
+    client_side: ClientSide | None = None
+    upstream_side: UpstreamSide | None = None
     is_hub: bool = False
+
+    @property
+    def client(self) -> ClientSide:
+        """Its client side; asked only of spokes that clients speak (routes.toml checks `clients`)."""
+        if self.client_side is None:
+            raise LookupError(f"no client speaks {self.title}")
+        return self.client_side
+
+    @property
+    def upstream(self) -> UpstreamSide:
+        """Its upstream side; asked only of spokes an upstream kind speaks."""
+        if self.upstream_side is None:
+            raise LookupError(f"no upstream speaks {self.title}")
+        return self.upstream_side

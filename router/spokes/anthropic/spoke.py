@@ -42,7 +42,7 @@ SPOKE = Spoke(
     title="Anthropic Messages",
     is_hub=True,
     read_usage=read_usage,
-    client=ClientSide(
+    client_side=ClientSide(
         paths=("/v1/messages",),
         routing_decoder=msgspec.json.Decoder(MessagesRouting).decode,
         request_decoder=msgspec.json.Decoder(MessagesRequest).decode,
@@ -58,7 +58,7 @@ SPOKE = Spoke(
         model_list=model_list,
         marker_header="anthropic-version",
     ),
-    upstream=UpstreamSide(
+    upstream_side=UpstreamSide(
         kinds=("anthropic",),
         table=None,
         answer_decoder=None,

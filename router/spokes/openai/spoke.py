@@ -66,7 +66,7 @@ SPOKE = Spoke(
     name="openai",
     title="OpenAI Chat Completions",
     read_usage=read_usage,
-    client=ClientSide(
+    client_side=ClientSide(
         paths=("/v1/chat/completions",),
         routing_decoder=msgspec.json.Decoder(ModelRequestRouting).decode,
         request_decoder=msgspec.json.Decoder(ChatRequest).decode,
@@ -91,7 +91,7 @@ SPOKE = Spoke(
         model_list=model_list,
         error_paths=("/v1/responses", "/v1/completions", "/v1/embeddings"),
     ),
-    upstream=UpstreamSide(
+    upstream_side=UpstreamSide(
         kinds=("openai", "mock"),  # the built-in mock answers in OpenAI's shape
         table=FieldTable(
             "openai.upstream", upstream_request.FUNCTIONS, upstream_answer.FUNCTIONS,
