@@ -98,15 +98,17 @@ def _walk_struct(
     fields = {field.encode_name: field for field in msgspec.structs.fields(cls)}
     tag_field = cls.__struct_config__.tag_field
     cleaned: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == tag_field:
-            cleaned[key] = item
+    for written, item in value.items():
+        if written == tag_field:
+            cleaned[written] = item
             continue
+        key = written
         if key not in fields:
             out.append(Finding((*path, key), f'unknown key "{key}"', _key_fix(key, fields)))
             key = _repair(key, value, fields)  # check the value under the key it was meant for
         if key in fields:
-            cleaned[key] = walk(item, fields[key].type, (*path, key), out)
+            # Findings point at the key as written: the meant-for key is nowhere in the file.
+            cleaned[key] = walk(item, fields[key].type, (*path, written), out)
     for key, field in fields.items():
         if field.required and key not in cleaned:
             fix = f"add {key} = {describe_type(field.type)}"
