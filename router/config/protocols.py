@@ -34,12 +34,33 @@ OPENAI_REQUEST_FIELDS: frozenset[str] = frozenset(
     }
 )
 
+# Field names an override op may touch on an OpenAI Responses request.
+RESPONSES_REQUEST_FIELDS: frozenset[str] = frozenset(
+    {
+        "model", "input", "instructions", "max_output_tokens", "max_tool_calls", "temperature",
+        "top_p", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "reasoning", "text",
+        "stream", "stream_options", "store", "previous_response_id", "conversation", "include",
+        "metadata", "user", "safety_identifier", "prompt_cache_key", "prompt_cache_retention",
+        "service_tier", "truncation", "background", "prompt", "client_metadata",
+    }
+)
+
+RESPONSES_ANSWER_FIELDS: frozenset[str] = frozenset(
+    {
+        "id", "object", "created_at", "status", "error", "incomplete_details", "instructions",
+        "max_output_tokens", "model", "output", "parallel_tool_calls", "previous_response_id",
+        "reasoning", "store", "temperature", "text", "tool_choice", "tools", "top_p", "truncation",
+        "usage", "user", "metadata", "service_tier", "prompt_cache_key", "safety_identifier",
+    }
+)
+
 
 # (title, request fields) per routes.toml upstream kind: what `request` ops are checked against.
 UPSTREAM_REQUEST_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({
     "openai": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),
     "mock": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),  # the mock speaks OpenAI
     "anthropic": ("Anthropic Messages", ANTHROPIC_REQUEST_FIELDS),
+    "responses": ("OpenAI Responses", RESPONSES_REQUEST_FIELDS),
 })
 
 # (title, answer fields) per client protocol: what `response` ops are checked against.
@@ -48,4 +69,5 @@ CLIENT_ANSWER_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyTyp
         {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage", "container"})),
     "openai": ("OpenAI Chat Completions", frozenset(
         {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"})),
+    "responses": ("OpenAI Responses", RESPONSES_ANSWER_FIELDS),
 })

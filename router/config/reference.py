@@ -26,6 +26,7 @@ SECTIONS: tuple[tuple[str, type[msgspec.Struct]], ...] = (
     ("[limits]", schema.Limits),
     ('[upstreams.NAME] kind = "openai"', schema.OpenAIUpstream),
     ('[upstreams.NAME] kind = "anthropic"', schema.AnthropicUpstream),
+    ('[upstreams.NAME] kind = "responses"', schema.ResponsesUpstream),
     ('[upstreams.NAME] kind = "mock"', schema.MockUpstream),
     ("timeout = { ... }", schema.Timeouts),
     ("[upstreams.NAME] limits = { ... }", schema.ConnectionLimits),

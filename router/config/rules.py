@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 from router.config.problems import Finding, SchemaPath, choice_fix
 from router.config.schema import (
-    AnthropicUpstream,
-    OpenAIUpstream,
+    HttpUpstream,
     Route,
     Server,
     Upstream,
@@ -73,7 +72,7 @@ def check_upstream(name: str, upstream: Upstream) -> Iterator[Finding]:
     if "/" in name:
         message = f'upstream name "{name}" contains "/", but targets split at the first "/"'
         yield Finding(("upstreams", name), message, "rename it without a slash")
-    if isinstance(upstream, OpenAIUpstream | AnthropicUpstream):
+    if isinstance(upstream, HttpUpstream):
         parts = urlsplit(upstream.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             # The URL is not echoed: it may carry credentials (https://user:pass@host).

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-ClientProtocol = Literal["anthropic", "openai"]
-ALL_CLIENT_PROTOCOLS: tuple[ClientProtocol, ...] = ("anthropic", "openai")
+ClientProtocol = Literal["anthropic", "openai", "responses"]
+ALL_CLIENT_PROTOCOLS: tuple[ClientProtocol, ...] = ("anthropic", "openai", "responses")
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, rename="kebab", frozen=True):
@@ -90,6 +90,25 @@ class OpenAIUpstream(_Strict, frozen=True, tag_field="kind", tag="openai"):
     supports: Supports = Supports()
 
 
+class ResponsesUpstream(_Strict, frozen=True, tag_field="kind", tag="responses"):
+    """The OpenAI Responses API (`POST {base-url}/responses`): models served only there (the
+    newest OpenAI models), and any server that speaks it. A kind of its own rather than a switch
+    on `openai`, because it is another protocol: its own request and answer shapes, stream
+    events and override fields (`router check` checks `request` ops against them).
+
+    api-key: `env:NAME` or `${NAME}`; sent as `Authorization: Bearer`. Never a literal secret.
+    optional: as for `openai`: left out when the api-key's variable is unset.
+    """
+
+    base_url: str = "https://api.openai.com/v1"
+    api_key: str | None = None
+    optional: bool = False
+    headers: dict[str, str] = {}
+    timeout: Timeouts = Timeouts()
+    limits: ConnectionLimits = ConnectionLimits()
+    supports: Supports = Supports()
+
+
 class MockUpstream(_Strict, frozen=True, tag_field="kind", tag="mock"):
     """Built in and offline: answers deterministically in OpenAI Chat Completions shape. It echoes
     the last user message, streams it word by word, thinks aloud when reasoning is asked for, and
@@ -120,8 +139,8 @@ class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic")
     supports: Supports = Supports()
 
 
-Upstream = OpenAIUpstream | AnthropicUpstream | MockUpstream
-HttpUpstream = OpenAIUpstream | AnthropicUpstream
+Upstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | MockUpstream
+HttpUpstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream
 
 
 class SetOp(_Strict, frozen=True, tag_field="op", tag="set"):

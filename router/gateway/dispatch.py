@@ -111,8 +111,25 @@ async def dispatch(ctx: RequestContext) -> Answer:
                                "x-router-target": target.key, "x-router-attempts": attempts_header(outcomes)})
         if ctx.ticket is not None:
             answer.headers.update(ctx.ticket.headers)
+        dropped = _dropped(ctx, target)
+        if dropped:
+            answer.headers["x-router-dropped"] = dropped
         return answer
     raise AssertionError("unreachable: the last attempt either answers or raises")
+
+
+def _dropped(ctx: RequestContext, target: Target) -> str | None:
+    """What the target's conversion left out of the request that the client should hear of
+    (built-in tools an upstream of another protocol cannot run), said in a header and the log:
+    a 400 would break clients that work against their own API directly."""
+    dropped = ctx.spoke.client.dropped
+    if dropped is None or target.converters.passthrough:
+        return None
+    names = dropped(ctx.struct())
+    if not names:
+        return None
+    log.info("route target %s cannot run %s: left out of the request", target.key, ", ".join(names))
+    return ", ".join(names)
 
 
 async def _admit(ctx: RequestContext, limits: RuleSet) -> Ticket | None:
@@ -171,12 +188,12 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     finally:
         state.health.ended(target.key)
         ctx.exchange.upstream_done()  # what follows (decode, convert) is the router's time
-    body, tokens = _answer(target, client, raw)
+    body, tokens = _answer(target, client, raw, src)
     ctx.settle(tokens)
     return Unary(body)
 
 
-def _answer(target: Target, client: UpstreamClient, raw: bytes) -> tuple[bytes, Tokens | None]:
+def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any) -> tuple[bytes, Tokens | None]:
     """The client's unary answer and its usage, read once. Passthrough relays the bytes as they
     came, but only once they have decoded as one JSON object (a client SDK would crash on
     anything else): a truncated or malformed 200 is a 502, retryable like any upstream fault
@@ -188,7 +205,7 @@ def _answer(target: Target, client: UpstreamClient, raw: bytes) -> tuple[bytes, 
             edited = converters.response_edit.function(_read_answer(_decode_object, raw, client), target.ctx)
             return _encode(edited), tokens
         return raw, tokens
-    answer, tokens = converters.answer(_read_answer(converters.decode_answer, raw, client), target.ctx)
+    answer, tokens = converters.answer(_read_answer(converters.decode_answer, raw, client), target.ctx, src)
     return _encode(answer), tokens
 
 

@@ -67,9 +67,10 @@ class Converters:
     def passthrough(self) -> bool:
         return self.response is None
 
-    def answer(self, decoded: Any, ctx: TargetContext) -> tuple[dict[str, Any], Tokens | None]:
+    def answer(self, decoded: Any, ctx: TargetContext, src: Any) -> tuple[dict[str, Any], Tokens | None]:
         """The client's answer from the upstream's (decoded by `decode_answer`), and its usage,
-        read once from the hub answer on the way."""
+        read once from the hub answer on the way. `src`: the client's decoded request, for
+        what only it knows (ClientSide.complete_answer)."""
         if self.answer_to_hub is None:
             tokens = message_tokens(decoded)
         else:
@@ -79,7 +80,9 @@ class Converters:
                 return hub, tokens
             decoded = _decode_hub_answer(_encode(hub))
         assert self.answer_to_client is not None, "a converting pair has at least one answer stage"
-        return self.answer_to_client.function(decoded, ctx), tokens
+        answer = self.answer_to_client.function(decoded, ctx)
+        complete = self.client.client.complete_answer
+        return (answer if complete is None else complete(answer, src)), tokens
 
     def stream(self, ctx: TargetContext, model: str, src: Any, upstream_name: str) -> StreamMachine:
         """A new machine for one streamed request: upstream events → (hub events →) client events."""

@@ -118,6 +118,14 @@ class ClientSide:
     marker_header: str | None = None
     # Other paths of the same vendor's API, served or not: a 404 or 405 there is in this shape.
     error_paths: tuple[str, ...] = ()
+    # (converted answer, the client's decoded request) → the answer: what only the request
+    # knows, for a converted unary answer (Responses: which tool calls were custom or
+    # namespaced, the request's settings echoed). None: the table's answer is the whole answer.
+    complete_answer: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+    # What a converting pair leaves out of this decoded request that the client should hear
+    # of (Responses' built-in tools for a target that cannot run them): names, for the
+    # `x-router-dropped` header and the log. None: nothing is dropped that way.
+    dropped: Callable[[Any], tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,15 +88,15 @@ def test_route_ops_edit_what_leaves() -> None:
     pair = two_stages(ops=(SetOp(field="temperature", value=0.1),), response_ops=(SetOp(field="model", value="shown"),))
     src = msgspec.json.decode(_encode(REQUEST), type=ChatRequest)
     assert pair.request.function(src, CTX)["temperature"] == 0.1
-    answer, _ = pair.answer(pair.decode_answer(_encode(ANSWER)), CTX)
+    answer, _ = pair.answer(pair.decode_answer(_encode(ANSWER)), CTX, None)
     assert answer["model"] == "shown"
 
 
 def test_the_answer_goes_through_the_hub_and_its_usage_is_read_there() -> None:
     pair = two_stages()
-    answer, tokens = pair.answer(pair.decode_answer(_encode(ANSWER)), CTX)
-    hub = compose(HUB, TWIN, CTX).answer(msgspec.json.decode(_encode(ANSWER), type=ChatCompletion), CTX)[0]
-    expected, _ = compose(OPENAI, HUB, CTX).answer(msgspec.json.decode(_encode(hub), type=AnthropicMessage), CTX)
+    answer, tokens = pair.answer(pair.decode_answer(_encode(ANSWER)), CTX, None)
+    hub = compose(HUB, TWIN, CTX).answer(msgspec.json.decode(_encode(ANSWER), type=ChatCompletion), CTX, None)[0]
+    expected, _ = compose(OPENAI, HUB, CTX).answer(msgspec.json.decode(_encode(hub), type=AnthropicMessage), CTX, None)
     assert {k: v for k, v in answer.items() if k not in ("id", "created")} == \
         {k: v for k, v in expected.items() if k not in ("id", "created")}
     message = answer["choices"][0]["message"]

@@ -1,0 +1,1 @@
+"""Responses clients through the hub: request → hub, hub answer and events → Responses."""

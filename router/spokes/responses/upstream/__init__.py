@@ -1,0 +1,1 @@
+"""Responses upstreams from the hub: hub request → Responses, Responses answer and events → hub."""
