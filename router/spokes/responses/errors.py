@@ -1,0 +1,72 @@
+"""Errors in the Responses shape (OpenAI's): the JSON body, and the `error` event that fails a
+stream.
+
+The body is OpenAI's `{"error": {"message", "type", "param", "code"}}`. A 429 carries
+`retry-after` (router.core.errors puts it on every rate-limit error and the front door sends an
+error's headers): Codex gives up at once on a 429 without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import msgspec
+
+from router.core.errors import RouterError
+
+_encode = msgspec.json.Encoder().encode
+
+# router.core.errors speaks Anthropic's vocabulary; OpenAI clients branch on OpenAI's names.
+_TYPES: Mapping[str, str] = MappingProxyType({
+    "invalid_request_error": "invalid_request_error",
+    "authentication_error": "authentication_error",
+    "permission_error": "permission_error",
+    "not_found_error": "not_found_error",
+    "request_too_large": "invalid_request_error",
+    "rate_limit_error": "rate_limit_exceeded",
+    "overloaded_error": "server_error",
+    "timeout_error": "timeout",
+    "api_error": "server_error",
+})
+# The `code` of a stream's error event and of a failed response: the codes OpenAI sends there
+# (Codex reads `rate_limit_exceeded` and `server_is_overloaded` to decide on retrying).
+_CODES: Mapping[str, str] = MappingProxyType({
+    "invalid_request_error": "invalid_request_error",
+    "authentication_error": "invalid_api_key",
+    "permission_error": "permission_denied",
+    "not_found_error": "model_not_found",
+    "request_too_large": "invalid_request_error",
+    "rate_limit_error": "rate_limit_exceeded",
+    "overloaded_error": "server_is_overloaded",
+    "timeout_error": "timeout",
+    "api_error": "server_error",
+})
+# Statuses OpenAI never sends: its clients get OpenAI's own (529 is unknown to them and to proxies).
+_STATUSES: Mapping[int, int] = MappingProxyType({529: 503})
+
+
+def error_status(error: RouterError) -> int:
+    return _STATUSES.get(error.status, error.status)
+
+
+def error_code(error: RouterError) -> str:
+    return _CODES.get(error.error_type, "server_error")
+
+
+def error_body(error: RouterError) -> bytes:
+    kind = _TYPES.get(error.error_type, "server_error")
+    return _encode({"error": {"message": error.message, "type": kind, "param": None, "code": error_code(error)}})
+
+
+def error_event_at(error: RouterError, sequence_number: int) -> bytes:
+    """The `error` event, numbered after the last event the client got (the stream machine
+    counts them: call it with its next sequence number)."""
+    data = _encode({"type": "error", "code": error_code(error), "message": error.message, "param": None,
+                    "sequence_number": sequence_number})
+    return b"event: error\ndata: " + data + b"\n\n"
+
+
+def error_event(error: RouterError) -> bytes:
+    """For a stream whose events we did not number (passthrough, an error before any event)."""
+    return error_event_at(error, 0)
