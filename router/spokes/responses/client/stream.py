@@ -1,0 +1,349 @@
+"""Hub events (an Anthropic Messages stream) → an OpenAI Responses stream, one machine per request.
+
+    message_start        response.created, response.in_progress (id from the hub message's, as the
+                         unary answer's; usage remembered)
+    content_block_start  a new output item (stream_items.py: thinking, redacted_thinking, text,
+                         tool_use → reasoning, message, function_call or custom_tool_call);
+                         other blocks (server tools) are skipped and take no output_index
+    content_block_delta  the item's delta events
+    content_block_stop   the item's done events, ending with response.output_item.done
+    message_delta        stop_reason and usage remembered
+    message_stop         response.completed, or response.incomplete when a limit cut the answer
+    ping, unknown types  nothing (the relay pings on its own clock, as an SSE comment)
+    error                raised, so the relay fails the stream: response.failed
+
+A failed stream ends with `response.failed` (status "failed", error {code, message}) and nothing
+after it: Codex reads the code to decide whether to retry (rate_limit_exceeded, with the delay in
+the message as "try again in N s"), and a stream that ends without response.completed is never
+taken for a finished answer. The `error` event of the API is not sent: Codex ignores it and the
+openai SDK needs nothing more.
+
+Every event carries a `sequence_number` counted from 0 (stream_items.EventWriter). The response
+object is written whole three times (created, in_progress, the end): the request settings it
+repeats (echo.echoed) are encoded once, and the finished items are their output_item.done bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Literal
+
+import msgspec
+
+from router.config.target import TargetContext
+from router.core.errors import RouterError, UpstreamProtocolError, UpstreamStatusError
+from router.core.ids import new_id
+from router.core.stream import StreamMachine
+from router.hub.messages import AnthropicMessage, Block, StreamError, Usage
+from router.spokes.responses.client import output
+from router.spokes.responses.client.echo import echoed, tool_names
+from router.spokes.responses.client.stream_items import (
+    CustomCallStream,
+    EventWriter,
+    FunctionCallStream,
+    HubDelta,
+    ItemStream,
+    MessageStream,
+    ReasoningStream,
+    RedactedReasoningStream,
+    event_head,
+)
+from router.spokes.responses.names import ToolNames
+from router.spokes.responses.request_wire import ResponsesRequest
+from router.spokes.spoke import Values
+
+
+class HubEvent(msgspec.Struct):
+    """router.hub.messages.StreamEvent, with a delta that keeps signature_delta's signature."""
+
+    type: str
+    index: int | None = None
+    message: AnthropicMessage | None = None
+    content_block: Block | None = None
+    delta: HubDelta | None = None
+    usage: Usage | None = None
+    error: StreamError | None = None
+
+
+_decode_event = msgspec.json.Decoder(HubEvent).decode
+_encode = msgspec.json.Encoder().encode
+
+_PING = b": ping\n\n"  # an SSE comment: Responses has no ping event, every client skips comments
+_CREATED = event_head("response.created")
+_IN_PROGRESS = event_head("response.in_progress")
+_COMPLETED = event_head("response.completed")
+_INCOMPLETE = event_head("response.incomplete")
+_FAILED = event_head("response.failed")
+
+# A stop_reason that cut the answer short → the incomplete_details reason Responses gives.
+# Every other stop_reason (end_turn, tool_use, stop_sequence, pause_turn) completes.
+_INCOMPLETE_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "max_tokens": "max_output_tokens",
+        "model_context_window_exceeded": "max_output_tokens",
+        "refusal": "content_filter",
+    }
+)
+
+# A hub `error` event's type → the upstream status it stands for.
+_ERROR_STATUS: Mapping[str, int] = MappingProxyType({"overloaded_error": 529, "rate_limit_error": 429})
+
+# RouterError.error_type → response.error.code, the codes Codex tells apart (codex-rs, the
+# responses SSE parser): invalid_prompt is not retried, rate_limit_exceeded is retried after the
+# delay its message gives; server_error, like any other code, is retried.
+_FAILURE_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "invalid_request_error": "invalid_prompt",
+        "request_too_large": "invalid_prompt",
+        "rate_limit_error": "rate_limit_exceeded",
+    }
+)
+
+
+class ResponsesStreamFromHub:
+    """The Responses spoke's hub events → client stream (a StreamMachine: router.core.stream)."""
+
+    reads: Literal["data"] = "data"
+
+    __slots__ = (
+        "_created_at",
+        "_ctx",
+        "_ended",
+        "_items",
+        "_model",
+        "_open",
+        "_out",
+        "_response_id",
+        "_settings",
+        "_src",
+        "_stop_reason",
+        "_tools",
+        "_usage",
+    )
+
+    def __init__(self, ctx: TargetContext, *, model: str, src: ResponsesRequest, created_at: int | None = None) -> None:
+        self._ctx = ctx
+        self._model = model
+        self._src = src
+        self._created_at = int(time.time()) if created_at is None else created_at
+        self._out = EventWriter()
+        self._response_id: str | None = None  # set (and the response created) at message_start
+        self._settings: bytes | None = None  # the echoed request settings, encoded once when first needed
+        self._items: list[ItemStream] = []  # every item, by output_index
+        self._open: dict[int, ItemStream] = {}  # items still streaming, by hub block index
+        self._tools: ToolNames | None = None  # read from the request at the first tool call
+        self._stop_reason: str | None = None
+        self._usage = Usage()
+        self._ended = False  # a terminal event sent: nothing may follow
+
+    # --- the StreamMachine interface ------------------------------------------------------------
+
+    def start(self) -> bytes:
+        """Nothing yet: the response is created at message_start, with the hub message's id."""
+        return b""
+
+    def on_data(self, data: bytes) -> bytes:
+        """One hub event's data. Raises UpstreamError on a broken event or an `error` event."""
+        if self._ended or not data or data.isspace():
+            return b""
+        event = self._decode(data)
+        handler = _HANDLERS.get(event.type)
+        return handler(self, event) if handler is not None else b""  # new event types: skipped
+
+    def finish(self) -> bytes:
+        """The hub stream ended. Without message_stop the answer was cut short, and ending
+        cleanly would pass it off as complete."""
+        if self._ended:
+            return b""
+        raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} stream ended before message_stop")
+
+    def fail(self, error: RouterError) -> bytes:
+        """response.failed, and nothing after it. Open items are not closed: a done event would
+        make a cut item look finished."""
+        if self._ended:
+            return b""
+        self._ended = True
+        out = self._create(None) if self._response_id is None else b""
+        failure = b'"failed","error":%s,"incomplete_details":null' % _encode(_failure(error))
+        return out + self._lifecycle(_FAILED, failure, self._finished_output(), self._usage_json())
+
+    def ping(self) -> bytes:
+        return _PING
+
+    def tokens(self) -> tuple[int, int] | None:
+        """(input with cache reads and writes, output) as message_start/message_delta reported them."""
+        usage = self._usage
+        if usage.input_tokens is None and usage.output_tokens is None:
+            return None
+        prompt = (usage.input_tokens or 0) + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+        return prompt, usage.output_tokens or 0
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _decode(self, data: bytes) -> HubEvent:
+        try:
+            return _decode_event(data)
+        except msgspec.DecodeError as exc:
+            raise UpstreamProtocolError(
+                f"upstream {self._ctx.upstream!r} sent an invalid stream event: {exc}"
+            ) from None
+
+    def _on_message_start(self, event: HubEvent) -> bytes:
+        message = event.message
+        if message is not None and message.usage is not None:
+            self._merge_usage(message.usage)
+        if self._response_id is not None:
+            return b""  # a second message_start: the response exists already
+        return self._create(message.id if message is not None else None)
+
+    def _on_block_start(self, event: HubEvent) -> bytes:
+        block = event.content_block or {}
+        index = event.index
+        if index is None or self._response_id is None:
+            return b""  # nothing could refer to it / not a hub stream: finish() reports it
+        item = self._new_item(block)
+        if item is None:
+            return b""  # server tools and other blocks Responses has no item for
+        self._items.append(item)
+        self._open[index] = item
+        out = item.open(self._out)
+        if block.get("text") or block.get("thinking") or block.get("signature"):
+            # Content given at the block's start (the hub's own streams start blocks empty).
+            start = HubDelta(text=block.get("text"), thinking=block.get("thinking"), signature=block.get("signature"))
+            out += item.feed(self._out, start)
+        return out
+
+    def _on_block_delta(self, event: HubEvent) -> bytes:
+        item = self._open.get(event.index) if event.index is not None else None
+        if item is None or event.delta is None:
+            return b""
+        return item.feed(self._out, event.delta)
+
+    def _on_block_stop(self, event: HubEvent) -> bytes:
+        item = self._open.pop(event.index, None) if event.index is not None else None
+        return item.close(self._out) if item is not None else b""
+
+    def _on_message_delta(self, event: HubEvent) -> bytes:
+        if event.delta is not None and event.delta.stop_reason is not None:
+            self._stop_reason = event.delta.stop_reason
+        if event.usage is not None:
+            self._merge_usage(event.usage)
+        return b""
+
+    def _on_message_stop(self, event: HubEvent) -> bytes:
+        if self._response_id is None:
+            return b""  # no message_start: finish() reports the broken stream
+        self._ended = True
+        # Blocks the upstream left open end with the message.
+        out = b"".join(item.close(self._out) for item in self._open.values())
+        self._open.clear()
+        reason = _INCOMPLETE_REASONS.get(self._stop_reason or "")
+        if reason is None:
+            head, status = _COMPLETED, b'"completed","error":null,"incomplete_details":null'
+        else:
+            head, status = _INCOMPLETE, b'"incomplete","error":null,"incomplete_details":{"reason":%s}' % _encode(reason)
+        return out + self._lifecycle(head, status, self._finished_output(), self._usage_json())
+
+    def _on_error(self, event: HubEvent) -> bytes:
+        error = event.error
+        kind = (error.type if error is not None else None) or "api_error"
+        message = (error.message if error is not None else None) or kind
+        raise UpstreamStatusError(
+            _ERROR_STATUS.get(kind, 500), f"upstream {self._ctx.upstream!r} failed mid-stream: {message}"
+        )
+
+    # --- items ----------------------------------------------------------------------------------
+
+    def _new_item(self, block: Block) -> ItemStream | None:
+        kind = block.get("type")
+        index = len(self._items)
+        if kind == "text":
+            return MessageStream(index)
+        if kind == "thinking":
+            return ReasoningStream(index)
+        if kind == "redacted_thinking":
+            return RedactedReasoningStream(index, block)
+        if kind == "tool_use":
+            name = block.get("name")
+            call_id = block.get("id")
+            tool = self._tool_names().client_tool(name if isinstance(name, str) else "")
+            call = call_id if isinstance(call_id, str) and call_id else new_id("call_")
+            start_input = block.get("input")
+            if tool.custom:
+                return CustomCallStream(index, call, tool, start_input)
+            return FunctionCallStream(index, call, tool, start_input)
+        return None
+
+    def _tool_names(self) -> ToolNames:
+        if self._tools is None:
+            self._tools = tool_names(self._src)
+        return self._tools
+
+    # --- the response object --------------------------------------------------------------------
+
+    def _create(self, hub_id: str | None) -> bytes:
+        """response.created and response.in_progress: the response, empty, in progress."""
+        self._response_id = output.response_id(hub_id)
+        status = b'"in_progress","error":null,"incomplete_details":null'
+        return self._lifecycle(_CREATED, status, b"[]", b"null") + self._lifecycle(_IN_PROGRESS, status, b"[]", b"null")
+
+    def _lifecycle(self, head: bytes, status: bytes, items: bytes, usage: bytes) -> bytes:
+        """An event carrying the whole response object; `status` is its status, error and
+        incomplete_details fields, already encoded."""
+        if self._settings is None:
+            self._settings = b"," + _encode(echoed(self._src))[1:-1]  # echoed() is never empty
+        response = b'"response":{"id":%s,"object":"response","created_at":%d,"status":%s,"model":%s,"output":%s,"usage":%s%s}' % (
+            _encode(self._response_id), self._created_at, status, _encode(self._model), items, usage,
+            self._settings,
+        )
+        return self._out.event(head, response)
+
+    def _finished_output(self) -> bytes:
+        """Every finished item as its output_item.done had it, in output_index order."""
+        return b"[" + b",".join(item.done for item in self._items if item.done is not None) + b"]"
+
+    def _usage_json(self) -> bytes:
+        usage = self._usage
+        if usage.input_tokens is None and usage.output_tokens is None:
+            return b"null"
+        return _encode(output.usage_dict(usage))
+
+    def _merge_usage(self, usage: Usage) -> None:
+        """message_delta's counts are cumulative: each one given replaces the earlier value."""
+        for name in Usage.__struct_fields__:
+            value = getattr(usage, name)
+            if value is not None:
+                setattr(self._usage, name, value)
+
+
+def _failure(error: RouterError) -> dict[str, str]:
+    """A failed response's `error`. Codex reads a rate limit's delay from the message only."""
+    code = _FAILURE_CODES.get(error.error_type, "server_error")
+    message = error.message
+    retry_after = error.headers.get("retry-after")
+    if code == "rate_limit_exceeded" and retry_after and retry_after.isdigit():
+        message = f"{message} Please try again in {retry_after}s."
+    return {"code": code, "message": message}
+
+
+_Handler = Callable[[ResponsesStreamFromHub, HubEvent], bytes]
+
+_HANDLERS: Mapping[str, _Handler] = MappingProxyType(
+    {
+        "message_start": ResponsesStreamFromHub._on_message_start,
+        "content_block_start": ResponsesStreamFromHub._on_block_start,
+        "content_block_delta": ResponsesStreamFromHub._on_block_delta,
+        "content_block_stop": ResponsesStreamFromHub._on_block_stop,
+        "message_delta": ResponsesStreamFromHub._on_message_delta,
+        "message_stop": ResponsesStreamFromHub._on_message_stop,
+        "error": ResponsesStreamFromHub._on_error,
+    }
+)
+
+
+def stream_from_hub(ctx: TargetContext, model: str, src: ResponsesRequest, values: Values) -> StreamMachine:
+    """The spoke's ClientStreamFactory. `values` is unused: the stop reasons that make a response
+    incomplete are fixed by the API (_INCOMPLETE_REASONS)."""
+    return ResponsesStreamFromHub(ctx, model=model, src=src)
