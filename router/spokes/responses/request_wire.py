@@ -67,6 +67,11 @@ class ResponsesRequest(msgspec.Struct):
 
 class ResponsesRouting(RoutingFields, kw_only=True):
     """The first decode: routing fields, and `input` checked to be a string or an array when
-    present (a request may leave it out when `previous_response_id` carries the history)."""
+    present (a request may leave it out when `previous_response_id` carries the history).
+    `store` and `previous_response_id` are read here, in the decode every request pays anyway,
+    so the response store (router/spokes/responses/history.py) costs nothing to a request that
+    neither stores nor continues one (Codex sends `store: false`)."""
 
     input: str | list[msgspec.Raw] | None = None
+    store: bool | None = None  # the API's default is true
+    previous_response_id: str | None = None
