@@ -25,7 +25,9 @@ class Reasoning(msgspec.Struct):
 class TextFormat(msgspec.Struct):
     type: str = "text"  # text | json_schema | json_object
     name: str | None = None
-    schema: msgspec.Raw | None = None  # passes through as written
+    # Passes through as written. Raw JSON (`null` when absent): msgspec cannot decode a Raw
+    # inside a union, so `Raw | None` would refuse every schema.
+    schema: msgspec.Raw = msgspec.Raw(b"null")
     description: str | None = None
     strict: bool | None = None
 

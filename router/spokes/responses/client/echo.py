@@ -11,7 +11,10 @@ import msgspec
 from router.spokes.responses.names import ToolNames
 from router.spokes.responses.request_wire import Item, ResponsesRequest
 
-_to_builtins = msgspec.to_builtins
+
+def _to_builtins(value: msgspec.Struct) -> Any:
+    """Raw JSON fields (text.format.schema) stay Raw: the encoder writes them as they came."""
+    return msgspec.to_builtins(value, builtin_types=(msgspec.Raw,))
 
 
 def declared_tools(src: ResponsesRequest) -> Iterator[Item]:

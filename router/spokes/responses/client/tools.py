@@ -138,7 +138,7 @@ def json_response_tool(text_format: TextFormat) -> HubTool:
     """The schema travels as the raw JSON the client sent (an object, checked by its first byte)."""
     schema = text_format.schema
     description = text_format.description or "Give the final answer by calling this tool; its input is the answer."
-    has_object = schema is not None and len(schema) and memoryview(schema)[0] == 0x7B
+    has_object = len(schema) > 0 and memoryview(schema)[0] == 0x7B
     return {
         "name": JSON_RESPONSE_TOOL,
         "description": description,

@@ -1,0 +1,74 @@
+"""The Responses client table compiled the way a pair compiles it (router.routing.compose), for
+unit tests that run before (and independently of) the spoke's registration."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from router.config.target import Capabilities, TargetContext
+from router.hub.messages import AnthropicMessage, MessagesRequest
+from router.mapping.compile import Compiled, compile_fields
+from router.mapping.spec import PairSpec, parse_pair_spec
+from router.spokes.responses.client import answer, request
+from router.spokes.responses.client.complete import complete_answer
+from router.spokes.responses.request_wire import ResponsesRequest
+from router.spokes.tables import read_pair_text
+
+TABLE = "responses.client"
+FIXTURES = Path("/work/shared/fixtures/codex")
+FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json")) if FIXTURES.is_dir() else []
+
+
+@cache
+def spec() -> PairSpec:
+    functions = {*request.FUNCTIONS, *answer.FUNCTIONS}
+    return parse_pair_spec(TABLE, read_pair_text(TABLE), functions, set(request.VARIANTS))
+
+
+@cache
+def _compiled(section: str) -> Compiled:
+    table = spec()
+    fields = table.request if section == "request" else table.response
+    functions = request.FUNCTIONS if section == "request" else answer.FUNCTIONS
+    return compile_fields(name=f"convert_{section}", origin=f"test {section}", fields=fields, ops=(),
+                          functions=functions, values=table.values)
+
+
+def ctx_for(caps: Capabilities = Capabilities(), model: str | None = "claude-test") -> TargetContext:
+    return TargetContext(route="test", upstream="up", model=model, caps=caps)
+
+
+def decode(body: dict[str, Any]) -> ResponsesRequest:
+    """The way the front door decodes: raw JSON bytes straight into the struct."""
+    return msgspec.json.decode(msgspec.json.encode(body), type=ResponsesRequest)
+
+
+def to_hub(body: dict[str, Any], ctx: TargetContext | None = None) -> dict[str, Any]:
+    """The hub request as the upstream gets it: the table's output through JSON (raw fields
+    such as a text.format schema are spliced in as written), checked against the hub Struct."""
+    out = _compiled("request").function(decode(body), ctx or ctx_for())
+    encoded = msgspec.json.encode(out)
+    msgspec.json.decode(encoded, type=MessagesRequest)
+    result: dict[str, Any] = json.loads(encoded)
+    return result
+
+
+def to_response(message: dict[str, Any], body: dict[str, Any] | None = None,
+                ctx: TargetContext | None = None) -> dict[str, Any]:
+    """A hub answer → the client's response object (the table, then complete_answer), as JSON."""
+    hub = msgspec.json.decode(msgspec.json.encode(message), type=AnthropicMessage)
+    src = decode(body or {"model": "gpt-test", "input": "hi"})
+    out = complete_answer(_compiled("response").function(hub, ctx or ctx_for()), src)
+    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
+    return result
+
+
+def fixture_body(case: str, index: int = -1) -> dict[str, Any]:
+    files = sorted((FIXTURES / case).glob("*.json"))
+    body: dict[str, Any] = json.loads(files[index].read_text("utf-8"))["body"]
+    return body
