@@ -1,0 +1,145 @@
+"""Anthropic content blocks → Responses input content parts (`input_text`, `input_image`,
+`input_file`), for user and system content and the content of a tool_result.
+
+One block becomes one part or nothing; which item a part lands in is request.py's business.
+Which block type becomes which part is the table's `[variants.content_block]`
+(schemas/responses.upstream.toml): tag → one of VARIANTS below, or "drop: reason". Block types
+we do not know are dropped, never rejected (a 400 would break clients that work against
+Anthropic directly); fields a conversion needs are checked, the JSON path in the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from router.config.target import TargetContext
+from router.spokes.common.invalid import require_object, require_str, wrong_type
+from router.spokes.openai.upstream.content import image_url
+from router.spokes.tables import variant_dispatch
+
+Part = dict[str, Any]
+PartConverter = Callable[[dict[str, Any], str, TargetContext], Part | None]
+
+TABLE = "responses.upstream"
+VARIANT_TABLE = "content_block"
+
+# A text-only target gets a visible note instead of the image or file: dropping it silently
+# would change what the user asked, and the note lets the model say it cannot see it.
+IMAGE_OMITTED = "[image omitted: this model does not accept images]"
+FILE_OMITTED = "[document omitted: this model does not accept files]"
+IMAGE_SOURCE_UNSUPPORTED = "[image omitted: its source type cannot be sent to this model]"
+
+# Blocks joined into one text are paragraphs (Claude Code's system prompt is three blocks).
+TEXT_SEPARATOR = "\n\n"
+
+
+def input_text(text: str) -> Part:
+    return {"type": "input_text", "text": text}
+
+
+def block_type(block: dict[str, Any], path: str) -> str:
+    return require_str(block, "type", path)
+
+
+def content_part(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
+    """A user, system or tool-result content block as a part; None for types with nothing to send."""
+    convert = _CONVERTERS.get(block_type(block, path), _OTHER)
+    return convert(block, path, ctx) if convert is not None else None
+
+
+def content_parts(content: Any, path: str, ctx: TargetContext) -> list[Part]:
+    """A list of content blocks (a tool_result's content) as parts."""
+    if type(content) is not list:
+        raise wrong_type("str | array", content, path)
+    parts = []
+    for index, block in enumerate(content):
+        block_path = f"{path}[{index}]"
+        if type(block) is not dict:
+            raise wrong_type("object", block, block_path)
+        part = content_part(block, block_path, ctx)
+        if part is not None:
+            parts.append(part)
+    return parts
+
+
+def _text_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
+    return input_text(require_str(block, "text", path))
+
+
+def _image_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
+    """base64 → a data: URL, url → the URL. `detail` is required by the API's schema; `auto`
+    is its default."""
+    url = image_url(require_object(block, "source", path), f"{path}.source")
+    if not ctx.caps.vision:
+        return input_text(IMAGE_OMITTED)
+    if url is None:
+        return input_text(IMAGE_SOURCE_UNSUPPORTED)
+    return {"type": "input_image", "image_url": url, "detail": "auto"}
+
+
+def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
+    """Plain-text and content documents become text; a base64 PDF becomes an `input_file` with
+    its data, a URL document one with its `file_url` (the upstream fetches it)."""
+    source_path = f"{path}.source"
+    source = require_object(block, "source", path)
+    kind = require_str(source, "type", source_path)
+    if kind == "text":
+        return input_text(_titled(block, require_str(source, "data", source_path)))
+    if kind == "content":
+        return input_text(_titled(block, _nested_text(source.get("content"), f"{source_path}.content")))
+    if kind == "base64" and source.get("media_type") == "application/pdf":
+        if not ctx.caps.vision:  # text-only targets reject files as they reject images
+            return input_text(FILE_OMITTED)
+        data = require_str(source, "data", source_path)
+        return {"type": "input_file", "filename": _filename(block), "file_data": f"data:application/pdf;base64,{data}"}
+    if kind == "url":
+        url = require_str(source, "url", source_path)
+        return input_text(FILE_OMITTED) if not ctx.caps.vision else {"type": "input_file", "file_url": url}
+    return None  # Anthropic Files API ids mean nothing to another upstream
+
+
+def _filename(block: dict[str, Any]) -> str:
+    title = block.get("title")
+    return title if type(title) is str and title else "document.pdf"
+
+
+def _titled(block: dict[str, Any], text: str) -> str:
+    title = block.get("title")
+    return f"{title}{TEXT_SEPARATOR}{text}" if type(title) is str and title else text
+
+
+def _search_result_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
+    """A search result reads as its title, its source, then its text."""
+    head = [value for value in (block.get("title"), block.get("source")) if type(value) is str and value]
+    text = _nested_text(block.get("content"), f"{path}.content")
+    return input_text(TEXT_SEPARATOR.join([*head, text]) if head else text)
+
+
+def _nested_text(content: Any, path: str) -> str:
+    """The text of a string or a list of text blocks (documents, search results)."""
+    if content is None or type(content) is str:
+        return content or ""
+    if type(content) is not list:
+        raise wrong_type("str | array", content, path)
+    texts = []
+    for index, block in enumerate(content):
+        if type(block) is dict and block.get("type") == "text":
+            texts.append(require_str(block, "text", f"{path}[{index}]"))
+    return TEXT_SEPARATOR.join(texts)
+
+
+# The per-variant functions a `[variants.content_block]` entry may name.
+VARIANTS: Mapping[str, PartConverter] = MappingProxyType(
+    {
+        "input_text_of": _text_block,
+        "input_image_of": _image_block,
+        "input_file_of": _document_block,
+        "search_result_text_of": _search_result_block,
+    }
+)
+
+# Read once, at import: an immutable table from package data, looked up per block on the hot path.
+_CONVERTERS: Mapping[str, PartConverter | None] = variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
+_OTHER: PartConverter | None = _CONVERTERS.get("*")  # types the table does not name

@@ -1,0 +1,497 @@
+"""OpenAI Responses stream → Anthropic Messages SSE events (the hub's), one machine per request.
+
+Anthropic's stream is a strict grammar:
+
+    message_start
+    (content_block_start  content_block_delta*  content_block_stop)*   indices 0, 1, 2 ...
+    message_delta  message_stop                                        exactly once, at the end
+    ping may appear anywhere; `error` ends the stream instead (never followed by message_stop)
+
+A Responses stream is a list of output items, each opened (`output_item.added`), filled by
+deltas and closed (`output_item.done`); a message item's text comes in content parts, each
+opened and closed the same way. Each becomes one hub block:
+
+    reasoning item                 thinking (summary and reasoning text deltas; the signature,
+                                   which carries the item back, at its `done`)
+    message content part           text (output_text or refusal)
+    function_call                  tool_use (arguments as input_json_delta)
+    custom_tool_call               tool_use whose input is {"input": <the free text>}
+    built-in tool calls            nothing: they ran at the upstream
+
+Anthropic blocks cannot interleave, Responses items could (OpenAI sends them one after the
+other). The first block streams live; a block that opens while another is live is buffered and
+takes over, its buffered deltas first, when the live one closes. A `done` event fills in what
+no delta said (servers that send whole parts), so a stream of only `done` events converts too.
+
+The stream ends at `response.completed` (or `response.incomplete`: the answer is whole, cut by
+a limit); `response.failed`, an `error` event or a body that ends before either is an upstream
+error, never a clean end (the relay sends the client's error event). Output is pre-encoded
+bytes; the per-delta events use byte templates.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import msgspec
+
+from router.config.target import TargetContext
+from router.core.errors import RouterError, UpstreamProtocolError
+from router.core.sse import encode_event
+from router.core.stream import StreamMachine
+from router.spokes.anthropic.errors import error_event as anthropic_error_event
+from router.spokes.openai.upstream.answer import message_id, new_message_id, tool_use_id
+from router.spokes.responses.answer_wire import OutputItem, ResponseUsage, StreamEvent, StreamResponse
+from router.spokes.responses.names import CUSTOM_ARGUMENT
+from router.spokes.responses.upstream.answer import (
+    THINKING_SEPARATOR,
+    failure,
+    part_text,
+    reasoning_text,
+    stop_key,
+    thinking_signature,
+    tool_name,
+    usage_to_hub,
+)
+from router.spokes.responses.upstream.signature import signature_for
+
+_decode_event = msgspec.json.Decoder(StreamEvent).decode
+_encode = msgspec.json.Encoder().encode
+
+_TEXT_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+    b'"delta":{"type":"text_delta","text":%s}}\n\n'
+)
+_THINKING_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+    b'"delta":{"type":"thinking_delta","thinking":%s}}\n\n'
+)
+_SIGNATURE_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+    b'"delta":{"type":"signature_delta","signature":%s}}\n\n'
+)
+_JSON_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+    b'"delta":{"type":"input_json_delta","partial_json":%s}}\n\n'
+)
+_BLOCK_START = b'event: content_block_start\ndata: {"type":"content_block_start","index":%d,"content_block":%s}\n\n'
+_TEXT_BLOCK = b'{"type":"text","text":""}'
+_THINKING_BLOCK = b'{"type":"thinking","thinking":"","signature":""}'
+_BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
+_PING = encode_event("ping", b'{"type":"ping"}')
+_MESSAGE_STOP = encode_event("message_stop", b'{"type":"message_stop"}')
+# A custom tool's free text streams as the one string of {"input": "..."}: the opening, then
+# each delta's escaped characters, then the closing.
+_CUSTOM_OPEN = '{"' + CUSTOM_ARGUMENT + '":"'
+_CUSTOM_CLOSE = _encode('"}')
+
+_ITEM = -1  # the content index of a block that is a whole item (reasoning, tool calls)
+
+_Kind = Literal["text", "thinking", "tool"]
+
+
+@dataclass(slots=True)
+class _Block:
+    """One hub content block as its events arrive. Until it is live (`index` >= 0) its deltas
+    wait in `pending`, as (template, encoded payload)."""
+
+    kind: _Kind
+    content_block: bytes  # the encoded content_block of its start event
+    item_id: str | None = None
+    custom: bool = False  # a custom tool call: its text is the string of {"input": ...}
+    index: int = -1
+    pending: list[tuple[bytes, bytes]] = field(default_factory=list)
+    said: bool = False  # a delta carried content (a `done` event fills in only what none said)
+    segment: tuple[str, int] | None = None  # the reasoning part the last thinking delta belonged to
+    done: bool = False  # closed by the upstream; the block stops once it has been live
+
+
+class HubStreamFromResponses:
+    """The Responses spoke's upstream stream → hub events (a StreamMachine: router.core.stream)."""
+
+    reads: Literal["data"] = "data"
+
+    __slots__ = (
+        "_ctx", "_model", "_stop_values", "_out", "_started", "_ended", "_next_block", "_live",
+        "_waiting", "_blocks", "_item_index", "_called", "_refused", "_usage",
+    )
+
+    def __init__(self, ctx: TargetContext, *, model: str, stop_values: Mapping[str, str]) -> None:
+        self._ctx = ctx
+        self._model = model
+        self._stop_values = stop_values
+        self._out: list[bytes] = []  # events produced by the current call, joined on return
+        self._started = False  # message_start sent
+        self._ended = False  # message_stop or error sent: nothing may follow
+        self._next_block = 0  # the index the next block gets when it goes live
+        self._live: _Block | None = None  # the one block whose events go out now
+        self._waiting: deque[_Block] = deque()  # blocks opened while another was live
+        self._blocks: dict[tuple[int, int], _Block] = {}  # by (output_index, content_index)
+        self._item_index: dict[str, int] = {}  # item id → output_index, for events without one
+        self._called = False  # a tool call was streamed: the stop reason is tool_use
+        self._refused = False
+        self._usage: ResponseUsage | None = None  # the final response's
+
+    # --- the StreamMachine interface ------------------------------------------------------------
+
+    def start(self) -> bytes:
+        """Nothing yet: message_start carries the upstream's response id, so it waits for
+        `response.created` (what Anthropic sends first, too)."""
+        return b""
+
+    def on_data(self, data: bytes) -> bytes:
+        """One SSE data payload. Raises UpstreamError on a broken event, `response.failed` or `error`."""
+        if self._ended or not data or data.isspace() or data.strip() == b"[DONE]":
+            return b""
+        try:
+            event = _decode_event(data)
+        except msgspec.DecodeError as exc:
+            raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} sent an invalid stream event: {exc}") from None
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, event)
+        return self._take()
+
+    def finish(self) -> bytes:
+        """The upstream body ended. Before `response.completed` the upstream died mid-answer, and
+        ending cleanly would pass a truncated answer off as complete."""
+        if not self._ended:
+            raise UpstreamProtocolError("upstream stream ended before it finished")
+        return b""
+
+    def fail(self, error: RouterError) -> bytes:
+        """End with an `error` event. Open blocks stay open: closing them would make a cut answer
+        look finished to clients that ignore the error event."""
+        if self._ended:
+            return b""
+        self._ended = True
+        self._out.clear()
+        return anthropic_error_event(error)
+
+    def ping(self) -> bytes:
+        return _PING
+
+    def tokens(self) -> tuple[int, int] | None:
+        """(input, output) from the final response's usage; None before it (or without one)."""
+        usage = self._usage
+        return None if usage is None else (usage.input_tokens or 0, usage.output_tokens or 0)
+
+    # --- the response -----------------------------------------------------------------------------
+
+    def _on_created(self, event: StreamEvent) -> None:
+        if not self._started:
+            self._begin_message(event.response.id if event.response is not None else None)
+
+    def _begin_message(self, response_id: str | None) -> None:
+        self._started = True
+        message: dict[str, Any] = {
+            "id": message_id(response_id) if response_id else new_message_id(),
+            "type": "message",
+            "role": "assistant",
+            "model": self._model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        }
+        self._out.append(encode_event("message_start", _encode({"type": "message_start", "message": message})))
+        self._out.append(_PING)
+
+    def _on_end(self, event: StreamEvent) -> None:
+        """response.completed / response.incomplete: the answer is whole."""
+        response = event.response or StreamResponse()
+        if not self._started:
+            self._begin_message(response.id)
+        self._close_all()
+        self._usage = response.usage
+        status = response.status or event.type.removeprefix("response.")
+        reason = response.incomplete_details.reason if response.incomplete_details is not None else None
+        key = stop_key(status, reason, self._called, self._refused, response.error)
+        values = self._stop_values  # applied as the compiled [response] table applies it
+        fallback = values.get("*", key)
+        stop_reason = fallback if key is None else values.get(key, fallback)
+        payload = {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                   "usage": usage_to_hub(response.usage)}
+        self._out.append(encode_event("message_delta", _encode(payload)))
+        self._out.append(_MESSAGE_STOP)
+        self._ended = True
+
+    def _on_failed(self, event: StreamEvent) -> None:
+        response = event.response
+        raise failure(response.error if response is not None else None, "response failed")
+
+    def _on_error(self, event: StreamEvent) -> None:
+        raise failure(event.error, "stream error", event.code, event.message)
+
+    # --- items ----------------------------------------------------------------------------------
+
+    def _on_item_added(self, event: StreamEvent) -> None:
+        item = event.item
+        if item is None:
+            return
+        index = self._index(event)
+        if item.id is not None:
+            self._item_index[item.id] = index
+        if item.type in ("function_call", "custom_tool_call"):
+            self._tool_block(index, item)
+        # reasoning: its block opens with its first text (or at its end, if it has only
+        # encrypted content); message: each content part opens its own.
+
+    def _on_item_done(self, event: StreamEvent) -> None:
+        item = event.item
+        if item is None:
+            return
+        index = self._index(event)
+        kind = item.type
+        if kind == "reasoning":
+            self._reasoning_done(index, item)
+        elif kind == "message":
+            for content_index, part in enumerate(item.content or ()):
+                text = part_text(part)
+                if text is not None:
+                    self._part_done(index, content_index, text, part.type == "refusal")
+        elif kind in ("function_call", "custom_tool_call"):
+            block = self._tool_block(index, item)
+            if not block.said:
+                self._tool_whole(block, item.input if block.custom else item.arguments)
+            self._close(block)
+
+    def _reasoning_done(self, index: int, item: OutputItem) -> None:
+        block = self._blocks.get((index, _ITEM))
+        text = reasoning_text(item)
+        if block is None:
+            if not text and not item.encrypted_content:
+                return  # nothing to show, nothing to keep (the answer converter leaves it out too)
+            block = self._open((index, _ITEM), "thinking", _THINKING_BLOCK, item.id)
+        if not block.said and text:
+            self._emit(block, _THINKING_DELTA, _encode(text))
+            block.said = True
+        self._emit(block, _SIGNATURE_DELTA, _encode(thinking_signature(item, self._ctx)))
+        self._close(block)
+
+    # --- text -----------------------------------------------------------------------------------
+
+    def _on_part_added(self, event: StreamEvent) -> None:
+        part = event.part
+        if part is not None and part.type in ("output_text", "refusal"):
+            self._text_block(self._index(event), event.content_index or 0)
+            if part.type == "refusal":
+                self._refused = True
+
+    def _on_text_delta(self, event: StreamEvent) -> None:
+        delta = event.delta
+        block = self._blocks.get((self._index(event), event.content_index or 0))
+        if block is None:
+            block = self._text_block(self._index(event), event.content_index or 0)
+        if delta:
+            if block is self._live:  # the common event: more text for the live block
+                self._out.append(_TEXT_DELTA % (block.index, _encode(delta)))
+            else:
+                self._emit(block, _TEXT_DELTA, _encode(delta))
+            block.said = True
+
+    def _on_refusal_delta(self, event: StreamEvent) -> None:
+        self._refused = True
+        self._on_text_delta(event)
+
+    def _on_text_done(self, event: StreamEvent) -> None:
+        """output_text.done / refusal.done: the whole text, said here if no delta said it."""
+        text = event.text if event.type == "response.output_text.done" else event.refusal
+        block = self._text_block(self._index(event), event.content_index or 0)
+        if not block.said and text:
+            self._emit(block, _TEXT_DELTA, _encode(text))
+            block.said = True
+
+    def _on_part_done(self, event: StreamEvent) -> None:
+        part = event.part
+        text = part_text(part) if part is not None else None
+        if text is not None:
+            self._part_done(self._index(event), event.content_index or 0, text, part is not None and part.type == "refusal")
+
+    def _part_done(self, index: int, content_index: int, text: str, refusal: bool) -> None:
+        if refusal:
+            self._refused = True
+        block = self._text_block(index, content_index)
+        if not block.said and text:
+            self._emit(block, _TEXT_DELTA, _encode(text))
+            block.said = True
+        self._close(block)
+
+    def _text_block(self, index: int, content_index: int) -> _Block:
+        block = self._blocks.get((index, content_index))
+        return block if block is not None else self._open((index, content_index), "text", _TEXT_BLOCK)
+
+    # --- thinking -------------------------------------------------------------------------------
+
+    def _on_summary_delta(self, event: StreamEvent) -> None:
+        self._thinking(event, ("summary", event.summary_index or 0))
+
+    def _on_reasoning_delta(self, event: StreamEvent) -> None:
+        self._thinking(event, ("content", event.content_index or 0))
+
+    def _thinking(self, event: StreamEvent, segment: tuple[str, int]) -> None:
+        """Summary parts (and reasoning text) are paragraphs of one thinking block, as the
+        answer converter joins them."""
+        delta = event.delta
+        if not delta:
+            return
+        index = self._index(event)
+        block = self._blocks.get((index, _ITEM))
+        if block is None:
+            block = self._open((index, _ITEM), "thinking", _THINKING_BLOCK, event.item_id)
+        if block.segment != segment:
+            if block.said:
+                delta = THINKING_SEPARATOR + delta
+            block.segment = segment
+        self._emit(block, _THINKING_DELTA, _encode(delta))
+        block.said = True
+
+    # --- tool calls -----------------------------------------------------------------------------
+
+    def _tool_block(self, index: int, item: OutputItem) -> _Block:
+        block = self._blocks.get((index, _ITEM))
+        if block is not None:
+            return block
+        self._called = True
+        content_block = {"type": "tool_use", "id": tool_use_id(item.call_id), "name": tool_name(item), "input": {}}
+        block = self._open((index, _ITEM), "tool", _encode(content_block), item.id)
+        block.custom = item.type == "custom_tool_call"
+        return block
+
+    def _on_arguments_delta(self, event: StreamEvent) -> None:
+        """Arguments of a call whose item was announced; others wait for its `done`, which
+        carries them whole (without the item there is no name to start a block with)."""
+        block = self._blocks.get((self._index(event), _ITEM))
+        delta = event.delta
+        if block is None or not delta or block.kind != "tool":
+            return
+        if block.custom:
+            # the opening, then the escaped characters: the JSON string's quotes are its own
+            escaped = _encode(delta).decode()
+            delta = _CUSTOM_OPEN + escaped[1:-1] if not block.said else escaped[1:-1]
+        self._emit(block, _JSON_DELTA, _encode(delta))
+        block.said = True
+
+    def _on_arguments_done(self, event: StreamEvent) -> None:
+        block = self._blocks.get((self._index(event), _ITEM))
+        if block is not None and block.kind == "tool" and not block.said:
+            self._tool_whole(block, event.input if block.custom else event.arguments)
+
+    def _tool_whole(self, block: _Block, text: str | None) -> None:
+        """A call's whole arguments (or custom input), said at once."""
+        if block.custom:
+            self._emit(block, _JSON_DELTA, _encode(_encode({CUSTOM_ARGUMENT: text or ""}).decode()))
+            block.said = True
+        elif text:
+            self._emit(block, _JSON_DELTA, _encode(text))
+            block.said = True
+        block.custom = False  # its JSON is whole: nothing to close when the block stops
+
+    # --- blocks ---------------------------------------------------------------------------------
+
+    def _index(self, event: StreamEvent) -> int:
+        index = event.output_index
+        if index is not None:
+            return index
+        return self._item_index.get(event.item_id or "", 0)
+
+    def _open(self, key: tuple[int, int], kind: _Kind, content_block: bytes, item_id: str | None = None) -> _Block:
+        if not self._started:
+            self._begin_message(None)
+        block = self._blocks[key] = _Block(kind, content_block, item_id)
+        if self._live is None:
+            self._go_live(block)
+        else:
+            self._waiting.append(block)
+        return block
+
+    def _go_live(self, block: _Block) -> None:
+        block.index = self._next_block
+        self._next_block += 1
+        self._live = block
+        self._out.append(_BLOCK_START % (block.index, block.content_block))
+        for template, payload in block.pending:
+            self._out.append(template % (block.index, payload))
+        block.pending.clear()
+        if block.done:
+            self._stop_live()
+
+    def _emit(self, block: _Block, template: bytes, payload: bytes) -> None:
+        if block.done:
+            return  # after its end: a stray event has no place left in the grammar
+        if block is self._live:
+            self._out.append(template % (block.index, payload))
+        else:
+            block.pending.append((template, payload))
+
+    def _close(self, block: _Block) -> None:
+        """The upstream closed this block: stop it now if it is live, else once it has been."""
+        if block.done:
+            return
+        if block.custom and block.said:
+            self._emit(block, _JSON_DELTA, _CUSTOM_CLOSE)
+        block.done = True
+        if block is self._live:
+            self._stop_live()
+
+    def _stop_live(self) -> None:
+        """Stop the live block and let the next waiting one go live."""
+        live = self._live
+        assert live is not None
+        self._out.append(_BLOCK_STOP % live.index)
+        self._live = None
+        if self._waiting:
+            self._go_live(self._waiting.popleft())
+
+    def _close_all(self) -> None:
+        """The response is over: every block still open stops, in order. A thinking block whose
+        item never closed gets the signature of what is known of it."""
+        while self._live is not None:
+            live = self._live
+            if live.kind == "thinking" and not live.done:
+                self._emit(live, _SIGNATURE_DELTA, _encode(signature_for(self._ctx.upstream, live.item_id, None)))
+            self._close(live)  # stops it, and the next waiting block goes live
+
+    def _take(self) -> bytes:
+        out = self._out
+        if len(out) == 1:  # the common case: one delta per event
+            return out.pop()
+        taken = b"".join(out)
+        out.clear()
+        return taken
+
+
+_Handler = Callable[[HubStreamFromResponses, StreamEvent], None]
+
+# Event type → what the machine does with it; every other type is skipped.
+_HANDLERS: Mapping[str, _Handler] = MappingProxyType({
+    "response.created": HubStreamFromResponses._on_created,
+    "response.in_progress": HubStreamFromResponses._on_created,
+    "response.output_item.added": HubStreamFromResponses._on_item_added,
+    "response.output_item.done": HubStreamFromResponses._on_item_done,
+    "response.content_part.added": HubStreamFromResponses._on_part_added,
+    "response.content_part.done": HubStreamFromResponses._on_part_done,
+    "response.output_text.delta": HubStreamFromResponses._on_text_delta,
+    "response.output_text.done": HubStreamFromResponses._on_text_done,
+    "response.refusal.delta": HubStreamFromResponses._on_refusal_delta,
+    "response.refusal.done": HubStreamFromResponses._on_text_done,
+    "response.reasoning_summary_text.delta": HubStreamFromResponses._on_summary_delta,
+    "response.reasoning_text.delta": HubStreamFromResponses._on_reasoning_delta,
+    "response.function_call_arguments.delta": HubStreamFromResponses._on_arguments_delta,
+    "response.function_call_arguments.done": HubStreamFromResponses._on_arguments_done,
+    "response.custom_tool_call_input.delta": HubStreamFromResponses._on_arguments_delta,
+    "response.custom_tool_call_input.done": HubStreamFromResponses._on_arguments_done,
+    "response.completed": HubStreamFromResponses._on_end,
+    "response.incomplete": HubStreamFromResponses._on_end,
+    "response.failed": HubStreamFromResponses._on_failed,
+    "error": HubStreamFromResponses._on_error,
+})
+
+
+def stream_to_hub(ctx: TargetContext, model: str, values: Mapping[str, Mapping[str, Any]]) -> StreamMachine:
+    """The spoke's HubStreamFactory: one machine per streamed request."""
+    return HubStreamFromResponses(ctx, model=model, stop_values=values["response_status"])

@@ -1,0 +1,43 @@
+"""Token counts from Responses usage: a response object's `usage`, or the `response.usage` of a
+stream's final event (response.completed, response.incomplete, response.failed).
+
+`input_tokens` already counts cached prompt tokens (its details say how many), which is what
+router.core.usage calls "in"; `output_tokens` includes the reasoning tokens."""
+
+from __future__ import annotations
+
+import msgspec
+
+from router.core.usage import Tokens
+
+
+class _Usage(msgspec.Struct, gc=False):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class _Response(msgspec.Struct, gc=False):
+    usage: _Usage | None = None
+
+
+class _Carrier(msgspec.Struct, gc=False):
+    """Only the usage: msgspec skips every other field (the output, the echoed tools) without
+    building it."""
+
+    usage: _Usage | None = None
+    response: _Response | None = None
+
+
+_decode_carrier = msgspec.json.Decoder(_Carrier).decode
+
+
+def read_usage(doc: bytes) -> Tokens | None:
+    """The counts in one Responses JSON object, None when it has none. Raises msgspec.DecodeError
+    (or RecursionError) when `doc` is not one JSON object."""
+    carrier = _decode_carrier(doc)
+    usage = carrier.usage
+    if usage is None and carrier.response is not None:
+        usage = carrier.response.usage
+    if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
+        return None
+    return usage.input_tokens or 0, usage.output_tokens or 0
