@@ -39,7 +39,10 @@ def _compiled(section: str) -> Compiled:
                           functions=functions, values=table.values)
 
 
-def ctx_for(caps: Capabilities = Capabilities(), model: str | None = "claude-test") -> TargetContext:
+DEFAULT_CAPS = Capabilities()
+
+
+def ctx_for(caps: Capabilities = DEFAULT_CAPS, model: str | None = "claude-test") -> TargetContext:
     return TargetContext(route="test", upstream="up", model=model, caps=caps)
 
 

@@ -139,7 +139,7 @@ def client_call_item(fc_id: str, call_id: str, arguments: str, tool: ClientTool,
     custom_tool_call (id `ctc_…`, same suffix as `fc_id`) for a custom tool, else a function_call
     with the bare name and its namespace."""
     if tool.custom:
-        suffix = fc_id[len(FUNCTION_CALL_PREFIX):] if fc_id.startswith(FUNCTION_CALL_PREFIX) else fc_id
+        suffix = fc_id.removeprefix(FUNCTION_CALL_PREFIX)
         return custom_tool_call_item(CUSTOM_CALL_PREFIX + suffix, call_id, tool.name, custom_input(arguments),
                                      tool.namespace, status)
     return function_call_item(fc_id, call_id, tool.name, arguments, tool.namespace, status)
@@ -149,15 +149,15 @@ def client_call_item(fc_id: str, call_id: str, arguments: str, tool: ClientTool,
 
 
 def usage_dict(usage: Usage | None) -> dict[str, Any]:
-    """The hub's input_tokens exclude cached ones; Responses' input_tokens include them."""
+    """The hub's input_tokens exclude cached ones (read or written); Responses' include both."""
     if usage is None:
         usage = Usage()
-    cached = usage.cache_read_input_tokens or 0
-    input_tokens = (usage.input_tokens or 0) + cached + (usage.cache_creation_input_tokens or 0)
+    cached, written = usage.cache_read_input_tokens or 0, usage.cache_creation_input_tokens or 0
+    input_tokens = (usage.input_tokens or 0) + cached + written
     output_tokens = usage.output_tokens or 0
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached},
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": input_tokens + output_tokens,
