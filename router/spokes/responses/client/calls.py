@@ -24,7 +24,7 @@ class CallNames:
     """Bare tool name → hub name, for the namespaced tools of one request (made on first use:
     most requests never ask)."""
 
-    __slots__ = ("_tools", "_by_bare_name")
+    __slots__ = ("_by_bare_name", "_tools")
 
     def __init__(self, tools: Iterable[Mapping[str, Any]]) -> None:
         self._tools = tools

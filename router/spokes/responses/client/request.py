@@ -23,7 +23,11 @@ from router.spokes.common.invalid import invalid_value
 from router.spokes.common.token_plan import TokenPlan, budget_of, plan_tokens
 from router.spokes.openai.client.content import TEXT_SEPARATOR, text_block
 from router.spokes.responses.client import content, items
-from router.spokes.responses.client.items import hub_messages, system_blocks, unsigned_tool_loop
+from router.spokes.responses.client.items import (
+    hub_messages,
+    system_blocks,
+    unsigned_tool_loop,
+)
 from router.spokes.responses.client.tools import (
     JSON_OBJECT_INSTRUCTION,
     forces_tool_use,

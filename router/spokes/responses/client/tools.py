@@ -22,7 +22,10 @@ from typing import Any
 
 from router.core.errors import InvalidRequest
 from router.spokes.common.invalid import invalid_value, require_str
-from router.spokes.openai.client.tools import JSON_OBJECT_INSTRUCTION, JSON_RESPONSE_TOOL
+from router.spokes.openai.client.tools import (
+    JSON_OBJECT_INSTRUCTION,
+    JSON_RESPONSE_TOOL,
+)
 from router.spokes.responses.client.calls import CallNames
 from router.spokes.responses.client.echo import declared_tools
 from router.spokes.responses.names import CUSTOM_ARGUMENT, flat_name
