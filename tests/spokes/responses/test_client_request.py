@@ -254,7 +254,8 @@ def test_missing_call_id_names_the_path() -> None:
 
 
 def test_reasoning_round_trips_only_with_encrypted_content() -> None:
-    hub = to_hub(body(user(text("x")), reasoning("A", None), reasoning("B", "redacted:ZGF0YQ=="),
+    hub = to_hub(body(user(text("x")), reasoning("A", None), reasoning("O", "gAAAAABo_openai"),
+                      reasoning("B", "redacted:ZGF0YQ=="),
                       reasoning("C", "sig"), {"type": "message", "role": "assistant", "content": "Done"}))
     assert hub["messages"][1]["content"] == [
         {"type": "redacted_thinking", "data": "ZGF0YQ=="},

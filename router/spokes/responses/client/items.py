@@ -45,6 +45,10 @@ VARIANT_TABLE = "input_item"
 SYSTEM_ROLES = frozenset({"system", "developer"})
 TURN_ROLES = frozenset({"user", "assistant"})
 MESSAGE = "message"
+# OpenAI's own encrypted reasoning (a Fernet token: always this prefix), from a turn an OpenAI
+# upstream served before (a failover, a changed route): only OpenAI can read it, and an Anthropic
+# upstream refuses the whole request over a signature it did not issue. Left out.
+OPENAI_ENCRYPTED = "gAAAAA"
 
 
 # --- system --------------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ def _tool_output(item: Item, path: str, names: CallNames) -> Turn:
 
 def _reasoning(item: Item, path: str, names: CallNames) -> Turn | None:
     encrypted = item.get("encrypted_content")
-    if type(encrypted) is not str or not encrypted:
+    if type(encrypted) is not str or not encrypted or encrypted.startswith(OPENAI_ENCRYPTED):
         return None
     return "assistant", [thinking_block_of(_summary_text(item.get("summary")), encrypted)]
 
