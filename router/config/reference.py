@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, type[msgspec.Struct]], ...] = (
     ("[auth] keys: { name, sha256 | key, routes, models, limits }", schema.KeyHash),
     ("keys file: [[keys]]", schema.KeysFile),
     ("[limits]", schema.Limits),
+    ("[response-store]", schema.ResponseStore),
     ('[upstreams.NAME] kind = "openai"', schema.OpenAIUpstream),
     ('[upstreams.NAME] kind = "anthropic"', schema.AnthropicUpstream),
     ('[upstreams.NAME] kind = "responses"', schema.ResponsesUpstream),

@@ -404,6 +404,30 @@ class Limits(_Strict, frozen=True):
     fail_open: bool = True
 
 
+class ResponseStore(_Strict, frozen=True):
+    """Answers kept for clients that continue a conversation by reference (the Responses API's
+    `store` and `previous_response_id`; `GET` and `DELETE /v1/responses/{id}`). Kept where
+    `[limits]` counts: in Redis when its backend is `redis` (every replica sees every answer),
+    else in each process's memory (with several workers or replicas and no Redis, a follow-up
+    may reach a process that does not have the answer: use Redis there).
+
+    enabled: keep answers that ask to be kept (`store` not false). Off: nothing is kept, and a
+      request continuing an answer is refused unless its target keeps answers itself. Prompts
+      and answers are held in memory or Redis: turn it off where that is not allowed.
+    ttl: seconds an answer is kept (from when it was stored; reading it does not extend it).
+    max-entries: at most this many answers per process (memory backend); the least recently
+      used go first.
+    max-bytes: at most this many bytes of answers per process (memory backend); the least
+      recently used go first. No single answer (with its conversation) larger than this is kept,
+      in memory or Redis.
+    """
+
+    enabled: bool = True
+    ttl: Annotated[int, msgspec.Meta(ge=1)] = 3600
+    max_entries: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024 * 1024
+
+
 class KeysFile(_Strict, frozen=True):
     """The keys file (`[auth] keys-file`, written by `router keys`): one `[[keys]]` table per
     key, in the same form as `[auth] keys` tables."""
@@ -417,5 +441,6 @@ class Config(_Strict, frozen=True):
     server: Server = Server()
     auth: Auth = Auth()
     limits: Limits = Limits()
+    response_store: ResponseStore = ResponseStore()
     upstreams: dict[str, Upstream] = {}
     routes: list[Route] = []

@@ -51,6 +51,12 @@ class RequestContext:
             self._struct = decode_client(self.spoke.client.request_decoder, self.incoming.body)
         return self._struct
 
+    def replace_body(self, body: bytes) -> None:
+        """The request becomes `body` (a conversation continued from a kept answer, rebuilt in
+        full): what was decoded of the old one is forgotten."""
+        self.incoming.body = body
+        self._struct = None
+
     def for_target(self, target: Target) -> Any:
         """What the target's request conversion takes. Passthrough attempts get a fresh dict
         each time: they edit it in place."""

@@ -21,6 +21,7 @@ from router.observe.metrics import Metrics
 from router.ratelimit import Limiter
 from router.routing.failover import TargetHealth
 from router.routing.lookup import Table
+from router.store import KeyValueStore, open_store, renewed_store, store_settings
 from router.upstream.client import (
     ClientSpec,
     PoolChange,
@@ -60,9 +61,14 @@ class RouterState:
     retire_grace: float = RETIRE_GRACE_SECONDS
     loaded_at: datetime = field(default_factory=_now)
     _retiring: dict[asyncio.Task[None], Sequence[UpstreamClient]] = field(default_factory=dict)
+    # Kept answers (`[response-store]`), None when off. Made from the table; a reload keeps it
+    # (a memory store keeps its answers) unless the backend or its Redis URL changes.
+    store: KeyValueStore | None = field(init=False)
+    _closing: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.limiter.on_unavailable = self.metrics.record_limiter_unavailable
+        self.store = open_store(store_settings(self.table.loaded))
 
     def install(self, table: Table) -> PoolChange:
         """Make `table` the one requests see. Clients whose spec is unchanged are kept (no
@@ -71,9 +77,19 @@ class RouterState:
         change = self.pool.renewed(client_specs(table.loaded), self.transport)
         self.table, self.pool = table, change.pool
         self.key_hashes = key_hashes(table.loaded, self.generated_key_hashes)
+        self._renew_store(table)
         self.loaded_at = _now()
         self._retire(change.retired)
         return change
+
+    def _renew_store(self, table: Table) -> None:
+        old = self.store
+        self.store = renewed_store(old, store_settings(table.loaded))
+        if old is not None and old is not self.store:
+            # Requests that took the old store finish against it (its failures are soft).
+            task = asyncio.get_running_loop().create_task(old.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _retire(self, clients: Sequence[UpstreamClient]) -> None:
         if not clients:
@@ -98,6 +114,9 @@ class RouterState:
         await close_clients(retiring)
         await self.pool.aclose()
         await self.limiter.aclose()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        if self.store is not None:
+            await self.store.aclose()
 
 
 def client_specs(loaded: LoadedConfig) -> dict[str, ClientSpec]:

@@ -29,6 +29,7 @@ from router.core.errors import RouterError
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.hub.messages import ModelRequestRouting
+from router.spokes.history import History
 
 Values = Mapping[str, Mapping[str, Any]]
 
@@ -126,6 +127,9 @@ class ClientSide:
     # of (Responses' built-in tools for a target that cannot run them): names, for the
     # `x-router-dropped` header and the log. None: nothing is dropped that way.
     dropped: Callable[[Any], tuple[str, ...]] | None = None
+    # A protocol whose API keeps answers for later (Responses' `store`, `previous_response_id`
+    # and GET/DELETE by id): router.spokes.history. None: its answers are never kept.
+    history: History | None = None
 
 
 @dataclass(frozen=True, slots=True)

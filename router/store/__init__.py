@@ -1,0 +1,8 @@
+"""Answers kept for later requests (a conversation continued by reference, read back or deleted
+by id): a bounded key-value store, in memory (per process) or in Redis (every replica sees it).
+See kv.py."""
+
+from router.store.kv import KeyValueStore, StoreSettings, StoreStats
+from router.store.backend import open_store, renewed_store, store_settings
+
+__all__ = ["KeyValueStore", "StoreSettings", "StoreStats", "open_store", "renewed_store", "store_settings"]
