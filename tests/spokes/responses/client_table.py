@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from router.config.target import Capabilities, TargetContext
 from router.hub.messages import AnthropicMessage, MessagesRequest
@@ -22,6 +23,7 @@ from router.spokes.tables import read_pair_text
 TABLE = "responses.client"
 FIXTURES = Path("/work/shared/fixtures/codex")
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json")) if FIXTURES.is_dir() else []
+needs_fixtures = pytest.mark.skipif(not FIXTURE_FILES, reason="the shared Codex fixtures are not on this machine")
 
 
 @cache

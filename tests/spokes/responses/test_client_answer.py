@@ -18,7 +18,13 @@ from router.mapping.accounting import account
 from router.spokes.responses import errors
 from router.spokes.responses.client import answer
 from router.spokes.responses.client.output import REDACTED_MARK, usage_dict
-from tests.spokes.responses.client_table import fixture_body, spec, to_hub, to_response
+from tests.spokes.responses.client_table import (
+    fixture_body,
+    needs_fixtures,
+    spec,
+    to_hub,
+    to_response,
+)
 
 USAGE = {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 7}
 CODEX_TOOL_REQUEST = "tool"
@@ -95,6 +101,7 @@ def test_reasoning_round_trips_into_the_next_request() -> None:
     assert hub["messages"][1]["content"] == blocks
 
 
+@needs_fixtures
 def test_a_custom_tool_in_a_namespace_comes_back_as_a_custom_tool_call() -> None:
     """Codex's lite request declares `exec` as a custom tool in the `functions` namespace."""
     script = 'const r = await tools.exec_command({cmd: "echo hi"});'

@@ -25,6 +25,7 @@ from tests.spokes.responses.client_table import (
     ctx_for,
     decode,
     fixture_body,
+    needs_fixtures,
     spec,
     to_hub,
 )
@@ -104,7 +105,7 @@ def test_variant_tables_drive_the_dispatch(name: str, module: Any, dispatch: Any
 # --- the Codex fixtures --------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not FIXTURE_FILES, reason="the shared Codex fixtures are not on this machine")
+@needs_fixtures
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=[f"{p.parent.name}/{p.name[:4]}" for p in FIXTURE_FILES])
 def test_every_codex_request_converts(path: Path) -> None:
     codex = fixture_body(path.parent.name, sorted(path.parent.glob("*.json")).index(path))
@@ -119,6 +120,7 @@ def test_every_codex_request_converts(path: Path) -> None:
     assert view.input_tokens(decode(codex)) > 1000
 
 
+@needs_fixtures
 def test_codex_lite_tool_turn_becomes_signed_thinking_and_a_custom_call() -> None:
     hub = to_hub(fixture_body("tool"))
     assert "functions__exec" in [tool["name"] for tool in hub["tools"]]
@@ -139,6 +141,7 @@ def test_codex_lite_tool_turn_becomes_signed_thinking_and_a_custom_call() -> Non
     assert hub["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
 
 
+@needs_fixtures
 def test_codex_tool_turn_becomes_a_function_call_and_its_string_output() -> None:
     codex = fixture_body("tool-custom-model")
     hub = to_hub(codex)
