@@ -31,6 +31,7 @@ from router.core.usage import Tokens
 from router.gateway.auth import authenticate
 from router.gateway.bodycheck import CHECKED, require_messages
 from router.gateway.context import RequestContext, decode_client
+from router.gateway.history import kept, resume
 from router.gateway.state import RouterState
 from router.hub.messages import ModelRequestRouting, RoutingFields
 from router.ratelimit.limiter import Ticket
@@ -76,6 +77,10 @@ def route(ctx: RequestContext, decode_fields: Callable[[bytes], RoutingFields] |
 async def dispatch(ctx: RequestContext) -> Answer:
     state = ctx.state
     plan, fields, limits = route(ctx)
+    if await resume(ctx, fields, plan):
+        # The body is now the whole conversation a kept answer continues: conditions, access
+        # and the token estimate (limits) see all of it.
+        plan, fields, limits = route(ctx)
     if limits is not None:
         ctx.ticket = await _admit(ctx, limits)
     order = attempt_order(plan, state.health)
@@ -114,7 +119,7 @@ async def dispatch(ctx: RequestContext) -> Answer:
         dropped = _dropped(ctx, target)
         if dropped:
             answer.headers["x-router-dropped"] = dropped
-        return answer
+        return await kept(ctx, fields, answer)
     raise AssertionError("unreachable: the last attempt either answers or raises")
 
 

@@ -34,6 +34,7 @@ from router.gateway.ops import (
     ready,
 )
 from router.gateway.state import RouterState
+from router.gateway.stored import stored_endpoints
 from router.observe import accesslog
 from router.observe.exchange import (
     ObserveMiddleware,
@@ -108,7 +109,7 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
 
     return Litestar(
         route_handlers=[
-            *model_endpoints(), count_tokens, list_models, health, ready, auth_token,
+            *model_endpoints(), *stored_endpoints(), count_tokens, list_models, health, ready, auth_token,
             admin_reload, admin_config, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],
