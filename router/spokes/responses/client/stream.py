@@ -2,21 +2,28 @@
 
     message_start        response.created, response.in_progress (id from the hub message's, as the
                          unary answer's; usage remembered)
-    content_block_start  a new output item (stream_items.py: thinking, redacted_thinking, text,
-                         tool_use → reasoning, message, function_call or custom_tool_call);
-                         other blocks (server tools) are skipped and take no output_index
+    content_block_start  a new output item (stream_items.py): thinking and redacted_thinking →
+                         reasoning, tool_use → function_call or custom_tool_call (by the tool the
+                         client declared); other blocks (server tools) are skipped and take no
+                         output_index
     content_block_delta  the item's delta events
     content_block_stop   the item's done events, ending with response.output_item.done
     message_delta        stop_reason and usage remembered
     message_stop         response.completed, or response.incomplete when a limit cut the answer
+                         (the status is the table's [values.status], as for the unary answer)
     ping, unknown types  nothing (the relay pings on its own clock, as an SSE comment)
     error                raised, so the relay fails the stream: response.failed
 
-A failed stream ends with `response.failed` (status "failed", error {code, message}) and nothing
-after it: Codex reads the code to decide whether to retry (rate_limit_exceeded, with the delay in
-the message as "try again in N s"), and a stream that ends without response.completed is never
-taken for a finished answer. The `error` event of the API is not sent: Codex ignores it and the
-openai SDK needs nothing more.
+Text is gathered as the unary answer gathers it (answer.output_items): the text blocks since the
+last other item make one message, opened at the first text (empty blocks make none) and closed
+when another item starts or the answer ends; the forced `json_response` call (structured output)
+streams its JSON as that message's text; a `refusal` stop makes the message's part a refusal.
+
+A failed stream ends with an `error` event (errors.py) and `response.failed` (status "failed",
+error {code, message}, the items finished so far), and nothing after them. Codex acts on the
+second: it reads the code to decide whether to retry (rate_limit_exceeded with the delay in the
+message, "try again in N s"), and never takes a stream without response.completed for a
+finished answer; clients that stop at the first `error` get the same code and message.
 
 Every event carries a `sequence_number` counted from 0 (stream_items.EventWriter). The response
 object is written whole three times (created, in_progress, the end): the request settings it
@@ -27,8 +34,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -37,7 +45,7 @@ from router.core.errors import RouterError, UpstreamProtocolError, UpstreamStatu
 from router.core.ids import new_id
 from router.core.stream import StreamMachine
 from router.hub.messages import AnthropicMessage, Block, StreamError, Usage
-from router.spokes.responses.client import output
+from router.spokes.responses.client import answer, output
 from router.spokes.responses.client.echo import echoed, tool_names
 from router.spokes.responses.client.stream_items import (
     CustomCallStream,
@@ -48,8 +56,11 @@ from router.spokes.responses.client.stream_items import (
     MessageStream,
     ReasoningStream,
     RedactedReasoningStream,
+    RefusalStream,
     event_head,
 )
+from router.spokes.responses.client.tools import JSON_RESPONSE_TOOL
+from router.spokes.responses.errors import error_code, error_event_at
 from router.spokes.responses.names import ToolNames
 from router.spokes.responses.request_wire import ResponsesRequest
 from router.spokes.spoke import Values
@@ -77,29 +88,18 @@ _COMPLETED = event_head("response.completed")
 _INCOMPLETE = event_head("response.incomplete")
 _FAILED = event_head("response.failed")
 
-# A stop_reason that cut the answer short → the incomplete_details reason Responses gives.
-# Every other stop_reason (end_turn, tool_use, stop_sequence, pause_turn) completes.
-_INCOMPLETE_REASONS: Mapping[str, str] = MappingProxyType(
-    {
-        "max_tokens": "max_output_tokens",
-        "model_context_window_exceeded": "max_output_tokens",
-        "refusal": "content_filter",
-    }
-)
-
 # A hub `error` event's type → the upstream status it stands for.
 _ERROR_STATUS: Mapping[str, int] = MappingProxyType({"overloaded_error": 529, "rate_limit_error": 429})
 
-# RouterError.error_type → response.error.code, the codes Codex tells apart (codex-rs, the
-# responses SSE parser): invalid_prompt is not retried, rate_limit_exceeded is retried after the
-# delay its message gives; server_error, like any other code, is retried.
-_FAILURE_CODES: Mapping[str, str] = MappingProxyType(
-    {
-        "invalid_request_error": "invalid_prompt",
-        "request_too_large": "invalid_prompt",
-        "rate_limit_error": "rate_limit_exceeded",
-    }
-)
+_INCOMPLETE_STATUS = "incomplete"
+
+
+@dataclass(slots=True)
+class _JsonAnswer:
+    """An open `json_response` block: its JSON is the message's text."""
+
+    start_input: Any  # the block's input at its start ({} when it streams)
+    streamed: bool = False
 
 
 class ResponsesStreamFromHub:
@@ -112,27 +112,41 @@ class ResponsesStreamFromHub:
         "_ctx",
         "_ended",
         "_items",
+        "_message",
         "_model",
         "_open",
         "_out",
         "_response_id",
         "_settings",
         "_src",
+        "_statuses",
         "_stop_reason",
+        "_text_blocks",
         "_tools",
         "_usage",
     )
 
-    def __init__(self, ctx: TargetContext, *, model: str, src: ResponsesRequest, created_at: int | None = None) -> None:
+    def __init__(
+        self,
+        ctx: TargetContext,
+        *,
+        model: str,
+        src: ResponsesRequest,
+        statuses: Mapping[str, str],
+        created_at: int | None = None,
+    ) -> None:
         self._ctx = ctx
         self._model = model
         self._src = src
+        self._statuses = statuses  # stop_reason → response status ([values.status])
         self._created_at = int(time.time()) if created_at is None else created_at
         self._out = EventWriter()
         self._response_id: str | None = None  # set (and the response created) at message_start
         self._settings: bytes | None = None  # the echoed request settings, encoded once when first needed
         self._items: list[ItemStream] = []  # every item, by output_index
         self._open: dict[int, ItemStream] = {}  # items still streaming, by hub block index
+        self._message: MessageStream | None = None  # the message the text blocks go to, until another item
+        self._text_blocks: dict[int, _JsonAnswer | None] = {}  # open text (None) and json_response blocks
         self._tools: ToolNames | None = None  # read from the request at the first tool call
         self._stop_reason: str | None = None
         self._usage = Usage()
@@ -166,6 +180,7 @@ class ResponsesStreamFromHub:
             return b""
         self._ended = True
         out = self._create(None) if self._response_id is None else b""
+        out += error_event_at(error, self._out.take())
         failure = b'"failed","error":%s,"incomplete_details":null' % _encode(_failure(error))
         return out + self._lifecycle(_FAILED, failure, self._finished_output(), self._usage_json())
 
@@ -203,27 +218,52 @@ class ResponsesStreamFromHub:
         index = event.index
         if index is None or self._response_id is None:
             return b""  # nothing could refer to it / not a hub stream: finish() reports it
+        kind = block.get("type")
+        if kind == "text":
+            self._text_blocks[index] = None
+            return self._text(block.get("text"))
+        if kind == "tool_use" and block.get("name") == JSON_RESPONSE_TOOL:
+            self._text_blocks[index] = _JsonAnswer(block.get("input"))
+            return b""
         item = self._new_item(block)
         if item is None:
             return b""  # server tools and other blocks Responses has no item for
+        out = self._close_message()
         self._items.append(item)
         self._open[index] = item
-        out = item.open(self._out)
-        if block.get("text") or block.get("thinking") or block.get("signature"):
+        out += item.open(self._out)
+        if block.get("thinking") or block.get("signature"):
             # Content given at the block's start (the hub's own streams start blocks empty).
-            start = HubDelta(text=block.get("text"), thinking=block.get("thinking"), signature=block.get("signature"))
-            out += item.feed(self._out, start)
+            out += item.feed(self._out, HubDelta(thinking=block.get("thinking"), signature=block.get("signature")))
         return out
 
     def _on_block_delta(self, event: HubEvent) -> bytes:
-        item = self._open.get(event.index) if event.index is not None else None
-        if item is None or event.delta is None:
+        index, delta = event.index, event.delta
+        if index is None or delta is None:
             return b""
-        return item.feed(self._out, event.delta)
+        item = self._open.get(index)
+        if item is not None:
+            return item.feed(self._out, delta)
+        if index not in self._text_blocks:
+            return b""
+        json_answer = self._text_blocks[index]
+        if json_answer is None:
+            return self._text(delta.text)
+        if delta.partial_json:
+            json_answer.streamed = True
+        return self._text(delta.partial_json)
 
     def _on_block_stop(self, event: HubEvent) -> bytes:
-        item = self._open.pop(event.index, None) if event.index is not None else None
-        return item.close(self._out) if item is not None else b""
+        index = event.index
+        if index is None:
+            return b""
+        item = self._open.pop(index, None)
+        if item is not None:
+            return item.close(self._out)
+        json_answer = self._text_blocks.pop(index, None)
+        if json_answer is not None and not json_answer.streamed:
+            return self._text(output.arguments_text(json_answer.start_input))  # came whole, or empty
+        return b""
 
     def _on_message_delta(self, event: HubEvent) -> bytes:
         if event.delta is not None and event.delta.stop_reason is not None:
@@ -239,12 +279,14 @@ class ResponsesStreamFromHub:
         # Blocks the upstream left open end with the message.
         out = b"".join(item.close(self._out) for item in self._open.values())
         self._open.clear()
-        reason = _INCOMPLETE_REASONS.get(self._stop_reason or "")
-        if reason is None:
-            head, status = _COMPLETED, b'"completed","error":null,"incomplete_details":null'
-        else:
-            head, status = _INCOMPLETE, b'"incomplete","error":null,"incomplete_details":{"reason":%s}' % _encode(reason)
-        return out + self._lifecycle(head, status, self._finished_output(), self._usage_json())
+        stop_reason = self._stop_reason
+        out += self._close_message(refused=stop_reason == answer.REFUSAL)
+        status = self._statuses.get(stop_reason or "", self._statuses.get("*", output.COMPLETED))
+        fields = b'%s,"error":null,"incomplete_details":%s' % (
+            _encode(status), _encode(answer.incomplete_details_for(stop_reason)),
+        )
+        head = _INCOMPLETE if status == _INCOMPLETE_STATUS else _COMPLETED
+        return out + self._lifecycle(head, fields, self._finished_output(), self._usage_json())
 
     def _on_error(self, event: HubEvent) -> bytes:
         error = event.error
@@ -256,11 +298,33 @@ class ResponsesStreamFromHub:
 
     # --- items ----------------------------------------------------------------------------------
 
+    def _text(self, text: str | None) -> bytes:
+        """Text for the current message, opened by its first text."""
+        if not text:
+            return b""
+        message = self._message
+        out = b""
+        if message is None:
+            message = self._message = MessageStream(len(self._items))
+            self._items.append(message)
+            out = message.open(self._out)
+        return out + message.add_text(self._out, text)
+
+    def _close_message(self, refused: bool = False) -> bytes:
+        """The current message is done (another item starts, or the answer ends). A refusal
+        always ends the answer with a refusal message, made of the text before it if any."""
+        message, self._message = self._message, None
+        if message is not None:
+            return message.close_refused(self._out) if refused else message.close(self._out)
+        if not refused:
+            return b""
+        refusal = RefusalStream(len(self._items))
+        self._items.append(refusal)
+        return refusal.open(self._out) + refusal.close(self._out)
+
     def _new_item(self, block: Block) -> ItemStream | None:
         kind = block.get("type")
         index = len(self._items)
-        if kind == "text":
-            return MessageStream(index)
         if kind == "thinking":
             return ReasoningStream(index)
         if kind == "redacted_thinking":
@@ -305,10 +369,7 @@ class ResponsesStreamFromHub:
         return b"[" + b",".join(item.done for item in self._items if item.done is not None) + b"]"
 
     def _usage_json(self) -> bytes:
-        usage = self._usage
-        if usage.input_tokens is None and usage.output_tokens is None:
-            return b"null"
-        return _encode(output.usage_dict(usage))
+        return _encode(output.usage_dict(self._usage))
 
     def _merge_usage(self, usage: Usage) -> None:
         """message_delta's counts are cumulative: each one given replaces the earlier value."""
@@ -319,8 +380,9 @@ class ResponsesStreamFromHub:
 
 
 def _failure(error: RouterError) -> dict[str, str]:
-    """A failed response's `error`. Codex reads a rate limit's delay from the message only."""
-    code = _FAILURE_CODES.get(error.error_type, "server_error")
+    """A failed response's `error`: the code errors.py gives the error event too. Codex reads a
+    rate limit's delay only from the message ("try again in N s")."""
+    code = error_code(error)
     message = error.message
     retry_after = error.headers.get("retry-after")
     if code == "rate_limit_exceeded" and retry_after and retry_after.isdigit():
@@ -344,6 +406,5 @@ _HANDLERS: Mapping[str, _Handler] = MappingProxyType(
 
 
 def stream_from_hub(ctx: TargetContext, model: str, src: ResponsesRequest, values: Values) -> StreamMachine:
-    """The spoke's ClientStreamFactory. `values` is unused: the stop reasons that make a response
-    incomplete are fixed by the API (_INCOMPLETE_REASONS)."""
-    return ResponsesStreamFromHub(ctx, model=model, src=src)
+    """The spoke's ClientStreamFactory."""
+    return ResponsesStreamFromHub(ctx, model=model, src=src, statuses=values["status"])

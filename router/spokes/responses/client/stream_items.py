@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 
 from router.hub.messages import StreamDelta
-from router.spokes.responses.client import output
+from router.spokes.responses.client import answer, output
 from router.spokes.responses.client.string_argument import StringArgumentStream
 from router.spokes.responses.names import ClientTool
 
@@ -57,6 +57,8 @@ _CONTENT_PART_ADDED = event_head("response.content_part.added")
 _TEXT_DELTA = event_head("response.output_text.delta")
 _TEXT_DONE = event_head("response.output_text.done")
 _CONTENT_PART_DONE = event_head("response.content_part.done")
+_REFUSAL_DELTA = event_head("response.refusal.delta")
+_REFUSAL_DONE = event_head("response.refusal.done")
 _ARGUMENTS_DELTA = event_head("response.function_call_arguments.delta")
 _ARGUMENTS_DONE = event_head("response.function_call_arguments.done")
 _INPUT_DELTA = event_head("response.custom_tool_call_input.delta")
@@ -75,6 +77,12 @@ class EventWriter:
         number = self.sequence
         self.sequence = number + 1
         return b"%s%s,\"sequence_number\":%d}\n\n" % (head, fields, number)
+
+    def take(self) -> int:
+        """The next number, for an event made elsewhere (errors.error_event_at)."""
+        number = self.sequence
+        self.sequence = number + 1
+        return number
 
 
 class ItemStream:
@@ -164,7 +172,10 @@ class RedactedReasoningStream(ItemStream):
 
 
 class MessageStream(ItemStream):
-    """A text block: an assistant message of one output_text part."""
+    """An assistant message of one output_text part: the text of the hub's text blocks (and of
+    the forced json_response call, structured output's answer) since the last other item, as
+    the unary answer joins them. Opened at the first text, so empty blocks make no message; fed
+    by the machine (stream.py), which knows which blocks are text."""
 
     __slots__ = ("_texts",)
     _PART = b',"content_index":0'
@@ -179,12 +190,9 @@ class MessageStream(ItemStream):
         part = self.ref + self._PART + b',"part":' + _encode(output.output_text_part(""))
         return self._added(out, added) + out.event(_CONTENT_PART_ADDED, part)
 
-    def feed(self, out: EventWriter, delta: HubDelta) -> bytes:
-        text = delta.text
-        if not text:
-            return b""
+    def add_text(self, out: EventWriter, text: str) -> bytes:
         self._texts.append(text)
-        return self._delta(out, text)
+        return out.event(_TEXT_DELTA, self.ref + self._PART + b',"delta":%s,"logprobs":[]' % _encode(text))
 
     def close(self, out: EventWriter) -> bytes:
         text = "".join(self._texts)
@@ -193,8 +201,36 @@ class MessageStream(ItemStream):
         done += out.event(_CONTENT_PART_DONE, self.ref + self._PART + b',"part":' + _encode(part))
         return done + self._finished(out, output.message_item(self.item_id, [part]))
 
-    def _delta(self, out: EventWriter, text: str) -> bytes:
-        return out.event(_TEXT_DELTA, self.ref + self._PART + b',"delta":%s,"logprobs":[]' % _encode(text))
+    def close_refused(self, out: EventWriter) -> bytes:
+        """The model refused (stop_reason `refusal`) after this text: the part it ends as is a
+        refusal, as in the unary answer."""
+        part = output.refusal_part("".join(self._texts) or answer.REFUSAL_TEXT)
+        done = out.event(_CONTENT_PART_DONE, self.ref + self._PART + b',"part":' + _encode(part))
+        return done + self._finished(out, output.message_item(self.item_id, [part]))
+
+
+class RefusalStream(ItemStream):
+    """A refusal with no text before it: a message of one refusal part, made whole at the end."""
+
+    __slots__ = ()
+    _PART = b',"content_index":0'
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index, output.item_id(output.MESSAGE_PREFIX))
+
+    def open(self, out: EventWriter) -> bytes:
+        added = output.message_item(self.item_id, [])
+        added["status"] = _IN_PROGRESS
+        part = self.ref + self._PART + b',"part":' + _encode(output.refusal_part(""))
+        return self._added(out, added) + out.event(_CONTENT_PART_ADDED, part)
+
+    def close(self, out: EventWriter) -> bytes:
+        text = answer.REFUSAL_TEXT
+        part = output.refusal_part(text)
+        events = out.event(_REFUSAL_DELTA, self.ref + self._PART + b',"delta":' + _encode(text))
+        events += out.event(_REFUSAL_DONE, self.ref + self._PART + b',"refusal":' + _encode(text))
+        events += out.event(_CONTENT_PART_DONE, self.ref + self._PART + b',"part":' + _encode(part))
+        return events + self._finished(out, output.message_item(self.item_id, [part]))
 
 
 class FunctionCallStream(ItemStream):

@@ -25,8 +25,8 @@ from router.spokes.responses.names import CUSTOM_ARGUMENT
 _decode_json = msgspec.json.decode
 
 # What precedes the string's first character. Compared without whitespace while it is incomplete.
-_OPENING = re.compile(r'\s*\{\s*"%s"\s*:\s*"' % CUSTOM_ARGUMENT)
-_COMPACT_OPENING = '{"%s":"' % CUSTOM_ARGUMENT
+_OPENING = re.compile(r'\s*\{\s*"' + CUSTOM_ARGUMENT + r'"\s*:\s*"')
+_COMPACT_OPENING = '{"' + CUSTOM_ARGUMENT + '":"'
 # Characters and complete escapes: the part of a string's JSON that decodes on its own.
 _COMPLETE_RUN = re.compile(r'(?:[^"\\]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
 # A UTF-16 high surrogate escape ends the run: its low half may be in the next fragment, and
