@@ -1,17 +1,21 @@
-"""The output items of a Responses stream, one per hub content block, and the events each makes.
+"""The output items of a Responses stream and the events each makes (stream.py says which hub
+blocks make which item).
 
-    hub block          item              opened                        per delta                            closed
-    thinking           reasoning         output_item.added             reasoning_summary_part.added (first  reasoning_summary_text.done,
-                                                                       text), reasoning_summary_text.delta; reasoning_summary_part.done
-                                                                       signature → encrypted_content        (if a part was opened),
-                                                                                                            output_item.done
-    redacted_thinking  reasoning         output_item.added             -                                    output_item.done (encrypted)
-    text               message           output_item.added,            output_text.delta                    output_text.done,
-                                         content_part.added                                                 content_part.done, output_item.done
-    tool_use           function_call     output_item.added             function_call_arguments.delta        function_call_arguments.done,
-                                                                                                            output_item.done
-    tool_use of a      custom_tool_call  output_item.added             custom_tool_call_input.delta (the    custom_tool_call_input.done,
-    custom tool                                                        decoded string, string_argument.py)  output_item.done
+    item              opened                        per delta                            closed
+    reasoning         output_item.added             reasoning_summary_part.added (first  reasoning_summary_text.done,
+                                                    text), reasoning_summary_text.delta; reasoning_summary_part.done
+                                                    signature → encrypted_content        (if a part was opened),
+                                                                                         output_item.done
+    reasoning         output_item.added             -                                    output_item.done (encrypted,
+    (redacted)                                                                           marked: output.py)
+    message           output_item.added,            output_text.delta                    output_text.done,
+                      content_part.added                                                 content_part.done, output_item.done
+    function_call     output_item.added             function_call_arguments.delta        function_call_arguments.done,
+                                                                                         output_item.done
+    custom_tool_call  output_item.added             custom_tool_call_input.delta (the    custom_tool_call_input.done,
+                                                    decoded string, string_argument.py)  output_item.done
+    message (refusal) output_item.added, content_part.added, refusal.delta, refusal.done, content_part.done,
+                      output_item.done, all at the end
 
 A reasoning item opens its summary part at its first thinking text, not before: a thinking block
 whose text the upstream leaves out (only a signature) is a reasoning item with an empty summary,
