@@ -11,6 +11,8 @@ added later decodes and is skipped instead of failing the answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -43,7 +45,9 @@ class OutputItem(msgspec.Struct):
     call_id: str | None = None
     name: str | None = None
     namespace: str | None = None
-    arguments: str | None = None
+    # JSON text for a function_call; an object for other item types (tool_search_call), and
+    # from some servers for function calls too (router.spokes.responses.upstream.answer.arguments_text).
+    arguments: Any = None
     input: str | None = None
 
 

@@ -16,9 +16,15 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+
 from router.config.target import TargetContext
 from router.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
-from router.spokes.openai.upstream.answer import message_id, parse_tool_arguments, tool_use_id
+from router.spokes.openai.upstream.answer import (
+    message_id,
+    parse_tool_arguments,
+    tool_use_id,
+)
 from router.spokes.responses.answer_wire import (
     ContentPart,
     OutputItem,
@@ -30,6 +36,8 @@ from router.spokes.responses.names import CUSTOM_ARGUMENT, flat_name
 from router.spokes.responses.upstream.signature import signature_for
 
 Block = dict[str, Any]
+
+_json_encode = msgspec.json.Encoder().encode
 
 # What separates a reasoning item's summary parts (and its content) in one thinking block.
 THINKING_SEPARATOR = "\n\n"
@@ -52,7 +60,7 @@ def content_from_responses(src: ResponseObject, ctx: TargetContext) -> list[Bloc
             if block is not None:
                 blocks.append(block)
         elif kind == "function_call":
-            blocks.append(tool_use_block(item, parse_tool_arguments(item.arguments)))
+            blocks.append(tool_use_block(item, parse_tool_arguments(arguments_text(item))))
         elif kind == "custom_tool_call":
             blocks.append(tool_use_block(item, {CUSTOM_ARGUMENT: item.input or ""}))
     return blocks
@@ -93,6 +101,14 @@ def thinking_block(item: OutputItem, ctx: TargetContext) -> Block | None:
 
 def thinking_signature(item: OutputItem, ctx: TargetContext) -> str:
     return signature_for(ctx.upstream, item.id, item.encrypted_content)
+
+
+def arguments_text(item: OutputItem) -> str | None:
+    """A call's arguments as JSON text, as the API sends them; an object (some servers) as its JSON."""
+    arguments = item.arguments
+    if arguments is None or type(arguments) is str:
+        return arguments
+    return _json_encode(arguments).decode()
 
 
 def tool_name(item: OutputItem) -> str:

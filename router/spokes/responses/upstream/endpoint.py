@@ -4,7 +4,11 @@ absence of a token counter and of forwarded client headers, are the OpenAI Chat 
 
 from __future__ import annotations
 
-from router.spokes.openai.upstream.endpoint import headers, no_forwarding, no_token_counter
+from router.spokes.openai.upstream.endpoint import (
+    headers,
+    no_forwarding,
+    no_token_counter,
+)
 
 __all__ = ["headers", "no_forwarding", "no_token_counter", "responses_url"]
 

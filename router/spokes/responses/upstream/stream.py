@@ -45,10 +45,16 @@ from router.core.sse import encode_event
 from router.core.stream import StreamMachine
 from router.spokes.anthropic.errors import error_event as anthropic_error_event
 from router.spokes.openai.upstream.answer import message_id, new_message_id, tool_use_id
-from router.spokes.responses.answer_wire import OutputItem, ResponseUsage, StreamEvent, StreamResponse
+from router.spokes.responses.answer_wire import (
+    OutputItem,
+    ResponseUsage,
+    StreamEvent,
+    StreamResponse,
+)
 from router.spokes.responses.names import CUSTOM_ARGUMENT
 from router.spokes.responses.upstream.answer import (
     THINKING_SEPARATOR,
+    arguments_text,
     failure,
     part_text,
     reasoning_text,
@@ -116,8 +122,20 @@ class HubStreamFromResponses:
     reads: Literal["data"] = "data"
 
     __slots__ = (
-        "_ctx", "_model", "_stop_values", "_out", "_started", "_ended", "_next_block", "_live",
-        "_waiting", "_blocks", "_item_index", "_called", "_refused", "_usage",
+        "_blocks",
+        "_called",
+        "_ctx",
+        "_ended",
+        "_item_index",
+        "_live",
+        "_model",
+        "_next_block",
+        "_out",
+        "_refused",
+        "_started",
+        "_stop_values",
+        "_usage",
+        "_waiting",
     )
 
     def __init__(self, ctx: TargetContext, *, model: str, stop_values: Mapping[str, str]) -> None:
@@ -257,7 +275,7 @@ class HubStreamFromResponses:
         elif kind in ("function_call", "custom_tool_call"):
             block = self._tool_block(index, item)
             if not block.said:
-                self._tool_whole(block, item.input if block.custom else item.arguments)
+                self._tool_whole(block, item.input if block.custom else arguments_text(item))
             self._close(block)
 
     def _reasoning_done(self, index: int, item: OutputItem) -> None:

@@ -13,7 +13,12 @@ from router.config.schema import ResponsesUpstream
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.spokes.responses import stream_end
 from router.spokes.responses.upstream import endpoint
-from router.spokes.responses.upstream.signature import PREFIX, reasoning_ref, signature_for, upstream_tag
+from router.spokes.responses.upstream.signature import (
+    PREFIX,
+    reasoning_ref,
+    signature_for,
+    upstream_tag,
+)
 from router.spokes.responses.usage import read_usage
 from tests.spokes.responses.upstream import streams as s
 from tests.spokes.responses.upstream.upstream_table import CTX, ctx_for, to_hub
@@ -179,3 +184,11 @@ def test_endpoint_and_headers() -> None:
     assert headers["authorization"] == "Bearer sk-test" and headers["OpenAI-Organization"] == "org"
     assert "authorization" not in endpoint.headers(upstream, None)
     assert endpoint.no_forwarding(upstream) is None and endpoint.no_token_counter("x") is None
+
+
+def test_arguments_as_an_object_and_other_items_with_object_arguments() -> None:
+    """tool_search_call items carry an object; some servers send a function call's that way too."""
+    call = s.function_call("f", "{}") | {"arguments": {"a": 1}}
+    search = {"id": "ts_1", "type": "tool_search_call", "arguments": {"q": "x"}, "status": "completed"}
+    assert to_hub(s.response([search, call]))["content"] == [
+        {"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}}]

@@ -14,7 +14,13 @@ from router.core.sse import SSEParser
 from router.spokes.responses.upstream.signature import reasoning_ref, signature_for
 from router.spokes.responses.upstream.stream import stream_to_hub
 from tests.spokes.responses.upstream import streams as s
-from tests.spokes.responses.upstream.upstream_table import CTX, STOP_VALUES, machine, sse, to_hub
+from tests.spokes.responses.upstream.upstream_table import (
+    CTX,
+    STOP_VALUES,
+    machine,
+    sse,
+    to_hub,
+)
 from tests.support.streamcases import (
     Event,
     fold_anthropic,

@@ -45,7 +45,10 @@ _REQUEST = _compiled("request")
 _RESPONSE = _compiled("response")
 
 
-def ctx_for(caps: Capabilities = Capabilities(reasoning="effort"), model: str | None = "gpt-test",
+REASONING = Capabilities(reasoning="effort")
+
+
+def ctx_for(caps: Capabilities = REASONING, model: str | None = "gpt-test",
             upstream: str = "up") -> TargetContext:
     return TargetContext(route="test", upstream=upstream, model=model, caps=caps)
 
