@@ -144,6 +144,7 @@ def _add_assistant(items: list[Item], content: str | list[Block], path: str, ctx
     if type(content) is not list:
         raise wrong_type("str | array", content, f"{path}.content")
     texts: list[Part] = []
+    first = len(items)
     for index, block in enumerate(content):
         block_path = f"{path}.content[{index}]"
         if type(block) is not dict:
@@ -165,6 +166,10 @@ def _add_assistant(items: list[Item], content: str | list[Block], path: str, ctx
             items.append(item)
     if texts:
         items.append(_message("assistant", texts))
+    # OpenAI rejects a reasoning item without the output that followed it ("provided without
+    # its required following item"): a turn cut off while thinking keeps no reasoning.
+    while len(items) > first and items[-1]["type"] == "reasoning":
+        items.pop()
 
 
 def _output_text(text: str) -> Part:

@@ -339,3 +339,12 @@ def test_claude_code_request_converts(path: Path) -> None:
     calls = {item["call_id"] for item in out["input"] if item["type"] == "function_call"}
     outputs = {item["call_id"] for item in out["input"] if item["type"] == "function_call_output"}
     assert outputs <= calls
+
+
+def test_a_turn_that_only_thought_sends_no_reasoning() -> None:
+    """OpenAI rejects a reasoning item without the output that followed it."""
+    signature = signature_for("up", "rs_1", "ENC")
+    out = items(messages=[{"role": "user", "content": "q"},
+                          {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": signature}]},
+                          {"role": "user", "content": "continue"}])
+    assert [item["type"] for item in out] == ["message", "message"]
