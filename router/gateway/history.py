@@ -134,11 +134,12 @@ class FinalWatch:
     Until then it keeps the chunks since the last event boundary, so parsing starts at the
     start of the event that holds the marker, however the chunks split it."""
 
-    __slots__ = ("_final", "_markers", "_parser", "_pending", "_width")
+    __slots__ = ("_final", "_markers", "_parser", "_pending", "_tail", "_width")
 
     def __init__(self, markers: tuple[bytes, ...], final: Callable[[str | None, bytes], JSONObject | None]) -> None:
         self._markers, self._final = markers, final
-        self._width = max(map(len, markers)) - 1  # a marker split across two chunks
+        self._width = max(map(len, markers)) - 1
+        self._tail = b""  # the stream's last bytes before this chunk: a marker split across chunks
         self._pending: list[bytes] = []  # since the stream's start or its last "\n\n"
         self._parser: SSEParser | None = None
 
@@ -146,8 +147,7 @@ class FinalWatch:
         """The final answer, once the chunk that completes its event has come."""
         parser = self._parser
         if parser is None:
-            probe = self._pending[-1][-self._width:] + chunk if self._pending else chunk
-            if not any(marker in probe for marker in self._markers):
+            if not self._holds_marker(chunk):
                 boundary = chunk.rfind(b"\n\n")
                 if boundary < 0:
                     self._pending.append(chunk)
@@ -160,6 +160,13 @@ class FinalWatch:
         else:
             events = parser.feed(chunk)
         return self._first_final(events)
+
+    def _holds_marker(self, chunk: bytes) -> bool:
+        """A marker in the chunk, or across its start (the joint is searched, not the chunk copied)."""
+        width = self._width
+        joint = self._tail + chunk[:width]
+        self._tail = joint[-width:] if len(chunk) < width else chunk[-width:]
+        return any(marker in chunk or marker in joint for marker in self._markers)
 
     def _first_final(self, events: list[SSEEvent]) -> JSONObject | None:
         for event in events:
