@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from router.core.answer import Answer, Streamed, Unary
-from router.core.sse import SSEParser, SSEEvent
+from router.core.sse import SSEEvent, SSEParser
 from router.gateway.context import RequestContext, decode_client
 from router.routing.lookup import Plan
 from router.spokes.history import History, JSONObject
@@ -122,7 +122,7 @@ async def _keep(ctx: RequestContext, history: History, store: KeyValueStore, fin
             return
         record = history.record(decode_client(_decode_object, ctx.body), final)
         value = _encode({"key": ctx.exchange.key, "record": record})
-    except Exception:  # noqa: BLE001 - a bug in making a record must not cost the client its answer
+    except Exception:  # a bug in making a record must not cost the client its answer
         log.exception("request %s: its answer could not be kept", ctx.request_id)
         return
     await store.put(answer_id, value)

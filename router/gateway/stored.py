@@ -3,26 +3,25 @@
 and every shape come from the spoke; nothing here names a protocol.
 
 Authenticated like the model endpoints; a key sees only what it kept (another key's answer is
-"not found"). Raw ASGI handlers like the model endpoints (router.gateway.endpoint): they need
-nothing of the framework's request machinery.
+"not found"). Ordinary Litestar handlers, not raw ASGI like the model endpoints: they are not
+on the hot path, and Litestar (2.x) does not give a raw ASGI handler its path parameters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
+from typing import Any
 
 import msgspec
-from litestar import asgi
-from litestar.handlers import ASGIRouteHandler
+from litestar import Request, Response, get, route
+from litestar.enums import HttpMethod
+from litestar.handlers import HTTPRouteHandler
 
-from router.core.answer import Unary
-from router.core.errors import InvalidRequest, RouterError
+from router.core.errors import RouterError
 from router.gateway.auth import authenticate
-from router.gateway.endpoint import new_request_id, router_state
+from router.gateway.endpoint import new_request_id
+from router.gateway.errors import error_response
 from router.gateway.history import load
-from router.gateway.incoming import Receive, Scope, Send, headers_of
-from router.gateway.send import error_answer, send_unary
 from router.gateway.state import RouterState
 from router.observe.exchange import exchange_of
 from router.spokes.history import History, JSONObject
@@ -34,42 +33,40 @@ _encode = msgspec.json.Encoder().encode
 Action = Callable[[RouterState, History, str | None, str, dict[str, str]], Awaitable[JSONObject]]
 
 
-def stored_endpoints() -> list[ASGIRouteHandler]:
+def stored_endpoints() -> list[HTTPRouteHandler]:
     return [endpoint for spoke in CLIENT_SPOKES for endpoint in _endpoints(spoke)]
 
 
-def _endpoints(spoke: Spoke) -> list[ASGIRouteHandler]:
+def _endpoints(spoke: Spoke) -> list[HTTPRouteHandler]:
     history = spoke.client.history
     if history is None:
         return []
     one = f"{history.path}/{{answer_id:str}}"
+
+    async def kept_answer(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return await _answer(request, spoke, history, _delete if request.method == HttpMethod.DELETE else _read)
+
+    async def kept_input(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return await _answer(request, spoke, history, _input_items)
+
     return [
-        _endpoint(spoke, history, one, {"GET": _read, "DELETE": _delete}),
-        _endpoint(spoke, history, f"{one}/input_items", {"GET": _input_items}),
+        route(one, http_method=[HttpMethod.GET, HttpMethod.DELETE], status_code=200,  # DELETE answers a body
+              name=f"{spoke.name}:kept")(kept_answer),
+        get(f"{one}/input_items", name=f"{spoke.name}:kept_input")(kept_input),
     ]
 
 
-def _endpoint(spoke: Spoke, history: History, path: str, actions: dict[str, Action]) -> ASGIRouteHandler:
-    allowed = ", ".join(actions)
-
-    async def kept_answer(scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = new_request_id()
-        try:
-            action = actions.get(scope["method"])
-            if action is None:
-                raise _not_allowed(scope, allowed)
-            state = router_state(scope)
-            key = authenticate(headers_of(scope), state.key_hashes)
-            exchange_of(scope).key = key
-            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            body = await action(state, history, key, scope["path_params"]["answer_id"], query)
-            answer = Unary(_encode(body), {"request-id": request_id})
-        except RouterError as error:
-            answer = error_answer(error, spoke, request_id)
-        await send_unary(answer, send)
-
-    kept_answer.__name__ = kept_answer.__qualname__ = f"{spoke.name}_kept_answer"
-    return asgi(path, copy_scope=False, name=f"{spoke.name}:{path}")(kept_answer)
+async def _answer(request: Request[Any, Any, Any], spoke: Spoke, history: History, action: Action) -> Response[bytes]:
+    request_id = new_request_id()
+    answer_id: str = request.path_params["answer_id"]
+    try:
+        state: RouterState = request.app.state.router
+        key = authenticate(request.headers, state.key_hashes)
+        exchange_of(request.scope).key = key  # type: ignore[arg-type]
+        body = await action(state, history, key, answer_id, dict(request.query_params))
+    except RouterError as error:
+        return error_response(error, spoke, request_id)
+    return Response(_encode(body), media_type="application/json", headers={"request-id": request_id})
 
 
 async def _record(state: RouterState, history: History, key: str | None, answer_id: str) -> JSONObject:
@@ -96,10 +93,3 @@ async def _delete(state: RouterState, history: History, key: str | None, answer_
 async def _input_items(state: RouterState, history: History, key: str | None, answer_id: str,
                        query: dict[str, str]) -> JSONObject:
     return history.input_page(await _record(state, history, key, answer_id), query)
-
-
-def _not_allowed(scope: Scope, allowed: str) -> InvalidRequest:
-    error = InvalidRequest(f"method {scope['method']} is not allowed on {scope['path']}; use {allowed}",
-                           headers={"allow": allowed})
-    error.status = 405
-    return error

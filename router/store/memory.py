@@ -22,8 +22,11 @@ class _Entry:
         self.value, self.size, self.expires = value, size, expires
 
 
+DEFAULTS = StoreSettings()
+
+
 class MemoryStore:
-    def __init__(self, settings: StoreSettings = StoreSettings(), *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: StoreSettings = DEFAULTS, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.stats = StoreStats()
         self._clock = clock
