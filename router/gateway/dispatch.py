@@ -77,7 +77,8 @@ def route(ctx: RequestContext, decode_fields: Callable[[bytes], RoutingFields] |
 async def dispatch(ctx: RequestContext) -> Answer:
     state = ctx.state
     plan, fields, limits = route(ctx)
-    if await resume(ctx, fields, plan):
+    history = ctx.spoke.client.history  # kept answers (router.gateway.history); None for most protocols
+    if history is not None and await resume(ctx, history, fields, plan):
         # The body is now the whole conversation a kept answer continues: conditions, access
         # and the token estimate (limits) see all of it.
         plan, fields, limits = route(ctx)
@@ -119,7 +120,7 @@ async def dispatch(ctx: RequestContext) -> Answer:
         dropped = _dropped(ctx, target)
         if dropped:
             answer.headers["x-router-dropped"] = dropped
-        return await kept(ctx, fields, answer)
+        return answer if history is None else await kept(ctx, history, fields, answer)
     raise AssertionError("unreachable: the last attempt either answers or raises")
 
 

@@ -50,14 +50,11 @@ async def load(store: KeyValueStore, answer_id: str, key: str | None) -> JSONObj
     return kept.record if kept.key == key else None
 
 
-async def resume(ctx: RequestContext, fields: Any, plan: Plan) -> bool:
+async def resume(ctx: RequestContext, history: History, fields: Any, plan: Plan) -> bool:
     """True when the request continued a kept answer and its body is now the whole conversation
     (the caller routes it again: conditions, limits and the token estimate must see all of it).
     An id that is not kept is left to the targets when every one of them speaks the client's
     protocol itself (the upstream may know it); otherwise it is the client's error."""
-    history = ctx.spoke.client.history
-    if history is None:
-        return False
     previous = history.continues(fields)
     if previous is None:
         return False
@@ -72,12 +69,12 @@ async def resume(ctx: RequestContext, fields: Any, plan: Plan) -> bool:
     return True
 
 
-async def kept(ctx: RequestContext, fields: Any, answer: Answer) -> Answer:
+async def kept(ctx: RequestContext, history: History, fields: Any, answer: Answer) -> Answer:
     """`answer`, kept first when the request asks for it: a unary answer now, a stream as soon
     as its final answer has passed (before that chunk reaches the client). A request that does
     not ask (Codex sends `store: false`) pays one attribute read."""
-    history, store = ctx.spoke.client.history, ctx.state.store
-    if history is None or store is None or not history.keeps(fields):
+    store = ctx.state.store
+    if store is None or not history.keeps(fields):
         return answer
     if isinstance(answer, Unary):
         await _keep_unary(ctx, history, store, answer)
