@@ -1,5 +1,6 @@
 """The Anthropic Messages side of the loopback mock upstream: the same deterministic answers as
-router.upstream.mock (echo, thinking, a tool call when a tool is named), in Anthropic shape.
+router.upstream.mock (echo, thinking, a tool call when a tool is named or forced by tool_choice,
+a backquoted command as its shell argument: tests/support/scripted_calls.py), in Anthropic shape.
 
 For passthrough tests it also reflects what it received: the request's unknown top-level fields and
 unknown content block types are listed back in the text, and a request carrying `future_field`
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from router.upstream.mock import last_turn
+from tests.support.scripted_calls import Call, Offered, chosen
 
 Json = dict[str, Any]
 KNOWN_FIELDS = {"model", "messages", "max_tokens", "system", "stream", "tools", "tool_choice", "thinking",
@@ -29,13 +31,13 @@ def message(request: Json) -> Json:
         out.append({"type": "thinking", "thinking": "Considering the question.", "signature": "sig-mock"})
     results = [b for b in blocks if b.get("type") == "tool_result"]
     text = " ".join(b.get("text", "") for b in blocks if b.get("type") == "text")
-    tool = _named_tool(request.get("tools") or [], text)
+    tool = _called_tool(request, text)
     if results:
         result = results[0].get("content")
         shown = result if isinstance(result, str) else " ".join(p.get("text", "") for p in result or [])
         out.append({"type": "text", "text": f"The tool returned: {shown}"})
     elif tool is not None:
-        out.append({"type": "tool_use", "id": "toolu_mock1", "name": tool["name"], "input": _sample(tool)})
+        out.append({"type": "tool_use", "id": "toolu_mock1", "name": tool.name, "input": tool.arguments})
     else:
         out.append({"type": "text", "text": f"Echo: {text}{_reflection(request, blocks)}"})
     answer = {
@@ -57,14 +59,12 @@ def _reflection(request: Json, blocks: list[Json]) -> str:
     return f" | fields: {','.join(unknown_fields)} | blocks: {','.join(unknown_blocks)}"
 
 
-def _named_tool(tools: list[Json], text: str) -> Json | None:
-    words = set(re.findall(r"[A-Za-z0-9_\-]+", text))
-    return next((tool for tool in tools if tool.get("name") in words), None)
-
-
-def _sample(tool: Json) -> Json:
-    schema = tool.get("input_schema") or {}
-    return {name: "demo" for name in schema.get("required") or []}
+def _called_tool(request: Json, text: str) -> Call | None:
+    choice = request.get("tool_choice") or {}
+    forced = choice.get("name") if choice.get("type") == "tool" else None
+    offered = [Offered(tool.get("name", ""), tool.get("input_schema") or {}) for tool in request.get("tools") or []
+               if "input_schema" in tool]  # server tools (web_search, ...) have none: the mock cannot run them
+    return chosen(offered, text, forced)
 
 
 def events(request: Json) -> Iterator[tuple[str, Json]]:
