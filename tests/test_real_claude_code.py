@@ -50,11 +50,22 @@ base-url = "{upstream}"
 api-key = "env:UP_KEY"
 beta = "all"
 
+[upstreams.responses-mock]
+kind = "responses"
+base-url = "{upstream}/v1"
+api-key = "env:UP_KEY"
+
 [[routes]]
 name = "passthrough"
 clients = ["anthropic"]
 models = ["claude-passthrough"]
 to = "anthropic-mock"
+
+[[routes]]
+name = "on-responses"
+clients = ["anthropic"]
+models = ["claude-on-responses"]
+to = "responses-mock"
 
 [[routes]]
 # Every name the CLI may ask for: its main model and its small/fast (haiku) one.
@@ -244,3 +255,39 @@ def test_the_cli_runs_a_tool_and_sends_back_its_result(gateway: Gateway, tmp_pat
     assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
     assert answer["result"] == "The tool returned: tool-output-7f3a", answer["result"]
     assert_answered(gateway.access_log(since, 2), 2, "claude", "anthropic__openai")
+
+
+def test_print_json_through_a_responses_upstream(gateway: Gateway, tmp_path: Path) -> None:
+    """A model served on the OpenAI Responses API: Claude Code's Messages request becomes a
+    Responses request (its adaptive thinking a reasoning effort with summaries), the Responses
+    event stream becomes the Messages stream the CLI reads."""
+    since = gateway.mark()
+    result = run_claude(gateway, tmp_path, "-p", "say hi to the responses api", "--model", "claude-on-responses",
+                        "--output-format", "json")
+    assert_exit_0(result, gateway)
+    answer = json.loads(result.stdout)
+    assert answer["subtype"] == "success" and answer["is_error"] is False and answer["num_turns"] == 1, answer
+    # The Responses mock echoes every text of the user's turn: Claude Code's reminders, then the prompt.
+    assert answer["result"].startswith("Echo: ") and answer["result"].endswith("say hi to the responses api"), answer
+    assert_answered(gateway.access_log(since, 1), 1, "on-responses", "anthropic__responses")
+
+
+def test_the_cli_runs_a_tool_through_a_responses_upstream(gateway: Gateway, tmp_path: Path) -> None:
+    """The Responses mock answers with a function_call of Bash (`{"command": "demo"}`); it reaches
+    the CLI as a tool_use, the CLI runs `demo`, and its tool_result goes back as a
+    function_call_output, which the mock answers with text."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    demo = bin_dir / "demo"
+    demo.write_text('#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho tool-output-5e1b\n')
+    demo.chmod(0o755)
+    since = gateway.mark()
+    result = run_claude(gateway, tmp_path, "-p", "please use Bash", "--model", "claude-on-responses",
+                        "--allowedTools", "Bash", "--output-format", "json", path_dirs=(bin_dir,))
+    assert_exit_0(result, gateway)
+    answer = json.loads(result.stdout)
+    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
+    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
+    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
+    assert answer["result"] == "The tool returned: tool-output-5e1b", answer["result"]
+    assert_answered(gateway.access_log(since, 2), 2, "on-responses", "anthropic__responses")

@@ -64,7 +64,7 @@ def _output(request: Json) -> list[Json]:
     items = _input_items(request)
     last = _last_turn(items)
     digest = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()[:12]
-    user_text = _text_of(last.get("content")) if last.get("type", "message") == "message" else ""
+    user_text = _text_of(last.get("content"), " ") if last.get("type", "message") == "message" else ""
     output: list[Json] = []
     if _wants_reasoning(request, user_text):
         output.append(_reasoning(request, user_text, digest))
@@ -98,11 +98,12 @@ def _last_turn(items: list[Json]) -> Json:
     return {}
 
 
-def _text_of(content: Any) -> str:
+def _text_of(content: Any, separator: str = "") -> str:
+    """A message's or a tool output's text: a string, or its parts' texts joined."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return separator.join(part.get("text", "") for part in content if isinstance(part, dict) and "text" in part)
     return ""
 
 
