@@ -9,6 +9,8 @@ gets a `future_field` and an unknown `future_block` content block in the answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -37,11 +39,11 @@ def message(request: Json) -> Json:
         shown = result if isinstance(result, str) else " ".join(p.get("text", "") for p in result or [])
         out.append({"type": "text", "text": f"The tool returned: {shown}"})
     elif tool is not None:
-        out.append({"type": "tool_use", "id": "toolu_mock1", "name": tool.name, "input": tool.arguments})
+        out.append({"type": "tool_use", "id": f"toolu_{_digest(request)}", "name": tool.name, "input": tool.arguments})
     else:
         out.append({"type": "text", "text": f"Echo: {text}{_reflection(request, blocks)}"})
-    answer = {
-        "id": "msg_mock1", "type": "message", "role": "assistant", "model": request.get("model"),
+    answer: Json = {
+        "id": f"msg_{_digest(request)}", "type": "message", "role": "assistant", "model": request.get("model"),
         "content": out, "stop_reason": "tool_use" if any(b["type"] == "tool_use" for b in out) else "end_turn",
         "stop_sequence": None, "usage": {"input_tokens": 11, "output_tokens": 7, "cache_read_input_tokens": 3},
     }
@@ -49,6 +51,11 @@ def message(request: Json) -> Json:
         answer["future_field"] = {"kept": True}
         answer["content"].append({"type": "future_block", "payload": [1, 2, 3]})
     return answer
+
+
+def _digest(request: Json) -> str:
+    """Ids differ between conversations, as a real server's do (a response store keys on them)."""
+    return hashlib.sha256(json.dumps(request.get("messages"), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _reflection(request: Json, blocks: list[Json]) -> str:
@@ -94,8 +101,6 @@ def _block_events(index: int, block: Json) -> Iterator[tuple[str, Json]]:
         yield "content_block_delta", {"type": "content_block_delta", "index": index,
                                       "delta": {"type": "signature_delta", "signature": block["signature"]}}
     elif kind == "tool_use":
-        import json
-
         arguments = json.dumps(block["input"])
         for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
             yield "content_block_delta", {"type": "content_block_delta", "index": index,

@@ -204,9 +204,10 @@ def _envelope(request: Json) -> Json:
 def _item_events(index: int, item: Json) -> Iterator[Json]:
     kind = item["type"]
     at = {"item_id": item["id"], "output_index": index}
-    opening = {"reasoning": {"summary": []}, "message": {"status": "in_progress", "content": []},
-               "function_call": {"status": "in_progress", "arguments": ""},
-               "custom_tool_call": {"status": "in_progress", "input": ""}}[kind]
+    openings: dict[str, Json] = {"reasoning": {"summary": []}, "message": {"status": "in_progress", "content": []},
+                                 "function_call": {"status": "in_progress", "arguments": ""},
+                                 "custom_tool_call": {"status": "in_progress", "input": ""}}
+    opening = openings[kind]
     added = {key: value for key, value in item.items() if key != "encrypted_content"}
     yield {"type": "response.output_item.added", "output_index": index, "item": {**added, **opening}}
     if kind == "reasoning":
