@@ -12,7 +12,8 @@ from router.core.netaddr import is_direct_loopback
 from router.gateway.auth import authenticate
 from router.gateway.errors import error_response
 from router.routing.lookup import Table, is_glob
-from router.spokes.registry import spoke_for_listing
+from router.spokes.registry import spokes_for_listing
+from router.spokes.spoke import Spoke
 
 _encode = msgspec.json.Encoder().encode
 
@@ -58,14 +59,16 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     """In the shape of the client's protocol, told by the header only its clients send
     (anthropic-version); the exact model names its front door serves."""
     state = request.app.state.router
-    spoke = spoke_for_listing(request.headers)
+    spokes = spokes_for_listing(request.headers)
     try:
         authenticate(request.headers, state.key_hashes)
     except RouterError as error:
-        return error_response(error, spoke)
-    return Response(_encode(spoke.client.model_list(_names(state.table, spoke.name))), media_type="application/json")
+        return error_response(error, spokes[0])
+    return Response(_encode(spokes[0].client.model_list(_names(state.table, spokes))), media_type="application/json")
 
 
-def _names(table: Table, protocol: str) -> list[str]:
-    """Globs are rules, not names a client can pick, so only exact names are listed."""
-    return [name for name in table.model_names(protocol) if not is_glob(name)]  # type: ignore[arg-type]
+def _names(table: Table, spokes: tuple[Spoke, ...]) -> list[str]:
+    """The exact names the spokes' front doors serve, each once, in table order. Globs are
+    rules, not names a client can pick, so they are not listed."""
+    names = (name for spoke in spokes for name in table.model_names(spoke.name))  # type: ignore[arg-type]
+    return [name for name in dict.fromkeys(names) if not is_glob(name)]

@@ -27,12 +27,12 @@ from router.core.usage import Tokens
 from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
 from router.observe.metrics import Metrics
-from router.spokes.registry import HUB, SPOKES
+from router.spokes.registry import CLIENT_SPOKES, HUB, SPOKES
 
 log = logging.getLogger("router.observe.exchange")
 EXCHANGE_KEY = "router.observe.exchange"
 # The requests counted in router_requests_total: the ones dispatch serves.
-MODEL_PATHS = frozenset({"/v1/messages", "/v1/chat/completions"})
+MODEL_PATHS = frozenset(path for spoke in CLIENT_SPOKES for path in spoke.client.paths)
 # Load balancers' and scrapers' probes: frequent, and not what the access log is for.
 PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
 # The error type a client sees with each status (router.core.errors' classes), for the access log.

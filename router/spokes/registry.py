@@ -8,9 +8,10 @@ from types import MappingProxyType
 
 from router.spokes.anthropic.spoke import SPOKE as ANTHROPIC
 from router.spokes.openai.spoke import SPOKE as OPENAI
+from router.spokes.responses.spoke import SPOKE as RESPONSES
 from router.spokes.spoke import Spoke
 
-SPOKES: Mapping[str, Spoke] = MappingProxyType({spoke.name: spoke for spoke in (ANTHROPIC, OPENAI)})
+SPOKES: Mapping[str, Spoke] = MappingProxyType({spoke.name: spoke for spoke in (ANTHROPIC, OPENAI, RESPONSES)})
 
 # The spokes clients speak (front doors, routes.toml's `clients`).
 CLIENT_SPOKES: tuple[Spoke, ...] = tuple(spoke for spoke in SPOKES.values() if spoke.client_side is not None)
@@ -30,17 +31,18 @@ def spoke_for_kind(kind: str) -> Spoke:
     return BY_KIND[kind]
 
 
-def spoke_for_listing(headers: Mapping[str, str]) -> Spoke:
-    """Whose shape GET /v1/models answers in: the spoke whose marker header the client sent, else
-    the one whose clients send none (OpenAI's list is what generic tools expect)."""
-    unmarked = HUB
+def spokes_for_listing(headers: Mapping[str, str]) -> tuple[Spoke, ...]:
+    """Whose models GET /v1/models lists, in the first one's shape: the spoke whose marker
+    header the client sent, else every spoke whose clients send none (OpenAI Chat and Responses
+    clients share one list, in OpenAI's shape, which is what generic tools expect)."""
+    unmarked: list[Spoke] = []
     for spoke in CLIENT_SPOKES:
         marker = spoke.client.marker_header
         if marker is None:
-            unmarked = spoke
+            unmarked.append(spoke)
         elif marker in headers:
-            return spoke
-    return unmarked
+            return (spoke,)
+    return tuple(unmarked) or (HUB,)
 
 
 def spoke_for_path(path: str) -> Spoke:

@@ -28,7 +28,7 @@ from router.config.target import TargetContext
 from router.core.errors import RouterError
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
-from router.hub.messages import ModelRequestRouting
+from router.hub.messages import RoutingFields
 from router.spokes.history import History
 
 Values = Mapping[str, Mapping[str, Any]]
@@ -102,8 +102,9 @@ class ClientSide:
     """The protocol as clients speak it: the front door's half of the spoke."""
 
     paths: tuple[str, ...]  # the model endpoints clients POST to
-    # The first decode: routing fields and what every model request must carry.
-    routing_decoder: Callable[[bytes], ModelRequestRouting]
+    # The first decode: routing fields and what every model request must carry (a
+    # ModelRequestRouting when it is a `messages` array, checked non-empty by the gateway).
+    routing_decoder: Callable[[bytes], RoutingFields]
     request_decoder: Callable[[bytes], Any]  # the whole request, for converting pairs
     view: RequestView
     table: FieldTable | None  # None: the hub's own requests and answers need no conversion

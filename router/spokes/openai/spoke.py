@@ -89,7 +89,7 @@ SPOKE = Spoke(
             done_marker=stream_end.DONE, end_events=frozenset({"error"}), ends=stream_end.ends, ping=PING),
         example=example,
         model_list=model_list,
-        error_paths=("/v1/responses", "/v1/completions", "/v1/embeddings"),
+        error_paths=("/v1/completions", "/v1/embeddings"),
     ),
     upstream_side=UpstreamSide(
         kinds=("openai", "mock"),  # the built-in mock answers in OpenAI's shape
