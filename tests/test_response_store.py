@@ -59,14 +59,16 @@ def test_a_record_is_the_answer_and_the_whole_input_a_string_input_is_one_user_m
     assert history.record({"model": "m"}, ANSWER)["input"] == []
 
 
-def test_expand_puts_the_kept_conversation_first_and_drops_the_pointer_not_the_rest() -> None:
+def test_expand_puts_the_kept_conversation_first_and_keeps_the_rest() -> None:
     record = {"response": ANSWER, "input": [USER]}
     output = {"type": "function_call_output", "call_id": "call_1", "output": "ok"}
     request = {"model": "m", "previous_response_id": "resp_1", "input": [output], "instructions": "new",
                "store": True, "tools": [{"type": "function", "name": "shell"}]}
     expanded = history.expand(request, record)
     assert expanded["input"] == [USER, *ANSWER["output"], output]
-    assert "previous_response_id" not in expanded
+    # The pointer stays for converted answers to repeat; passthrough targets never get it
+    # (test_a_passthrough_answer_is_kept_under_the_upstreams_id_and_continued_in_full).
+    assert expanded["previous_response_id"] == "resp_1"
     # The request's own settings stay; the kept answer's instructions are not carried over.
     assert expanded["instructions"] == "new" and expanded["store"] is True and expanded["tools"] == request["tools"]
     assert history.expand({"model": "m", "previous_response_id": "resp_1", "input": "next"}, record)["input"][-1] == {
@@ -351,6 +353,7 @@ async def test_an_unknown_previous_response_is_the_clients_error_unless_the_targ
     assert refused.status_code == 400 and chat.call_count == 0
     error = refused.json()["error"]
     assert error["type"] == "invalid_request_error" and "resp_unknown" in error["message"]
+    assert error["param"] == "previous_response_id" and error["code"] == "previous_response_not_found"
 
     resp = respx.post(RESP_URL).mock(return_value=httpx.Response(200, json=responses_answer("resp_up2", "ok")))
     passed = await client.post("/v1/responses", headers=auth(), json={

@@ -36,10 +36,15 @@ class RouterError(Exception):
     error_type: str = "api_error"
     retryable: bool = False
 
-    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None,
+                 param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})
+        # For protocols whose errors name the request field at fault and a machine-readable
+        # code (OpenAI's `param` and `code`); None: the protocol's default for the error type.
+        self.param = param
+        self.code = code
 
 
 class ClientError(RouterError):

@@ -32,7 +32,7 @@ _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 class RequestContext:
     """Also the relay's StreamObserver (router.core.stream): a stream's end settles its usage."""
 
-    __slots__ = ("exchange", "facts", "incoming", "request_id", "spoke", "state", "ticket", "_struct")
+    __slots__ = ("exchange", "facts", "incoming", "request_id", "spoke", "state", "ticket", "_resolved_pointer", "_struct")
 
     def __init__(self, state: RouterState, incoming: Incoming, spoke: Spoke, request_id: str) -> None:
         self.state, self.incoming, self.spoke, self.request_id = state, incoming, spoke, request_id
@@ -40,6 +40,7 @@ class RequestContext:
         self.facts: RequestFacts | None = None
         self.ticket: Ticket | None = None
         self._struct: Any = None
+        self._resolved_pointer: str | None = None
 
     @property
     def body(self) -> bytes:
@@ -51,17 +52,22 @@ class RequestContext:
             self._struct = decode_client(self.spoke.client.request_decoder, self.incoming.body)
         return self._struct
 
-    def replace_body(self, body: bytes) -> None:
+    def replace_body(self, body: bytes, pointer: str) -> None:
         """The request becomes `body` (a conversation continued from a kept answer, rebuilt in
-        full): what was decoded of the old one is forgotten."""
+        full): what was decoded of the old one is forgotten. `pointer`, the field naming the
+        kept answer, is the router's own business from now on: passthrough targets never get it."""
         self.incoming.body = body
         self._struct = None
+        self._resolved_pointer = pointer
 
     def for_target(self, target: Target) -> Any:
         """What the target's request conversion takes. Passthrough attempts get a fresh dict
         each time: they edit it in place."""
         if target.converters.passthrough:
-            return decode_client(_decode_object, self.incoming.body)
+            body = decode_client(_decode_object, self.incoming.body)
+            if self._resolved_pointer is not None:
+                body.pop(self._resolved_pointer, None)
+            return body
         return self.struct()
 
     def settle(self, tokens: Tokens | None) -> None:

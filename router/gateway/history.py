@@ -65,7 +65,7 @@ async def resume(ctx: RequestContext, history: History, fields: Any, plan: Plan)
             return False
         raise history.unknown(previous)
     request = decode_client(_decode_object, ctx.body)
-    ctx.replace_body(_encode(history.expand(request, record)))
+    ctx.replace_body(_encode(history.expand(request, record)), history.pointer)
     return True
 
 

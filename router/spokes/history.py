@@ -26,9 +26,12 @@ class History:
     # Asked of the routing fields of the first decode (free: no second decode of the body).
     continues: Callable[[Any], str | None]  # the id of the kept answer the request continues
     keeps: Callable[[Any], bool]  # does the request ask for its answer to be kept?
-    # (request, record) → the request with the kept conversation in it and no pointer left, so
-    # any target (another protocol, or the same one that never saw the id) can answer it.
+    # (request, record) → the request with the kept conversation in it, so any target (another
+    # protocol, or the same one that never saw the id) can answer it. The pointer stays, for a
+    # converted answer to repeat it as the API does; passthrough targets get the request
+    # without it (router.gateway.context), or they would look the id up themselves.
     expand: Callable[[JSONObject, JSONObject], JSONObject]
+    pointer: str  # the request field naming the kept answer the request continues
     # (request as sent on, answer as the client got it) → the record to keep.
     record: Callable[[JSONObject, JSONObject], JSONObject]
     answer_id: Callable[[JSONObject], str | None]  # the id the answer is kept and found by

@@ -32,7 +32,8 @@ def error_status(error: RouterError) -> int:
 
 def error_body(error: RouterError) -> bytes:
     kind = _OPENAI_TYPES.get(error.error_type, "server_error")
-    return _encode({"error": {"message": error.message, "type": kind, "param": None, "code": error.error_type}})
+    return _encode({"error": {"message": error.message, "type": kind, "param": error.param,
+                              "code": error.code or error.error_type}})
 
 
 def error_event(error: RouterError) -> bytes:

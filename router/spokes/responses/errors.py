@@ -51,18 +51,18 @@ def error_status(error: RouterError) -> int:
 
 
 def error_code(error: RouterError) -> str:
-    return _CODES.get(error.error_type, "server_error")
+    return error.code or _CODES.get(error.error_type, "server_error")
 
 
 def error_body(error: RouterError) -> bytes:
     kind = _TYPES.get(error.error_type, "server_error")
-    return _encode({"error": {"message": error.message, "type": kind, "param": None, "code": error_code(error)}})
+    return _encode({"error": {"message": error.message, "type": kind, "param": error.param, "code": error_code(error)}})
 
 
 def error_event_at(error: RouterError, sequence_number: int) -> bytes:
     """The `error` event, numbered after the last event the client got (the stream machine
     counts them: call it with its next sequence number)."""
-    data = _encode({"type": "error", "code": error_code(error), "message": error.message, "param": None,
+    data = _encode({"type": "error", "code": error_code(error), "message": error.message, "param": error.param,
                     "sequence_number": sequence_number})
     return b"event: error\ndata: " + data + b"\n\n"
 

@@ -59,9 +59,10 @@ def input_items(request: JSONObject) -> list[Item]:
 
 
 def expand(request: JSONObject, record: JSONObject) -> JSONObject:
-    """`request` with the kept conversation before its own input, and no previous_response_id."""
+    """`request` with the kept conversation before its own input (previous_response_id kept:
+    see History.expand)."""
     output = record["response"].get("output") or []
-    expanded = {name: value for name, value in request.items() if name != "previous_response_id"}
+    expanded = dict(request)
     expanded["input"] = [*record["input"], *output, *input_items(request)]
     return expanded
 
@@ -91,7 +92,8 @@ def final_answer(event: str | None, data: bytes) -> JSONObject | None:
 
 def unknown(previous: str) -> RouterError:
     """As the API words it; the field is named for clients that show only the message."""
-    return InvalidRequest(f"Previous response with id '{previous}' not found (previous_response_id).")
+    return InvalidRequest(f"Previous response with id '{previous}' not found (previous_response_id).",
+                          param="previous_response_id", code="previous_response_not_found")
 
 
 def not_found(kept: str) -> RouterError:
@@ -140,7 +142,8 @@ def _limit(given: str | None) -> int:
 
 
 HISTORY = History(
-    path=PATH, continues=continues, keeps=keeps, expand=expand, record=record, answer_id=answer_id,
+    path=PATH, continues=continues, keeps=keeps, expand=expand, pointer="previous_response_id",
+    record=record, answer_id=answer_id,
     final_markers=FINAL_MARKERS, final_answer=final_answer, unknown=unknown, not_found=not_found,
     answer_of=answer_of, deleted=deleted, input_page=input_page,
 )

@@ -51,7 +51,7 @@ def test_every_answer_field_is_accounted_for() -> None:
 
 def test_a_text_answer() -> None:
     out = to_response(message(text("Hello"), text(" world")), {"model": "gpt-x", "input": "hi", "store": False})
-    assert out["id"] == "resp_msg_01abc" and out["object"] == "response"
+    assert out["id"].startswith("resp_") and len(out["id"]) > 10 and out["object"] == "response"
     assert isinstance(out["created_at"], int)
     assert out["status"] == "completed" and out["error"] is None and out["incomplete_details"] is None
     assert out["model"] == "claude-test"

@@ -37,9 +37,11 @@ _decode = msgspec.json.decode
 # --- ids -----------------------------------------------------------------------------------------
 
 
-def response_id(hub_id: str | None) -> str:
-    """`resp_` and the hub message's id (kept for tracing), or a new one."""
-    return f"{RESPONSE_PREFIX}{hub_id}" if hub_id else new_id(RESPONSE_PREFIX)
+def response_id() -> str:
+    """A new id for every answer, never one made from the upstream's: kept answers are found by
+    it, and upstreams repeat theirs (Ollama's `chatcmpl-123`, mocks), so a second answer would
+    overwrite the first in the response store."""
+    return new_id(RESPONSE_PREFIX)
 
 
 def item_id(prefix: str) -> str:

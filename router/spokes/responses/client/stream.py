@@ -179,7 +179,7 @@ class ResponsesStreamFromHub:
         if self._ended:
             return b""
         self._ended = True
-        out = self._create(None) if self._response_id is None else b""
+        out = self._create() if self._response_id is None else b""
         out += error_event_at(error, self._out.take())
         failure = b'"failed","error":%s,"incomplete_details":null' % _encode(_failure(error))
         return out + self._lifecycle(_FAILED, failure, self._finished_output(), self._usage_json())
@@ -211,7 +211,7 @@ class ResponsesStreamFromHub:
             self._merge_usage(message.usage)
         if self._response_id is not None:
             return b""  # a second message_start: the response exists already
-        return self._create(message.id if message is not None else None)
+        return self._create()
 
     def _on_block_start(self, event: HubEvent) -> bytes:
         block = event.content_block or {}
@@ -347,9 +347,9 @@ class ResponsesStreamFromHub:
 
     # --- the response object --------------------------------------------------------------------
 
-    def _create(self, hub_id: str | None) -> bytes:
+    def _create(self) -> bytes:
         """response.created and response.in_progress: the response, empty, in progress."""
-        self._response_id = output.response_id(hub_id)
+        self._response_id = output.response_id()
         status = b'"in_progress","error":null,"incomplete_details":null'
         return self._lifecycle(_CREATED, status, b"[]", b"null") + self._lifecycle(_IN_PROGRESS, status, b"[]", b"null")
 
