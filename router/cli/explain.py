@@ -208,7 +208,7 @@ def report(request: ExplainedRequest, table: Table, facts: RequestFacts, plan: P
 
 
 def _request_lines(request: ExplainedRequest, filename: str | None) -> Iterator[str]:
-    yield f'request: model "{request.model}" from an {request.protocol} client ({request.body_origin})'
+    yield f'request: model "{request.model}" from a client of {spoke_named(request.protocol).title} ({request.body_origin})'
     yield f"  table: {filename or 'the UPSTREAM_* environment'}"
     yield f"  key: {request.key_name or 'none'}"
     if request.headers:
