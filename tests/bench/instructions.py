@@ -12,6 +12,18 @@ prints the table (a few minutes: valgrind is ~50x slower).
 
 Without valgrind it prints microseconds of CPU per request, which are only as good as the VM.
 The upstream has an API key, so every chunk goes through the scrubber as in production.
+
+The protocol pairs (tests.bench.pairs: a Responses client on Chat, Anthropic and Responses
+upstreams, Anthropic and Chat clients on a Responses upstream, each a small request and a
+54-event stream, and a 40 KB Codex request on Chat) run when named, `pairs` for all of them,
+`all` for them and today's three:
+
+    python -m tests.bench.instructions 300 resp-chat-small,resp-chat-stream
+    python -m tests.bench.instructions 300 all                  # µs of CPU per request
+    python -m tests.bench.instructions 300 pairs --instructions # callgrind, a run per scenario
+
+A run naming a pair loads the pairs' routes and warms every scenario up; `--compare` measures
+today's three only, on today's routes, so a base without the Responses spoke still runs.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ from tests.bench.run import FIXTURE, completion_json, stream_sse
 
 SCENARIOS = ("small", "stream", "agent")
 WARMUP = 50
-ROUTES = """
+ROUTES_HEAD = """
 [server]
 access-log = false
 
@@ -57,12 +69,14 @@ api-key = "env:UP_KEY"
 name = "stream"
 models = ["claude-stream"]
 to = "sse/m"
-
+"""
+CATCH_ALL = """
 [[routes]]
 name = "plain"
 models = ["*"]
 to = "plain/m"
 """
+ROUTES = ROUTES_HEAD + CATCH_ALL
 KEY = "bench-client-key"
 ENVIRON = {"BENCH_KEY": KEY, "UP_KEY": "sk-bench-upstream-0123456789abcdefghijklmnop"}
 
@@ -81,7 +95,13 @@ class Canned(httpx.AsyncBaseTransport):
 def transport(name: str, upstream: object) -> httpx.AsyncBaseTransport:
     if name == "sse":
         return Canned(stream_sse().encode(), "text/event-stream")
-    return Canned(completion_json().encode(), "application/json")
+    if name == "plain":
+        return Canned(completion_json().encode(), "application/json")
+    # Only the pairs' routes name other upstreams (and a base checkout has no tests.bench.pairs).
+    from tests.bench.pairs import UPSTREAMS
+
+    canned = UPSTREAMS[name]
+    return Canned(canned.answer().encode(), canned.content_type)
 
 
 def bodies() -> dict[str, bytes]:
@@ -98,10 +118,25 @@ def bodies() -> dict[str, bytes]:
 App = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 
-async def one(app: App, body: bytes) -> None:
-    """One POST /v1/messages, its body in one message, the answer collected."""
+def pair_routes() -> str:
+    """Today's routes with the pairs' upstreams and routes before the catch-all (first match wins)."""
+    from tests.bench.pairs import pair_routes_toml, pair_upstreams_toml
+
+    upstreams = pair_upstreams_toml(lambda upstream: f"http://{upstream.name}.invalid{upstream.base_path}", "env:UP_KEY")
+    return ROUTES_HEAD + upstreams + pair_routes_toml() + CATCH_ALL
+
+
+def pair_requests() -> dict[str, tuple[str, bytes]]:
+    """(client path, body) of every pair scenario."""
+    from tests.bench.pairs import PAIRS
+
+    return {name: (pair.client_path, json.dumps(pair.request()).encode()) for name, pair in PAIRS.items()}
+
+
+async def one(app: App, body: bytes, path: str = "/v1/messages") -> None:
+    """One POST to `path`, its body in one message, the answer collected."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/v1/messages", "raw_path": b"/v1/messages", "query_string": b"",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": "", "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 80),
              "headers": [(b"content-type", b"application/json"), (b"x-api-key", KEY.encode()),
                          (b"content-length", str(len(body)).encode())]}
@@ -135,17 +170,27 @@ async def measure(count: int, scenarios: list[str]) -> None:
         from router.server.app import create_app
 
     logging.getLogger("router").setLevel(logging.ERROR)
-    state = open_state(build_table(load_config_text(ROUTES, filename="routes.toml", environ=ENVIRON)),
+    # Today's three alone load today's routes (a base without the pairs' upstream kinds runs them);
+    # any pair loads the pairs' routes and warms every pair up too.
+    with_pairs = not set(scenarios) <= set(SCENARIOS)
+    routes = pair_routes() if with_pairs else ROUTES
+    state = open_state(build_table(load_config_text(routes, filename="routes.toml", environ=ENVIRON)),
                        transport=transport)
     app = create_app(state)
-    requests = bodies()
-    for name in SCENARIOS:  # every run warms up all three, so a run of N differs from one of 0 only by N
+    requests = {name: ("/v1/messages", body) for name, body in bodies().items()}
+    if with_pairs:
+        requests |= pair_requests()
+    unknown = set(scenarios) - requests.keys()
+    if unknown:
+        sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))} (known: {', '.join(requests)})")
+    for path, body in requests.values():  # every run warms up all, so a run of N differs from one of 0 only by N
         for _ in range(WARMUP):
-            await one(app, requests[name])
+            await one(app, body, path)
     for name in scenarios:
+        path, body = requests[name]
         started = time.process_time()
         for _ in range(count):
-            await one(app, requests[name])
+            await one(app, body, path)
         if count:
             print(f"{name}: {(time.process_time() - started) / count * 1e6:.1f} us of CPU per request")
 
@@ -179,17 +224,50 @@ def compare(base: Path, count: int) -> None:
         print(f"| {name} | {old:,.0f} | {new:,.0f} | {(new / old - 1) * 100:+.1f} % |")
 
 
+def counted(count: int, scenarios: list[str]) -> None:
+    """Instructions per request of `scenarios` on this tree (callgrind, a run each, less a run of 0)."""
+    here = Path(__file__).resolve().parents[2]
+    idle: dict[bool, int] = {}  # a run of 0 per routes table: today's, or with the pairs'
+    print(f"instructions per request (callgrind, {count} requests after {WARMUP} of each)\n")
+    print("| scenario | instructions |\n|---|---:|")
+    for name in scenarios:
+        with_pairs = name not in SCENARIOS
+        if with_pairs not in idle:
+            idle[with_pairs] = instructions(here, 0, name)
+        print(f"| {name} | {(instructions(here, count, name) - idle[with_pairs]) / count:,.0f} |", flush=True)
+
+
+def expand(names: str) -> list[str]:
+    """Scenario names, with `pairs` for every protocol pair and `all` for today's three and the pairs."""
+    expanded: list[str] = []
+    for name in names.split(","):
+        if name in ("all", "pairs"):
+            from tests.bench.pairs import PAIRS
+
+            expanded += [*SCENARIOS, *PAIRS] if name == "all" else list(PAIRS)
+        else:
+            expanded.append(name)
+    return list(dict.fromkeys(expanded))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("count", type=int, nargs="?", default=300)
-    parser.add_argument("scenario", nargs="?", default=",".join(SCENARIOS))
+    parser.add_argument("scenario", nargs="?", default=",".join(SCENARIOS),
+                        help=f"comma-separated: {', '.join(SCENARIOS)}, a pair of tests.bench.pairs "
+                             "(resp-chat-small, …), `pairs` or `all`")
     parser.add_argument("--compare", type=Path, metavar="BASE_DIR",
                         help="a checkout of the base commit (with ../shared beside it, like this one)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per request on this tree under callgrind (a valgrind run each)")
     args = parser.parse_args()
     if args.compare is not None:
         compare(args.compare, args.count)
         return
-    asyncio.run(measure(args.count, args.scenario.split(",")))
+    if args.instructions:
+        counted(args.count, expand(args.scenario))
+        return
+    asyncio.run(measure(args.count, expand(args.scenario)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ median of `--repeat` runs (3), since neighbours on a shared VM move a single run
 
 Scenarios: a small non-streaming request, a small streaming request (54 upstream events), and a
 65 KB agentic request (a real Claude Code request with its tools, tool turn included).
+
+`--pairs` adds a table of the protocol pairs (tests.bench.pairs: Responses clients on Chat,
+Anthropic and Responses upstreams, Anthropic and Chat clients on a Responses upstream, a small
+request and a 54-event stream each, and a 40 KB Codex request), at `--pair-concurrency` (16),
+each row with its CPU budget checked (✓ / ✗: ≤ 0.6 ms small, ≤ 1.0 ms stream; printed, never
+raised); `--only-pairs` skips today's three; `--pair NAME` picks pairs.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from tests.bench.pairs import (
+    PAIRS,
+    UPSTREAMS,
+    Pair,
+    budget_mark,
+    pair_routes_toml,
+    pair_upstreams_toml,
+)
+from tests.bench.pairs import completion_json as completion_json  # noqa: PLC0414 (re-exported: their old home)
+from tests.bench.pairs import stream_sse as stream_sse  # noqa: PLC0414
 from tests.support.servers import REPO, free_port, running
 
 FIXTURE = REPO.parent / "shared" / "fixtures" / "claude-code" / "tool" / "0002-anthropic_messages_stream.json"
@@ -39,30 +55,16 @@ KEY = "bench-client-key"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def completion_json() -> str:
-    return json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "m",
-                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
-                                    "finish_reason": "stop"}],
-                       "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21}})
-
-
-def stream_sse(events: int = 54) -> str:
-    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0, "model": "m"}
-    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
-    chunks += [{**base, "choices": [{"index": 0, "delta": {"content": f"word{i} "}}]} for i in range(events - 4)]
-    chunks += [{**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
-               {**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 50, "total_tokens": 62}}]
-    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-
-
 def nginx_conf(port: int, tmp: Path) -> str:
     """nginx answers a POST to a static file with 405; `error_page 405 =200 $uri` serves the file
     instead, so the canned answers are plain files of any size."""
     tmp.chmod(0o755)  # nginx's workers run as an unprivileged user and must read the files
-    for kind, body in (("plain", completion_json()), ("sse", stream_sse())):
-        target = tmp / "static" / kind / "v1" / "chat"
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "completions").write_text(body)
+    for upstream in UPSTREAMS.values():  # every protocol's canned answers at the path the router posts to
+        target = tmp / "static" / upstream.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(upstream.answer())
+    locations = "\n".join(f"    location /{upstream.name}/ {{ types {{ }} default_type {upstream.content_type}; "
+                           "error_page 405 =200 $uri; }" for upstream in UPSTREAMS.values())
     return f"""
 worker_processes 1;
 pid {tmp}/nginx.pid;
@@ -76,15 +78,17 @@ http {{
   server {{
     listen 127.0.0.1:{port};
     root {tmp}/static;
-    location /plain/ {{ types {{ }} default_type application/json; error_page 405 =200 $uri; }}
-    location /sse/ {{ types {{ }} default_type text/event-stream; error_page 405 =200 $uri; }}
+{locations}
   }}
 }}
 """
 
 
-def routes_toml(nginx: int) -> str:
-    return f"""
+def routes_toml(nginx: int, pairs: bool = False) -> str:
+    """The bench's routes; `pairs` adds the protocol pairs' upstreams and routes (kinds a router
+    from before issue 15 does not know, so `tests.bench.ab` runs both routers without them)."""
+    extra = pair_upstreams_toml(lambda upstream: f"http://127.0.0.1:{nginx}{upstream.base_path}", None)
+    return (f"""
 [auth]
 keys = ["env:BENCH_KEY"]
 
@@ -105,7 +109,7 @@ to = "plain/m"
 name = "bench-stream"
 models = ["bench-stream"]
 to = "sse/m"
-"""
+""" + (extra + pair_routes_toml() if pairs else ""))
 
 
 def small_body(model: str, stream: bool) -> dict[str, object]:
@@ -218,7 +222,7 @@ def machine_times() -> tuple[int, int]:
 
 def rss_mib(pid: int) -> float:
     match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-    return int(match.group(1)) / 1024 if match else 0.0  # type: ignore[union-attr]
+    return int(match.group(1)) / 1024 if match else 0.0
 
 
 def nginx_pids(master: int) -> list[int]:
@@ -233,11 +237,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per cell, router and direct alternating; the median run is shown "
                              "(a shared VM's neighbours move single runs by a third)")
+    parser.add_argument("--pairs", action="store_true",
+                        help="also the protocol pairs (tests.bench.pairs), each against its CPU budget")
+    parser.add_argument("--only-pairs", action="store_true", help="the protocol pairs without today's scenarios")
+    parser.add_argument("--pair-concurrency", default="16", help="concurrency levels of the pairs' rows")
+    parser.add_argument("--pair", action="append", choices=sorted(PAIRS), metavar="NAME",
+                        help=f"only these pairs (repeatable): {', '.join(PAIRS)}")
     args = parser.parse_args()
+    pairs = [PAIRS[name] for name in args.pair or PAIRS] if args.pairs or args.only_pairs or args.pair else []
     for tool in ("nginx", "wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} not found: apt-get install nginx-light wrk util-linux")
-    levels = [int(c) for c in args.concurrency.split(",")]
+    levels = [] if args.only_pairs else [int(c) for c in args.concurrency.split(",")]
+    pair_levels = [int(c) for c in args.pair_concurrency.split(",")]
     with TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         nginx_port, router_port = free_port(), free_port()
@@ -245,11 +257,16 @@ def main() -> None:
         nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"])
         try:
             time.sleep(0.5)
-            (tmp / "routes.toml").write_text(routes_toml(nginx_port))
+            (tmp / "routes.toml").write_text(routes_toml(nginx_port, pairs=bool(pairs)))
             command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
             with running(command, router_port, env={"BENCH_KEY": KEY}, log_file=tmp / "router.log") as router:
                 os.sched_setaffinity(router.pid, {1})
-                run_all(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, levels, args.seconds, args.repeat)
+                if levels:
+                    run_all(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, levels, args.seconds,
+                            args.repeat)
+                if pairs:
+                    run_pairs(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, pairs, pair_levels,
+                              args.seconds, args.repeat)
         finally:
             nginx.terminate()
             nginx.wait()
@@ -284,10 +301,33 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
                   f"{routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
     print(f"\nrouter RSS after load: {rss_mib(router_pid):.1f} MiB (idle {idle:.1f} MiB)")
     stream = small_body("bench-stream", True)
-    routed = statistics.median(first_byte_ms(router_port, "/v1/messages", stream) for _ in range(repeat))
-    direct = statistics.median(first_byte_ms(nginx_port, "/sse/v1/chat/completions", stream) for _ in range(repeat))
-    print(f"stream time to first byte, concurrency 1, p50: router {routed:.3f} ms, direct {direct:.3f} ms, "
-          f"added {routed - direct:.3f} ms")
+    routed_ms = statistics.median(first_byte_ms(router_port, "/v1/messages", stream) for _ in range(repeat))
+    direct_ms = statistics.median(first_byte_ms(nginx_port, "/sse/v1/chat/completions", stream) for _ in range(repeat))
+    print(f"stream time to first byte, concurrency 1, p50: router {routed_ms:.3f} ms, direct {direct_ms:.3f} ms, "
+          f"added {routed_ms - direct_ms:.3f} ms")
+
+
+
+def run_pairs(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, router_port: int, pairs: list[Pair],
+              levels: list[int], seconds: float, repeat: int) -> None:
+    """A row per protocol pair and concurrency: the router's CPU per request against the pair's
+    budget (a report: over budget is printed, never raised), and the ratio to nginx directly."""
+    print(f"\nprotocol pairs (router on core 1; wrk and nginx on core 0; {seconds:g} s per run, median of {repeat})\n")
+    print(f"{'pair':40} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
+          f"{'budget':>7} | {'direct rps':>10} | {'rps ratio':>9} {'steal':>6}")
+    for pair in pairs:
+        url, body = f"http://127.0.0.1:{router_port}{pair.client_path}", pair.request()
+        direct_url = f"http://127.0.0.1:{nginx_port}{pair.upstream_path}"
+        wrk(url, body, 4, 1.0, tmp, [router_pid])  # warm-up: connections, code paths
+        for connections in levels:
+            runs = [(wrk(url, body, connections, seconds, tmp, [router_pid]),
+                     wrk(direct_url, body, connections, seconds, tmp, nginx)) for _ in range(repeat)]
+            routed = median_by(lambda result: result.cpu_ms, [r for r, _ in runs])
+            direct = median_by(lambda result: result.rps, [d for _, d in runs])
+            print(f"{pair.label:40} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
+                  f"{routed.cpu_ms:>10.3f} {budget_mark(routed.cpu_ms, pair.budget_ms):>7} | {direct.rps:>10.0f} | "
+                  f"{routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
+    print(f"\nrouter RSS after the pairs: {rss_mib(router_pid):.1f} MiB")
 
 
 if __name__ == "__main__":
