@@ -1,10 +1,13 @@
 """A fault-injecting upstream on loopback: `python -m tests.support.fault_upstream --port N`.
 
-One raw asyncio HTTP/1.1 server (keep-alive, content-length request bodies) speaking both OpenAI
-Chat Completions (POST /v1/chat/completions) and Anthropic Messages (POST /v1/messages), so it
-can drop a connection, send half a body or hang exactly where a test wants. Answers are those
-of the other mocks (router.upstream.mock, tests.support.anthropic_mock); streams go out chunked,
-one event per chunk, so a close before the last chunk is a broken body, never a clean end.
+One raw asyncio HTTP/1.1 server (keep-alive, content-length request bodies) speaking OpenAI Chat
+Completions (POST /v1/chat/completions), Anthropic Messages (POST /v1/messages) and OpenAI
+Responses (POST /v1/responses), so it can drop a connection, send half a body or hang exactly
+where a test wants. Answers are those of the other mocks (router.upstream.mock,
+tests.support.anthropic_mock, tests.support.responses_mock); streams go out chunked, one event
+per chunk, so a close before the last chunk is a broken body, never a clean end. A Responses
+stream's only terminal event is `response.completed` (it has no [DONE]), so for it `no-terminal`
+and `no-done` are the same stream.
 
 The fault is the model name's second dot-separated part (`<anything>.<fault>[.<anything>]`, so
 `a2o.429-ra.stream` is fault `429-ra`); a name without a known fault is answered normally:
@@ -17,8 +20,9 @@ The fault is the model name's second dot-separated part (`<anything>.<fault>[.<a
   truncated                    unary: half the JSON with a content-length that matches it;
                                stream: two events and half of the third, then a clean end
   no-terminal                  stream: the content only (no finish_reason / [DONE]; no
-                               message_delta / message_stop), clean end
-  no-done                      stream: all but the last event ([DONE] / message_stop), clean end
+                               message_delta / message_stop; no response.completed), clean end
+  no-done                      stream: all but the last event ([DONE] / message_stop /
+                               response.completed), clean end
   malformed                    unary: a 200 whose body is not JSON; stream: a `data:` line
                                that is not JSON after the first events, then the rest
   hang-first                   reads the request, sends nothing until the peer goes away
@@ -31,7 +35,8 @@ The fault is the model name's second dot-separated part (`<anything>.<fault>[.<a
   echo-header-error            a 500 carrying `x-echo` and `retry-after` with the credential
   echo-header-ok               a normal answer carrying `x-echo: <credential>`
   echo-stream                  stream: the first events, then an error event/chunk quoting the
-                               credential (`data: {"error":...}` / `event: error`), clean end
+                               credential (`data: {"error":...}` / `event: error` / `event: error`
+                               and `response.failed`, as OpenAI ends a failed response), clean end
 
 GET /attempts?model=NAME answers {"attempts": n}: the requests this model name got, so a test
 can tell whether the router retried. GET /health answers 200.
@@ -51,7 +56,7 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 
 from router.upstream.mock import chunks, completion
-from tests.support import anthropic_mock
+from tests.support import anthropic_mock, responses_mock
 
 _encode = msgspec.json.Encoder().encode
 HANG_LIMIT = 15.0  # a hung answer gives up after this long even if the router never does
@@ -91,7 +96,7 @@ def chunk(data: bytes) -> bytes:
 
 
 class Api(ABC):
-    """What differs between the two APIs: answers, stream events, error bodies, credentials."""
+    """What differs between the APIs: answers, stream events, error bodies, credentials."""
 
     name: str
 
@@ -109,7 +114,8 @@ class Api(ABC):
         ...
 
     @abstractmethod
-    def error_event(self, message: str) -> bytes:
+    def error_event(self, message: str, sequence_number: int) -> bytes:
+        """The API's mid-stream failure, after `sequence_number` events (APIs that number them)."""
         ...
 
     @abstractmethod
@@ -140,7 +146,7 @@ class OpenAIChat(Api):
         return _encode({"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error",
                                   "param": None, "code": None}})
 
-    def error_event(self, message: str) -> bytes:
+    def error_event(self, message: str, sequence_number: int) -> bytes:
         return b"data: " + _encode({"error": {"message": message, "type": "server_error", "code": None}}) + b"\n\n"
 
     def malformed_event(self) -> bytes:
@@ -168,7 +174,7 @@ class AnthropicMessages(Api):
         kind = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
         return _encode({"type": "error", "error": {"type": kind, "message": message}})
 
-    def error_event(self, message: str) -> bytes:
+    def error_event(self, message: str, sequence_number: int) -> bytes:
         body = {"type": "error", "error": {"type": "api_error", "message": message}}
         return b"event: error\ndata: " + _encode(body) + b"\n\n"
 
@@ -180,7 +186,35 @@ class AnthropicMessages(Api):
         return key, key[: len(key) // 2]
 
 
-PROTOCOLS: dict[str, Api] = {"/v1/chat/completions": OpenAIChat(), "/v1/messages": AnthropicMessages()}
+class OpenAIResponses(OpenAIChat):
+    """OpenAI's Responses API: OpenAI's error body and credential, its own objects and events."""
+
+    name = "responses"
+
+    def answer(self, request: Any) -> bytes:
+        return _encode(responses_mock.response(request))
+
+    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+        frames = [b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+                  for name, data in responses_mock.events(request)]
+        return frames[:-1], frames[-1:]  # response.completed: the one terminal event
+
+    def error_event(self, message: str, sequence_number: int) -> bytes:
+        """`error`, then `response.failed` carrying the same error (both quote `message`)."""
+        error = _encode({"type": "error", "code": "server_error", "message": message, "param": None,
+                         "sequence_number": sequence_number})
+        failed = _encode({"type": "response.failed", "sequence_number": sequence_number + 1,
+                          "response": {"id": "resp_failed", "object": "response", "status": "failed",
+                                       "error": {"code": "server_error", "message": message},
+                                       "incomplete_details": None, "output": [], "usage": None}})
+        return b"event: error\ndata: " + error + b"\n\nevent: response.failed\ndata: " + failed + b"\n\n"
+
+    def malformed_event(self) -> bytes:
+        return b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta", "delta": \n\n'
+
+
+PROTOCOLS: dict[str, Api] = {"/v1/chat/completions": OpenAIChat(), "/v1/messages": AnthropicMessages(),
+                             "/v1/responses": OpenAIResponses()}
 STATUS_FAULTS = {"429-ra": 429, "429": 429, "500": 500, "503": 503, "529": 529, "once-500": 500,
                  "echo-401": 401, "echo-500": 500, "echo-header-error": 500}
 
@@ -283,7 +317,7 @@ class FaultUpstream:
         elif fault == "malformed":
             events = [*events[:2], protocol.malformed_event(), *events[2:]]
         elif fault == "echo-stream":
-            events = [*events[:2], protocol.error_event(echo)]
+            events = [*events[:2], protocol.error_event(echo, 2)]
         elif fault == "hang-after":
             events, clean_end = events[:1], False
         writer.write(head(200, [("content-type", "text/event-stream"), ("transfer-encoding", "chunked"), *extra]))
@@ -309,7 +343,7 @@ async def hang(reader: asyncio.StreamReader) -> None:
     """Send nothing until the peer closes (its timeout fired) or HANG_LIMIT passes."""
     try:
         await asyncio.wait_for(reader.read(), HANG_LIMIT)
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         pass
 
 
