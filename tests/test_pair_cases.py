@@ -32,6 +32,8 @@ from router.core.errors import InvalidRequest
 from router.hub.messages import AnthropicMessage, MessagesRequest, request_from_python
 from router.routing.compose import build_converters
 from router.spokes.openai.wire import ChatCompletion, ChatRequest
+from router.spokes.responses.answer_wire import ResponseObject
+from router.spokes.responses.request_wire import ResponsesRequest
 
 CASES_DIR = Path(__file__).parent / "cases"
 MIN_CASES_PER_PAIR = 50
@@ -63,6 +65,7 @@ class Protocol:
 PROTOCOLS = {
     "anthropic": Protocol(request=MessagesRequest, answer=AnthropicMessage, raw_json_in_request=True),
     "openai": Protocol(request=ChatRequest, answer=ChatCompletion, raw_json_in_request=False, clock_fields=("created",)),
+    "responses": Protocol(request=ResponsesRequest, answer=ResponseObject, raw_json_in_request=False),
 }
 
 
