@@ -101,8 +101,10 @@ def tool_arguments(value: Any) -> str:
 
 def finish_reason(stop_reason: str | None, has_tool_calls: bool, values: Mapping[str, str]) -> str:
     """The value map, but a turn with tool calls ends in `tool_calls` whatever the upstream says,
-    and a `tool_use` stop that only called `json_response` is a finished answer: `stop`."""
-    if has_tool_calls:
+    and a `tool_use` stop that only called `json_response` is a finished answer: `stop`. A turn
+    cut by the token limit ends in `length` even when it holds calls: the last one may be cut
+    mid-arguments, and `tool_calls` would tell the client to run it (OpenAI says `length` too)."""
+    if has_tool_calls and stop_reason != "max_tokens":
         return "tool_calls"
     if stop_reason == "tool_use":
         return "stop"
