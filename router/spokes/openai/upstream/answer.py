@@ -107,6 +107,10 @@ def finish_reason_of(src: ChatCompletion) -> str | None:
     choice = src.choices[0]
     if choice.message.tool_calls:
         return "tool_calls"
+    if choice.message.refusal:
+        # The model declined (OpenAI says finish_reason `stop`): the hub's `refusal` stop, which
+        # [values.finish_reason] gives content_filter, so clients see a refusal, not an answer.
+        return "content_filter"
     return choice.finish_reason
 
 

@@ -151,7 +151,7 @@ class AnthropicStreamFromOpenAI:
     __slots__ = (
         "_ctx", "_message_id", "_model", "_input_tokens", "_finish_values", "_signature", "_out",
         "_next_block", "_open", "_open_block", "_calls", "_live", "_waiting", "_finish_reason",
-        "_usage", "_saw_done", "_ended",
+        "_usage", "_saw_done", "_ended", "_refused",
     )
 
     def __init__(
@@ -180,6 +180,7 @@ class AnthropicStreamFromOpenAI:
         self._usage: Usage | None = None
         self._saw_done = False
         self._ended = False  # message_stop or error sent: nothing may follow
+        self._refused = False  # a refusal delta came: the answer ends in `refusal`, as unary
 
     # --- the StreamMachine interface ------------------------------------------------------------
 
@@ -325,6 +326,7 @@ class AnthropicStreamFromOpenAI:
     def _on_delta_rest(self, delta: Delta) -> None:
         """What follows the text in a delta: a refusal, tool-call fragments."""
         if delta.refusal:
+            self._refused = True
             self._on_text(delta.refusal)
         for call in delta.tool_calls or ():
             self._on_tool_call(call)
@@ -440,9 +442,9 @@ class AnthropicStreamFromOpenAI:
         self._ended = True
 
     def _stop_reason(self) -> str:
-        """The value map, as the unary converter applies it; streamed tool calls mean `tool_use`
-        whatever the upstream says (some say `stop`)."""
-        reason = "tool_calls" if self._calls else self._finish_reason
+        """The value map, as the unary converter applies it (finish_reason_of); streamed tool
+        calls mean `tool_use` whatever the upstream says (some say `stop`), a refusal `refusal`."""
+        reason = "tool_calls" if self._calls else "content_filter" if self._refused else self._finish_reason
         values = self._finish_values
         fallback = values.get("*", reason or "end_turn")
         return values.get(reason, fallback) if reason is not None else fallback

@@ -9,7 +9,10 @@ from typing import Any
 import msgspec
 
 from router.spokes.responses.names import ToolNames
-from router.spokes.responses.request_wire import Item, ResponsesRequest
+from router.spokes.responses.request_wire import Item, ResponsesRequest, Text
+
+
+_NO_SCHEMA = msgspec.Raw(b"null")  # TextFormat.schema when the format has none
 
 
 def _to_builtins(value: msgspec.Struct) -> Any:
@@ -32,7 +35,6 @@ def tool_names(src: ResponsesRequest) -> ToolNames:
 
 def echoed(src: ResponsesRequest) -> dict[str, Any]:
     """The request's settings as the Responses API repeats them in every response object."""
-    text = _to_builtins(src.text) if src.text is not None else {"format": {"type": "text"}}
     return {
         "instructions": src.instructions,
         "max_output_tokens": src.max_output_tokens,
@@ -41,7 +43,7 @@ def echoed(src: ResponsesRequest) -> dict[str, Any]:
         "reasoning": _to_builtins(src.reasoning) if src.reasoning is not None else {"effort": None, "summary": None},
         "store": True if src.store is None else src.store,
         "temperature": 1.0 if src.temperature is None else src.temperature,
-        "text": text,
+        "text": text_echoed(src.text),
         "tool_choice": src.tool_choice if src.tool_choice is not None else "auto",
         "tools": list(declared_tools(src)),
         "top_p": 1.0 if src.top_p is None else src.top_p,
@@ -49,3 +51,17 @@ def echoed(src: ResponsesRequest) -> dict[str, Any]:
         "user": src.user,
         "metadata": src.metadata or {},
     }
+
+
+def text_echoed(text: Text | None) -> dict[str, Any]:
+    """`text` as the API repeats it: the format with only the fields it has (a `text` or
+    `json_object` format is just its type) and `{"type": "text"}` when none was given."""
+    echoed: dict[str, Any] = {"format": {"type": "text"}}
+    if text is None:
+        return echoed
+    if text.format is not None:
+        fields = _to_builtins(text.format)
+        echoed["format"] = {name: value for name, value in fields.items() if value is not None and value != _NO_SCHEMA}
+    if text.verbosity is not None:
+        echoed["verbosity"] = text.verbosity
+    return echoed
