@@ -132,12 +132,15 @@ class AnthropicMessage(msgspec.Struct):
 
 
 class StreamDelta(msgspec.Struct):
-    """The `delta` of content_block_delta (text, thinking, partial_json ...) and of message_delta
-    (stop_reason, stop_sequence): one struct for both, since only `type`-specific fields are set."""
+    """The `delta` of content_block_delta (text, thinking, signature, partial_json ...) and of
+    message_delta (stop_reason, stop_sequence): one struct for both, since only `type`-specific
+    fields are set. `signature` (signature_delta) is read for clients that carry it on (a Responses
+    reasoning item's encrypted_content); an absent optional field costs the decoder nothing."""
 
     type: str | None = None
     text: str | None = None
     thinking: str | None = None
+    signature: str | None = None
     partial_json: str | None = None
     stop_reason: str | None = None
     stop_sequence: str | None = None

@@ -54,8 +54,11 @@ def answer_tokens(answer: Mapping[str, Any]) -> Tokens | None:
 def message_tokens(message: AnthropicMessage) -> Tokens | None:
     """The counts of a decoded hub answer (an Anthropic upstream's, before a client converts it)."""
     usage = message.usage
-    if usage is None:
-        return None
+    return None if usage is None else usage_tokens(usage)
+
+
+def usage_tokens(usage: Usage) -> Tokens | None:
+    """The counts of a decoded hub Usage (a stream's, as its machine gathered them)."""
     return _tokens(usage.input_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens, usage.output_tokens)
 
 

@@ -34,8 +34,10 @@ from typing import Any, Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import RouterError, UpstreamProtocolError, UpstreamStatusError
+from router.core.errors import RouterError, UpstreamProtocolError
+from router.hub.events import decode_event, merge_usage, stream_failure
 from router.hub.messages import StreamEvent, Usage
+from router.hub.usage import usage_tokens
 from router.spokes.openai.client.answer import (
     finish_reason,
     tool_call_id,
@@ -44,7 +46,6 @@ from router.spokes.openai.client.answer import (
 from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
 from router.spokes.openai.errors import error_event as openai_error_event
 
-_decode_event = msgspec.json.Decoder(StreamEvent).decode
 _encode = msgspec.json.Encoder().encode
 
 _CHOICE_END = b',"finish_reason":null}]}\n\n'
@@ -120,7 +121,7 @@ class OpenAIStreamFromAnthropic:
         """One upstream event's data. Raises UpstreamError on a broken event or an `error` event."""
         if self._ended or not data or data.isspace():
             return b""
-        event = self._decode(data)
+        event = decode_event(data, self._ctx.upstream)
         handler = _HANDLERS.get(event.type)
         return handler(self, event) if handler is not None else b""  # new event types: skipped
 
@@ -144,25 +145,13 @@ class OpenAIStreamFromAnthropic:
 
     def tokens(self) -> tuple[int, int] | None:
         """(input with cache reads and writes, output) as message_start/message_delta reported them."""
-        usage = self._usage
-        if usage.input_tokens is None and usage.output_tokens is None:
-            return None
-        prompt = (usage.input_tokens or 0) + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
-        return prompt, usage.output_tokens or 0
+        return usage_tokens(self._usage)
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _decode(self, data: bytes) -> StreamEvent:
-        try:
-            return _decode_event(data)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocolError(
-                f"upstream {self._ctx.upstream!r} sent an invalid stream event: {exc}"
-            ) from None
-
     def _on_message_start(self, event: StreamEvent) -> bytes:
         if event.message is not None and event.message.usage is not None:
-            self._merge_usage(event.message.usage)
+            merge_usage(self._usage, event.message.usage)
         return b""
 
     def _on_block_start(self, event: StreamEvent) -> bytes:
@@ -209,7 +198,7 @@ class OpenAIStreamFromAnthropic:
         if event.delta is not None and event.delta.stop_reason is not None:
             self._stop_reason = event.delta.stop_reason
         if event.usage is not None:
-            self._merge_usage(event.usage)
+            merge_usage(self._usage, event.usage)
         return b""
 
     def _on_message_stop(self, event: StreamEvent) -> bytes:
@@ -221,12 +210,7 @@ class OpenAIStreamFromAnthropic:
         return out + _DONE
 
     def _on_error(self, event: StreamEvent) -> bytes:
-        error = event.error
-        kind = (error.type if error is not None else None) or "api_error"
-        message = (error.message if error is not None else None) or kind
-        raise UpstreamStatusError(
-            _ERROR_STATUS.get(kind, 500), f"upstream {self._ctx.upstream!r} failed mid-stream: {message}"
-        )
+        raise stream_failure(event.error, self._ctx.upstream, _ERROR_STATUS)
 
     # --- chunks ---------------------------------------------------------------------------------
 
@@ -262,13 +246,6 @@ class OpenAIStreamFromAnthropic:
         block.arguments_sent = True
         fragment = b'{"tool_calls":[{"index":%d,"function":{"arguments":%s}}]}' % (block.call, _encode(partial_json))
         return self._choice_head + fragment + _CHOICE_END
-
-    def _merge_usage(self, usage: Usage) -> None:
-        """message_delta's counts are cumulative: each one given replaces the earlier value."""
-        for name in Usage.__struct_fields__:
-            value = getattr(usage, name)
-            if value is not None:
-                setattr(self._usage, name, value)
 
 
 _Handler = Callable[[OpenAIStreamFromAnthropic, StreamEvent], bytes]

@@ -41,17 +41,18 @@ from typing import Any, Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import RouterError, UpstreamProtocolError, UpstreamStatusError
+from router.core.errors import RouterError, UpstreamProtocolError
 from router.core.ids import new_id
 from router.core.stream import StreamMachine
-from router.hub.messages import AnthropicMessage, Block, StreamError, Usage
+from router.hub.events import decode_event, merge_usage, stream_failure
+from router.hub.messages import Block, StreamDelta, StreamEvent, Usage
+from router.hub.usage import usage_tokens
 from router.spokes.responses.client import answer, output
 from router.spokes.responses.client.echo import echoed, tool_names
 from router.spokes.responses.client.stream_items import (
     CustomCallStream,
     EventWriter,
     FunctionCallStream,
-    HubDelta,
     ItemStream,
     MessageStream,
     ReasoningStream,
@@ -65,20 +66,6 @@ from router.spokes.responses.names import ToolNames
 from router.spokes.responses.request_wire import ResponsesRequest
 from router.spokes.spoke import Values
 
-
-class HubEvent(msgspec.Struct):
-    """router.hub.messages.StreamEvent, with a delta that keeps signature_delta's signature."""
-
-    type: str
-    index: int | None = None
-    message: AnthropicMessage | None = None
-    content_block: Block | None = None
-    delta: HubDelta | None = None
-    usage: Usage | None = None
-    error: StreamError | None = None
-
-
-_decode_event = msgspec.json.Decoder(HubEvent).decode
 _encode = msgspec.json.Encoder().encode
 
 _PING = b": ping\n\n"  # an SSE comment: Responses has no ping event, every client skips comments
@@ -162,7 +149,7 @@ class ResponsesStreamFromHub:
         """One hub event's data. Raises UpstreamError on a broken event or an `error` event."""
         if self._ended or not data or data.isspace():
             return b""
-        event = self._decode(data)
+        event = decode_event(data, self._ctx.upstream)
         handler = _HANDLERS.get(event.type)
         return handler(self, event) if handler is not None else b""  # new event types: skipped
 
@@ -189,31 +176,19 @@ class ResponsesStreamFromHub:
 
     def tokens(self) -> tuple[int, int] | None:
         """(input with cache reads and writes, output) as message_start/message_delta reported them."""
-        usage = self._usage
-        if usage.input_tokens is None and usage.output_tokens is None:
-            return None
-        prompt = (usage.input_tokens or 0) + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
-        return prompt, usage.output_tokens or 0
+        return usage_tokens(self._usage)
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _decode(self, data: bytes) -> HubEvent:
-        try:
-            return _decode_event(data)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocolError(
-                f"upstream {self._ctx.upstream!r} sent an invalid stream event: {exc}"
-            ) from None
-
-    def _on_message_start(self, event: HubEvent) -> bytes:
+    def _on_message_start(self, event: StreamEvent) -> bytes:
         message = event.message
         if message is not None and message.usage is not None:
-            self._merge_usage(message.usage)
+            merge_usage(self._usage, message.usage)
         if self._response_id is not None:
             return b""  # a second message_start: the response exists already
         return self._create()
 
-    def _on_block_start(self, event: HubEvent) -> bytes:
+    def _on_block_start(self, event: StreamEvent) -> bytes:
         block = event.content_block or {}
         index = event.index
         if index is None or self._response_id is None:
@@ -234,10 +209,10 @@ class ResponsesStreamFromHub:
         out += item.open(self._out)
         if block.get("thinking") or block.get("signature"):
             # Content given at the block's start (the hub's own streams start blocks empty).
-            out += item.feed(self._out, HubDelta(thinking=block.get("thinking"), signature=block.get("signature")))
+            out += item.feed(self._out, StreamDelta(thinking=block.get("thinking"), signature=block.get("signature")))
         return out
 
-    def _on_block_delta(self, event: HubEvent) -> bytes:
+    def _on_block_delta(self, event: StreamEvent) -> bytes:
         index, delta = event.index, event.delta
         if index is None or delta is None:
             return b""
@@ -253,7 +228,7 @@ class ResponsesStreamFromHub:
             json_answer.streamed = True
         return self._text(delta.partial_json)
 
-    def _on_block_stop(self, event: HubEvent) -> bytes:
+    def _on_block_stop(self, event: StreamEvent) -> bytes:
         index = event.index
         if index is None:
             return b""
@@ -265,14 +240,14 @@ class ResponsesStreamFromHub:
             return self._text(output.arguments_text(json_answer.start_input))  # came whole, or empty
         return b""
 
-    def _on_message_delta(self, event: HubEvent) -> bytes:
+    def _on_message_delta(self, event: StreamEvent) -> bytes:
         if event.delta is not None and event.delta.stop_reason is not None:
             self._stop_reason = event.delta.stop_reason
         if event.usage is not None:
-            self._merge_usage(event.usage)
+            merge_usage(self._usage, event.usage)
         return b""
 
-    def _on_message_stop(self, event: HubEvent) -> bytes:
+    def _on_message_stop(self, event: StreamEvent) -> bytes:
         if self._response_id is None:
             return b""  # no message_start: finish() reports the broken stream
         self._ended = True
@@ -288,13 +263,8 @@ class ResponsesStreamFromHub:
         head = _INCOMPLETE if status == _INCOMPLETE_STATUS else _COMPLETED
         return out + self._lifecycle(head, fields, self._finished_output(), self._usage_json())
 
-    def _on_error(self, event: HubEvent) -> bytes:
-        error = event.error
-        kind = (error.type if error is not None else None) or "api_error"
-        message = (error.message if error is not None else None) or kind
-        raise UpstreamStatusError(
-            _ERROR_STATUS.get(kind, 500), f"upstream {self._ctx.upstream!r} failed mid-stream: {message}"
-        )
+    def _on_error(self, event: StreamEvent) -> bytes:
+        raise stream_failure(event.error, self._ctx.upstream, _ERROR_STATUS)
 
     # --- items ----------------------------------------------------------------------------------
 
@@ -371,13 +341,6 @@ class ResponsesStreamFromHub:
     def _usage_json(self) -> bytes:
         return _encode(output.usage_dict(self._usage))
 
-    def _merge_usage(self, usage: Usage) -> None:
-        """message_delta's counts are cumulative: each one given replaces the earlier value."""
-        for name in Usage.__struct_fields__:
-            value = getattr(usage, name)
-            if value is not None:
-                setattr(self._usage, name, value)
-
 
 def _failure(error: RouterError) -> dict[str, str]:
     """A failed response's `error`: the code errors.py gives the error event too. Codex reads a
@@ -390,7 +353,7 @@ def _failure(error: RouterError) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
-_Handler = Callable[[ResponsesStreamFromHub, HubEvent], bytes]
+_Handler = Callable[[ResponsesStreamFromHub, StreamEvent], bytes]
 
 _HANDLERS: Mapping[str, _Handler] = MappingProxyType(
     {

@@ -40,12 +40,6 @@ from router.spokes.responses.names import ClientTool
 _encode = msgspec.json.Encoder().encode
 
 
-class HubDelta(StreamDelta):
-    """A content_block_delta's delta, with the signature_delta's signature the hub struct leaves out."""
-
-    signature: str | None = None
-
-
 def event_head(kind: str) -> bytes:
     """An event's bytes up to its first field after `type`."""
     return b'event: %s\ndata: {"type":"%s",' % (kind.encode(), kind.encode())
@@ -103,7 +97,7 @@ class ItemStream:
     def open(self, out: EventWriter) -> bytes:
         raise NotImplementedError
 
-    def feed(self, out: EventWriter, delta: HubDelta) -> bytes:
+    def feed(self, out: EventWriter, delta: StreamDelta) -> bytes:
         return b""
 
     def close(self, out: EventWriter) -> bytes:
@@ -134,7 +128,7 @@ class ReasoningStream(ItemStream):
     def open(self, out: EventWriter) -> bytes:
         return self._added(out, output.reasoning_item(self.item_id, "", None))
 
-    def feed(self, out: EventWriter, delta: HubDelta) -> bytes:
+    def feed(self, out: EventWriter, delta: StreamDelta) -> bytes:
         if delta.signature:
             self._signature = (self._signature or "") + delta.signature
         text = delta.thinking
@@ -252,7 +246,7 @@ class FunctionCallStream(ItemStream):
     def open(self, out: EventWriter) -> bytes:
         return self._added(out, self._item("", _IN_PROGRESS))
 
-    def feed(self, out: EventWriter, delta: HubDelta) -> bytes:
+    def feed(self, out: EventWriter, delta: StreamDelta) -> bytes:
         fragment = delta.partial_json
         if not fragment:
             return b""  # Anthropic opens every tool input with an empty fragment
@@ -294,7 +288,7 @@ class CustomCallStream(ItemStream):
     def open(self, out: EventWriter) -> bytes:
         return self._added(out, self._item("", _IN_PROGRESS)) + self._delta(out, self._input.sent)
 
-    def feed(self, out: EventWriter, delta: HubDelta) -> bytes:
+    def feed(self, out: EventWriter, delta: StreamDelta) -> bytes:
         fragment = delta.partial_json
         if not fragment:
             return b""
