@@ -15,6 +15,16 @@ from types import MappingProxyType
 from typing import Any
 
 from router.config.target import TargetContext
+from router.spokes.common.block_text import (
+    FILE_OMITTED,
+    IMAGE_OMITTED,
+    IMAGE_SOURCE_UNSUPPORTED,
+    TEXT_SEPARATOR,
+    nested_text,
+    pdf_filename,
+    search_result_text,
+    titled,
+)
 from router.spokes.common.invalid import require_object, require_str, wrong_type
 from router.spokes.tables import variant_dispatch
 
@@ -25,17 +35,6 @@ PartConverter = Callable[[dict[str, Any], str, TargetContext], Part | None]
 # VARIANTS below, or "drop: reason".
 TABLE = "openai.upstream"
 VARIANT_TABLE = "content_block"
-
-# A text-only target gets a visible note instead of the image or file: dropping it silently would
-# change what the user asked ("what is in this picture?" about nothing), and the note lets the
-# model say it cannot see it.
-IMAGE_OMITTED = "[image omitted: this model does not accept images]"
-FILE_OMITTED = "[document omitted: this model does not accept files]"
-IMAGE_SOURCE_UNSUPPORTED = "[image omitted: its source type cannot be sent to this model]"
-
-# What separates consecutive text blocks joined into one string: blocks are paragraphs (Claude
-# Code's system prompt is three blocks that would otherwise run into each other mid-sentence).
-TEXT_SEPARATOR = "\n\n"
 
 
 def block_type(block: dict[str, Any], path: str) -> str:
@@ -105,10 +104,10 @@ def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Par
     source = require_object(block, "source", path)
     kind = require_str(source, "type", source_path)
     if kind == "text":
-        return text_part(_titled(block, require_str(source, "data", source_path)), block, ctx)
+        return text_part(titled(block, require_str(source, "data", source_path)), block, ctx)
     if kind == "content":
         return text_part(
-            _titled(block, _nested_text(source.get("content"), f"{source_path}.content")), block, ctx
+            titled(block, nested_text(source.get("content"), f"{source_path}.content")), block, ctx
         )
     if kind == "base64" and source.get("media_type") == "application/pdf":
         return _pdf_part(block, require_str(source, "data", source_path), ctx)
@@ -121,37 +120,14 @@ def _pdf_part(block: dict[str, Any], data: str, ctx: TargetContext) -> Part:
     # Text-only targets reject file parts as they reject images (`vision` is the one switch).
     if not ctx.caps.vision:
         return {"type": "text", "text": FILE_OMITTED}
-    title = block.get("title")
-    filename = title if type(title) is str and title else "document.pdf"
     return {
         "type": "file",
-        "file": {"filename": filename, "file_data": f"data:application/pdf;base64,{data}"},
+        "file": {"filename": pdf_filename(block), "file_data": f"data:application/pdf;base64,{data}"},
     }
 
 
-def _titled(block: dict[str, Any], text: str) -> str:
-    title = block.get("title")
-    return f"{title}{TEXT_SEPARATOR}{text}" if type(title) is str and title else text
-
-
 def _search_result_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
-    """A search result reads as its title, its source, then its text."""
-    head = [value for value in (block.get("title"), block.get("source")) if type(value) is str and value]
-    text = _nested_text(block.get("content"), f"{path}.content")
-    return text_part(TEXT_SEPARATOR.join([*head, text]) if head else text, block, ctx)
-
-
-def _nested_text(content: Any, path: str) -> str:
-    """The text of a string or a list of text blocks (documents, search results)."""
-    if content is None or type(content) is str:
-        return content or ""
-    if type(content) is not list:
-        raise wrong_type("str | array", content, path)
-    texts = []
-    for index, block in enumerate(content):
-        if type(block) is dict and block.get("type") == "text":
-            texts.append(require_str(block, "text", f"{path}[{index}]"))
-    return TEXT_SEPARATOR.join(texts)
+    return text_part(search_result_text(block, path), block, ctx)
 
 
 # The per-variant functions a `[variants.content_block]` entry may name.

@@ -15,6 +15,15 @@ from types import MappingProxyType
 from typing import Any
 
 from router.config.target import TargetContext
+from router.spokes.common.block_text import (
+    FILE_OMITTED,
+    IMAGE_OMITTED,
+    IMAGE_SOURCE_UNSUPPORTED,
+    nested_text,
+    pdf_filename,
+    search_result_text,
+    titled,
+)
 from router.spokes.common.invalid import require_object, require_str, wrong_type
 from router.spokes.openai.upstream.content import image_url
 from router.spokes.tables import variant_dispatch
@@ -24,15 +33,6 @@ PartConverter = Callable[[dict[str, Any], str, TargetContext], Part | None]
 
 TABLE = "responses.upstream"
 VARIANT_TABLE = "content_block"
-
-# A text-only target gets a visible note instead of the image or file: dropping it silently
-# would change what the user asked, and the note lets the model say it cannot see it.
-IMAGE_OMITTED = "[image omitted: this model does not accept images]"
-FILE_OMITTED = "[document omitted: this model does not accept files]"
-IMAGE_SOURCE_UNSUPPORTED = "[image omitted: its source type cannot be sent to this model]"
-
-# Blocks joined into one text are paragraphs (Claude Code's system prompt is three blocks).
-TEXT_SEPARATOR = "\n\n"
 
 
 def input_text(text: str) -> Part:
@@ -86,48 +86,22 @@ def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Par
     source = require_object(block, "source", path)
     kind = require_str(source, "type", source_path)
     if kind == "text":
-        return input_text(_titled(block, require_str(source, "data", source_path)))
+        return input_text(titled(block, require_str(source, "data", source_path)))
     if kind == "content":
-        return input_text(_titled(block, _nested_text(source.get("content"), f"{source_path}.content")))
+        return input_text(titled(block, nested_text(source.get("content"), f"{source_path}.content")))
     if kind == "base64" and source.get("media_type") == "application/pdf":
         if not ctx.caps.vision:  # text-only targets reject files as they reject images
             return input_text(FILE_OMITTED)
         data = require_str(source, "data", source_path)
-        return {"type": "input_file", "filename": _filename(block), "file_data": f"data:application/pdf;base64,{data}"}
+        return {"type": "input_file", "filename": pdf_filename(block), "file_data": f"data:application/pdf;base64,{data}"}
     if kind == "url":
         url = require_str(source, "url", source_path)
         return input_text(FILE_OMITTED) if not ctx.caps.vision else {"type": "input_file", "file_url": url}
     return None  # Anthropic Files API ids mean nothing to another upstream
 
 
-def _filename(block: dict[str, Any]) -> str:
-    title = block.get("title")
-    return title if type(title) is str and title else "document.pdf"
-
-
-def _titled(block: dict[str, Any], text: str) -> str:
-    title = block.get("title")
-    return f"{title}{TEXT_SEPARATOR}{text}" if type(title) is str and title else text
-
-
 def _search_result_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:
-    """A search result reads as its title, its source, then its text."""
-    head = [value for value in (block.get("title"), block.get("source")) if type(value) is str and value]
-    text = _nested_text(block.get("content"), f"{path}.content")
-    return input_text(TEXT_SEPARATOR.join([*head, text]) if head else text)
-
-
-def _nested_text(content: Any, path: str) -> str:
-    """The text of a string or a list of text blocks (documents, search results)."""
-    if content is None or type(content) is str:
-        return content or ""
-    if type(content) is not list:
-        raise wrong_type("str | array", content, path)
-    texts = []
-    for index, block in enumerate(content):
-        if type(block) is dict and block.get("type") == "text":
-            texts.append(require_str(block, "text", f"{path}[{index}]"))
-    return TEXT_SEPARATOR.join(texts)
+    return input_text(search_result_text(block, path))
 
 
 # The per-variant functions a `[variants.content_block]` entry may name.

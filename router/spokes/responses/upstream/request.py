@@ -22,6 +22,7 @@ import msgspec
 
 from router.config.target import TargetContext
 from router.hub.messages import NO_SCHEMA, Block, MessagesRequest, Tool
+from router.spokes.common.block_text import TEXT_SEPARATOR
 from router.spokes.common.invalid import (
     field_required,
     invalid_value,
@@ -37,7 +38,6 @@ from router.spokes.openai.upstream.request import (
     target_model,
 )
 from router.spokes.responses.upstream.content import (
-    TEXT_SEPARATOR,
     Part,
     block_type,
     content_part,
