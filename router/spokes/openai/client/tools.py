@@ -25,6 +25,9 @@ from router.spokes.openai.wire import ChatRequest
 
 JSON_RESPONSE_TOOL = "json_response"
 JSON_OBJECT_INSTRUCTION = "Respond with a single JSON object and nothing else."
+# The forced tool's description when the client's schema has none: the model must learn that
+# calling it is how it answers.
+JSON_RESPONSE_DESCRIPTION = "Give the final answer by calling this tool; its input is the answer."
 
 _EMPTY_SCHEMA: Mapping[str, Any] = MappingProxyType({"type": "object", "properties": {}})
 _CHOICES: Mapping[str, str] = MappingProxyType({"auto": "auto", "required": "any", "none": "none"})
@@ -95,7 +98,7 @@ def json_response_tool(json_schema: dict[str, Any]) -> dict[str, Any]:
     schema = json_schema.get("schema")
     description = json_schema.get("description")
     if type(description) is not str or not description:
-        description = "Give the final answer by calling this tool; its input is the answer."
+        description = JSON_RESPONSE_DESCRIPTION
     return {
         "name": JSON_RESPONSE_TOOL,
         "description": description,
@@ -107,15 +110,28 @@ def json_response_tool(json_schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool_choice_to_anthropic(src: ChatRequest) -> dict[str, Any] | None:
-    """auto/required/none/{function} → auto/any/none/tool; `parallel_tool_calls: false` →
-    `disable_parallel_tool_use` (on an `auto` choice when the client gave none). Nothing without
-    tools: Anthropic rejects a tool_choice then."""
-    choice = client_tool_choice(src)
-    if json_schema_format(src) is not None:
-        choice = _with_json_response(choice, _has_function_tools(src))
-    elif not _has_function_tools(src):
+    """auto/required/none/{function} → auto/any/none/tool, then hub_tool_choice's rules."""
+    return hub_tool_choice(
+        client_tool_choice(src),
+        has_client_tools=_has_function_tools(src),
+        json_answer=json_schema_format(src) is not None,
+        parallel_tool_calls=src.parallel_tool_calls,
+    )
+
+
+def hub_tool_choice(
+    choice: dict[str, Any] | None, *, has_client_tools: bool, json_answer: bool, parallel_tool_calls: bool | None
+) -> dict[str, Any] | None:
+    """The hub tool_choice from the client's own (already in hub form), for both OpenAI client
+    protocols (Chat and Responses share these rules): a JSON-schema answer forces `json_response`
+    as the module docstring's table says; `parallel_tool_calls: false` → `disable_parallel_tool_use`
+    (on an `auto` choice when the client gave none). Nothing without tools: Anthropic rejects a
+    tool_choice then."""
+    if json_answer:
+        choice = _with_json_response(choice, has_client_tools)
+    elif not has_client_tools:
         return None
-    if src.parallel_tool_calls is False:
+    if parallel_tool_calls is False:
         choice = choice or {"type": "auto"}
         if choice["type"] != "none":  # Anthropic's `none` takes no other field
             choice = {**choice, "disable_parallel_tool_use": True}
@@ -127,11 +143,16 @@ def client_tool_choice(src: ChatRequest) -> dict[str, Any] | None:
     if choice is None:
         return None
     if isinstance(choice, str):
-        kind = _CHOICES.get(choice)
-        if kind is None:
-            raise invalid_value(choice, "$.tool_choice")
-        return {"type": kind}
+        return named_mode_choice(choice)
     return _named_choice(choice)
+
+
+def named_mode_choice(choice: str) -> dict[str, Any]:
+    """A tool_choice given as a string (both OpenAI protocols have the same three)."""
+    kind = _CHOICES.get(choice)
+    if kind is None:
+        raise invalid_value(choice, "$.tool_choice")
+    return {"type": kind}
 
 
 def _named_choice(choice: dict[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,14 @@ from types import MappingProxyType
 from typing import Any
 
 from router.core.errors import InvalidRequest
-from router.spokes.common.invalid import invalid_value, require_str
+from router.spokes.common.invalid import require_str
 from router.spokes.openai.client.tools import (
+    FORCING_CHOICES,
     JSON_OBJECT_INSTRUCTION,
+    JSON_RESPONSE_DESCRIPTION,
     JSON_RESPONSE_TOOL,
+    hub_tool_choice,
+    named_mode_choice,
 )
 from router.spokes.responses.client.calls import CallNames
 from router.spokes.responses.client.echo import declared_tools
@@ -37,8 +41,6 @@ HubTool = dict[str, Any]
 
 FUNCTION_TOOLS = frozenset({"function", "custom", "namespace"})
 _EMPTY_SCHEMA: Mapping[str, Any] = MappingProxyType({"type": "object", "properties": {}})
-_CHOICES: Mapping[str, str] = MappingProxyType({"auto": "auto", "required": "any", "none": "none"})
-FORCING_CHOICES = frozenset({"any", "tool"})
 
 
 # --- tools ---------------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def wants_json_object(src: ResponsesRequest) -> bool:
 def json_response_tool(text_format: TextFormat) -> HubTool:
     """The schema travels as the raw JSON the client sent (an object, checked by its first byte)."""
     schema = text_format.schema
-    description = text_format.description or "Give the final answer by calling this tool; its input is the answer."
+    description = text_format.description or JSON_RESPONSE_DESCRIPTION
     has_object = len(schema) > 0 and memoryview(schema)[0] == 0x7B
     return {
         "name": JSON_RESPONSE_TOOL,
@@ -153,20 +155,16 @@ def json_response_tool(text_format: TextFormat) -> HubTool:
 
 
 def tool_choice_to_hub(src: ResponsesRequest) -> dict[str, Any] | None:
-    """auto/required/none/{function|custom: name} → auto/any/none/tool; `parallel_tool_calls:
-    false` → `disable_parallel_tool_use`. Nothing without tools: Anthropic rejects a tool_choice
-    then. How a forced `json_response` meets the client's choice: see the OpenAI client's tools."""
+    """auto/required/none/{function|custom: name} → auto/any/none/tool, then the OpenAI client's
+    hub_tool_choice rules (the forced `json_response`, `parallel_tool_calls: false`, nothing
+    without tools)."""
     has_tools = _has_client_tools(src)
-    choice = client_tool_choice(src)
-    if json_schema_format(src) is not None:
-        choice = _with_json_response(choice, has_tools)
-    elif not has_tools:
-        return None
-    if src.parallel_tool_calls is False:
-        choice = choice or {"type": "auto"}
-        if choice["type"] != "none":  # Anthropic's `none` takes no other field
-            choice = {**choice, "disable_parallel_tool_use": True}
-    return choice
+    return hub_tool_choice(
+        client_tool_choice(src),
+        has_client_tools=has_tools,
+        json_answer=json_schema_format(src) is not None,
+        parallel_tool_calls=src.parallel_tool_calls,
+    )
 
 
 def client_tool_choice(src: ResponsesRequest) -> dict[str, Any] | None:
@@ -174,10 +172,7 @@ def client_tool_choice(src: ResponsesRequest) -> dict[str, Any] | None:
     if choice is None:
         return None
     if isinstance(choice, str):
-        kind = _CHOICES.get(choice)
-        if kind is None:
-            raise invalid_value(choice, "$.tool_choice")
-        return {"type": kind}
+        return named_mode_choice(choice)
     return _object_choice(choice, src)
 
 
@@ -194,14 +189,6 @@ def _object_choice(choice: Item, src: ResponsesRequest) -> dict[str, Any]:
 
 def _has_client_tools(src: ResponsesRequest) -> bool:
     return any(tool.get("type") in FUNCTION_TOOLS for tool in declared_tools(src))
-
-
-def _with_json_response(choice: dict[str, Any] | None, has_client_tools: bool) -> dict[str, Any]:
-    if not has_client_tools or (choice is not None and choice["type"] == "none"):
-        return {"type": "tool", "name": JSON_RESPONSE_TOOL}
-    if choice is not None and choice["type"] == "tool":
-        return choice
-    return {"type": "any"}
 
 
 def forces_tool_use(src: ResponsesRequest) -> bool:
