@@ -156,16 +156,18 @@ def _assistant(
 
 
 def tool_call(block: Block, path: str) -> dict[str, Any]:
-    arguments = block.get("input")
     return {
         "id": require_str(block, "id", path),
         "type": "function",
-        "function": {
-            "name": require_str(block, "name", path),
-            # OpenAI carries arguments as JSON text; a missing input is a call without arguments.
-            "arguments": "{}" if arguments is None else _json_encode(arguments).decode(),
-        },
+        "function": {"name": require_str(block, "name", path), "arguments": call_arguments(block)},
     }
+
+
+def call_arguments(block: Block) -> str:
+    """A tool_use's input as OpenAI carries arguments (Chat and Responses alike): JSON text; a
+    missing input is a call without arguments."""
+    arguments = block.get("input")
+    return "{}" if arguments is None else _json_encode(arguments).decode()
 
 
 # --- user and tool results ---------------------------------------------------------------------
@@ -246,13 +248,19 @@ def function_tool(tool: Tool, clean: bool, path: str) -> dict[str, Any]:
     description = raw_string(tool.description, f"{path}.description")
     if description is not None:
         function["description"] = description
+    function["parameters"] = function_parameters(tool, clean, path)
+    return {"type": "function", "function": function}
+
+
+def function_parameters(tool: Tool, clean: bool, path: str) -> Any:
+    """A hub tool's input schema as OpenAI `parameters` (Chat and Responses alike): an empty
+    object schema for a tool without one, else the client's raw JSON, or cleaned (decoded) for
+    targets that reject parts of JSON Schema (`tool-schema = "clean"`)."""
     schema = tool.input_schema
     if schema == NO_SCHEMA:
-        function["parameters"] = {"type": "object", "properties": {}}
-    else:
-        schema = raw_object(schema, f"{path}.input_schema")
-        function["parameters"] = clean_schema(_decode_schema(schema)) if clean else schema
-    return {"type": "function", "function": function}
+        return {"type": "object", "properties": {}}
+    schema = raw_object(schema, f"{path}.input_schema")
+    return clean_schema(_decode_schema(schema)) if clean else schema
 
 
 def _has_function_tools(src: MessagesRequest) -> bool:
@@ -260,15 +268,26 @@ def _has_function_tools(src: MessagesRequest) -> bool:
 
 
 def tool_choice_to_openai(src: MessagesRequest) -> str | dict[str, Any] | None:
-    """auto → "auto", any → "required", none → "none", tool → that function. Only with tools:
-    OpenAI rejects a tool_choice without them."""
+    return openai_tool_choice(src, _function_choice)
+
+
+def _function_choice(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
+
+
+def openai_tool_choice(
+    src: MessagesRequest, function_choice: Callable[[str], dict[str, Any]]
+) -> str | dict[str, Any] | None:
+    """auto → "auto", any → "required", none → "none", tool → that function (in the protocol's
+    form: `function_choice`; Chat and Responses name it differently). Only with tools: OpenAI
+    rejects a tool_choice without them."""
     choice = src.tool_choice
     if choice is None or not _has_function_tools(src):
         return None
     if choice.type == "tool":
         if choice.name is None:
             raise field_required("name", "$.tool_choice")
-        return {"type": "function", "function": {"name": choice.name}}
+        return function_choice(choice.name)
     return _TOOL_CHOICES.get(choice.type)
 
 
@@ -308,10 +327,10 @@ def reasoning_effort_for(src: MessagesRequest, ctx: TargetContext) -> str | None
     if ctx.caps.reasoning != "effort" or thinking is None:
         return None
     if thinking.type == "enabled":
-        return _effort_for_budget(thinking.budget_tokens)
+        return effort_for_budget(thinking.budget_tokens)
     if thinking.type == "adaptive":
         effort = src.output_config.effort if src.output_config is not None else None
-        return _EFFORTS.get(effort or "", "medium")
+        return openai_effort(effort)
     return None
 
 
@@ -320,7 +339,14 @@ _EFFORTS: Mapping[str, str] = MappingProxyType(
 )
 
 
-def _effort_for_budget(budget: int | None) -> str:
+def openai_effort(effort: str | None) -> str:
+    """A hub `output_config.effort` as OpenAI's effort (Chat and Responses alike): `max` has no
+    OpenAI name above `high`; none or an unknown one is the default, medium."""
+    return _EFFORTS.get(effort or "", "medium")
+
+
+def effort_for_budget(budget: int | None) -> str:
+    """A hub thinking budget as OpenAI's effort (Chat and Responses alike)."""
     if budget is None:
         return "medium"
     if budget < 4096:

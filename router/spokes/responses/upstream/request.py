@@ -18,22 +18,22 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import msgspec
-
 from router.config.target import TargetContext
-from router.hub.messages import NO_SCHEMA, Block, MessagesRequest, Tool
+from router.hub.messages import Block, MessagesRequest, Tool
 from router.spokes.common.block_text import TEXT_SEPARATOR
 from router.spokes.common.invalid import (
-    field_required,
     invalid_value,
-    raw_object,
     raw_string,
     require_str,
     wrong_type,
 )
-from router.spokes.common.json_schema import clean_schema
 from router.spokes.openai.upstream.request import (
+    call_arguments,
+    effort_for_budget,
+    function_parameters,
     is_function_tool,
+    openai_effort,
+    openai_tool_choice,
     parallel_tool_calls_for,
     target_model,
 )
@@ -45,9 +45,6 @@ from router.spokes.responses.upstream.content import (
     input_text,
 )
 from router.spokes.responses.upstream.signature import reasoning_ref
-
-_json_encode = msgspec.json.Encoder().encode
-_decode_schema = msgspec.json.Decoder(dict[str, Any]).decode
 
 Item = dict[str, Any]
 
@@ -188,13 +185,11 @@ def reasoning_item(block: Block, ctx: TargetContext) -> Item | None:
 
 
 def function_call(block: Block, path: str) -> Item:
-    arguments = block.get("input")
     return {
         "type": "function_call",
         "call_id": call_id(require_str(block, "id", path)),
         "name": require_str(block, "name", path),
-        # Responses carries arguments as JSON text; a missing input is a call without arguments.
-        "arguments": "{}" if arguments is None else _json_encode(arguments).decode(),
+        "arguments": call_arguments(block),
     }
 
 
@@ -251,30 +246,17 @@ def function_tool(tool: Tool, clean: bool, path: str) -> dict[str, Any]:
     description = raw_string(tool.description, f"{path}.description")
     if description is not None:
         out["description"] = description
-    schema = tool.input_schema
-    if schema == NO_SCHEMA:
-        out["parameters"] = {"type": "object", "properties": {}}
-    else:
-        schema = raw_object(schema, f"{path}.input_schema")
-        out["parameters"] = clean_schema(_decode_schema(schema)) if clean else schema
+    out["parameters"] = function_parameters(tool, clean, path)
     out["strict"] = False
     return out
 
 
 def tool_choice_to_responses(src: MessagesRequest) -> str | dict[str, Any] | None:
-    """auto → "auto", any → "required", none → "none", tool → that function. Only with tools:
-    OpenAI rejects a tool_choice without them."""
-    choice = src.tool_choice
-    if choice is None or not any(is_function_tool(tool) for tool in src.tools or ()):
-        return None
-    if choice.type == "tool":
-        if choice.name is None:
-            raise field_required("name", "$.tool_choice")
-        return {"type": "function", "name": choice.name}
-    return _TOOL_CHOICES.get(choice.type)
+    return openai_tool_choice(src, _function_choice)
 
 
-_TOOL_CHOICES: Mapping[str, str] = MappingProxyType({"auto": "auto", "any": "required", "none": "none"})
+def _function_choice(name: str) -> dict[str, Any]:
+    return {"type": "function", "name": name}
 
 
 # --- sampling, reasoning, user -----------------------------------------------------------------
@@ -308,22 +290,11 @@ def reasoning_for(src: MessagesRequest, ctx: TargetContext) -> dict[str, str] | 
     if _thinking_asked(src, ctx):
         assert thinking is not None
         if thinking.type == "enabled" and effort is None:
-            return {"effort": _effort_for_budget(thinking.budget_tokens), "summary": "auto"}
-        return {"effort": _EFFORTS.get(effort or "", "medium"), "summary": "auto"}
+            return {"effort": effort_for_budget(thinking.budget_tokens), "summary": "auto"}
+        return {"effort": openai_effort(effort), "summary": "auto"}
     if effort is not None and (thinking is None or thinking.type != "disabled"):
-        return {"effort": _EFFORTS.get(effort, "medium")}
+        return {"effort": openai_effort(effort)}
     return None
-
-
-_EFFORTS: Mapping[str, str] = MappingProxyType({"low": "low", "medium": "medium", "high": "high", "max": "high"})
-
-
-def _effort_for_budget(budget: int | None) -> str:
-    if budget is None:
-        return "medium"
-    if budget < 4096:
-        return "low"
-    return "medium" if budget < 16384 else "high"
 
 
 def include_for(src: MessagesRequest, ctx: TargetContext) -> list[str] | None:
