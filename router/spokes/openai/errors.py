@@ -30,9 +30,13 @@ def error_status(error: RouterError) -> int:
     return _OPENAI_STATUSES.get(error.status, error.status)
 
 
+def error_type(error: RouterError) -> str:
+    """The error's `type` in OpenAI's names (Chat and Responses bodies alike)."""
+    return _OPENAI_TYPES.get(error.error_type, "server_error")
+
+
 def error_body(error: RouterError) -> bytes:
-    kind = _OPENAI_TYPES.get(error.error_type, "server_error")
-    return _encode({"error": {"message": error.message, "type": kind, "param": error.param,
+    return _encode({"error": {"message": error.message, "type": error_type(error), "param": error.param,
                               "code": error.code or error.error_type}})
 
 

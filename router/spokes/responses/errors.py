@@ -1,9 +1,11 @@
 """Errors in the Responses shape (OpenAI's): the JSON body, and the `error` event that fails a
 stream.
 
-The body is OpenAI's `{"error": {"message", "type", "param", "code"}}`. A 429 carries
-`retry-after` (router.core.errors puts it on every rate-limit error and the front door sends an
-error's headers): Codex gives up at once on a 429 without one.
+The body is OpenAI's `{"error": {"message", "type", "param", "code"}}`: its `type` and the
+status are the Chat spoke's (router.spokes.openai.errors, one OpenAI vocabulary); the codes are
+the ones OpenAI sends on Responses streams. A 429 carries `retry-after` (router.core.errors puts
+it on every rate-limit error and the front door sends an error's headers): Codex gives up at once
+on a 429 without one.
 """
 
 from __future__ import annotations
@@ -14,21 +16,12 @@ from types import MappingProxyType
 import msgspec
 
 from router.core.errors import RouterError
+from router.spokes.openai.errors import error_status, error_type
+
+__all__ = ["error_body", "error_code", "error_event", "error_event_at", "error_status"]
 
 _encode = msgspec.json.Encoder().encode
 
-# router.core.errors speaks Anthropic's vocabulary; OpenAI clients branch on OpenAI's names.
-_TYPES: Mapping[str, str] = MappingProxyType({
-    "invalid_request_error": "invalid_request_error",
-    "authentication_error": "authentication_error",
-    "permission_error": "permission_error",
-    "not_found_error": "not_found_error",
-    "request_too_large": "invalid_request_error",
-    "rate_limit_error": "rate_limit_exceeded",
-    "overloaded_error": "server_error",
-    "timeout_error": "timeout",
-    "api_error": "server_error",
-})
 # The `code` of a stream's error event and of a failed response: the codes OpenAI sends there
 # (Codex reads `rate_limit_exceeded` and `server_is_overloaded` to decide on retrying).
 _CODES: Mapping[str, str] = MappingProxyType({
@@ -42,12 +35,6 @@ _CODES: Mapping[str, str] = MappingProxyType({
     "timeout_error": "timeout",
     "api_error": "server_error",
 })
-# Statuses OpenAI never sends: its clients get OpenAI's own (529 is unknown to them and to proxies).
-_STATUSES: Mapping[int, int] = MappingProxyType({529: 503})
-
-
-def error_status(error: RouterError) -> int:
-    return _STATUSES.get(error.status, error.status)
 
 
 def error_code(error: RouterError) -> str:
@@ -55,8 +42,8 @@ def error_code(error: RouterError) -> str:
 
 
 def error_body(error: RouterError) -> bytes:
-    kind = _TYPES.get(error.error_type, "server_error")
-    return _encode({"error": {"message": error.message, "type": kind, "param": error.param, "code": error_code(error)}})
+    return _encode({"error": {"message": error.message, "type": error_type(error), "param": error.param,
+                              "code": error_code(error)}})
 
 
 def error_event_at(error: RouterError, sequence_number: int) -> bytes:
