@@ -262,4 +262,4 @@ def pair_routes_toml() -> str:
 def budget_mark(cpu_ms: float, budget_ms: float | None) -> str:
     if budget_ms is None:
         return "–"
-    return f"{'✓' if cpu_ms <= budget_ms else '✗'} ≤ {budget_ms:g}"
+    return f"{'✓' if cpu_ms <= budget_ms else '✗'} ≤ {budget_ms:.1f}"

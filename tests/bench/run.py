@@ -314,7 +314,7 @@ def run_pairs(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, rou
     budget (a report: over budget is printed, never raised), and the ratio to nginx directly."""
     print(f"\nprotocol pairs (router on core 1; wrk and nginx on core 0; {seconds:g} s per run, median of {repeat})\n")
     print(f"{'pair':40} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
-          f"{'budget':>7} | {'direct rps':>10} | {'rps ratio':>9} {'steal':>6}")
+          f"{'budget':>9} | {'direct rps':>10} | {'rps ratio':>9} {'steal':>6}")
     for pair in pairs:
         url, body = f"http://127.0.0.1:{router_port}{pair.client_path}", pair.request()
         direct_url = f"http://127.0.0.1:{nginx_port}{pair.upstream_path}"
@@ -325,7 +325,7 @@ def run_pairs(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, rou
             routed = median_by(lambda result: result.cpu_ms, [r for r, _ in runs])
             direct = median_by(lambda result: result.rps, [d for _, d in runs])
             print(f"{pair.label:40} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
-                  f"{routed.cpu_ms:>10.3f} {budget_mark(routed.cpu_ms, pair.budget_ms):>7} | {direct.rps:>10.0f} | "
+                  f"{routed.cpu_ms:>10.3f} {budget_mark(routed.cpu_ms, pair.budget_ms):>9} | {direct.rps:>10.0f} | "
                   f"{routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
     print(f"\nrouter RSS after the pairs: {rss_mib(router_pid):.1f} MiB")
 
