@@ -153,10 +153,25 @@ class FinalWatch:
                 return None
             parser = self._parser = SSEParser()
             pending, self._pending = self._pending, []
-            events = [event for part in (*pending, chunk) for event in parser.feed(part)]
+            start = self._event_start(chunk)
+            if start > 0:  # the marker's event starts inside this chunk: parse from there only
+                events = parser.feed(chunk[start:])
+            else:
+                events = [event for part in (*pending, chunk) for event in parser.feed(part)]
         else:
             events = parser.feed(chunk)
         return self._first_final(events)
+
+    def _event_start(self, chunk: bytes) -> int:
+        """Where in `chunk` the event holding the first marker starts (after the last "\n\n"
+        before it), 0 when not known here (the marker straddles the chunk's start, or the
+        stream's boundaries are "\r\n"): a stream that arrived in one read is not parsed
+        again from its first byte (issue 15's benchmark: ~0.1 ms per kept stream)."""
+        found = [at for at in (chunk.find(marker) for marker in self._markers) if at >= 0]
+        if not found:
+            return 0
+        boundary = chunk.rfind(b"\n\n", 0, min(found))
+        return 0 if boundary < 0 else boundary + 2
 
     def _holds_marker(self, chunk: bytes) -> bool:
         """A marker in the chunk, or across its start (the joint is searched, not the chunk copied)."""
