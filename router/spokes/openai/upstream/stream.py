@@ -30,13 +30,28 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
 from router.config.target import TargetContext
 from router.core.errors import RouterError, UpstreamProtocolError
 from router.core.sse import DataRun, encode_event
+from router.hub.event_bytes import (
+    BLOCK_START,
+    BLOCK_STOP,
+    JSON_DELTA,
+    MESSAGE_STOP,
+    PING,
+    SIGNATURE_DELTA,
+    TEXT_BLOCK,
+    TEXT_DELTA,
+    THINKING_BLOCK,
+    THINKING_DELTA,
+    message_delta,
+    message_start,
+    take,
+)
 from router.spokes.anthropic.errors import error_event as anthropic_error_event
 from router.spokes.openai.upstream.answer import (
     thinking_signature,
@@ -68,36 +83,11 @@ _decode_chunks = msgspec.json.Decoder(list[_Chunk]).decode
 _encode = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder().decode
 
-_TEXT_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"text_delta","text":%s}}\n\n'
-)
-# _TEXT_DELTA in two, around a string's characters (quotes included): for several deltas encoded at once.
-_TEXT_DELTA_HEAD = _TEXT_DELTA.partition(b"%s")[0] + b'"'
-_TEXT_DELTA_TAIL = b'"' + _TEXT_DELTA.partition(b"%s")[2]
-_THINKING_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"thinking_delta","thinking":%s}}\n\n'
-)
-_SIGNATURE_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"signature_delta","signature":%s}}\n\n'
-)
-_JSON_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"input_json_delta","partial_json":%s}}\n\n'
-)
-_TEXT_START = (
-    b'event: content_block_start\ndata: {"type":"content_block_start","index":%d,'
-    b'"content_block":{"type":"text","text":""}}\n\n'
-)
-_THINKING_START = (
-    b'event: content_block_start\ndata: {"type":"content_block_start","index":%d,'
-    b'"content_block":{"type":"thinking","thinking":"","signature":""}}\n\n'
-)
-_BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
-_PING = encode_event("ping", b'{"type":"ping"}')
-_MESSAGE_STOP = encode_event("message_stop", b'{"type":"message_stop"}')
+# TEXT_DELTA in two, around a string's characters (quotes included): for several deltas encoded at once.
+_TEXT_DELTA_HEAD = TEXT_DELTA.partition(b"%s")[0] + b'"'
+_TEXT_DELTA_TAIL = b'"' + TEXT_DELTA.partition(b"%s")[2]
+_TEXT_START = BLOCK_START.replace(b"%s", TEXT_BLOCK)
+_THINKING_START = BLOCK_START.replace(b"%s", THINKING_BLOCK)
 
 _Kind = Literal["text", "thinking"]
 
@@ -185,17 +175,7 @@ class AnthropicStreamFromOpenAI:
     # --- the StreamMachine interface ------------------------------------------------------------
 
     def start(self) -> bytes:
-        message: dict[str, Any] = {
-            "id": self._message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self._model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": self._input_tokens or 0, "output_tokens": 0},
-        }
-        return encode_event("message_start", _encode({"type": "message_start", "message": message}))
+        return message_start(self._message_id, self._model, self._input_tokens or 0)
 
     def on_data(self, data: bytes) -> bytes:
         """One SSE data payload: a chunk, or `[DONE]`. Raises UpstreamError on a broken chunk."""
@@ -204,7 +184,7 @@ class AnthropicStreamFromOpenAI:
         if data[0] == 0x5B and data.strip() == b"[DONE]":  # 0x5B: "["
             self._saw_done = True
             self._end()
-            return self._take()
+            return take(self._out)
         try:
             chunk = _decode_chunk(data)
         except msgspec.DecodeError as exc:
@@ -214,7 +194,7 @@ class AnthropicStreamFromOpenAI:
                 f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}"
             )
         self._on_chunks((chunk,))
-        return self._take()
+        return take(self._out)
 
     def on_run(self, run: DataRun) -> bytes | None:
         """Several payloads at once, decoded in one call, with what `on_data` would make of them
@@ -244,7 +224,7 @@ class AnthropicStreamFromOpenAI:
         if before_done is not None:
             self._saw_done = True
             self._end()
-        return self._take()
+        return take(self._out)
 
     def finish(self) -> bytes:
         """The upstream body ended. Without [DONE] or a finish_reason the upstream died mid-answer,
@@ -254,7 +234,7 @@ class AnthropicStreamFromOpenAI:
         if not self._saw_done and self._finish_reason is None:
             raise UpstreamProtocolError("upstream stream ended before it finished")
         self._end()
-        return self._take()
+        return take(self._out)
 
     def fail(self, error: RouterError) -> bytes:
         """End with an `error` event. Open blocks stay open: closing them would make a cut answer
@@ -266,7 +246,7 @@ class AnthropicStreamFromOpenAI:
         return anthropic_error_event(error)
 
     def ping(self) -> bytes:
-        return _PING
+        return PING
 
     def tokens(self) -> tuple[int, int] | None:
         """(prompt, completion) from the upstream's usage chunk; None when it sent none."""
@@ -307,7 +287,7 @@ class AnthropicStreamFromOpenAI:
         string and the next: inside an encoded string every quote is escaped, so a quote right
         after a comma starts an item."""
         if len(texts) == 1:  # the same bytes; one format is cheaper than the array and replace
-            self._out.append(_TEXT_DELTA % (self._open_block, _encode(texts[0])))
+            self._out.append(TEXT_DELTA % (self._open_block, _encode(texts[0])))
         else:
             head = _TEXT_DELTA_HEAD % self._open_block
             self._out.append(head + _encode(texts)[2:-2].replace(b'","', _TEXT_DELTA_TAIL + head) + _TEXT_DELTA_TAIL)
@@ -334,12 +314,12 @@ class AnthropicStreamFromOpenAI:
     def _on_text(self, text: str) -> None:
         if self._open != "text":  # tested here: nearly every delta continues the open block
             self._enter("text")
-        self._out.append(_TEXT_DELTA % (self._open_block, _encode(text)))
+        self._out.append(TEXT_DELTA % (self._open_block, _encode(text)))
 
     def _on_thinking(self, thinking: str) -> None:
         if self._open != "thinking":
             self._enter("thinking")
-        self._out.append(_THINKING_DELTA % (self._open_block, _encode(thinking)))
+        self._out.append(THINKING_DELTA % (self._open_block, _encode(thinking)))
 
     def _on_tool_call(self, delta: ToolCallDelta) -> None:
         call = self._calls.get(delta.index)
@@ -365,9 +345,9 @@ class AnthropicStreamFromOpenAI:
 
     def _close_open(self) -> None:
         if self._open == "thinking":
-            self._out.append(_SIGNATURE_DELTA % (self._open_block, self._signature))
+            self._out.append(SIGNATURE_DELTA % (self._open_block, self._signature))
         if self._open is not None:
-            self._out.append(_BLOCK_STOP % self._open_block)
+            self._out.append(BLOCK_STOP % self._open_block)
             self._open = None
         while self._live is not None:
             self._close_live()
@@ -412,7 +392,7 @@ class AnthropicStreamFromOpenAI:
         if live.block is None:
             self._start_tool(live)
         self._send_arguments(live)
-        self._out.append(_BLOCK_STOP % live.block)
+        self._out.append(BLOCK_STOP % live.block)
         live.closed = True
         self._live = self._waiting.popleft() if self._waiting else None
         self._pump()
@@ -428,17 +408,15 @@ class AnthropicStreamFromOpenAI:
             return
         pending = "".join(call.arguments[call.sent :])
         call.sent = len(call.arguments)
-        self._out.append(_JSON_DELTA % (call.block, _encode(pending)))
+        self._out.append(JSON_DELTA % (call.block, _encode(pending)))
 
     # --- the end --------------------------------------------------------------------------------
 
     def _end(self) -> None:
         self._close_open()
         usage = usage_to_anthropic(self._usage) if self._usage is not None else {"output_tokens": 0}
-        delta = {"stop_reason": self._stop_reason(), "stop_sequence": None}
-        payload = {"type": "message_delta", "delta": delta, "usage": usage}
-        self._out.append(encode_event("message_delta", _encode(payload)))
-        self._out.append(_MESSAGE_STOP)
+        self._out.append(message_delta(self._stop_reason(), usage))
+        self._out.append(MESSAGE_STOP)
         self._ended = True
 
     def _stop_reason(self) -> str:
@@ -448,15 +426,6 @@ class AnthropicStreamFromOpenAI:
         values = self._finish_values
         fallback = values.get("*", reason or "end_turn")
         return values.get(reason, fallback) if reason is not None else fallback
-
-    def _take(self) -> bytes:
-        out = self._out
-        if len(out) == 1:  # the common case: one delta per chunk
-            return out.pop()
-        taken = b"".join(out)
-        out.clear()
-        return taken
-
 
 def _error_message(error: ErrorDetail | str) -> str:
     if isinstance(error, str):

@@ -41,8 +41,22 @@ import msgspec
 
 from router.config.target import TargetContext
 from router.core.errors import RouterError, UpstreamProtocolError
-from router.core.sse import encode_event
 from router.core.stream import StreamMachine
+from router.hub.event_bytes import (
+    BLOCK_START,
+    BLOCK_STOP,
+    JSON_DELTA,
+    MESSAGE_STOP,
+    PING,
+    SIGNATURE_DELTA,
+    TEXT_BLOCK,
+    TEXT_DELTA,
+    THINKING_BLOCK,
+    THINKING_DELTA,
+    message_delta,
+    message_start,
+    take,
+)
 from router.spokes.anthropic.errors import error_event as anthropic_error_event
 from router.spokes.openai.upstream.answer import message_id, new_message_id, tool_use_id
 from router.spokes.responses.answer_wire import (
@@ -68,28 +82,6 @@ from router.spokes.responses.upstream.signature import signature_for
 _decode_event = msgspec.json.Decoder(StreamEvent).decode
 _encode = msgspec.json.Encoder().encode
 
-_TEXT_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"text_delta","text":%s}}\n\n'
-)
-_THINKING_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"thinking_delta","thinking":%s}}\n\n'
-)
-_SIGNATURE_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"signature_delta","signature":%s}}\n\n'
-)
-_JSON_DELTA = (
-    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-    b'"delta":{"type":"input_json_delta","partial_json":%s}}\n\n'
-)
-_BLOCK_START = b'event: content_block_start\ndata: {"type":"content_block_start","index":%d,"content_block":%s}\n\n'
-_TEXT_BLOCK = b'{"type":"text","text":""}'
-_THINKING_BLOCK = b'{"type":"thinking","thinking":"","signature":""}'
-_BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
-_PING = encode_event("ping", b'{"type":"ping"}')
-_MESSAGE_STOP = encode_event("message_stop", b'{"type":"message_stop"}')
 # A custom tool's free text streams as the one string of {"input": "..."}: the opening, then
 # each delta's escaped characters, then the closing.
 _CUSTOM_OPEN = '{"' + CUSTOM_ARGUMENT + '":"'
@@ -172,7 +164,7 @@ class HubStreamFromResponses:
         handler = _HANDLERS.get(event.type)
         if handler is not None:
             handler(self, event)
-        return self._take()
+        return take(self._out)
 
     def finish(self) -> bytes:
         """The upstream body ended. Before `response.completed` the upstream died mid-answer, and
@@ -191,7 +183,7 @@ class HubStreamFromResponses:
         return anthropic_error_event(error)
 
     def ping(self) -> bytes:
-        return _PING
+        return PING
 
     def tokens(self) -> tuple[int, int] | None:
         """(input, output) from the final response's usage; None before it (or without one)."""
@@ -206,18 +198,8 @@ class HubStreamFromResponses:
 
     def _begin_message(self, response_id: str | None) -> None:
         self._started = True
-        message: dict[str, Any] = {
-            "id": message_id(response_id) if response_id else new_message_id(),
-            "type": "message",
-            "role": "assistant",
-            "model": self._model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": 0},
-        }
-        self._out.append(encode_event("message_start", _encode({"type": "message_start", "message": message})))
-        self._out.append(_PING)
+        self._out.append(message_start(message_id(response_id) if response_id else new_message_id(), self._model, 0))
+        self._out.append(PING)
 
     def _on_end(self, event: StreamEvent) -> None:
         """response.completed / response.incomplete: the answer is whole."""
@@ -232,10 +214,8 @@ class HubStreamFromResponses:
         values = self._stop_values  # applied as the compiled [response] table applies it
         fallback = values.get("*", key)
         stop_reason = fallback if key is None else values.get(key, fallback)
-        payload = {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                   "usage": usage_to_hub(response.usage)}
-        self._out.append(encode_event("message_delta", _encode(payload)))
-        self._out.append(_MESSAGE_STOP)
+        self._out.append(message_delta(stop_reason, usage_to_hub(response.usage)))
+        self._out.append(MESSAGE_STOP)
         self._ended = True
 
     def _on_failed(self, event: StreamEvent) -> None:
@@ -284,11 +264,11 @@ class HubStreamFromResponses:
         if block is None:
             if not text and not item.encrypted_content:
                 return  # nothing to show, nothing to keep (the answer converter leaves it out too)
-            block = self._open((index, _ITEM), "thinking", _THINKING_BLOCK, item.id)
+            block = self._open((index, _ITEM), "thinking", THINKING_BLOCK, item.id)
         if not block.said and text:
-            self._emit(block, _THINKING_DELTA, _encode(text))
+            self._emit(block, THINKING_DELTA, _encode(text))
             block.said = True
-        self._emit(block, _SIGNATURE_DELTA, _encode(thinking_signature(item, self._ctx)))
+        self._emit(block, SIGNATURE_DELTA, _encode(thinking_signature(item, self._ctx)))
         self._close(block)
 
     # --- text -----------------------------------------------------------------------------------
@@ -307,9 +287,9 @@ class HubStreamFromResponses:
             block = self._text_block(self._index(event), event.content_index or 0)
         if delta:
             if block is self._live:  # the common event: more text for the live block
-                self._out.append(_TEXT_DELTA % (block.index, _encode(delta)))
+                self._out.append(TEXT_DELTA % (block.index, _encode(delta)))
             else:
-                self._emit(block, _TEXT_DELTA, _encode(delta))
+                self._emit(block, TEXT_DELTA, _encode(delta))
             block.said = True
 
     def _on_refusal_delta(self, event: StreamEvent) -> None:
@@ -321,7 +301,7 @@ class HubStreamFromResponses:
         text = event.text if event.type == "response.output_text.done" else event.refusal
         block = self._text_block(self._index(event), event.content_index or 0)
         if not block.said and text:
-            self._emit(block, _TEXT_DELTA, _encode(text))
+            self._emit(block, TEXT_DELTA, _encode(text))
             block.said = True
 
     def _on_part_done(self, event: StreamEvent) -> None:
@@ -335,13 +315,13 @@ class HubStreamFromResponses:
             self._refused = True
         block = self._text_block(index, content_index)
         if not block.said and text:
-            self._emit(block, _TEXT_DELTA, _encode(text))
+            self._emit(block, TEXT_DELTA, _encode(text))
             block.said = True
         self._close(block)
 
     def _text_block(self, index: int, content_index: int) -> _Block:
         block = self._blocks.get((index, content_index))
-        return block if block is not None else self._open((index, content_index), "text", _TEXT_BLOCK)
+        return block if block is not None else self._open((index, content_index), "text", TEXT_BLOCK)
 
     # --- thinking -------------------------------------------------------------------------------
 
@@ -360,12 +340,12 @@ class HubStreamFromResponses:
         index = self._index(event)
         block = self._blocks.get((index, _ITEM))
         if block is None:
-            block = self._open((index, _ITEM), "thinking", _THINKING_BLOCK, event.item_id)
+            block = self._open((index, _ITEM), "thinking", THINKING_BLOCK, event.item_id)
         if block.segment != segment:
             if block.said:
                 delta = THINKING_SEPARATOR + delta
             block.segment = segment
-        self._emit(block, _THINKING_DELTA, _encode(delta))
+        self._emit(block, THINKING_DELTA, _encode(delta))
         block.said = True
 
     # --- tool calls -----------------------------------------------------------------------------
@@ -391,7 +371,7 @@ class HubStreamFromResponses:
             # the opening, then the escaped characters: the JSON string's quotes are its own
             escaped = _encode(delta).decode()
             delta = _CUSTOM_OPEN + escaped[1:-1] if not block.said else escaped[1:-1]
-        self._emit(block, _JSON_DELTA, _encode(delta))
+        self._emit(block, JSON_DELTA, _encode(delta))
         block.said = True
 
     def _on_arguments_done(self, event: StreamEvent) -> None:
@@ -402,10 +382,10 @@ class HubStreamFromResponses:
     def _tool_whole(self, block: _Block, text: str | None) -> None:
         """A call's whole arguments (or custom input), said at once."""
         if block.custom:
-            self._emit(block, _JSON_DELTA, _encode(_encode({CUSTOM_ARGUMENT: text or ""}).decode()))
+            self._emit(block, JSON_DELTA, _encode(_encode({CUSTOM_ARGUMENT: text or ""}).decode()))
             block.said = True
         elif text:
-            self._emit(block, _JSON_DELTA, _encode(text))
+            self._emit(block, JSON_DELTA, _encode(text))
             block.said = True
         block.custom = False  # its JSON is whole: nothing to close when the block stops
 
@@ -431,7 +411,7 @@ class HubStreamFromResponses:
         block.index = self._next_block
         self._next_block += 1
         self._live = block
-        self._out.append(_BLOCK_START % (block.index, block.content_block))
+        self._out.append(BLOCK_START % (block.index, block.content_block))
         for template, payload in block.pending:
             self._out.append(template % (block.index, payload))
         block.pending.clear()
@@ -451,7 +431,7 @@ class HubStreamFromResponses:
         if block.done:
             return
         if block.custom and block.said:
-            self._emit(block, _JSON_DELTA, _CUSTOM_CLOSE)
+            self._emit(block, JSON_DELTA, _CUSTOM_CLOSE)
         block.done = True
         if block is self._live:
             self._stop_live()
@@ -460,7 +440,7 @@ class HubStreamFromResponses:
         """Stop the live block and let the next waiting one go live."""
         live = self._live
         assert live is not None
-        self._out.append(_BLOCK_STOP % live.index)
+        self._out.append(BLOCK_STOP % live.index)
         self._live = None
         if self._waiting:
             self._go_live(self._waiting.popleft())
@@ -471,17 +451,8 @@ class HubStreamFromResponses:
         while self._live is not None:
             live = self._live
             if live.kind == "thinking" and not live.done:
-                self._emit(live, _SIGNATURE_DELTA, _encode(signature_for(self._ctx.upstream, live.item_id, None)))
+                self._emit(live, SIGNATURE_DELTA, _encode(signature_for(self._ctx.upstream, live.item_id, None)))
             self._close(live)  # stops it, and the next waiting block goes live
-
-    def _take(self) -> bytes:
-        out = self._out
-        if len(out) == 1:  # the common case: one delta per event
-            return out.pop()
-        taken = b"".join(out)
-        out.clear()
-        return taken
-
 
 _Handler = Callable[[HubStreamFromResponses, StreamEvent], None]
 
