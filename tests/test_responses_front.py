@@ -2,13 +2,14 @@
 the conversion.
 
 - a built-in tool (web_search) a Chat target cannot run is left out, said in `x-router-dropped`
-  and the log; a passthrough Responses target runs it, so nothing is said
+  and its access log line; a passthrough Responses target runs it, so nothing is said
 - a request the converter cannot read is a 400 in the Responses error shape, naming the field
 - an upstream's 429 reaches the client with `retry-after` (Codex retries only with one)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -86,11 +87,12 @@ async def test_web_search_on_a_chat_target_is_dropped_and_said(
     client: AsyncTestClient, caplog: pytest.LogCaptureFixture  # type: ignore[type-arg]
 ) -> None:
     upstream = respx.post(CHAT_URL).mock(return_value=httpx.Response(200, json=CHAT_ANSWER))
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="router.access"):
         response = await client.post(PATH, json=_body("on-chat", tools=WEB_SEARCH))
     assert response.status_code == 200
     assert response.headers["x-router-dropped"] == "web_search"
-    assert any("web_search" in record.getMessage() and "left out" in record.getMessage() for record in caplog.records)
+    lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "router.access"]
+    assert [line.get("dropped") for line in lines] == ["web_search"]  # the request's access log line says it
     sent = upstream.calls.last.request.read()
     assert b"web_search" not in sent and b'"now"' in sent  # the function tool beside it still goes
     answer = response.json()

@@ -46,6 +46,9 @@ class AccessLine(msgspec.Struct, omit_defaults=True):
     total_ms: float
     upstream_ms: float
     ttft_ms: float | None
+    # What the target's conversion left out that the client should know of (Responses'
+    # built-in tools on a target that cannot run them), as in the x-router-dropped header.
+    dropped: str | None = None
     request_body: str | None = None  # only with [server] log-bodies = true
     response_body: str | None = None
 

@@ -60,6 +60,7 @@ class Exchange:
         "_response_parts",
         "_stream_open",
         "attempts",
+        "dropped",
         "first_target",
         "key",
         "log",
@@ -102,6 +103,7 @@ class Exchange:
         self.pair: str | None = None
         self.first_target: str | None = None
         self.attempts: list[str] = []
+        self.dropped: str | None = None  # set by dispatch: see AccessLine.dropped
         self.upstream = 0.0
         self.waited = 0.0
         self.ttft: float | None = None
@@ -250,6 +252,7 @@ class Exchange:
             target=self.target, pair=self.pair, attempts=self.attempts, status=status, error=error,
             stream=self.stream, tokens_in=tokens[0] if tokens else None, tokens_out=tokens[1] if tokens else None,
             total_ms=_ms(total), upstream_ms=_ms(self.upstream), ttft_ms=None if self.ttft is None else _ms(self.ttft),
+            dropped=self.dropped,
         )
         if self.log_bodies:
             body = self.request_body
