@@ -15,16 +15,13 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-import msgspec
-
 from router.config.target import TargetContext
 from router.hub.messages import AnthropicMessage, Block, Usage
+from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
 from router.spokes.tables import read_pair_text
 
 TABLE = "openai.client"
-
-_encode = msgspec.json.Encoder().encode
 
 
 def completion_id(upstream_id: str | None) -> str:
@@ -67,7 +64,7 @@ def message_from_blocks(content: list[Block]) -> dict[str, Any]:
             reasoning.append(block.get("thinking") or "")
         elif kind == "tool_use":
             if block.get("name") == JSON_RESPONSE_TOOL:
-                texts.append(tool_arguments(block.get("input")))
+                texts.append(arguments_text(block.get("input")))
             else:
                 calls.append(tool_call(block))
         # redacted_thinking (encrypted, for Anthropic only) and server tool blocks have no OpenAI form.
@@ -84,7 +81,7 @@ def tool_call(block: Block) -> dict[str, Any]:
     return {
         "id": tool_call_id(block),
         "type": "function",
-        "function": {"name": block.get("name") or "", "arguments": tool_arguments(block.get("input"))},
+        "function": {"name": block.get("name") or "", "arguments": arguments_text(block.get("input"))},
     }
 
 
@@ -93,10 +90,6 @@ def tool_call_id(block: Block) -> str:
     matches tool_result blocks against it. A proxy that dropped it gets a fresh one."""
     call_id = block.get("id")
     return call_id if type(call_id) is str and call_id else f"call_{secrets.token_hex(12)}"
-
-
-def tool_arguments(value: Any) -> str:
-    return "{}" if value is None else _encode(value).decode()
 
 
 def finish_reason(stop_reason: str | None, has_tool_calls: bool, values: Mapping[str, str]) -> str:

@@ -32,6 +32,7 @@ from router.spokes.common.invalid import (
     wrong_type,
 )
 from router.spokes.common.json_schema import clean_schema
+from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.openai.upstream.content import (
     Part,
     block_type,
@@ -41,7 +42,6 @@ from router.spokes.openai.upstream.content import (
     tool_result_content,
 )
 
-_json_encode = msgspec.json.Encoder().encode
 _decode_schema = msgspec.json.Decoder(dict[str, Any]).decode
 
 OpenAIMessage = dict[str, Any]
@@ -159,15 +159,8 @@ def tool_call(block: Block, path: str) -> dict[str, Any]:
     return {
         "id": require_str(block, "id", path),
         "type": "function",
-        "function": {"name": require_str(block, "name", path), "arguments": call_arguments(block)},
+        "function": {"name": require_str(block, "name", path), "arguments": arguments_text(block.get("input"))},
     }
-
-
-def call_arguments(block: Block) -> str:
-    """A tool_use's input as OpenAI carries arguments (Chat and Responses alike): JSON text; a
-    missing input is a call without arguments."""
-    arguments = block.get("input")
-    return "{}" if arguments is None else _json_encode(arguments).decode()
 
 
 # --- user and tool results ---------------------------------------------------------------------

@@ -17,11 +17,11 @@ from typing import Any
 
 from router.config.target import TargetContext
 from router.hub.messages import AnthropicMessage, Block
+from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.responses.client.output import (
     FUNCTION_CALL_PREFIX,
     MESSAGE_PREFIX,
     REASONING_PREFIX,
-    arguments_text,
     encrypted_content_of,
     function_call_item,
     item_id,

@@ -30,7 +30,6 @@ FUNCTION_CALL_PREFIX = "fc_"
 CUSTOM_CALL_PREFIX = "ctc_"
 COMPLETED = "completed"
 
-_encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
 
@@ -98,11 +97,6 @@ def refusal_part(text: str) -> dict[str, Any]:
 
 
 # --- tool calls ----------------------------------------------------------------------------------
-
-
-def arguments_text(hub_input: Any) -> str:
-    """A tool_use's input object as the JSON text Responses calls carry."""
-    return "{}" if hub_input is None else _encode(hub_input).decode()
 
 
 def function_call_item(id_: str, call_id: str, name: str, arguments: str, namespace: str | None = None,

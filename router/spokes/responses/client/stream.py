@@ -47,6 +47,7 @@ from router.core.stream import StreamMachine
 from router.hub.events import decode_event, merge_usage, stream_failure
 from router.hub.messages import Block, StreamDelta, StreamEvent, Usage
 from router.hub.usage import usage_tokens
+from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.responses.client import answer, output
 from router.spokes.responses.client.echo import echoed, tool_names
 from router.spokes.responses.client.stream_items import (
@@ -237,7 +238,7 @@ class ResponsesStreamFromHub:
             return item.close(self._out)
         json_answer = self._text_blocks.pop(index, None)
         if json_answer is not None and not json_answer.streamed:
-            return self._text(output.arguments_text(json_answer.start_input))  # came whole, or empty
+            return self._text(arguments_text(json_answer.start_input))  # came whole, or empty
         return b""
 
     def _on_message_delta(self, event: StreamEvent) -> bytes:

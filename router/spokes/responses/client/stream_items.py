@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 
 from router.hub.messages import StreamDelta
+from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.responses.client import answer, output
 from router.spokes.responses.client.string_argument import StringArgumentStream
 from router.spokes.responses.names import ClientTool
@@ -259,7 +260,7 @@ class FunctionCallStream(ItemStream):
             arguments = "".join(self._fragments)
         else:
             # No fragment: the input came whole at the start, or is empty ("{}": "" is not JSON).
-            arguments = output.arguments_text(self._start_input or {})
+            arguments = arguments_text(self._start_input or {})
             events = out.event(_ARGUMENTS_DELTA, self.ref + b',"delta":' + _encode(arguments))
         done = b',"name":%s,"arguments":%s' % (_encode(self._tool.name), _encode(arguments))
         events += out.event(_ARGUMENTS_DONE, self.ref + done)
@@ -282,7 +283,7 @@ class CustomCallStream(ItemStream):
         self._input = StringArgumentStream()
         self._fragments: list[str] = []
         if start_input:  # the input came whole at the start
-            self._fragments.append(output.arguments_text(start_input))
+            self._fragments.append(arguments_text(start_input))
             self._input.feed(self._fragments[0])
 
     def open(self, out: EventWriter) -> bytes:
@@ -297,7 +298,7 @@ class CustomCallStream(ItemStream):
 
     def close(self, out: EventWriter) -> bytes:
         # The whole arguments, read as the unary answer reads them: the authority on the input.
-        text = output.custom_input("".join(self._fragments) or output.arguments_text({}))
+        text = output.custom_input("".join(self._fragments) or arguments_text({}))
         sent = self._input.sent
         events = self._delta(out, text[len(sent):]) if text.startswith(sent) else b""
         events += out.event(_INPUT_DONE, self.ref + b',"input":' + _encode(text))

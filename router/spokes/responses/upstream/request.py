@@ -27,8 +27,8 @@ from router.spokes.common.invalid import (
     require_str,
     wrong_type,
 )
+from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.openai.upstream.request import (
-    call_arguments,
     effort_for_budget,
     function_parameters,
     is_function_tool,
@@ -189,7 +189,7 @@ def function_call(block: Block, path: str) -> Item:
         "type": "function_call",
         "call_id": call_id(require_str(block, "id", path)),
         "name": require_str(block, "name", path),
-        "arguments": call_arguments(block),
+        "arguments": arguments_text(block.get("input")),
     }
 
 
