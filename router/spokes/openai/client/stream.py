@@ -26,7 +26,7 @@ template fill around an encoded string; rarer chunks go through one msgspec enco
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
@@ -34,10 +34,9 @@ from typing import Any, Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import RouterError, UpstreamProtocolError
-from router.hub.events import decode_event, merge_usage, stream_failure
-from router.hub.messages import StreamEvent, Usage
-from router.hub.usage import usage_tokens
+from router.core.errors import RouterError
+from router.hub.events import HubEventReader, merge_usage
+from router.hub.messages import StreamEvent
 from router.spokes.openai.client.answer import (
     finish_reason,
     tool_call_id,
@@ -67,23 +66,19 @@ class _Block:
     arguments_sent: bool = False
 
 
-class OpenAIStreamFromAnthropic:
+class OpenAIStreamFromAnthropic(HubEventReader):
     """The OpenAI spoke's hub events → client stream (a StreamMachine: router.core.stream)."""
-
-    reads: Literal["data"] = "data"
 
     __slots__ = (
         "_blocks",
         "_choice_head",
-        "_ctx",
-        "_ended",
         "_finish_values",
         "_include_usage",
-        "_stop_reason",
         "_tool_calls",
-        "_usage",
         "_usage_head",
     )
+
+    error_statuses = _ERROR_STATUS
 
     def __init__(
         self,
@@ -95,7 +90,7 @@ class OpenAIStreamFromAnthropic:
         finish_values: Mapping[str, str],
         created: int | None = None,
     ) -> None:
-        self._ctx = ctx
+        super().__init__(ctx)
         self._include_usage = include_usage
         self._finish_values = finish_values
         stamp = int(time.time()) if created is None else created
@@ -107,30 +102,12 @@ class OpenAIStreamFromAnthropic:
         self._usage_head = head + b'[],"usage":'
         self._blocks: dict[int, _Block] = {}  # open blocks by Anthropic index
         self._tool_calls = 0  # tool calls announced so far = the next call's OpenAI index
-        self._stop_reason: str | None = None
-        self._usage = Usage()
-        self._ended = False  # [DONE] or an error chunk sent: nothing may follow
 
     # --- the StreamMachine interface ------------------------------------------------------------
 
     def start(self) -> bytes:
         """The role chunk, sent before the upstream says anything (as OpenAI's own first chunk)."""
         return self._choice_head + b'{"role":"assistant","content":""}' + _CHOICE_END
-
-    def on_data(self, data: bytes) -> bytes:
-        """One upstream event's data. Raises UpstreamError on a broken event or an `error` event."""
-        if self._ended or not data or data.isspace():
-            return b""
-        event = decode_event(data, self._ctx.upstream)
-        handler = _HANDLERS.get(event.type)
-        return handler(self, event) if handler is not None else b""  # new event types: skipped
-
-    def finish(self) -> bytes:
-        """The upstream body ended. Without message_stop the answer was cut short, and ending
-        cleanly would pass it off as complete."""
-        if self._ended:
-            return b""
-        raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} stream ended before message_stop")
 
     def fail(self, error: RouterError) -> bytes:
         """One error chunk, no [DONE]. Nothing is closed first: a finish_reason would make a cut
@@ -142,10 +119,6 @@ class OpenAIStreamFromAnthropic:
 
     def ping(self) -> bytes:
         return _PING
-
-    def tokens(self) -> tuple[int, int] | None:
-        """(input with cache reads and writes, output) as message_start/message_delta reported them."""
-        return usage_tokens(self._usage)
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -194,13 +167,6 @@ class OpenAIStreamFromAnthropic:
             return self._arguments(block, "{}")
         return b""
 
-    def _on_message_delta(self, event: StreamEvent) -> bytes:
-        if event.delta is not None and event.delta.stop_reason is not None:
-            self._stop_reason = event.delta.stop_reason
-        if event.usage is not None:
-            merge_usage(self._usage, event.usage)
-        return b""
-
     def _on_message_stop(self, event: StreamEvent) -> bytes:
         self._ended = True
         reason = finish_reason(self._stop_reason, self._tool_calls > 0, self._finish_values)
@@ -208,9 +174,6 @@ class OpenAIStreamFromAnthropic:
         if self._include_usage:
             out += self._usage_head + _encode(usage_to_openai(self._usage)) + b"}\n\n"
         return out + _DONE
-
-    def _on_error(self, event: StreamEvent) -> bytes:
-        raise stream_failure(event.error, self._ctx.upstream, _ERROR_STATUS)
 
     # --- chunks ---------------------------------------------------------------------------------
 
@@ -248,9 +211,7 @@ class OpenAIStreamFromAnthropic:
         return self._choice_head + fragment + _CHOICE_END
 
 
-_Handler = Callable[[OpenAIStreamFromAnthropic, StreamEvent], bytes]
-
-_HANDLERS: Mapping[str, _Handler] = MappingProxyType(
+OpenAIStreamFromAnthropic.handlers = MappingProxyType(
     {
         "message_start": OpenAIStreamFromAnthropic._on_message_start,
         "content_block_start": OpenAIStreamFromAnthropic._on_block_start,

@@ -33,20 +33,19 @@ repeats (echo.echoed) are encoded once, and the finished items are their output_
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import RouterError, UpstreamProtocolError
+from router.core.errors import RouterError
 from router.core.ids import new_id
 from router.core.stream import StreamMachine
-from router.hub.events import decode_event, merge_usage, stream_failure
-from router.hub.messages import Block, StreamDelta, StreamEvent, Usage
-from router.hub.usage import usage_tokens
+from router.hub.events import HubEventReader, merge_usage
+from router.hub.messages import Block, StreamDelta, StreamEvent
 from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.responses.client import answer, output
 from router.spokes.responses.client.echo import echoed, tool_names
@@ -62,7 +61,7 @@ from router.spokes.responses.client.stream_items import (
     event_head,
 )
 from router.spokes.responses.client.tools import JSON_RESPONSE_TOOL
-from router.spokes.responses.errors import error_code, error_event_at
+from router.spokes.responses.errors import error_event_at, failure_object
 from router.spokes.responses.names import ToolNames
 from router.spokes.responses.request_wire import ResponsesRequest
 from router.spokes.spoke import Values
@@ -90,15 +89,11 @@ class _JsonAnswer:
     streamed: bool = False
 
 
-class ResponsesStreamFromHub:
+class ResponsesStreamFromHub(HubEventReader):
     """The Responses spoke's hub events → client stream (a StreamMachine: router.core.stream)."""
-
-    reads: Literal["data"] = "data"
 
     __slots__ = (
         "_created_at",
-        "_ctx",
-        "_ended",
         "_items",
         "_message",
         "_model",
@@ -108,11 +103,11 @@ class ResponsesStreamFromHub:
         "_settings",
         "_src",
         "_statuses",
-        "_stop_reason",
         "_text_blocks",
         "_tools",
-        "_usage",
     )
+
+    error_statuses = _ERROR_STATUS
 
     def __init__(
         self,
@@ -123,7 +118,7 @@ class ResponsesStreamFromHub:
         statuses: Mapping[str, str],
         created_at: int | None = None,
     ) -> None:
-        self._ctx = ctx
+        super().__init__(ctx)
         self._model = model
         self._src = src
         self._statuses = statuses  # stop_reason → response status ([values.status])
@@ -136,30 +131,12 @@ class ResponsesStreamFromHub:
         self._message: MessageStream | None = None  # the message the text blocks go to, until another item
         self._text_blocks: dict[int, _JsonAnswer | None] = {}  # open text (None) and json_response blocks
         self._tools: ToolNames | None = None  # read from the request at the first tool call
-        self._stop_reason: str | None = None
-        self._usage = Usage()
-        self._ended = False  # a terminal event sent: nothing may follow
 
     # --- the StreamMachine interface ------------------------------------------------------------
 
     def start(self) -> bytes:
         """Nothing yet: the response is created at message_start, with the hub message's id."""
         return b""
-
-    def on_data(self, data: bytes) -> bytes:
-        """One hub event's data. Raises UpstreamError on a broken event or an `error` event."""
-        if self._ended or not data or data.isspace():
-            return b""
-        event = decode_event(data, self._ctx.upstream)
-        handler = _HANDLERS.get(event.type)
-        return handler(self, event) if handler is not None else b""  # new event types: skipped
-
-    def finish(self) -> bytes:
-        """The hub stream ended. Without message_stop the answer was cut short, and ending
-        cleanly would pass it off as complete."""
-        if self._ended:
-            return b""
-        raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} stream ended before message_stop")
 
     def fail(self, error: RouterError) -> bytes:
         """response.failed, and nothing after it. Open items are not closed: a done event would
@@ -169,15 +146,11 @@ class ResponsesStreamFromHub:
         self._ended = True
         out = self._create() if self._response_id is None else b""
         out += error_event_at(error, self._out.take())
-        failure = b'"failed","error":%s,"incomplete_details":null' % _encode(_failure(error))
+        failure = b'"failed","error":%s,"incomplete_details":null' % _encode(failure_object(error))
         return out + self._lifecycle(_FAILED, failure, self._finished_output(), self._usage_json())
 
     def ping(self) -> bytes:
         return _PING
-
-    def tokens(self) -> tuple[int, int] | None:
-        """(input with cache reads and writes, output) as message_start/message_delta reported them."""
-        return usage_tokens(self._usage)
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -241,13 +214,6 @@ class ResponsesStreamFromHub:
             return self._text(arguments_text(json_answer.start_input))  # came whole, or empty
         return b""
 
-    def _on_message_delta(self, event: StreamEvent) -> bytes:
-        if event.delta is not None and event.delta.stop_reason is not None:
-            self._stop_reason = event.delta.stop_reason
-        if event.usage is not None:
-            merge_usage(self._usage, event.usage)
-        return b""
-
     def _on_message_stop(self, event: StreamEvent) -> bytes:
         if self._response_id is None:
             return b""  # no message_start: finish() reports the broken stream
@@ -263,9 +229,6 @@ class ResponsesStreamFromHub:
         )
         head = _INCOMPLETE if status == _INCOMPLETE_STATUS else _COMPLETED
         return out + self._lifecycle(head, fields, self._finished_output(), self._usage_json())
-
-    def _on_error(self, event: StreamEvent) -> bytes:
-        raise stream_failure(event.error, self._ctx.upstream, _ERROR_STATUS)
 
     # --- items ----------------------------------------------------------------------------------
 
@@ -343,20 +306,7 @@ class ResponsesStreamFromHub:
         return _encode(output.usage_dict(self._usage))
 
 
-def _failure(error: RouterError) -> dict[str, str]:
-    """A failed response's `error`: the code errors.py gives the error event too. Codex reads a
-    rate limit's delay only from the message ("try again in N s")."""
-    code = error_code(error)
-    message = error.message
-    retry_after = error.headers.get("retry-after")
-    if code == "rate_limit_exceeded" and retry_after and retry_after.isdigit():
-        message = f"{message} Please try again in {retry_after}s."
-    return {"code": code, "message": message}
-
-
-_Handler = Callable[[ResponsesStreamFromHub, StreamEvent], bytes]
-
-_HANDLERS: Mapping[str, _Handler] = MappingProxyType(
+ResponsesStreamFromHub.handlers = MappingProxyType(
     {
         "message_start": ResponsesStreamFromHub._on_message_start,
         "content_block_start": ResponsesStreamFromHub._on_block_start,
