@@ -35,14 +35,13 @@ from typing import Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import RouterError, UpstreamProtocolError
+from router.core.errors import UpstreamProtocolError
 from router.core.sse import DataRun, encode_event
 from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
     JSON_DELTA,
     MESSAGE_STOP,
-    PING,
     SIGNATURE_DELTA,
     TEXT_BLOCK,
     TEXT_DELTA,
@@ -52,7 +51,7 @@ from router.hub.event_bytes import (
     message_start,
     take,
 )
-from router.spokes.anthropic.errors import error_event as anthropic_error_event
+from router.spokes.common.hub_stream import HubEventWriter
 from router.spokes.openai.upstream.answer import (
     thinking_signature,
     tool_use_id,
@@ -133,15 +132,15 @@ class _ToolCall:
         return True
 
 
-class AnthropicStreamFromOpenAI:
+class AnthropicStreamFromOpenAI(HubEventWriter):
     """The OpenAI spoke's upstream stream → hub events (a RunMachine: router.core.stream)."""
 
     reads: Literal["runs"] = "runs"
 
     __slots__ = (
-        "_ctx", "_message_id", "_model", "_input_tokens", "_finish_values", "_signature", "_out",
+        "_ctx", "_message_id", "_model", "_input_tokens", "_finish_values", "_signature",
         "_next_block", "_open", "_open_block", "_calls", "_live", "_waiting", "_finish_reason",
-        "_usage", "_saw_done", "_ended", "_refused",
+        "_usage", "_saw_done", "_refused",
     )
 
     def __init__(
@@ -153,13 +152,13 @@ class AnthropicStreamFromOpenAI:
         input_tokens: int | None,
         finish_values: Mapping[str, str],
     ) -> None:
+        super().__init__()
         self._ctx = ctx
         self._message_id = message_id
         self._model = model
         self._input_tokens = input_tokens
         self._finish_values = finish_values
         self._signature = _encode(thinking_signature(ctx))
-        self._out: list[bytes] = []  # events produced by the current call, joined on return
         self._next_block = 0  # the index the next content block gets
         self._open: _Kind | None = None  # the open text/thinking block, if any
         self._open_block = -1
@@ -169,7 +168,6 @@ class AnthropicStreamFromOpenAI:
         self._finish_reason: str | None = None
         self._usage: Usage | None = None
         self._saw_done = False
-        self._ended = False  # message_stop or error sent: nothing may follow
         self._refused = False  # a refusal delta came: the answer ends in `refusal`, as unary
 
     # --- the StreamMachine interface ------------------------------------------------------------
@@ -235,18 +233,6 @@ class AnthropicStreamFromOpenAI:
             raise UpstreamProtocolError("upstream stream ended before it finished")
         self._end()
         return take(self._out)
-
-    def fail(self, error: RouterError) -> bytes:
-        """End with an `error` event. Open blocks stay open: closing them would make a cut answer
-        look finished to clients that ignore the error event."""
-        if self._ended:
-            return b""
-        self._ended = True
-        self._out.clear()
-        return anthropic_error_event(error)
-
-    def ping(self) -> bytes:
-        return PING
 
     def tokens(self) -> tuple[int, int] | None:
         """(prompt, completion) from the upstream's usage chunk; None when it sent none."""

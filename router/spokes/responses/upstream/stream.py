@@ -40,7 +40,7 @@ from typing import Any, Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import RouterError, UpstreamProtocolError
+from router.core.errors import UpstreamProtocolError
 from router.core.stream import StreamMachine
 from router.hub.event_bytes import (
     BLOCK_START,
@@ -57,7 +57,7 @@ from router.hub.event_bytes import (
     message_start,
     take,
 )
-from router.spokes.anthropic.errors import error_event as anthropic_error_event
+from router.spokes.common.hub_stream import HubEventWriter
 from router.spokes.openai.upstream.answer import message_id, new_message_id, tool_use_id
 from router.spokes.responses.answer_wire import (
     OutputItem,
@@ -108,7 +108,7 @@ class _Block:
     done: bool = False  # closed by the upstream; the block stops once it has been live
 
 
-class HubStreamFromResponses:
+class HubStreamFromResponses(HubEventWriter):
     """The Responses spoke's upstream stream → hub events (a StreamMachine: router.core.stream)."""
 
     reads: Literal["data"] = "data"
@@ -117,12 +117,10 @@ class HubStreamFromResponses:
         "_blocks",
         "_called",
         "_ctx",
-        "_ended",
         "_item_index",
         "_live",
         "_model",
         "_next_block",
-        "_out",
         "_refused",
         "_started",
         "_stop_values",
@@ -131,12 +129,11 @@ class HubStreamFromResponses:
     )
 
     def __init__(self, ctx: TargetContext, *, model: str, stop_values: Mapping[str, str]) -> None:
+        super().__init__()
         self._ctx = ctx
         self._model = model
         self._stop_values = stop_values
-        self._out: list[bytes] = []  # events produced by the current call, joined on return
         self._started = False  # message_start sent
-        self._ended = False  # message_stop or error sent: nothing may follow
         self._next_block = 0  # the index the next block gets when it goes live
         self._live: _Block | None = None  # the one block whose events go out now
         self._waiting: deque[_Block] = deque()  # blocks opened while another was live
@@ -172,18 +169,6 @@ class HubStreamFromResponses:
         if not self._ended:
             raise UpstreamProtocolError("upstream stream ended before it finished")
         return b""
-
-    def fail(self, error: RouterError) -> bytes:
-        """End with an `error` event. Open blocks stay open: closing them would make a cut answer
-        look finished to clients that ignore the error event."""
-        if self._ended:
-            return b""
-        self._ended = True
-        self._out.clear()
-        return anthropic_error_event(error)
-
-    def ping(self) -> bytes:
-        return PING
 
     def tokens(self) -> tuple[int, int] | None:
         """(input, output) from the final response's usage; None before it (or without one)."""
