@@ -197,11 +197,7 @@ CELLS = [(fault, mode, pair) for fault, (modes, _) in FAULTS.items() for mode in
 
 # Cells where the router disagrees with the rule today: the expectation stays the rule (and the
 # README says the rule); strict, so a fix makes the entry fail until it is removed here.
-KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {
-    (fault, "stream", "r2r"): "a passed-through Responses stream that breaks ends with a lone `error` event "
-                              "numbered 0, without `response.failed` (router/spokes/passthrough.py fail())"
-    for fault in ("drop-mid", "truncated", "no-terminal", "no-done", "malformed", "hang-after")
-}
+KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {}
 
 
 def cell_param(fault: str, mode: str, pair: str) -> Any:

@@ -37,7 +37,7 @@ class PassthroughStream:
     event, never a clean finish. An error event or chunk is the end of its stream too: nothing
     follows it."""
 
-    __slots__ = ("_spoke", "_rules", "_upstream", "_finished", "_tokens")
+    __slots__ = ("_spoke", "_rules", "_upstream", "_finished", "_tokens", "_first", "_last")
     reads: Literal["events"] = "events"  # re-frames `event:` lines, so it needs the names
 
     def __init__(self, spoke: Spoke, upstream: str) -> None:
@@ -46,6 +46,9 @@ class PassthroughStream:
         self._upstream = upstream
         self._finished = False
         self._tokens: Tokens | None = None
+        # The first and last events' data, kept only for a spoke whose failure events need them.
+        self._first: bytes | None = None
+        self._last: bytes | None = None
 
     def start(self) -> bytes:
         return b""
@@ -61,6 +64,10 @@ class PassthroughStream:
             self._tokens = merge(self._tokens, self._read(data))
             if event.event in rules.end_events or (not self._finished and rules.ends(data)):
                 self._finished = True
+        if rules.failure is not None:  # the client got this one: read (above), so it is JSON
+            if self._first is None:
+                self._first = data
+            self._last = data
         return _frame(event.event, data)
 
     def _read(self, data: bytes) -> Tokens | None:
@@ -80,6 +87,9 @@ class PassthroughStream:
 
     def fail(self, error: RouterError) -> bytes:
         self._finished = True
+        failure = self._rules.failure
+        if failure is not None:
+            return failure(error, self._first, self._last)
         return self._spoke.client.error_event(error)
 
     def ping(self) -> bytes:

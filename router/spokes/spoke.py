@@ -77,6 +77,10 @@ class PassthroughRules:
     end_events: frozenset[str]
     ends: Callable[[bytes], bool]
     ping: bytes
+    # (error, the first event's data, the last event's data) → the events that end a broken
+    # stream, for protocols whose failure depends on what went before (Responses numbers its
+    # events and ends a failed response with `response.failed`). None: the spoke's error_event.
+    failure: Callable[[RouterError, bytes | None, bytes | None], bytes] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import msgspec
 from router.core.errors import RouterError
 from router.spokes.openai.errors import error_status, error_type
 
-__all__ = ["error_body", "error_code", "error_event", "error_event_at", "error_status"]
+__all__ = ["error_body", "error_code", "error_event", "error_event_at", "error_status", "failure_object"]
 
 _encode = msgspec.json.Encoder().encode
 
@@ -57,3 +57,14 @@ def error_event_at(error: RouterError, sequence_number: int) -> bytes:
 def error_event(error: RouterError) -> bytes:
     """For a stream whose events we did not number (passthrough, an error before any event)."""
     return error_event_at(error, 0)
+
+
+def failure_object(error: RouterError) -> dict[str, str]:
+    """A failed response's `error`: the code the error event has too. Codex reads a rate
+    limit's delay only from the message ("try again in N s")."""
+    code = error_code(error)
+    message = error.message
+    retry_after = error.headers.get("retry-after")
+    if code == "rate_limit_exceeded" and retry_after and retry_after.isdigit():
+        message = f"{message} Please try again in {retry_after}s."
+    return {"code": code, "message": message}

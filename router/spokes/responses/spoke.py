@@ -71,7 +71,8 @@ SPOKE = Spoke(
         error_event=errors.error_event,
         status=errors.error_status,
         passthrough=PassthroughRules(
-            done_marker=None, end_events=stream_end.END_EVENTS, ends=stream_end.ends, ping=PING),
+            done_marker=None, end_events=stream_end.END_EVENTS, ends=stream_end.ends, ping=PING,
+            failure=stream_end.failure),
         example=example,
         model_list=model_list,
         complete_answer=complete.complete_answer,
