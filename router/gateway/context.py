@@ -4,8 +4,7 @@ observer), so nothing looks the request up again from the ASGI scope.
 
 It holds what is learnt once: the client's spoke, the routing fields of the first decode, the
 full decode (made at most once, and only for converting pairs or conditions that read the body),
-the request's facts (the one token estimate: routing and limits share it), the exchange record
-(metrics and the access log), and the rate-limit ticket. Usage arrives once, from the hub
+the exchange record (metrics and the access log), and the rate-limit ticket. Usage arrives once, from the hub
 answer or the stream's end, and `settle` hands it to the record and the ticket.
 """
 
@@ -22,7 +21,6 @@ from router.gateway.incoming import Incoming
 from router.gateway.state import RouterState
 from router.observe.exchange import Exchange, exchange_of
 from router.ratelimit.limiter import Ticket
-from router.routing.facts import RequestFacts
 from router.routing.lookup import Target
 from router.spokes.spoke import Spoke
 
@@ -32,12 +30,11 @@ _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 class RequestContext:
     """Also the relay's StreamObserver (router.core.stream): a stream's end settles its usage."""
 
-    __slots__ = ("exchange", "facts", "incoming", "request_id", "spoke", "state", "ticket", "_resolved_pointer", "_struct")
+    __slots__ = ("exchange", "incoming", "request_id", "spoke", "state", "ticket", "_resolved_pointer", "_struct")
 
     def __init__(self, state: RouterState, incoming: Incoming, spoke: Spoke, request_id: str) -> None:
         self.state, self.incoming, self.spoke, self.request_id = state, incoming, spoke, request_id
         self.exchange: Exchange = exchange_of(incoming.scope)
-        self.facts: RequestFacts | None = None
         self.ticket: Ticket | None = None
         self._struct: Any = None
         self._resolved_pointer: str | None = None

@@ -32,7 +32,7 @@ async def count_tokens(scope: Scope, receive: Receive, send: Send) -> None:
 async def _count_tokens(ctx: RequestContext) -> Answer:
     """Forwarded to the target's native endpoint when it has one (Anthropic); otherwise counted
     here, offline, with the estimator routing also uses (router.hub.tokens)."""
-    plan, _, _ = route(ctx, _decode_routing)  # allowed for the key; no budget is spent
+    plan, *_ = route(ctx, _decode_routing)  # allowed for the key; no budget is spent
     target = plan.targets[0]
     client = ctx.state.pool.get(target.upstream)
     headers = {"request-id": ctx.request_id, "x-router-route": plan.route, "x-router-target": target.upstream}

@@ -223,6 +223,9 @@ class Exchange:
                 self.log.write(self._line(status, error, total))
         except Exception:
             log.exception("recording the request failed")
+        # The scope holds this Exchange (EXCHANGE_KEY) and it the scope: cut at the request's real
+        # end, so reference counting frees both at once instead of a collection, much later.
+        self.scope = None
 
     def _count(self, status: int, total: float) -> None:
         metrics = self.metrics
