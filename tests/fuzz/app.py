@@ -2,8 +2,10 @@
 several capability sets for the converted ones), upstreams answered by an httpx MockTransport.
 
 The mock answers whatever `FakeUpstream.answer` currently holds, in the protocol the request went
-to (OpenAI chat completions or Anthropic messages) and in the form asked for (a body, or an event
-stream cut at `FakeUpstream.reads`). An httpx transport instead of respx: no global patching, and
+to (OpenAI chat completions, Anthropic messages or OpenAI responses) and in the form asked for (a
+body, or an event stream cut at `FakeUpstream.reads`). Every client protocol reaches every
+upstream kind: Responses clients converted to Chat and Anthropic and passed through, Anthropic
+and Chat clients converted to Responses. An httpx transport instead of respx: no global patching, and
 the properties run their examples one after the other against one app.
 """
 
@@ -63,6 +65,11 @@ base-url = "https://an-budget.example"
 api-key = "env:FUZZ_KEY"
 supports = { max-output-tokens = 8000, thinking-budgets = { minimal = 1024, low = 2048, medium = 6000, high = 20000 } }
 
+[upstreams.rsp]
+kind = "responses"
+base-url = "https://rsp.example/v1"
+api-key = "env:FUZZ_KEY"
+
 [[routes]]
 name = "a-plain"
 clients = ["anthropic"]
@@ -100,6 +107,41 @@ to = "an"
 retry = { attempts = 1 }
 
 [[routes]]
+name = "a-responses"
+clients = ["anthropic"]
+models = ["conv-responses"]
+to = "rsp/gpt-target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "o-responses"
+clients = ["openai"]
+models = ["conv-responses"]
+to = "rsp/gpt-target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "r-plain"
+clients = ["responses"]
+models = ["conv-plain"]
+to = "oa/target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "r-anthropic"
+clients = ["responses"]
+models = ["conv-anthropic"]
+to = "an/claude-target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "r-pass"
+clients = ["responses"]
+models = ["pass-responses"]
+to = "rsp"
+retry = { attempts = 1 }
+
+[[routes]]
 name = "o-plain"
 clients = ["openai"]
 models = ["conv-plain"]
@@ -132,12 +174,15 @@ class FakeUpstream:
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         assert self.answer is not None, "the property set no answer"
-        anthropic = request.url.path.endswith("/messages")
+        api = request.url.path.rsplit("/", 1)[-1]  # messages, completions or responses
         if not _wants_stream(body):
-            payload = s.anthropic_message(self.answer) if anthropic else s.openai_completion(self.answer)
-            return httpx.Response(200, json=payload)
-        sse = s.anthropic_sse(self.answer) if anthropic else s.openai_sse(self.answer)
+            return httpx.Response(200, json=_BODIES[api](self.answer))
+        sse = _STREAMS[api](self.answer)
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_reads(sse, self.reads))
+
+
+_BODIES = {"messages": s.anthropic_message, "completions": s.openai_completion, "responses": s.responses_object}
+_STREAMS = {"messages": s.anthropic_sse, "completions": s.openai_sse, "responses": s.responses_sse}
 
 
 def _wants_stream(body: bytes) -> bool:

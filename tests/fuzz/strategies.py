@@ -285,8 +285,8 @@ THINKING_CONFIGS = st.one_of(
 
 # The models of the fuzz app's table (tests/fuzz/app.py): converted pairs with several
 # capability sets, and passthrough.
-ANTHROPIC_MODELS = ("conv-plain", "conv-deepseek", "conv-openrouter", "conv-openai", "pass-anthropic")
-OPENAI_MODELS = ("conv-plain", "conv-budget", "pass-openai")
+ANTHROPIC_MODELS = ("conv-plain", "conv-deepseek", "conv-openrouter", "conv-openai", "conv-responses", "pass-anthropic")
+OPENAI_MODELS = ("conv-plain", "conv-budget", "conv-responses", "pass-openai")
 CONVERTED_ANTHROPIC_MODELS = tuple(model for model in ANTHROPIC_MODELS if model.startswith("conv-"))
 
 
@@ -456,6 +456,229 @@ def openai_requests(draw: st.DrawFn, models: tuple[str, ...] = OPENAI_MODELS) ->
     elif draw(st.booleans()):
         body["stream"] = False
     return body
+
+
+# --- OpenAI Responses requests ------------------------------------------------------------------------
+# Every input item type of router/spokes/responses/client/items.py ([variants.input_item]: message,
+# function_call, custom_tool_call, their outputs, reasoning, additional_tools, item_reference, an
+# item type with no hub form), every tool type (function, custom with and without a grammar,
+# namespace, built-in), every tool_choice form, reasoning and text.format.
+
+ENCRYPTED = st.one_of(SIGNATURES, st.just("gAAAAABfake-openai-token"))  # OpenAI's own: left out when converted
+
+
+def responses_text_part(kind: str = "input_text") -> st.SearchStrategy[JsonObject]:
+    return st.fixed_dictionaries({"type": st.just(kind), "text": prose()})
+
+
+def responses_user_part() -> st.SearchStrategy[JsonObject]:
+    image = st.fixed_dictionaries({"type": st.just("input_image"), "image_url": data_urls(IMAGE_TYPES) | URLS},
+                                  optional={"detail": st.sampled_from(["auto", "low", "high"])})
+    by_id = st.fixed_dictionaries({"type": st.sampled_from(["input_image", "input_file"]), "file_id": IDS.map("file-{}".format)})
+    pdf = st.fixed_dictionaries({"type": st.just("input_file"), "file_data": data_urls(st.just("application/pdf"))},
+                                optional={"filename": texts()})
+    file_url = st.fixed_dictionaries({"type": st.just("input_file"), "file_url": URLS.map(lambda url: url.replace(".png", ".pdf"))})
+    return st.one_of(responses_text_part(), responses_text_part(), image, pdf, file_url, by_id)
+
+
+def responses_assistant_part() -> st.SearchStrategy[JsonObject]:
+    output_text = st.fixed_dictionaries({"type": st.just("output_text"), "text": prose()},
+                                        optional={"annotations": st.just([])})
+    refusal = st.fixed_dictionaries({"type": st.just("refusal"), "refusal": nonempty_texts()})
+    return st.one_of(output_text, output_text, refusal)
+
+
+def _with_item_id(prefix: str, item: st.SearchStrategy[JsonObject]) -> st.SearchStrategy[JsonObject]:
+    return st.builds(lambda body, extra: {**body, **extra}, item,
+                     st.fixed_dictionaries({}, optional={"id": IDS.map(f"{prefix}_{{}}".format)}))
+
+
+def responses_message(roles: tuple[str, ...], parts: st.SearchStrategy[JsonObject]) -> st.SearchStrategy[JsonObject]:
+    content = st.one_of(prose(), st.lists(parts, min_size=1, max_size=3))
+    return _with_item_id("msg", st.fixed_dictionaries(
+        {"role": st.sampled_from(roles), "content": content}, optional={"type": st.just("message")}))
+
+
+@dataclass(frozen=True)
+class DeclaredTool:
+    """A tool a call may name: its own name, its namespace, whether it takes free text."""
+
+    name: str
+    namespace: str | None
+    custom: bool
+
+
+def responses_function_tool(names: st.SearchStrategy[str] = TOOL_NAMES) -> st.SearchStrategy[JsonObject]:
+    return st.fixed_dictionaries({"type": st.just("function"), "name": names},
+                                 optional={"description": texts(), "parameters": tool_schemas(), "strict": st.booleans()})
+
+
+def responses_custom_tool(names: st.SearchStrategy[str] = TOOL_NAMES) -> st.SearchStrategy[JsonObject]:
+    grammar = st.one_of(
+        st.just({"type": "text"}),
+        st.fixed_dictionaries({"type": st.just("grammar"), "syntax": st.just("lark"),
+                               "definition": st.just('start: "a"+')}),
+        st.fixed_dictionaries({"type": st.just("grammar"), "syntax": st.just("regex"),
+                               "definition": st.just("^[a-z]+$")}),
+    )
+    return st.fixed_dictionaries({"type": st.just("custom"), "name": names},
+                                 optional={"description": texts(), "format": grammar})
+
+
+def responses_namespace_tool() -> st.SearchStrategy[JsonObject]:
+    inner = st.one_of(responses_function_tool(NAMES), responses_custom_tool(NAMES))
+    return st.fixed_dictionaries({"type": st.just("namespace"), "name": NAMES,
+                                  "tools": st.lists(inner, min_size=1, max_size=3, unique_by=lambda t: t["name"])},
+                                 optional={"description": texts()})
+
+
+BUILTIN_TOOLS = st.sampled_from([
+    {"type": "web_search"},
+    {"type": "web_search_preview", "search_context_size": "low"},
+    {"type": "file_search", "vector_store_ids": ["vs_1"]},
+    {"type": "code_interpreter", "container": {"type": "auto"}},
+    {"type": "image_generation"},
+    {"type": "local_shell"},
+])
+
+
+def responses_tools() -> st.SearchStrategy[list[JsonObject]]:
+    tool = st.one_of(responses_function_tool(), responses_function_tool(), responses_custom_tool(),
+                     responses_namespace_tool(), BUILTIN_TOOLS)
+    return st.lists(tool, max_size=4, unique_by=lambda t: t.get("name", t["type"]))
+
+
+def declared(tools: list[JsonObject]) -> list[DeclaredTool]:
+    out = []
+    for tool in tools:
+        if tool["type"] in ("function", "custom"):
+            out.append(DeclaredTool(tool["name"], None, tool["type"] == "custom"))
+        elif tool["type"] == "namespace":
+            out.extend(DeclaredTool(inner["name"], tool["name"], inner["type"] == "custom") for inner in tool["tools"])
+    return out
+
+
+def responses_call_output(call: JsonObject) -> st.SearchStrategy[JsonObject]:
+    kind = "custom_tool_call_output" if call["type"] == "custom_tool_call" else "function_call_output"
+    parts = st.lists(responses_text_part() | responses_user_part(), min_size=1, max_size=2)
+    return _with_item_id("out", st.fixed_dictionaries(
+        {"type": st.just(kind), "call_id": st.just(call["call_id"]), "output": st.one_of(texts(), prose(), parts)}))
+
+
+@st.composite
+def responses_call(draw: st.DrawFn, tools: list[DeclaredTool]) -> JsonObject:
+    """A function_call (arguments JSON text) or custom_tool_call (free text) of a declared tool."""
+    tool = draw(st.sampled_from(tools)) if tools else DeclaredTool(draw(TOOL_NAMES), None, draw(st.booleans()))
+    item: JsonObject = {"call_id": draw(IDS.map("call_{}".format)), "name": tool.name}
+    if tool.namespace is not None:
+        item["namespace"] = tool.namespace
+    if draw(st.booleans()):
+        item["status"] = "completed"
+    if tool.custom:
+        return {"type": "custom_tool_call", "id": draw(IDS.map("ctc_{}".format)), **item, "input": draw(texts())}
+    arguments = json.dumps(draw(json_objects()), ensure_ascii=draw(st.booleans()))
+    return {"type": "function_call", "id": draw(IDS.map("fc_{}".format)), **item, "arguments": arguments}
+
+
+def responses_reasoning_item() -> st.SearchStrategy[JsonObject]:
+    summary = st.lists(st.fixed_dictionaries({"type": st.just("summary_text"), "text": texts()}), max_size=2)
+    return st.fixed_dictionaries({"type": st.just("reasoning"), "id": IDS.map("rs_{}".format), "summary": summary},
+                                 optional={"encrypted_content": ENCRYPTED, "content": st.none()})
+
+
+OTHER_ITEMS = st.sampled_from([
+    {"type": "item_reference", "id": "msg_stored"},
+    {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "q"}},
+    {"type": "compaction", "id": "cmp_1", "encrypted_content": "Y29tcGFjdA=="},
+])
+
+
+@st.composite
+def responses_input(draw: st.DrawFn, tools: list[DeclaredTool]) -> list[JsonObject]:
+    """System/developer messages, a user turn, then rounds of (reasoning, assistant text, calls),
+    every call answered by its output before the next user message; the last item is a user
+    message or a tool output. Sometimes an additional_tools item (as Codex sends its tools) or an
+    item a converting target leaves out."""
+    items = draw(st.lists(responses_message(("system", "developer"), responses_text_part()), max_size=2))
+    items.append(draw(responses_message(("user",), responses_user_part())))
+    for _ in range(draw(st.integers(0, 3))):
+        if draw(st.booleans()):
+            items.append(draw(responses_reasoning_item()))
+        if draw(st.booleans()):
+            items.append(draw(responses_message(("assistant",), responses_assistant_part())))
+        calls = draw(st.lists(responses_call(tools), max_size=2, unique_by=lambda call: call["call_id"]))
+        items.extend(calls)
+        items.extend(draw(responses_call_output(call)) for call in calls)
+        if draw(st.integers(0, 5)) == 0:
+            items.append(draw(OTHER_ITEMS))
+        if not calls or draw(st.booleans()):
+            items.append(draw(responses_message(("user",), responses_user_part())))
+    return items
+
+
+def responses_tool_choice(tools: list[DeclaredTool]) -> st.SearchStrategy[Any]:
+    kinds: list[st.SearchStrategy[Any]] = [
+        st.sampled_from(["auto", "none", "required"]),
+        st.fixed_dictionaries({"type": st.just("allowed_tools"), "mode": st.sampled_from(["auto", "required"]),
+                               "tools": st.just([])}),
+        st.just({"type": "web_search_preview"}),  # a built-in tool's choice
+    ]
+    if tools:
+        def named(tool: DeclaredTool) -> JsonObject:
+            choice: JsonObject = {"type": "custom" if tool.custom else "function", "name": tool.name}
+            return {**choice, "namespace": tool.namespace} if tool.namespace is not None else choice
+        kinds.append(st.sampled_from(tools).map(named))
+    return st.one_of(kinds)
+
+
+TEXT_FORMATS = st.one_of(
+    st.just({"type": "text"}),
+    st.just({"type": "json_object"}),
+    st.builds(lambda name, schema, strict: {"type": "json_schema", "name": name, "schema": schema, "strict": strict},
+              NAMES, tool_schemas(), st.booleans()),
+)
+
+# The models of the fuzz app's Responses door: converted to Chat and to Anthropic, and passthrough.
+RESPONSES_MODELS = ("conv-plain", "conv-anthropic", "pass-responses")
+
+
+@st.composite
+def responses_requests(draw: st.DrawFn, models: tuple[str, ...] = RESPONSES_MODELS) -> JsonObject:
+    """A POST /v1/responses body: `input` a string or items (tools declared in `tools` or an
+    additional_tools item), every optional field independently present or not."""
+    tools = draw(responses_tools())
+    text_input = draw(st.integers(0, 4)) == 0
+    in_item = bool(tools) and not text_input and draw(st.integers(0, 3)) == 0  # Codex's way: an additional_tools item
+    callable_tools = declared(tools)
+    given_input: Any = draw(prose()) if text_input else draw(responses_input(callable_tools))
+    if in_item:
+        given_input.insert(0, {"type": "additional_tools", "role": "developer", "tools": tools})
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "instructions": texts() | prose(),
+        "reasoning": st.fixed_dictionaries({}, optional={
+            "effort": st.sampled_from(["none", "minimal", "low", "medium", "high"]),
+            "summary": st.sampled_from(["auto", "concise", "detailed"])}),
+        "text": st.fixed_dictionaries({}, optional={"format": TEXT_FORMATS,
+                                                    "verbosity": st.sampled_from(["low", "medium", "high"])}),
+        "max_output_tokens": st.integers(16, 100_000),
+        "temperature": st.floats(0, 2),
+        "top_p": st.floats(0, 1),
+        "metadata": st.dictionaries(NAMES, texts(), max_size=3),
+        "user": texts(),
+        "prompt_cache_key": texts(),
+        "service_tier": st.sampled_from(["auto", "default", "flex", "priority"]),
+        "include": st.lists(st.sampled_from(["reasoning.encrypted_content", "message.output_text.logprobs"]),
+                            unique=True),
+        "store": st.booleans(),
+        "stream": st.booleans(),
+    }
+    if tools and not in_item:
+        optional["tools"] = st.just(tools)
+    if callable_tools:
+        optional["tool_choice"] = responses_tool_choice(callable_tools)
+        optional["parallel_tool_calls"] = st.booleans()
+    return draw(st.fixed_dictionaries({"model": st.sampled_from(models), "input": st.just(given_input)},
+                                      optional=optional))
 
 
 # --- upstream answers: one abstract answer, its unary body and its stream ---------------------------
@@ -655,6 +878,91 @@ def anthropic_sse(answer: Answer) -> bytes:
         f"event: {name}\n".encode() + b"data: " + json.dumps(data).encode() + b"\n\n"
         for name, data in anthropic_events(answer)
     )
+
+
+_RESPONSES_STATUS = {"stop": "completed", "stop_sequence": "completed", "tool_calls": "completed", "length": "incomplete"}
+
+
+def responses_usage(answer: Answer) -> JsonObject:
+    prompt = answer.input_tokens + answer.cached_tokens
+    return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": answer.cached_tokens, "cache_write_tokens": 0},
+            "output_tokens": answer.output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + answer.output_tokens}
+
+
+def responses_output(answer: Answer) -> list[JsonObject]:
+    """reasoning (the thinking as its summary, the signature as encrypted_content), a message,
+    function calls: the order the Responses API answers in."""
+    items: list[JsonObject] = []
+    if answer.thinking:
+        items.append({"type": "reasoning", "id": f"rs_{answer.id}", "encrypted_content": answer.signature,
+                      "summary": [{"type": "summary_text", "text": answer.thinking}]})
+    if answer.text:
+        items.append({"type": "message", "id": f"msg_{answer.id}", "status": "completed", "role": "assistant",
+                      "content": [{"type": "output_text", "text": answer.text, "annotations": []}]})
+    items.extend({"type": "function_call", "id": f"fc_{call.id}", "status": "completed", "call_id": call.id,
+                  "name": call.name, "arguments": _arguments(call)} for call in answer.calls)
+    return items
+
+
+def responses_object(answer: Answer) -> JsonObject:
+    """The answer as a Responses API response object."""
+    status = _RESPONSES_STATUS[answer.finish]
+    return {
+        "id": f"resp_{answer.id}", "object": "response", "created_at": 1_700_000_000, "model": answer.model,
+        "status": status, "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "output": responses_output(answer), "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+        "usage": responses_usage(answer),
+    }
+
+
+def responses_events(answer: Answer) -> list[JsonObject]:
+    """The same answer as Responses stream events, numbered: created, in_progress, each item
+    opened, its deltas (cut as `answer.pieces` says), its done events, closed; then completed
+    (or incomplete)."""
+    final = responses_object(answer)
+    started = {**final, "status": "in_progress", "incomplete_details": None, "output": [], "usage": None}
+    events: list[JsonObject] = [{"type": "response.created", "response": started},
+                                {"type": "response.in_progress", "response": started}]
+    for index, item in enumerate(final["output"]):
+        events.extend(_responses_item_events(answer, index, item))
+    events.append({"type": f"response.{final['status']}", "response": final})
+    return [{**event, "sequence_number": number} for number, event in enumerate(events)]
+
+
+def _responses_item_events(answer: Answer, index: int, item: JsonObject) -> list[JsonObject]:
+    at = {"item_id": item["id"], "output_index": index}
+    kind = item["type"]
+    if kind == "reasoning":
+        opening: JsonObject = {**item, "summary": []}
+        text = item["summary"][0]["text"]
+        where = {**at, "summary_index": 0}
+        middle = [{"type": "response.reasoning_summary_part.added", **where, "part": {"type": "summary_text", "text": ""}},
+                  *({"type": "response.reasoning_summary_text.delta", **where, "delta": piece} for piece in answer.cut(text)),
+                  {"type": "response.reasoning_summary_text.done", **where, "text": text},
+                  {"type": "response.reasoning_summary_part.done", **where, "part": {"type": "summary_text", "text": text}}]
+    elif kind == "message":
+        opening = {**item, "status": "in_progress", "content": []}
+        text = item["content"][0]["text"]
+        where = {**at, "content_index": 0}
+        middle = [{"type": "response.content_part.added", **where, "part": {"type": "output_text", "text": "", "annotations": []}},
+                  *({"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+                    for piece in answer.cut(text)),
+                  {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+                  {"type": "response.content_part.done", **where, "part": item["content"][0]}]
+    else:
+        opening = {**item, "status": "in_progress", "arguments": ""}
+        middle = [*({"type": "response.function_call_arguments.delta", **at, "delta": piece}
+                    for piece in answer.cut(item["arguments"])),
+                  {"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]}]
+    return [{"type": "response.output_item.added", "output_index": index, "item": opening}, *middle,
+            {"type": "response.output_item.done", "output_index": index, "item": item}]
+
+
+def responses_sse(answer: Answer) -> bytes:
+    return b"".join(f"event: {event['type']}\n".encode() + b"data: " + json.dumps(event).encode() + b"\n\n"
+                    for event in responses_events(answer))
 
 
 @st.composite

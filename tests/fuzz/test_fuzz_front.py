@@ -1,9 +1,11 @@
 """Every valid request at each front door, answered validly by the mocked upstream, comes back
 200 in the client's protocol: converted pairs (several capability sets) and passthrough, unary
-and streamed (the upstream's stream cut at random read boundaries)."""
+and streamed (the upstream's stream cut at random read boundaries). At the Responses door, the
+same request streamed and unary, against the same upstream answer, give the same output."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from tests.fuzz import strategies as s
 from tests.fuzz.app import FakeUpstream, post, running_app
 from tests.fuzz.profiles import share
-from tests.fuzz.shapes import anthropic_answer, encode, openai_answer
+from tests.fuzz.shapes import anthropic_answer, encode, openai_answer, responses_answer
 
 App = tuple[Any, FakeUpstream]
 CUTS = st.lists(st.integers(0, 20_000), max_size=6)
@@ -46,6 +48,45 @@ def test_valid_openai_request_is_answered_in_openai_shape(
     reply = post(client, "/v1/chat/completions", encode(body))
     assert reply.status == 200, reply.body[:2000]
     openai_answer(reply, stream=body.get("stream") is True)
+
+
+@given(body=s.responses_requests(), answer=s.answers(), cuts=CUTS)
+def test_valid_responses_request_is_answered_in_responses_shape(
+    app: App, body: dict[str, Any], answer: s.Answer, cuts: list[int]
+) -> None:
+    client, upstream = app
+    upstream.answer, upstream.reads = answer, cuts
+    reply = post(client, "/v1/responses", encode(body))
+    assert reply.status == 200, reply.body[:2000]
+    responses_answer(reply, stream=body.get("stream") is True)
+
+
+@share(0.5)
+@given(body=s.responses_requests(), answer=s.answers(), cuts=CUTS)
+def test_a_responses_stream_folds_to_the_unary_answer(
+    app: App, body: dict[str, Any], answer: s.Answer, cuts: list[int]
+) -> None:
+    """The stream's final response has the unary answer's output, item for item, and its status
+    and usage. Not compared, as in the Chat stream tests: ids (the router mints new ones per
+    answer) and how arguments JSON is spelled (the stream relays the upstream's text, the unary
+    answer re-encodes the parsed input); usage when the upstream's stream carried none (a Chat
+    stream without its usage chunk)."""
+    client, upstream = app
+    upstream.answer, upstream.reads = answer, cuts
+    unary = responses_answer(post(client, "/v1/responses", encode({**body, "stream": False})), stream=False)
+    streamed = responses_answer(post(client, "/v1/responses", encode({**body, "stream": True})), stream=True)
+    assert comparable(streamed["output"]) == comparable(unary["output"])
+    assert streamed["status"] == unary["status"]
+    if answer.usage_chunk or body["model"] != "conv-plain":
+        assert streamed["usage"] == unary["usage"]
+
+
+def comparable(output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    items = [{key: value for key, value in item.items() if key != "id"} for item in output]
+    for item in items:
+        if item["type"] == "function_call":
+            item["arguments"] = json.loads(item["arguments"])
+    return items
 
 
 @share(0.5)
