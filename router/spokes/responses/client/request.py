@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from router.config.target import TargetContext
+from router.core.errors import InvalidRequest
 from router.spokes.common.invalid import invalid_value
 from router.spokes.common.token_plan import TokenPlan, budget_of, plan_tokens
 from router.spokes.openai.client.content import TEXT_SEPARATOR, text_block
@@ -60,7 +61,14 @@ def system_for(src: ResponsesRequest) -> str | None:
 
 
 def messages_to_hub(src: ResponsesRequest) -> list[dict[str, Any]]:
-    return hub_messages(src)
+    """The turns; a request with none (no input, or only items with no hub form) is the client's
+    error, as the API answers it, rather than an empty conversation the upstream refuses with
+    its own words (a continued one has its history in `input` by now: the response store)."""
+    messages = hub_messages(src)
+    if not messages:
+        raise InvalidRequest("input: the request has no input to answer (an empty string or list, or none) - at `$.input`",
+                             param="input")
+    return messages
 
 
 def effort_budget(src: ResponsesRequest, ctx: TargetContext) -> int | None:
