@@ -13,7 +13,7 @@ analytics or feedback, no plugins or apps (with these the pinned version makes n
 all; without them it asks for github.com and chatgpt.com). Whatever it still tries must fail fast
 and not matter: each run is bounded by a timeout.
 
-Codex sends one of two request shapes (/work/shared/fixtures/README.md): for a model it does not
+Codex sends one of two request shapes (../shared/fixtures/README.md): for a model it does not
 know, top-level function tools with a shell function `exec_command`; for its default model, tools
 in namespaces (an `additional_tools` input item) whose shell is the freeform `exec` tool of
 namespace `functions`, taking JavaScript. Both are driven here: the mocks answer a prompt that

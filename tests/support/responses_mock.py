@@ -14,7 +14,7 @@ deterministic answers as router.upstream.mock and anthropic_mock, in Responses s
   for a freeform tool; tools of `namespace` tools (top-level or in an `additional_tools` input
   item, as Codex sends them) are offered by their own names and called with their `namespace`;
 - streaming: the event sequence real servers send (the recordings in
-  /work/shared/fixtures/codex/*/ `response.sse`), every event with its `sequence_number`: text
+  ../shared/fixtures/codex/*/ `response.sse`), every event with its `sequence_number`: text
   word by word, arguments and freeform input in two pieces, `response.completed` with usage.
 
 Failures are scripted by model name in tests/support/mock_upstream.py, as for the other APIs.

@@ -11,7 +11,7 @@ required string argument, so an end-to-end test can make a real client run a rea
 Codex's default tool set has no shell function: its freeform `exec` tool (namespace `functions`)
 takes JavaScript that calls the shell through `tools.exec_command`, so a command meant for a tool
 called `exec` is wrapped in that JavaScript, as the recording of a real server's answer shows
-(/work/shared/fixtures/codex/tool).
+(../shared/fixtures/codex/tool).
 """
 
 from __future__ import annotations

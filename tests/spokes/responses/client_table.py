@@ -21,7 +21,7 @@ from router.spokes.responses.request_wire import ResponsesRequest
 from router.spokes.tables import read_pair_text
 
 TABLE = "responses.client"
-FIXTURES = Path("/work/shared/fixtures/codex")
+FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "codex"  # ../shared beside the repo
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json")) if FIXTURES.is_dir() else []
 needs_fixtures = pytest.mark.skipif(not FIXTURE_FILES, reason="the shared Codex fixtures are not on this machine")
 

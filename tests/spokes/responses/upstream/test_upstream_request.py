@@ -22,7 +22,7 @@ from router.spokes.responses.upstream.signature import signature_for
 from router.spokes.tables import read_pair_text
 from tests.spokes.responses.upstream.upstream_table import ctx_for, spec, to_upstream
 
-CLAUDE_CODE = Path("/work/shared/fixtures/claude-code")
+CLAUDE_CODE = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "claude-code"  # ../shared beside the repo
 FIXTURE_FILES = sorted(CLAUDE_CODE.glob("*/*.json")) if CLAUDE_CODE.is_dir() else []
 NO_REASONING = Capabilities()
 REASONING = Capabilities(reasoning="effort")

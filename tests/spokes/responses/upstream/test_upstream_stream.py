@@ -30,7 +30,7 @@ from tests.support.streamcases import (
     two_piece_splits,
 )
 
-CODEX = Path("/work/shared/fixtures/codex")
+CODEX = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "codex"  # ../shared beside the repo
 CODEX_STREAMS = {f"codex-{p.parent.name}-{p.stem[:4]}": p for p in sorted(CODEX.glob("*/*.json"))} if CODEX.is_dir() else {}
 
 FINALS: dict[str, dict[str, Any]] = {
