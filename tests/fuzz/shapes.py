@@ -73,10 +73,11 @@ def responses_answer(reply: Reply, stream: bool) -> dict[str, Any]:
 
 
 def _checkable(response: dict[str, Any]) -> dict[str, Any]:
-    """The response without the request's `tools`, which it echoes as the client sent them:
-    the SDK's models lag the API (no `namespace` tool, which Codex sends), and the SDK itself
-    never validates what it reads."""
-    return {**response, "tools": []}
+    """The response without the request settings it echoes as the client sent them (`tools`,
+    `metadata`): the SDK's models lag the API (no `namespace` tool, which Codex sends), a lenient
+    router repeats a metadata value that is not a string, and the SDK itself never validates
+    what it reads."""
+    return {**response, "tools": [], "metadata": {}}
 
 
 def fold_responses(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
