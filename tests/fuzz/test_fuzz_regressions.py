@@ -6,6 +6,10 @@
 - A table defined only by a sub-table's header (`[upstreams.x.y.z]` and no `[upstreams.x]`)
   had its problems ("missing key kind") reported without a line (found by the long profile;
   fixed in router/config/positions.py).
+- A Responses request with a list or an object as an input message's `role`, a content part's
+  `type` or a tool's `type` was a 500 (`TypeError: unhashable type` where the converter tests set
+  membership) on converted routes, unary and stream, instead of a 400 naming the field (found by
+  test_fuzz_invalid; fixed in router/spokes/responses/client/items.py, content.py, tools.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from router.cli.check import run_check
+from tests.fuzz.app import post, running_app
+from tests.fuzz.shapes import encode, names_a_field, openai_error
+from tests.fuzz.strategies import Answer
 
 
 def test_a_syntax_error_at_the_end_of_the_file_has_a_line(tmp_path: Path) -> None:
@@ -34,3 +43,21 @@ def test_a_table_defined_only_by_a_sub_tables_header_has_a_line(tmp_path: Path) 
     assert run_check([str(path), "--json"], {}, out, err) == 1
     (problem,) = json.loads(out.getvalue())["errors"]
     assert problem["path"] == "upstreams.x" and problem["line"] == 4
+
+
+UNHASHABLE_AT = {
+    "role": {"input": [{"role": [], "content": "hi"}]},
+    "type": {"input": [{"role": "user", "content": [{"type": {}, "text": "hi"}]}]},
+    "tools": {"input": "hi", "tools": [{"type": [], "name": "t"}]},
+}
+
+
+@pytest.mark.parametrize("model", ["conv-plain", "conv-anthropic"])
+@pytest.mark.parametrize("field", sorted(UNHASHABLE_AT))
+def test_a_list_or_object_where_a_responses_converter_expects_a_string_is_a_400(field: str, model: str) -> None:
+    with running_app() as (client, upstream):
+        upstream.answer = Answer(id="a", model="m", thinking="", signature="c2ln", text="ok", calls=(), finish="stop",
+                                 input_tokens=1, output_tokens=1, cached_tokens=0)
+        reply = post(client, "/v1/responses", encode({"model": model, **UNHASHABLE_AT[field]}))
+    assert reply.status == 400, (reply.status, reply.body)
+    assert names_a_field(openai_error(reply), field)

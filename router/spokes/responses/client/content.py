@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from router.spokes.common.invalid import require_str
+from router.spokes.common.invalid import invalid_value, require_str, wrong_type
 from router.spokes.openai.client.content import image_source, parse_data_url, text_block
 from router.spokes.tables import variant_dispatch
 
@@ -52,7 +52,10 @@ def text_of(content: Any, path: str) -> list[Block]:
 def part_block(part: Any, path: str) -> Block | None:
     if type(part) is not dict:
         return None  # a part that is not an object has no type to dispatch on: left out
-    convert = _CONVERTERS.get(part.get("type"), _OTHER)  # type: ignore[arg-type]
+    kind = part.get("type")
+    if type(kind) is not str:  # a list or object cannot be looked up; any other non-string is no type we know
+        raise wrong_type("string", kind, f"{path}.type") if isinstance(kind, (list, dict)) else invalid_value(kind, f"{path}.type")
+    convert = _CONVERTERS.get(kind, _OTHER)
     return convert(part, path) if convert is not None else None
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from router.spokes.common.invalid import field_required, invalid_value, require_str
+from router.spokes.common.invalid import field_required, invalid_value, require_str, wrong_type
 from router.spokes.openai.client.content import text_block
 from router.spokes.openai.client.messages import collapse, tool_input
 from router.spokes.responses.client.calls import CallNames
@@ -59,7 +59,7 @@ def system_blocks(src: ResponsesRequest) -> list[Block]:
     blocks = [text_block(src.instructions)] if src.instructions else []
     if type(src.input) is list:
         for index, item in enumerate(src.input):
-            if _item_type(item) == MESSAGE and item.get("role") in SYSTEM_ROLES:
+            if _item_type(item) == MESSAGE and _role(item, f"$.input[{index}]") in SYSTEM_ROLES:
                 blocks.extend(text_of(item.get("content"), f"$.input[{index}].content"))
     return blocks
 
@@ -110,8 +110,17 @@ def _finished(turn: dict[str, Any]) -> dict[str, Any]:
 # --- one item per type ---------------------------------------------------------------------------
 
 
-def _message(item: Item, path: str, names: CallNames) -> Turn | None:
+def _role(item: Item, path: str) -> str | None:
+    """A message's role; one that is not a string is the client's error (a list or an object
+    cannot even be looked up in a set of roles)."""
     role = item.get("role")
+    if role is not None and type(role) is not str:
+        raise wrong_type("string", role, f"{path}.role")
+    return role
+
+
+def _message(item: Item, path: str, names: CallNames) -> Turn | None:
+    role = _role(item, path)
     if role is None:
         raise field_required("role", path)
     if role in SYSTEM_ROLES:

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from router.core.errors import InvalidRequest
-from router.spokes.common.invalid import require_str
+from router.spokes.common.invalid import require_str, wrong_type
 from router.spokes.openai.client.tools import (
     FORCING_CHOICES,
     JSON_OBJECT_INSTRUCTION,
@@ -63,6 +63,8 @@ def client_tools(src: ResponsesRequest) -> list[HubTool]:
 
 def _hub_tools(tool: Item, path: str) -> Iterator[HubTool]:
     kind = tool.get("type")
+    if isinstance(kind, (list, dict)):  # cannot be looked up among the tool types: the client's error
+        raise wrong_type("string", kind, f"{path}.type")
     if kind == "namespace":
         namespace = require_str(tool, "name", path)
         for index, inner in enumerate(tool.get("tools") or ()):
