@@ -63,7 +63,7 @@ def responses_answer(reply: Reply, stream: bool) -> dict[str, Any]:
     one terminal event last, every item added before its deltas and done after them, and the
     final output the items' done events in output_index order."""
     if not stream:
-        response = reply.json()
+        response: dict[str, Any] = reply.json()
     else:
         assert reply.content_type.startswith("text/event-stream"), reply.content_type
         response = fold_responses(parse_events(reply.body))

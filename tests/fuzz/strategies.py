@@ -482,7 +482,7 @@ def responses_user_part() -> st.SearchStrategy[JsonObject]:
 
 
 def responses_assistant_part() -> st.SearchStrategy[JsonObject]:
-    output_text = st.fixed_dictionaries({"type": st.just("output_text"), "text": prose()},
+    output_text: st.SearchStrategy[JsonObject] = st.fixed_dictionaries({"type": st.just("output_text"), "text": prose()},
                                         optional={"annotations": st.just([])})
     refusal = st.fixed_dictionaries({"type": st.just("refusal"), "refusal": nonempty_texts()})
     return st.one_of(output_text, output_text, refusal)
@@ -532,7 +532,7 @@ def responses_namespace_tool() -> st.SearchStrategy[JsonObject]:
                                  optional={"description": texts()})
 
 
-BUILTIN_TOOLS = st.sampled_from([
+BUILTIN_TOOLS: st.SearchStrategy[JsonObject] = st.sampled_from([
     {"type": "web_search"},
     {"type": "web_search_preview", "search_context_size": "low"},
     {"type": "file_search", "vector_store_ids": ["vs_1"]},
@@ -586,7 +586,7 @@ def responses_reasoning_item() -> st.SearchStrategy[JsonObject]:
                                  optional={"encrypted_content": ENCRYPTED, "content": st.none()})
 
 
-OTHER_ITEMS = st.sampled_from([
+OTHER_ITEMS: st.SearchStrategy[JsonObject] = st.sampled_from([
     {"type": "item_reference", "id": "msg_stored"},
     {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "q"}},
     {"type": "compaction", "id": "cmp_1", "encrypted_content": "Y29tcGFjdA=="},
@@ -600,7 +600,12 @@ def responses_input(draw: st.DrawFn, tools: list[DeclaredTool]) -> list[JsonObje
     message or a tool output. Sometimes an additional_tools item (as Codex sends its tools) or an
     item a converting target leaves out."""
     items = draw(st.lists(responses_message(("system", "developer"), responses_text_part()), max_size=2))
-    items.append(draw(responses_message(("user",), responses_user_part())))
+    # The first user message has text: parts with no hub form (by file_id) may be all a later one
+    # has, but a request with nothing a converting target can answer is a 400 (no input).
+    first = draw(responses_message(("user",), responses_user_part()))
+    if isinstance(first["content"], list):
+        first["content"].insert(draw(st.integers(0, len(first["content"]))), draw(responses_text_part()))
+    items.append(first)
     for _ in range(draw(st.integers(0, 3))):
         if draw(st.booleans()):
             items.append(draw(responses_reasoning_item()))

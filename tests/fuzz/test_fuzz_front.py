@@ -61,7 +61,7 @@ def test_valid_responses_request_is_answered_in_responses_shape(
     responses_answer(reply, stream=body.get("stream") is True)
 
 
-@share(0.5)
+@share(0.3)
 @given(body=s.responses_requests(), answer=s.answers(), cuts=CUTS)
 def test_a_responses_stream_folds_to_the_unary_answer(
     app: App, body: dict[str, Any], answer: s.Answer, cuts: list[int]

@@ -166,7 +166,7 @@ def _deep_places(protocol: str, body: dict[str, Any]) -> list[tuple[str, dict[st
     if protocol == "responses":
         places.append(("tools", {**body, "tools": [{"type": "function", "name": "t", "parameters": schema}]}))
         places.append(("text", {**body, "text": {"format": {"type": "json_schema", "name": "r", "schema": schema}}}))
-        call = {"type": "function_call", "call_id": "call_1", "name": "t", "arguments": "{}", "extra": DEEP}
+        call: dict[str, Any] = {"type": "function_call", "call_id": "call_1", "name": "t", "arguments": "{}", "extra": DEEP}
         output = {"type": "function_call_output", "call_id": "call_1", "output": [{"type": "input_text", "text": DEEP}]}
         places.append(("input", {**body, "input": [*body["input"], call, output]}))
     elif protocol == "anthropic":
@@ -184,7 +184,7 @@ def _deep_places(protocol: str, body: dict[str, Any]) -> list[tuple[str, dict[st
 
 # Small fixed bodies: the nesting is the input here, and a generated body around it would only
 # slow the property down (and make its failure report megabytes long).
-DEEP_BASE = {
+DEEP_BASE: dict[str, dict[str, Any]] = {
     "anthropic": {"model": "conv-plain", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
     "openai": {"model": "conv-plain", "messages": [{"role": "user", "content": "hi"}]},
     "responses": {"model": "conv-anthropic", "input": [{"role": "user", "content": "hi"}]},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_a_table_defined_only_by_a_sub_tables_header_has_a_line(tmp_path: Path) 
     assert problem["path"] == "upstreams.x" and problem["line"] == 4
 
 
-UNHASHABLE_AT = {
+UNHASHABLE_AT: dict[str, dict[str, Any]] = {
     "role": {"input": [{"role": [], "content": "hi"}]},
     "type": {"input": [{"role": "user", "content": [{"type": {}, "text": "hi"}]}]},
     "tools": {"input": "hi", "tools": [{"type": [], "name": "t"}]},
