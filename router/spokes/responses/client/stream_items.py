@@ -96,13 +96,13 @@ class ItemStream:
         self.done: bytes | None = None
 
     def open(self, out: EventWriter) -> bytes:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: every item kind (reasoning, message, calls) says how it opens
 
     def feed(self, out: EventWriter, delta: StreamDelta) -> bytes:
         return b""
 
     def close(self, out: EventWriter) -> bytes:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: every item kind says how it closes (its done events)
 
     def _added(self, out: EventWriter, item: dict[str, Any]) -> bytes:
         return out.event(_ITEM_ADDED, b'"output_index":%d,"item":%s' % (self.index, _encode(item)))
