@@ -1,0 +1,1 @@
+"""Gemini upstreams from the hub: hub request → GenerateContentRequest, GenerateContentResponse answers and stream chunks → hub."""
