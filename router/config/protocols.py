@@ -54,6 +54,18 @@ RESPONSES_ANSWER_FIELDS: frozenset[str] = frozenset(
     }
 )
 
+# Gemini's generateContent body (the model and streaming are in the URL, not the body).
+GEMINI_REQUEST_FIELDS: frozenset[str] = frozenset(
+    {
+        "contents", "systemInstruction", "tools", "toolConfig", "generationConfig",
+        "safetySettings", "cachedContent", "labels",
+    }
+)
+
+GEMINI_ANSWER_FIELDS: frozenset[str] = frozenset(
+    {"candidates", "usageMetadata", "modelVersion", "responseId", "promptFeedback", "createTime"}
+)
+
 
 # (title, request fields) per routes.toml upstream kind: what `request` ops are checked against.
 UPSTREAM_REQUEST_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({
@@ -61,6 +73,7 @@ UPSTREAM_REQUEST_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxy
     "mock": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),  # the mock speaks OpenAI
     "anthropic": ("Anthropic Messages", ANTHROPIC_REQUEST_FIELDS),
     "responses": ("OpenAI Responses", RESPONSES_REQUEST_FIELDS),
+    "gemini": ("Gemini", GEMINI_REQUEST_FIELDS),
 })
 
 # (title, answer fields) per client protocol: what `response` ops are checked against.
@@ -70,4 +83,5 @@ CLIENT_ANSWER_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyTyp
     "openai": ("OpenAI Chat Completions", frozenset(
         {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"})),
     "responses": ("OpenAI Responses", RESPONSES_ANSWER_FIELDS),
+    "gemini": ("Gemini", GEMINI_ANSWER_FIELDS),
 })

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from router.config.problems import Finding, SchemaPath, choice_fix
 from router.config.schema import (
     HttpUpstream,
+    base_url_of,
     Route,
     Server,
     Upstream,
@@ -73,7 +74,7 @@ def check_upstream(name: str, upstream: Upstream) -> Iterator[Finding]:
         message = f'upstream name "{name}" contains "/", but targets split at the first "/"'
         yield Finding(("upstreams", name), message, "rename it without a slash")
     if isinstance(upstream, HttpUpstream):
-        parts = urlsplit(upstream.base_url)
+        parts = urlsplit(base_url_of(upstream))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             # The URL is not echoed: it may carry credentials (https://user:pass@host).
             message = "base-url must be an http:// or https:// URL"

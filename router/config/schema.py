@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-ClientProtocol = Literal["anthropic", "openai", "responses"]
-ALL_CLIENT_PROTOCOLS: tuple[ClientProtocol, ...] = ("anthropic", "openai", "responses")
+ClientProtocol = Literal["anthropic", "openai", "responses", "gemini"]
+ALL_CLIENT_PROTOCOLS: tuple[ClientProtocol, ...] = ("anthropic", "openai", "responses", "gemini")
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, rename="kebab", frozen=True):
@@ -119,6 +119,65 @@ class MockUpstream(_Strict, frozen=True, tag_field="kind", tag="mock"):
     supports: Supports = Supports()
 
 
+class Vertex(_Strict, frozen=True):
+    """Google Cloud's Vertex AI: the model is served by `project` in `location` and called with
+    an OAuth token instead of an API key.
+
+    credentials: a service-account key file (`env:NAME` naming the variable that holds its path,
+      or the path itself); when absent, Application Default Credentials (the
+      GOOGLE_APPLICATION_CREDENTIALS variable, `gcloud auth application-default login`, or the
+      metadata server on Google Cloud). Tokens come from `google-auth` (the `router[google]`
+      extra) and are refreshed before they expire; they are never logged.
+    location: a region such as `us-central1`, or `global`.
+    """
+
+    project: str
+    location: str = "global"
+    credentials: str | None = None
+
+
+def vertex_host(vertex: Vertex) -> str:
+    """Vertex AI's endpoint for a location: regional hosts carry the region in their name."""
+    if vertex.location == "global":
+        return "https://aiplatform.googleapis.com"
+    return f"https://{vertex.location}-aiplatform.googleapis.com"
+
+
+def vertex_publisher_url(vertex: Vertex, host: str | None, publisher: str) -> str:
+    """`.../v1/projects/P/locations/L/publishers/<publisher>`: the models of a publisher
+    (google, anthropic) in a project, to which `/models/<model>:<method>` is appended."""
+    root = (host or vertex_host(vertex)).rstrip("/")
+    return f"{root}/v1/projects/{vertex.project}/locations/{vertex.location}/publishers/{publisher}"
+
+
+class GeminiUpstream(_Strict, frozen=True, tag_field="kind", tag="gemini"):
+    """Google's Gemini API: Google AI Studio with an API key, or Vertex AI with `vertex`.
+
+    api-key: `env:NAME` or `${NAME}`; sent as `x-goog-api-key` (never in the URL). Not used
+      with `vertex`, which authenticates with Google Cloud credentials.
+    base-url: AI Studio's `https://generativelanguage.googleapis.com/v1beta` by default; with
+      `vertex`, the Vertex AI host (default: the location's own, e.g.
+      `https://us-central1-aiplatform.googleapis.com`), to which the project's path is added.
+    optional: as for `openai`: left out when the api-key's variable is unset (or, with `vertex`,
+      when its `credentials` variable is).
+    supports.tool-schema: `full` (the default) sends tool parameters as JSON Schema
+      (`parametersJsonSchema`); `clean` converts them to the OpenAPI subset of `parameters`,
+      for older models and endpoints that take only that.
+    """
+
+    base_url: str | None = None
+    api_key: str | None = None
+    optional: bool = False
+    vertex: Vertex | None = None
+    headers: dict[str, str] = {}
+    timeout: Timeouts = Timeouts()
+    limits: ConnectionLimits = ConnectionLimits()
+    supports: Supports = Supports()
+
+
+GEMINI_API_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+
+
 class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic"):
     """The Anthropic Messages API (api.anthropic.com, or any server that speaks it).
 
@@ -126,21 +185,43 @@ class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic")
     anthropic-version: sent when the client did not send one.
     beta: which client `anthropic-beta` flags go upstream: `all`, `none`, or a list of flags.
       Claude Code sends eight; a server that doesn't know one may reject the request.
+    vertex: Claude on Google Cloud's Vertex AI (`project`, `location`, `credentials` as for
+      `kind = "gemini"`): the model goes in the URL (`:rawPredict` / `:streamRawPredict`), the
+      body carries `anthropic_version = "vertex-2023-10-16"`, and requests are authenticated
+      with Google Cloud credentials instead of `api-key`; `base-url` then names the Vertex AI
+      host (default: the location's own).
     """
 
-    base_url: str = "https://api.anthropic.com"
+    base_url: str | None = None  # https://api.anthropic.com, or with `vertex` the location's host
     api_key: str | None = None
     optional: bool = False
     anthropic_version: str = "2023-06-01"
     beta: Literal["all", "none"] | list[str] = "all"
+    vertex: Vertex | None = None
     headers: dict[str, str] = {}
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
 
 
-Upstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | MockUpstream
-HttpUpstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream
+Upstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream | MockUpstream
+HttpUpstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream
+
+ANTHROPIC_API_BASE_URL = "https://api.anthropic.com"
+
+
+def base_url_of(upstream: HttpUpstream) -> str:
+    """Where the upstream's API is, its kind's default filled in. On Vertex AI that is the
+    project's models of the kind's publisher, to which the spoke adds `/models/<model>:<method>`."""
+    if isinstance(upstream, GeminiUpstream):
+        if upstream.vertex is not None:
+            return vertex_publisher_url(upstream.vertex, upstream.base_url, "google")
+        return upstream.base_url or GEMINI_API_BASE_URL
+    if isinstance(upstream, AnthropicUpstream):
+        if upstream.vertex is not None:
+            return vertex_publisher_url(upstream.vertex, upstream.base_url, "anthropic")
+        return upstream.base_url or ANTHROPIC_API_BASE_URL
+    return upstream.base_url
 
 
 class SetOp(_Strict, frozen=True, tag_field="op", tag="set"):

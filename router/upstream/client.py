@@ -21,6 +21,7 @@ from typing import Protocol
 import httpx
 
 from router.config.schema import (
+    base_url_of,
     HttpUpstream,
     MockUpstream,
     Timeouts,
@@ -224,7 +225,7 @@ def _spoke_of(upstream: Upstream) -> Spoke:
 
 
 def _base_url(upstream: Upstream) -> str:
-    return MOCK_BASE_URL if isinstance(upstream, MockUpstream) else upstream.base_url
+    return MOCK_BASE_URL if isinstance(upstream, MockUpstream) else base_url_of(upstream)
 
 
 def _endpoint(upstream: Upstream) -> str:
