@@ -114,9 +114,9 @@ class MockUpstream:
         await self._stream_frames(receive, send, frames, model, cut_at=2, done=b"data: [DONE]\n\n")
 
     async def _stream_frames(self, receive: Any, send: Any, frames: Iterator[bytes], model: str,
-                             cut_at: int, done: bytes) -> None:
+                             cut_at: int, done: bytes, content_type: bytes = b"text/event-stream") -> None:
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream")]})
+                    "headers": [(b"content-type", content_type)]})
         delay = int(model.removeprefix("slow-")) / 1000 if model.startswith("slow-") else 0.0
         disconnected = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
