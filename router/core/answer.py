@@ -28,6 +28,7 @@ class Streamed:
 
     iterator: AsyncIterator[bytes]
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: bytes = b"text/event-stream"  # a protocol may frame its stream otherwise
 
 
 Answer = Unary | Streamed

@@ -22,7 +22,7 @@ from router.gateway.state import RouterState
 from router.observe.exchange import Exchange, exchange_of
 from router.ratelimit.limiter import Ticket
 from router.routing.lookup import Target
-from router.spokes.spoke import Spoke
+from router.spokes.spoke import PathCall, Spoke
 
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 
@@ -30,7 +30,8 @@ _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 class RequestContext:
     """Also the relay's StreamObserver (router.core.stream): a stream's end settles its usage."""
 
-    __slots__ = ("exchange", "incoming", "request_id", "spoke", "state", "ticket", "_resolved_pointer", "_struct")
+    __slots__ = ("call", "exchange", "incoming", "query_key", "request_id", "spoke", "state", "ticket",
+                 "_resolved_pointer", "_struct")
 
     def __init__(self, state: RouterState, incoming: Incoming, spoke: Spoke, request_id: str) -> None:
         self.state, self.incoming, self.spoke, self.request_id = state, incoming, spoke, request_id
@@ -38,6 +39,10 @@ class RequestContext:
         self.ticket: Ticket | None = None
         self._struct: Any = None
         self._resolved_pointer: str | None = None
+        # Where the URL names the model and the method (router.gateway.model_paths): set on the
+        # decoded request, whose body does not carry them. And the key the URL carried, if any.
+        self.call: PathCall | None = None
+        self.query_key: str | None = None
 
     @property
     def body(self) -> bytes:
@@ -47,6 +52,8 @@ class RequestContext:
         """The client's body as its spoke's request Struct, decoded on first use only."""
         if self._struct is None:
             self._struct = decode_client(self.spoke.client.request_decoder, self.incoming.body)
+            if self.call is not None:
+                apply_call(self._struct, self.call)
         return self._struct
 
     def replace_body(self, body: bytes, pointer: str) -> None:
@@ -82,6 +89,15 @@ class RequestContext:
         if self.ticket is not None:
             self.ticket.settle_tokens(tokens)
         self.exchange.ended(error, completed, tokens)
+
+
+def apply_call(decoded: Any, call: PathCall) -> None:
+    """The model and streaming the URL named, on a decoded request (routing fields or the whole
+    request Struct, which has these attributes for protocols with a `ModelPaths` front door)."""
+    decoded.model = call.model
+    decoded.stream = call.method == "stream"
+    if hasattr(decoded, "sse"):
+        decoded.sse = call.sse
 
 
 def decode_client(decode: Any, body: bytes) -> Any:

@@ -30,7 +30,7 @@ from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.gateway.auth import authenticate
 from router.gateway.bodycheck import CHECKED, require_messages
-from router.gateway.context import RequestContext, decode_client
+from router.gateway.context import RequestContext, apply_call, decode_client
 from router.gateway.history import kept, resume
 from router.gateway.state import RouterState
 from router.hub.messages import ModelRequestRouting, RoutingFields
@@ -60,9 +60,12 @@ def route(ctx: RequestContext, decode_fields: Callable[[bytes], RoutingFields] |
     `decode_fields`: the first decode, by default the spoke's model request with its required
     fields (count_tokens asks for less)."""
     state, incoming = ctx.state, ctx.incoming
-    key = authenticate(incoming.headers, state.key_hashes)
+    client = ctx.spoke.client
+    key = authenticate(incoming.headers, state.key_hashes, client.key_header, ctx.query_key)
     ctx.exchange.key = key
-    fields = decode_client(decode_fields or ctx.spoke.client.routing_decoder, incoming.body)
+    fields = decode_client(decode_fields or client.routing_decoder, incoming.body)
+    if ctx.call is not None:
+        apply_call(fields, ctx.call)
     if isinstance(fields, ModelRequestRouting):
         require_messages(fields.messages)
         fields.messages = CHECKED

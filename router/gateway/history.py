@@ -79,7 +79,7 @@ async def kept(ctx: RequestContext, history: History, fields: Any, answer: Answe
     if isinstance(answer, Unary):
         await _keep_unary(ctx, history, store, answer)
         return answer
-    return Streamed(_kept_stream(ctx, history, store, answer.iterator), answer.headers)
+    return Streamed(_kept_stream(ctx, history, store, answer.iterator), answer.headers, answer.content_type)
 
 
 async def _keep_unary(ctx: RequestContext, history: History, store: KeyValueStore, answer: Unary) -> None:

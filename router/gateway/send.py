@@ -47,7 +47,8 @@ async def send_unary(answer: Unary, send: Send) -> None:
 
 
 async def send_stream(answer: Streamed, receive: Receive, send: Send) -> None:
-    headers = [EVENT_STREAM, *SSE_HEADERS, *_encoded(answer.headers)]
+    content_type = EVENT_STREAM if answer.content_type == EVENT_STREAM[1] else (b"content-type", answer.content_type)
+    headers = [content_type, *SSE_HEADERS, *_encoded(answer.headers)]
     watcher: asyncio.Future[bool] | None = None
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})

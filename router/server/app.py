@@ -25,6 +25,7 @@ from router.core.errors import (
 from router.gateway.count_tokens import count_tokens
 from router.gateway.endpoint import new_request_id
 from router.gateway.errors import error_response
+from router.gateway.model_paths import model_path_endpoints
 from router.gateway.models import model_endpoints
 from router.gateway.ops import (
     auth_token,
@@ -109,7 +110,7 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
 
     return Litestar(
         route_handlers=[
-            *model_endpoints(), *stored_endpoints(), count_tokens, list_models, health, ready, auth_token,
+            *model_endpoints(), *model_path_endpoints(), *stored_endpoints(), count_tokens, list_models, health, ready, auth_token,
             admin_reload, admin_config, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],

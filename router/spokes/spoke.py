@@ -18,10 +18,10 @@ credentials. No module outside a spoke's own package branches on a protocol's na
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from router.config.schema import Upstream
 from router.config.target import TargetContext
@@ -102,6 +102,36 @@ class HeaderForwarding(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PathCall:
+    """What a URL path says where a protocol puts the model and the method there, not in the
+    body (Gemini: `/v1beta/models/{model}:streamGenerateContent?alt=sse`)."""
+
+    model: str
+    method: Literal["generate", "stream", "count_tokens"]
+    sse: bool = True  # a stream as server-sent events; False: the protocol's other framing
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPaths:
+    """The front door of a protocol whose URL names the model and the method (router.gateway.
+    model_paths serves it): under each prefix, POST `<prefix>/<model>:<method>`, GET
+    `<prefix>/<model>` (one model) and GET `<prefix>` (the list, in `ClientSide.model_list`)."""
+
+    prefixes: tuple[str, ...]
+    # (the path after `<prefix>/`, the query string) → the call; None: no method of this API.
+    call: Callable[[str, str], PathCall | None]
+    model_info: Callable[[str], dict[str, Any]]  # GET `<prefix>/<model>`, for a model served here
+    # The token-count method: its body → the client request whose input is counted (by the
+    # spoke's RequestView.input_tokens), and the count → its answer.
+    count_request: Callable[[bytes], Any]
+    count_answer: Callable[[int], dict[str, Any]]
+    # A stream for a call with `sse` False: the spoke's SSE bytes → the other framing, and its
+    # content type (Gemini without `alt=sse`: one JSON array, written as it grows).
+    reframe: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
+    reframed_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
 class ClientSide:
     """The protocol as clients speak it: the front door's half of the spoke."""
 
@@ -135,6 +165,13 @@ class ClientSide:
     # A protocol whose API keeps answers for later (Responses' `store`, `previous_response_id`
     # and GET/DELETE by id): router.spokes.history. None: its answers are never kept.
     history: History | None = None
+    # A protocol whose URL names the model and the method (Gemini); its `paths` are then empty.
+    model_paths: ModelPaths | None = None
+    # Where else its clients put their key, besides `x-api-key` and `Authorization: Bearer`: a
+    # header (Gemini's `x-goog-api-key`) and a query parameter (Gemini's `?key=`; accepted,
+    # never logged: access-log lines and error messages carry the path without the query).
+    key_header: str | None = None
+    key_query: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
