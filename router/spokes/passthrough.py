@@ -25,7 +25,11 @@ from router.spokes.spoke import Spoke
 
 
 def passthrough_model(src: dict[str, Any], ctx: TargetContext) -> Any:
-    return ctx.model or src.get("model")
+    """The target's model name for the body; none where the body has none, because the
+    protocol's URL carries it (Gemini): its API rejects a `model` field it does not expect."""
+    if "model" not in src:
+        return None
+    return ctx.model or src["model"]
 
 
 FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType({"passthrough_model": passthrough_model})
