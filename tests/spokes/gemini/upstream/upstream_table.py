@@ -1,0 +1,90 @@
+"""The Gemini upstream table compiled the way a pair compiles it (router.routing.compose), for
+unit tests that run before (and independently of) the spoke's registration; and helpers to
+build Gemini stream chunks."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from router.config.schema import Op
+from router.config.target import Capabilities, TargetContext
+from router.hub.messages import MessagesRequest
+from router.mapping.compile import Compiled, compile_fields
+from router.mapping.spec import PairSpec, parse_pair_spec
+from router.spokes.gemini.answer_wire import GenerateContentResponse
+from router.spokes.gemini.upstream import answer, content, request
+from router.spokes.gemini.upstream.stream import HubStreamFromGemini
+from router.spokes.tables import read_pair_text
+
+TABLE = "gemini.upstream"
+STOP_VALUES: dict[str, str] = tomllib.loads(read_pair_text(TABLE))["values"]["finish_reason"]
+
+
+@cache
+def spec() -> PairSpec:
+    functions = {*request.FUNCTIONS, *answer.FUNCTIONS}
+    return parse_pair_spec(TABLE, read_pair_text(TABLE), functions, set(content.VARIANTS))
+
+
+def _compiled(section: str, ops: Sequence[Op] = ()) -> Compiled:
+    table = spec()
+    fields = table.request if section == "request" else table.response
+    functions = request.FUNCTIONS if section == "request" else answer.FUNCTIONS
+    return compile_fields(name=f"convert_{section}", origin=f"test {section}", fields=fields, ops=ops,
+                          functions=functions, values=table.values)
+
+
+_REQUEST = _compiled("request")
+_RESPONSE = _compiled("response")
+
+
+def ctx_for(caps: Capabilities = Capabilities(), model: str | None = "gemini-2.5-pro",
+            upstream: str = "up") -> TargetContext:
+    return TargetContext(route="test", upstream=upstream, model=model, caps=caps)
+
+
+CTX = ctx_for()
+
+
+def decode_hub(body: dict[str, Any]) -> MessagesRequest:
+    """The way the front door decodes: raw JSON bytes straight into the struct."""
+    return msgspec.json.decode(msgspec.json.encode(body), type=MessagesRequest)
+
+
+def to_upstream(body: dict[str, Any], ctx: TargetContext | None = None, ops: Sequence[Op] = ()) -> dict[str, Any]:
+    """The Gemini request as the upstream gets it (through JSON: raw schemas are spliced in)."""
+    compiled = _compiled("request", ops) if ops else _REQUEST
+    out = compiled.function(decode_hub(body), ctx or CTX)
+    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
+    return result
+
+
+def to_hub(response: dict[str, Any] | bytes, ctx: TargetContext = CTX) -> dict[str, Any]:
+    """A Gemini answer → the hub message, as JSON."""
+    raw = response if isinstance(response, bytes) else msgspec.json.encode(response)
+    out = _RESPONSE.function(msgspec.json.decode(raw, type=GenerateContentResponse), ctx)
+    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
+    return result
+
+
+def machine(ctx: TargetContext = CTX, model: str = "gemini-2.5-pro") -> HubStreamFromGemini:
+    return HubStreamFromGemini(ctx, model=model, stop_values=STOP_VALUES)
+
+
+def sse(*chunks: dict[str, Any]) -> bytes:
+    """Chunks as Google frames them: one `data:` line each, CRLF line ends, no `event:` line."""
+    return b"".join(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n" for chunk in chunks)
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+def hub_request(*messages: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"model": "claude-x", "max_tokens": 1024, "messages": list(messages), **fields}
