@@ -8,20 +8,24 @@ are kept only as sha256 digests, so a loaded table holds no plaintext client key
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from router.config.envref import parse_env_ref
 from router.config.problems import Finding, SchemaPath, format_path
-from router.config.schema import Auth, KeyHash, Upstream
+from router.config.schema import AnthropicUpstream, Auth, GeminiUpstream, KeyHash, Upstream, Vertex
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(slots=True)
 class UpstreamKeys:
-    """Upstream name → resolved api key (None: the upstream has none, or it is disabled)."""
+    """Upstream name → resolved api key (None: the upstream has none, or it is disabled); for
+    a Vertex AI upstream, the path of its credentials file (None: Application Default
+    Credentials): what its client authenticates with."""
 
     keys: dict[str, str | None] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
@@ -125,6 +129,8 @@ def _upstream_key(
     users: Sequence[str],
     result: UpstreamKeys,
 ) -> str | None:
+    if isinstance(upstream, GeminiUpstream | AnthropicUpstream) and upstream.vertex is not None:
+        return _vertex_credentials(name, upstream, upstream.vertex, environ, users, result)
     reference: str | None = getattr(upstream, "api_key", None)  # mock upstreams have none
     if reference is None:
         return None
@@ -139,6 +145,62 @@ def _upstream_key(
             result.disabled.add(name)
         result.findings.append(_unset(variable, path, users, optional=upstream.optional))
     return value
+
+
+def _vertex_credentials(
+    name: str,
+    upstream: GeminiUpstream | AnthropicUpstream,
+    vertex: Vertex,
+    environ: Mapping[str, str],
+    users: Sequence[str],
+    result: UpstreamKeys,
+) -> str | None:
+    """The key file's path (None: Application Default Credentials). Vertex AI takes Google
+    Cloud access tokens, made by google-auth (an optional extra) from these credentials."""
+    if upstream.api_key is not None:
+        message = "vertex authenticates with Google Cloud credentials; remove api-key"
+        result.findings.append(Finding(("upstreams", name, "api-key"), message, "delete the api-key line"))
+    if not google_auth_installed():
+        _off_or_error(name, upstream, result, Finding(
+            ("upstreams", name, "vertex"), "vertex upstreams need google-auth",
+            "pip install 'router[google]' (or pip install google-auth)"))
+        return None
+    if vertex.credentials is None:
+        return None
+    path: SchemaPath = ("upstreams", name, "vertex", "credentials")
+    variable = parse_env_ref(vertex.credentials)
+    # A file's path is no secret: it may be written as it is, and said in a finding.
+    key_file = vertex.credentials if variable is None else environ.get(variable) or None
+    if key_file is None:
+        assert variable is not None
+        if upstream.optional:
+            result.disabled.add(name)
+        result.findings.append(_unset(variable, path, users, optional=upstream.optional))
+        return None
+    if not os.path.isfile(key_file):
+        _off_or_error(name, upstream, result, Finding(
+            path, f"credentials file {key_file} does not exist",
+            "give the path of a service-account key file (JSON), or leave credentials out to use "
+            "Application Default Credentials"))
+        return None
+    return key_file
+
+
+def _off_or_error(name: str, upstream: Upstream, result: UpstreamKeys, finding: Finding) -> None:
+    """An optional upstream that cannot work here is left out (a warning); any other, an error."""
+    if upstream.optional:
+        result.disabled.add(name)
+        finding = Finding(finding.path, f"{finding.message}: this optional upstream is off", finding.fix, "warning")
+    result.findings.append(finding)
+
+
+def google_auth_installed() -> bool:
+    """Whether google-auth can be imported, without importing it (config imports no client
+    library; router.upstream.google_credentials does, when a token is needed)."""
+    try:
+        return importlib.util.find_spec("google.auth") is not None
+    except ModuleNotFoundError:  # no `google` namespace package at all
+        return False
 
 
 def _unset(variable: str, path: SchemaPath, users: Sequence[str], *, optional: bool) -> Finding:

@@ -185,7 +185,10 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
                 plan: Plan) -> Answer:
     src = ctx.for_target(target)
     converters = target.converters
-    upstream_body = _encode(converters.request.function(src, target.ctx))
+    request = converters.request.function(src, target.ctx)
+    if client.body_edit is not None:  # an upstream's dialect of its protocol (Vertex AI)
+        request = client.body_edit(request)
+    upstream_body = _encode(request)
     headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
     model = target.ctx.model or fields.model
     stream = bool(fields.stream)

@@ -190,6 +190,19 @@ class UpstreamSide:
     forwarding: Callable[[Upstream], HeaderForwarding | None]
     count_tokens_url: Callable[[str], str | None]  # a native token counter, when it has one
     model_in_url: bool = False
+    # The side one upstream of these kinds speaks instead, when its settings make it another
+    # dialect of the protocol (Claude on Vertex AI: the model in the URL, Google credentials,
+    # no token counter); None from it, or no `variant`: this side.
+    variant: Callable[[Upstream], UpstreamSide | None] | None = None
+    # An edit of the converted request just before it is encoded, for a dialect whose body
+    # differs from the protocol's own (Vertex AI: no `model`, an `anthropic_version`).
+    body_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def for_upstream(self, upstream: Upstream) -> UpstreamSide:
+        """The side `upstream` speaks: its variant's, or this one."""
+        if self.variant is None:
+            return self
+        return self.variant(upstream) or self
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,21 +16,25 @@ import email.utils
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
 from router.config.schema import (
+    AnthropicUpstream,
     base_url_of,
+    GeminiUpstream,
     HttpUpstream,
     MockUpstream,
     Timeouts,
     Upstream,
+    Vertex,
 )
 from router.core.errors import UpstreamError, UpstreamStatusError
 from router.spokes.registry import spoke_for_kind
 from router.spokes.spoke import HeaderForwarding, Spoke, UpstreamSide
 from router.upstream.errors import map_transport_error
+from router.upstream.google_credentials import GoogleTokenSource
 from router.upstream.http1 import Http1Pool, Http1Transport
 from router.upstream.mock import MockTransport
 from router.upstream.scrub import Scrubber, upstream_error_message
@@ -51,6 +55,13 @@ class UpstreamResponse(Protocol):
     async def aread(self) -> bytes: ...
     def aiter_bytes(self) -> AsyncIterator[bytes]: ...
     async def aclose(self) -> None: ...
+
+
+class TokenSource(Protocol):
+    """Credentials that change over time (Vertex AI's OAuth tokens): the `authorization`
+    header's value for the next request. Raises an UpstreamError when it cannot get one."""
+
+    async def authorization(self) -> str: ...
 
 
 def default_transport(name: str, upstream: Upstream) -> httpx.AsyncBaseTransport:
@@ -103,6 +114,9 @@ class UpstreamClient:
     transport: httpx.AsyncBaseTransport | None = None
     extensions: Mapping[str, object] | None = None  # per-request timeouts, as httpx passes them
     direct: Http1Pool | None = None  # our own pool, called without httpx's objects in between
+    credentials: TokenSource | None = None  # a per-request `authorization` (Vertex AI's tokens)
+    # The spoke's edit of the converted request before it is encoded (UpstreamSide.body_edit).
+    body_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def forwarded(self, incoming: Mapping[str, str]) -> Mapping[str, str]:
         """The request's headers: ours, plus what the upstream's policy lets through."""
@@ -112,8 +126,11 @@ class UpstreamClient:
 
     async def open_stream(self, body: bytes, headers: Mapping[str, str] | None = None, url: httpx.URL | None = None) -> UpstreamResponse:
         """Send and return the response with a 2xx status and an unread body (the caller closes it)."""
+        sent = headers or self.headers
+        if self.credentials is not None:  # raises its own UpstreamError when it has no token
+            sent = {**sent, "authorization": await self.credentials.authorization()}
         try:
-            response = await self._send(body, headers or self.headers, url or self.url)
+            response = await self._send(body, sent, url or self.url)
         except Exception as exc:  # noqa: BLE001 - the one boundary: every failure is mapped
             raise map_transport_error(exc, self.name) from None
         if response.status_code >= 300:
@@ -197,21 +214,26 @@ def make_client(
     timeout = httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.connect)
     chosen = transport(name, upstream)
     http = httpx.AsyncClient(transport=chosen, timeout=timeout)
-    side = _spoke_of(upstream).upstream
+    side = _side_of(upstream)
     count_url = side.count_tokens_url(_base_url(upstream))
+    vertex = _vertex_of(upstream)
+    key = api_key if vertex is None else None  # on Vertex AI, "api_key" is the key file's path
+    scrubber = Scrubber.for_secrets([key] if key else [])
     return UpstreamClient(
         name=name,
         http=http,
         url=httpx.URL(_endpoint(upstream)),
-        headers=side.headers(upstream, api_key),
+        headers=side.headers(upstream, key),
         timeouts=timeouts,
-        scrubber=Scrubber.for_secrets([api_key] if api_key else []),
+        scrubber=scrubber,
         forwarding=side.forwarding(upstream),  # which client headers go on (Anthropic's version, betas)
         count_tokens_url=None if count_url is None else httpx.URL(count_url),
         url_for=_per_request_url(side, _base_url(upstream)) if side.model_in_url else None,
         transport=chosen,
         extensions={"timeout": timeout.as_dict()},
         direct=chosen.pool if isinstance(chosen, Http1Transport) else None,
+        credentials=None if vertex is None else GoogleTokenSource(name, api_key, on_token=scrubber.remember),
+        body_edit=side.body_edit,
     )
 
 
@@ -224,6 +246,16 @@ def _spoke_of(upstream: Upstream) -> Spoke:
     return spoke_for_kind(str(type(upstream).__struct_config__.tag))
 
 
+def _side_of(upstream: Upstream) -> UpstreamSide:
+    """The upstream side its spoke speaks to it, dialect included (Claude on Vertex AI)."""
+    return _spoke_of(upstream).upstream.for_upstream(upstream)
+
+
+def _vertex_of(upstream: Upstream) -> Vertex | None:
+    """Its Vertex AI settings: such an upstream is called with Google Cloud access tokens."""
+    return upstream.vertex if isinstance(upstream, GeminiUpstream | AnthropicUpstream) else None
+
+
 def _base_url(upstream: Upstream) -> str:
     return MOCK_BASE_URL if isinstance(upstream, MockUpstream) else base_url_of(upstream)
 
@@ -231,7 +263,7 @@ def _base_url(upstream: Upstream) -> str:
 def _endpoint(upstream: Upstream) -> str:
     """The upstream's endpoint, or for a protocol with the model in the path the one its
     connection pool (host, port) is made for."""
-    return _spoke_of(upstream).upstream.url(_base_url(upstream), "", False)
+    return _side_of(upstream).url(_base_url(upstream), "", False)
 
 
 def _per_request_url(side: UpstreamSide, base_url: str) -> Callable[[str, bool], httpx.URL]:
@@ -242,9 +274,10 @@ def _per_request_url(side: UpstreamSide, base_url: str) -> Callable[[str, bool],
 
 @dataclass(frozen=True, slots=True)
 class ClientSpec:
-    """What one upstream's client is made from: its settings and resolved key. Equal specs make
-    interchangeable clients, so a reload keeps the client (and its warm connections) whenever
-    the spec is unchanged, instead of reconnecting to every upstream at once."""
+    """What one upstream's client is made from: its settings and resolved key (for a Vertex AI
+    upstream, the path of its credentials file; None: Application Default Credentials). Equal
+    specs make interchangeable clients, so a reload keeps the client (and its warm connections)
+    whenever the spec is unchanged, instead of reconnecting to every upstream at once."""
 
     upstream: Upstream
     api_key: str | None = field(default=None, repr=False)

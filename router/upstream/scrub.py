@@ -8,7 +8,7 @@ route's `Scrubber` first.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -19,27 +19,35 @@ REDACTED = "[redacted]"
 _MIN_FRAGMENT = 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Scrubber:
     """Replaces our secrets, and the long-enough halves of them, in upstream text. Providers
     often echo a key half-masked ("sk-abc1****wxyz"): the visible half is still our secret.
 
     Every chunk a client gets passes here, so the common case (no secret in it) is made cheap:
     `probes` are the fewest patterns whose absence proves every pattern absent (a key holds both
-    its halves), and only a chunk holding one of them pays for the replacing."""
+    its halves), and only a chunk holding one of them pays for the replacing.
+
+    `fixed` are the secrets it was made for; `rotating` the credentials that change while the
+    upstream is in use (Vertex AI's access tokens), learnt through `remember`."""
 
     patterns: tuple[str, ...]
     byte_patterns: tuple[bytes, ...]
     probes: tuple[bytes, ...] = ()
+    fixed: tuple[str, ...] = field(default=(), repr=False)
+    rotating: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def for_secrets(cls, secrets: Iterable[str]) -> Scrubber:
-        whole = sorted({s for s in secrets if s}, key=len, reverse=True)  # a key containing another goes whole
-        halves = [half for s in whole if len(s) >= 2 * _MIN_FRAGMENT for half in (s[: len(s) // 2], s[len(s) // 2 :])]
-        patterns = tuple(dict.fromkeys([*whole, *halves]))
-        unsplit = [s for s in whole if len(s) < 2 * _MIN_FRAGMENT]
-        probes = tuple(p.encode() for p in dict.fromkeys([*unsplit, *halves]))
-        return cls(patterns, tuple(p.encode() for p in patterns), probes)
+        fixed = tuple(s for s in secrets if s)
+        return cls(*_compiled(fixed), fixed=fixed)
+
+    def remember(self, secret: str) -> None:
+        """Scrub `secret` from now on, and the one remembered before it (a request sent with the
+        previous token may still be answering), but no older: tokens expire. Called on the event
+        loop, between awaits, so no reader sees half an update."""
+        self.rotating = (secret, *self.rotating[:1])
+        self.patterns, self.byte_patterns, self.probes = _compiled((*self.fixed, *self.rotating))
 
     def text(self, value: str) -> str:
         for pattern in self.patterns:
@@ -72,6 +80,16 @@ class Scrubber:
 
 
 _REDACTED_BYTES = REDACTED.encode()
+
+
+def _compiled(secrets: Iterable[str]) -> tuple[tuple[str, ...], tuple[bytes, ...], tuple[bytes, ...]]:
+    """(patterns, their bytes, probes) for these secrets."""
+    whole = sorted({s for s in secrets if s}, key=len, reverse=True)  # a key containing another goes whole
+    halves = [half for s in whole if len(s) >= 2 * _MIN_FRAGMENT for half in (s[: len(s) // 2], s[len(s) // 2 :])]
+    patterns = tuple(dict.fromkeys([*whole, *halves]))
+    unsplit = [s for s in whole if len(s) < 2 * _MIN_FRAGMENT]
+    probes = tuple(p.encode() for p in dict.fromkeys([*unsplit, *halves]))
+    return patterns, tuple(p.encode() for p in patterns), probes
 
 
 def upstream_error_message(upstream: str, status: int, raw: bytes, scrubber: Scrubber) -> str:

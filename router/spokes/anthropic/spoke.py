@@ -4,11 +4,13 @@ front door's decoders, error shapes, usage, stream ending rules and the upstream
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
+from router.config.schema import Upstream
 from router.hub.messages import MessagesRequest, MessagesRouting
 from router.hub.usage import read_usage
 from router.spokes.anthropic import errors, upstream, view
@@ -31,6 +33,34 @@ def model_list(names: Sequence[str]) -> dict[str, Any]:
     data = [{"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"} for name in names]
     return {"data": data, "has_more": False,
             "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
+
+
+MESSAGES_API = UpstreamSide(
+    kinds=("anthropic",),
+    table=None,
+    answer_decoder=None,
+    stream_to_hub=None,
+    url=upstream.messages_url,
+    headers=upstream.headers,
+    forwarding=upstream.forwarding,
+    count_tokens_url=upstream.count_tokens_url,
+)
+
+# Claude on Vertex AI: the same requests, answers and events (passthrough for Anthropic
+# clients), another endpoint per model, the version in the body, Google credentials.
+VERTEX_AI = dataclasses.replace(
+    MESSAGES_API,
+    url=upstream.vertex_url,
+    model_in_url=True,
+    headers=upstream.vertex_headers,
+    forwarding=upstream.vertex_forwarding,
+    count_tokens_url=upstream.no_token_counter,
+    body_edit=upstream.vertex_body,
+)
+
+
+def _vertex_variant(settings: Upstream) -> UpstreamSide | None:
+    return VERTEX_AI if upstream.on_vertex(settings) else None
 
 
 def _never(data: bytes) -> bool:
@@ -58,14 +88,5 @@ SPOKE = Spoke(
         model_list=model_list,
         marker_header="anthropic-version",
     ),
-    upstream_side=UpstreamSide(
-        kinds=("anthropic",),
-        table=None,
-        answer_decoder=None,
-        stream_to_hub=None,
-        url=upstream.messages_url,
-        headers=upstream.headers,
-        forwarding=upstream.forwarding,
-        count_tokens_url=upstream.count_tokens_url,
-    ),
+    upstream_side=dataclasses.replace(MESSAGES_API, variant=_vertex_variant),
 )

@@ -1,11 +1,19 @@
-"""Anthropic Messages upstreams: the endpoint, our credentials, and the client headers they get."""
+"""Anthropic Messages upstreams: the endpoint, our credentials, and the client headers they get;
+and Claude on Vertex AI, the same protocol with the model in the URL (`:rawPredict`,
+`:streamRawPredict`), `anthropic_version` in the body, and Google Cloud credentials (added per
+request by the upstream client, router.upstream.google_credentials) instead of `x-api-key`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
 
 from router.config.schema import AnthropicUpstream, HttpUpstream, Upstream
+
+# The Messages API version Vertex AI takes, in the body (it reads no anthropic-version header).
+VERTEX_VERSION = "vertex-2023-10-16"
 
 
 def messages_url(base_url: str, model: str = "", stream: bool = False) -> str:
@@ -21,14 +29,45 @@ def count_tokens_url(base_url: str) -> str:
 
 def headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
     """Credentials go in headers, never in the URL (URLs end up in logs and error messages)."""
-    ours = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-    if isinstance(upstream, HttpUpstream):
-        ours.update(upstream.headers)
+    ours = _plain_headers(upstream)
     if isinstance(upstream, AnthropicUpstream):
         ours["anthropic-version"] = upstream.anthropic_version
     if api_key:
         ours["x-api-key"] = api_key
     return ours
+
+
+def _plain_headers(upstream: Upstream) -> dict[str, str]:
+    ours = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    if isinstance(upstream, HttpUpstream):
+        ours.update(upstream.headers)
+    return ours
+
+
+def vertex_url(base_url: str, model: str, stream: bool) -> str:
+    """`{project's anthropic models}/{model}:streamRawPredict` or `...:rawPredict`. The model is
+    escaped (Vertex AI's names are like `claude-sonnet-4@20250514`), so a client's model name
+    can neither leave the models path nor pick another method."""
+    method = ":streamRawPredict" if stream else ":rawPredict"
+    return f"{base_url.rstrip('/')}/models/{quote(model, safe='@')}{method}"
+
+
+def vertex_headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
+    """No `x-api-key` and no `anthropic-version` (the version travels in the body); the
+    bearer token is added per request."""
+    return _plain_headers(upstream)
+
+
+def vertex_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The Messages request as Vertex AI takes it: the model is in the URL, the version in the
+    body (a route's `request` op may set another)."""
+    body.pop("model", None)
+    body.setdefault("anthropic_version", VERTEX_VERSION)
+    return body
+
+
+def no_token_counter(base_url: str) -> None:
+    return None  # Vertex AI has no Messages count_tokens endpoint: the router's estimate answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +76,11 @@ class HeaderForwarding:
     default), and `anthropic-beta` flags per the upstream's `beta` policy."""
 
     beta: str | frozenset[str]  # "all", "none", or the allowed flags
+    version: bool = True  # pass on the client's anthropic-version (not to Vertex AI: body only)
 
     def pick(self, incoming: Mapping[str, str]) -> dict[str, str]:
         picked = {}
-        version = incoming.get("anthropic-version")
+        version = incoming.get("anthropic-version") if self.version else None
         if version:
             picked["anthropic-version"] = version
         beta = self._beta(incoming.get("anthropic-beta"))
@@ -62,3 +102,15 @@ def forwarding(upstream: Upstream) -> HeaderForwarding | None:
         return None
     policy = upstream.beta
     return HeaderForwarding(policy if isinstance(policy, str) else frozenset(policy))
+
+
+def vertex_forwarding(upstream: Upstream) -> HeaderForwarding | None:
+    """`anthropic-beta` per the upstream's policy, as on the Anthropic API; no version header."""
+    if not isinstance(upstream, AnthropicUpstream):
+        return None
+    policy = upstream.beta
+    return HeaderForwarding(policy if isinstance(policy, str) else frozenset(policy), version=False)
+
+
+def on_vertex(upstream: Upstream) -> bool:
+    return isinstance(upstream, AnthropicUpstream) and upstream.vertex is not None
