@@ -22,7 +22,7 @@ _SAFE = ""
 
 def gemini_url(base_url: str, model: str, stream: bool) -> str:
     """`{base}/models/{model}:streamGenerateContent?alt=sse` or `...:generateContent`."""
-    name = model[len(MODELS_PREFIX):] if model.startswith(MODELS_PREFIX) else model
+    name = model.removeprefix(MODELS_PREFIX)
     method = ":streamGenerateContent?alt=sse" if stream else ":generateContent"
     return f"{base_url.rstrip('/')}/models/{quote(name, safe=_SAFE)}{method}"
 
@@ -46,4 +46,3 @@ def no_forwarding(upstream: Upstream) -> None:
 def count_tokens_url(base_url: str) -> None:
     """Gemini's `:countTokens` is per model and takes its own request shape; the router's
     estimator answers instead, for now."""
-    return None

@@ -51,7 +51,12 @@ from router.hub.event_bytes import (
     take,
 )
 from router.spokes.common.hub_stream import HubEventWriter
-from router.spokes.gemini.answer_wire import FunctionCall, GenerateContentResponse, Part, UsageMetadata
+from router.spokes.gemini.answer_wire import (
+    FunctionCall,
+    GenerateContentResponse,
+    Part,
+    UsageMetadata,
+)
 from router.spokes.gemini.upstream.answer import (
     PROMPT_BLOCKED,
     failure,

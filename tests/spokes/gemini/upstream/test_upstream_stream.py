@@ -13,8 +13,20 @@ import pytest
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.spokes.gemini.upstream.signature import signature_for, thought_signature
 from router.spokes.gemini.upstream.stream import stream_to_hub
-from tests.spokes.gemini.upstream.upstream_table import CTX, STOP_VALUES, machine, sse, to_hub
-from tests.support.streamcases import Event, fold_anthropic, one_byte_pieces, parse_events, translate
+from tests.spokes.gemini.upstream.upstream_table import (
+    CTX,
+    STOP_VALUES,
+    machine,
+    sse,
+    to_hub,
+)
+from tests.support.streamcases import (
+    Event,
+    fold_anthropic,
+    one_byte_pieces,
+    parse_events,
+    translate,
+)
 
 FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "gemini-cli"
 RECORDED = {f"cli-{p.parent.name}-{p.stem[:4]}": p for p in sorted(FIXTURES.glob("*/*stream*.json"))} \

@@ -44,7 +44,10 @@ _REQUEST = _compiled("request")
 _RESPONSE = _compiled("response")
 
 
-def ctx_for(caps: Capabilities = Capabilities(), model: str | None = "gemini-2.5-pro",
+DEFAULT_CAPS = Capabilities()
+
+
+def ctx_for(caps: Capabilities = DEFAULT_CAPS, model: str | None = "gemini-2.5-pro",
             upstream: str = "up") -> TargetContext:
     return TargetContext(route="test", upstream=upstream, model=model, caps=caps)
 
