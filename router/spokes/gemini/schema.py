@@ -64,6 +64,9 @@ _ARRAY_HINTS = frozenset({"items", "prefixItems", "minItems", "maxItems", "conta
 _STRING_HINTS = frozenset({"minLength", "maxLength", "pattern"})
 _NUMBER_HINTS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
 _ENUM_ONLY_KEYS = frozenset({"type", "enum"})
+_SCALAR_TYPES = {name: _GEMINI_TYPES[name] for name in ("string", "number", "integer", "boolean")}
+# A scalar node with only these keywords converts as it is, type name aside.
+_LEAF_KEYS = frozenset({"type", "description", "title", "default"})
 
 _json_encoder = msgspec.json.Encoder()
 
@@ -93,6 +96,15 @@ class _ToOpenApi:
         if type(schema) is not dict:
             # `true`, `{}`-like booleans and junk all mean "any value" to a lenient reader.
             return _any_value()
+        kind = schema.get("type")
+        if type(kind) is str and kind in _SCALAR_TYPES and _LEAF_KEYS.issuperset(schema):
+            # Most nodes of a tool schema are `{"type": "string", "description": ...}`.
+            description = schema.get("description")
+            if len(schema) == 2 and type(description) is str:
+                return {"type": _SCALAR_TYPES[kind], "description": description}
+            out: dict[str, Any] = {"type": _SCALAR_TYPES[kind]}
+            _copy_annotations(schema, out)
+            return out
         if depth > MAX_DEPTH:
             return _cut(schema, "nested too deep to describe further")
         if "$ref" in schema:
@@ -186,7 +198,13 @@ class _ToOpenApi:
     # -- one typed node
 
     def _typed(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
-        types, nullable = _type_names(schema.get("type"))
+        kind = schema.get("type")
+        if type(kind) is str and kind in _GEMINI_TYPES:  # the usual case: one lower-case name
+            out = self._node(schema, _GEMINI_TYPES[kind], depth, annotate=True)
+            if schema.get("nullable") is True:
+                out["nullable"] = True
+            return out
+        types, nullable = _type_names(kind)
         if schema.get("nullable") is True:
             nullable = True
         if not types:
@@ -222,13 +240,16 @@ class _ToOpenApi:
         elif gemini_type == "ARRAY":
             self._array_keywords(schema, out, depth)
         elif gemini_type == "STRING":
-            _string_keywords(schema, out)
+            if not _STRING_HINTS.isdisjoint(schema):
+                _string_keywords(schema, out)
         elif gemini_type != "BOOLEAN":
-            _number_keywords(schema, out, gemini_type)
-        _enum(schema, out, gemini_type)
+            if not _NUMBER_HINTS.isdisjoint(schema):
+                _number_keywords(schema, out, gemini_type)
+        if "enum" in schema or "const" in schema:
+            _enum(schema, out, gemini_type)
         format_ = schema.get("format")
         # Vertex refuses format "enum" without values ("should be non-empty for STRING type with enum format").
-        if format_ in _FORMATS.get(gemini_type, ()) and (format_ != "enum" or "enum" in out):
+        if format_ is not None and format_ in _FORMATS.get(gemini_type, ()) and (format_ != "enum" or "enum" in out):
             out["format"] = format_
         return out
 
@@ -242,14 +263,15 @@ class _ToOpenApi:
         if converted:  # Gemini rejects an empty `properties` ("should be non-empty for OBJECT type")
             out["properties"] = converted
             required = schema.get("required")
-            if type(required) is list:
-                names = list(dict.fromkeys(name for name in required if type(name) is str and name in converted))
+            if type(required) is list and required:
+                names = [name for name in required if type(name) is str and name in converted]
                 if names:
-                    out["required"] = names
+                    out["required"] = names if len(set(names)) == len(names) else list(dict.fromkeys(names))
         ordering = schema.get("propertyOrdering")
         if type(ordering) is list:
             out["propertyOrdering"] = ordering
-        _copy_counts(schema, out, ("minProperties", "maxProperties"))
+        if "minProperties" in schema or "maxProperties" in schema:
+            _copy_counts(schema, out, ("minProperties", "maxProperties"))
 
     def _array_keywords(self, schema: dict[str, Any], out: dict[str, Any], depth: int) -> None:
         items = schema.get("items")
@@ -385,10 +407,10 @@ def _copy_counts(schema: dict[str, Any], out: dict[str, Any], keys: tuple[str, .
 
 
 def _copy_annotations(schema: dict[str, Any], out: dict[str, Any]) -> None:
-    for key in ("title", "description"):
-        value = schema.get(key)
-        if type(value) is str:
-            out[key] = value
+    if type(title := schema.get("title")) is str:
+        out["title"] = title
+    if type(description := schema.get("description")) is str:
+        out["description"] = description
     if "default" in schema:
         out["default"] = schema["default"]
     if "example" in schema:
