@@ -10,6 +10,7 @@ blocking and runs in a worker thread.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ import google.auth.credentials
 import google.auth.exceptions
 import google.auth.transport
 import httpx
+from google.oauth2 import service_account
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
@@ -68,13 +70,19 @@ class HttpxRequest(google.auth.transport.Request):
 
 
 def load_credentials(key_file: str | None, request: HttpxRequest) -> google.auth.credentials.Credentials:
-    """The key file's credentials (a service-account key, or any credential file google-auth
-    reads: authorized user, external account), or Application Default Credentials."""
+    """The service-account key file's credentials, or Application Default Credentials (which
+    also read the other kinds of credential files, named by GOOGLE_APPLICATION_CREDENTIALS)."""
     credentials: google.auth.credentials.Credentials
-    if key_file is not None:
-        credentials, _project = google.auth.load_credentials_from_file(key_file, scopes=SCOPES)
-    else:
+    if key_file is None:
         credentials, _project = google.auth.default(scopes=SCOPES, request=request)
+        return credentials
+    with open(key_file, encoding="utf-8") as file:
+        info = json.load(file)
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind != "service_account":
+        raise ValueError(f"{key_file} is not a service-account key (its type is {kind!r}); for other "
+                         "credentials leave `credentials` out to use Application Default Credentials")
+    credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
     return credentials
 
 
