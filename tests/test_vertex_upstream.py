@@ -241,3 +241,63 @@ async def test_the_token_never_reaches_the_client_or_the_log(
         assert token not in text and token[: len(token) // 2] not in text and token[len(token) // 2:] not in text
     assert "invalid authentication credentials" in answer.json()["error"]["message"]
     assert "[redacted]" in answer.json()["error"]["message"]
+
+
+# Gemini on Vertex AI: the same credentials, Google's publisher path, the Gemini spoke's URL.
+GEMINI_ROUTES = """
+[upstreams.gemini-vertex]
+kind = "gemini"
+base-url = "http://vertex.invalid"
+vertex = { project = "test-project", location = "us-central1", credentials = "env:VERTEX_KEY_FILE" }
+
+[[routes]]
+name = "gemini"
+models = ["gemini-*"]
+to = "gemini-vertex/gemini-2.5-flash"
+retry = { attempts = 1 }
+"""
+GEMINI_MODELS = "http://vertex.invalid/v1/projects/test-project/locations/us-central1/publishers/google/models"
+GEMINI_ANSWER = {
+    "candidates": [{"content": {"role": "model", "parts": [{"text": "Hello from Gemini"}]}, "finishReason": "STOP"}],
+    "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4, "totalTokenCount": 7},
+    "modelVersion": "gemini-2.5-flash", "responseId": "resp-1",
+}
+
+
+class GeminiUpstream(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.requests.append(request)
+        if ":streamGenerateContent" in str(request.url):
+            data = f"data: {json.dumps(GEMINI_ANSWER)}\r\n\r\n".encode()
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=data)
+        return httpx.Response(200, json=GEMINI_ANSWER)
+
+
+def _gemini_registered() -> bool:
+    from router.spokes.registry import BY_KIND
+
+    return "gemini" in BY_KIND
+
+
+@pytest.mark.skipif(not _gemini_registered(), reason="the gemini spoke is not registered yet")
+@pytest.mark.parametrize("stream", [False, True])
+async def test_gemini_on_vertex_gets_the_bearer_token(
+    tmp_path: Path, private_key: rsa.RSAPrivateKey, endpoint: TokenEndpoint, stream: bool
+) -> None:
+    key_file = write_key_file(tmp_path / "sa.json", private_key, endpoint.url)
+    loaded = load_config_text(GEMINI_ROUTES, filename="routes.toml", environ={"VERTEX_KEY_FILE": str(key_file)})
+    upstream = GeminiUpstream()
+    state = open_state(build_table(loaded), transport=lambda name, settings: upstream)
+    async with AsyncTestClient(app=create_app(state)) as client:
+        answer = await client.post("/v1/messages", json=_messages(stream=stream, model="gemini-flash"))
+    assert answer.status_code == 200, answer.text
+    assert "Hello from Gemini" in answer.text
+    [request] = upstream.requests
+    method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+    assert str(request.url) == f"{GEMINI_MODELS}/gemini-2.5-flash:{method}"
+    assert request.headers["authorization"] == f"Bearer {endpoint.issued[0]}"
+    assert "x-goog-api-key" not in request.headers
