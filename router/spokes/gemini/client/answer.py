@@ -3,7 +3,7 @@
 request knows (whether it asked for thoughts).
 
 One candidate, its parts in the order the blocks came:
-    text                        {"text"}
+    text                        {"text"}; consecutive text blocks make one part
     thinking                    {"text", "thought": true}: shown only with includeThoughts
     thinking, redacted_thinking carried in the `thoughtSignature` of the next part (signature.py);
                                 after the last part, on an empty text part of their own
@@ -74,10 +74,17 @@ def answer_parts(blocks: list[Block]) -> list[Part]:
         if thinking:
             part["thoughtSignature"] = thought_signature(thinking)
             thinking = []
+        elif "text" in part and parts and _is_answer_text(parts[-1]):
+            parts[-1]["text"] += part["text"]  # consecutive text blocks are one text, as the stream folds them
+            continue
         parts.append(part)
     if thinking:
         parts.append({"text": "", "thoughtSignature": thought_signature(thinking)})
     return parts
+
+
+def _is_answer_text(part: Part) -> bool:
+    return "text" in part and part.get("thought") is not True
 
 
 def thought_part(block: Block) -> Part | None:
