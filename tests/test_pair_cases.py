@@ -34,6 +34,8 @@ from router.config.target import Capabilities, TargetContext
 from router.core.errors import InvalidRequest
 from router.hub.messages import AnthropicMessage, MessagesRequest, request_from_python
 from router.routing.compose import build_converters
+from router.spokes.gemini.answer_wire import GenerateContentResponse
+from router.spokes.gemini.request_wire import GenerateContentRequest
 from router.spokes.openai.wire import ChatCompletion, ChatRequest
 from router.spokes.responses.answer_wire import ResponseObject
 from router.spokes.responses.request_wire import ResponsesRequest
@@ -41,7 +43,11 @@ from router.spokes.responses.request_wire import ResponsesRequest
 CASES_DIR = Path(__file__).parent / "cases"
 MIN_CASES_PER_PAIR = 50
 # Pairs younger than the first wave, held to fewer cases (each still one rule).
-MIN_CASES_FOR = {"responses__anthropic": 35, "responses__openai": 35}
+MIN_CASES_FOR = {
+    "responses__anthropic": 35, "responses__openai": 35,
+    "gemini__anthropic": 35, "gemini__openai": 35, "gemini__responses": 35,
+    "anthropic__gemini": 35, "openai__gemini": 35, "responses__gemini": 35,
+}
 COMMON_KEYS = {"description", "supports", "model", "client_request"}
 CONVERSION_KEYS = COMMON_KEYS | {"upstream_request", "upstream_response", "client_response"}
 ERROR_KEYS = COMMON_KEYS | {"error"}
@@ -75,6 +81,9 @@ PROTOCOLS = {
     "responses": Protocol(
         request=ResponsesRequest, answer=ResponseObject, raw_json_in_request=True, clock_fields=("created_at",)
     ),
+    # The model comes from the URL path: a case's client_request carries it as `model`, which
+    # the request Struct has for the gateway to set.
+    "gemini": Protocol(request=GenerateContentRequest, answer=GenerateContentResponse, raw_json_in_request=False),
 }
 
 
