@@ -16,6 +16,7 @@ from router.config.problems import Finding, SchemaPath, did_you_mean
 from router.config.protocols import CLIENT_ANSWER_FIELDS, UPSTREAM_REQUEST_FIELDS
 from router.config.rules import route_targets, split_target
 from router.config.schema import (
+    ALL_CLIENT_PROTOCOLS,
     ClampOp,
     DefaultOp,
     Op,
@@ -34,9 +35,31 @@ def request_fields(upstream: Upstream) -> tuple[str, frozenset[str]] | None:
 def check_ops(index: int, route: Route, upstreams: Mapping[str, Upstream]) -> Iterator[Finding]:
     yield from _ops_findings(index, route.request, "request", _target_protocols(route, upstreams))
     answers = dict(CLIENT_ANSWER_FIELDS[client] for client in route.clients)
-    yield from _ops_findings(index, route.response, "response", answers)
+    if set(route.clients) == set(ALL_CLIENT_PROTOCOLS):
+        yield from _every_client_findings(index, route.response, answers)
+    else:
+        yield from _ops_findings(index, route.response, "response", answers)
     if route.response:
         yield _unary_only(index)
+
+
+def _every_client_findings(index: int, ops: list[Op], answers: Mapping[str, frozenset[str]]) -> Iterator[Finding]:
+    """A route that names no `clients` serves every protocol, including ones added after it
+    was written: a field some protocols' answers have is a warning for the others (the op does
+    nothing there), not an error that would break a working file when a protocol is added.
+    A field no protocol's answer has is still an error."""
+    for number, op in enumerate(ops):
+        path: SchemaPath = ("routes", index, "response", number)
+        names = (op.field, op.to) if isinstance(op, RenameOp) else (op.field,)
+        for name in names:
+            lacking = [protocol for protocol, fields in answers.items() if name not in fields]
+            if len(lacking) == len(answers):
+                yield from _field_findings(name, (*path, "field"), answers, "response")
+            elif lacking:
+                yield Finding((*path, "field"), f'the {" and ".join(lacking)} answer has no field "{name}": '
+                              "this op does nothing for those clients",
+                              'nothing to do if that is meant; or list the route\'s `clients`', severity="warning")
+        yield from _value_findings(op, path)
 
 
 def _unary_only(index: int) -> Finding:

@@ -8,9 +8,9 @@
 Each prefix is mounted as one raw ASGI handler that reads the rest of the path itself (Litestar
 2.25 fails with a 500 on a raw ASGI handler with path parameters). A mount sees only what
 follows its prefix; the scope's path is put back whole first, so the access log shows the path
-the client asked for (never its query string, which may carry the key). `<prefix>` itself may
-also be an ordinary route of another protocol (`GET /v1/models`): the framework routes that
-exact path there, and the mount gets the paths below it.
+the client asked for (never its query string, which may carry the key). `GET /v1/models` is
+shared by every protocol (router.gateway.ops): where a mount covers that path, the mount
+answers it as ops does (Litestar allows no other handler on a mounted path).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from router.gateway.context import RequestContext, decode_client
 from router.gateway.dispatch import dispatch, route
 from router.gateway.endpoint import answer_request, new_request_id, router_state
 from router.gateway.incoming import Receive, Scope, Send, headers_of
+from router.gateway.ops import LISTING_PATH, models_listing
 from router.gateway.send import error_answer, send_unary
 from router.gateway.state import RouterState
 from router.hub.messages import RoutingFields
@@ -42,7 +43,16 @@ _encode = msgspec.json.Encoder().encode
 
 
 def model_path_endpoints() -> list[ASGIRouteHandler]:
-    return [_mount(spoke, paths, prefix) for spoke in CLIENT_SPOKES
+    return [_mount(spoke, paths, prefix) for spoke, paths, prefix in _mounted()]
+
+
+def covers_listing() -> bool:
+    """Whether a mount answers GET /v1/models (then ops' own handler must not be registered)."""
+    return any(prefix == LISTING_PATH for *_, prefix in _mounted())
+
+
+def _mounted() -> list[tuple[Spoke, ModelPaths, str]]:
+    return [(spoke, paths, prefix) for spoke in CLIENT_SPOKES
             if (paths := spoke.client.model_paths) is not None for prefix in paths.prefixes]
 
 
@@ -54,7 +64,9 @@ def _mount(spoke: Spoke, paths: ModelPaths, prefix: str) -> ASGIRouteHandler:
             await _refuse(send, spoke, ModelNotFound(f"no endpoint {scope['method']} {scope['path']}"))
             return
         query = scope.get("query_string", b"").decode("latin-1")
-        if not rest:
+        if not rest and prefix == LISTING_PATH:
+            await send_unary(models_listing(router_state(scope), headers_of(scope)), send)
+        elif not rest:
             await _listing(scope, send, spoke, query)
         elif ":" not in rest:
             await _one_model(scope, send, spoke, paths, rest, query)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
 
+from router.core.answer import Unary
 from router.core.errors import RouterError
 from router.core.netaddr import is_direct_loopback
 from router.gateway.auth import authenticate
-from router.gateway.errors import error_response
+from router.gateway.send import error_answer
+from router.gateway.state import RouterState
 from router.routing.lookup import Table, is_glob
 from router.spokes.registry import spokes_for_listing
 from router.spokes.spoke import Spoke
@@ -54,17 +57,26 @@ async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(_encode({"token": state.generated_key}), media_type="application/json")
 
 
-@get("/v1/models")
+LISTING_PATH = "/v1/models"
+
+
+@get(LISTING_PATH)
 async def list_models(request: Request[Any, Any, Any]) -> Response[bytes]:
     """In the shape of the client's protocol, told by the header only its clients send
     (anthropic-version); the exact model names its front door serves."""
-    state = request.app.state.router
-    spokes = spokes_for_listing(request.headers)
+    answer = models_listing(request.app.state.router, request.headers)
+    return Response(answer.body, status_code=answer.status, headers=answer.headers, media_type="application/json")
+
+
+def models_listing(state: RouterState, headers: Mapping[str, str]) -> Unary:
+    """GET /v1/models, shared by the protocols that use that path (router.gateway.model_paths
+    serves it where a protocol's model paths are mounted below it)."""
+    spokes = spokes_for_listing(headers)
     try:
-        authenticate(request.headers, state.key_hashes)
+        authenticate(headers, state.key_hashes, spokes[0].client.key_header)
     except RouterError as error:
-        return error_response(error, spokes[0])
-    return Response(_encode(spokes[0].client.model_list(_names(state.table, spokes))), media_type="application/json")
+        return error_answer(error, spokes[0])
+    return Unary(_encode(spokes[0].client.model_list(_names(state.table, spokes))))
 
 
 def _names(table: Table, spokes: tuple[Spoke, ...]) -> list[str]:

@@ -25,7 +25,7 @@ from router.core.errors import (
 from router.gateway.count_tokens import count_tokens
 from router.gateway.endpoint import new_request_id
 from router.gateway.errors import error_response
-from router.gateway.model_paths import model_path_endpoints
+from router.gateway.model_paths import covers_listing, model_path_endpoints
 from router.gateway.models import model_endpoints
 from router.gateway.ops import (
     auth_token,
@@ -110,7 +110,8 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
 
     return Litestar(
         route_handlers=[
-            *model_endpoints(), *model_path_endpoints(), *stored_endpoints(), count_tokens, list_models, health, ready, auth_token,
+            *model_endpoints(), *model_path_endpoints(), *stored_endpoints(), count_tokens,
+            *(() if covers_listing() else (list_models,)), health, ready, auth_token,
             admin_reload, admin_config, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],
