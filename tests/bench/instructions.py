@@ -14,11 +14,13 @@ Without valgrind it prints microseconds of CPU per request, which are only as go
 The upstream has an API key, so every chunk goes through the scrubber as in production.
 
 The protocol pairs (tests.bench.pairs: a Responses client on Chat, Anthropic and Responses
-upstreams, Anthropic and Chat clients on a Responses upstream, each a small request and a
-54-event stream, and a 40 KB Codex request on Chat) run when named, `pairs` for all of them,
-`all` for them and today's three:
+upstreams, Anthropic and Chat clients on a Responses upstream, a Gemini client on every kind and
+every client on a Gemini upstream, each a small request and a 54-event stream, a 40 KB Codex
+request and a 47 KB Gemini CLI request on Chat) run when named, `pairs` for all of them, `all`
+for them and today's three (a Gemini client's path carries its model, its method and `?alt=sse`):
 
     python -m tests.bench.instructions 300 resp-chat-small,resp-chat-stream
+    python -m tests.bench.instructions 300 gem-chat-small,gem-agent
     python -m tests.bench.instructions 300 all                  # µs of CPU per request
     python -m tests.bench.instructions 300 pairs --instructions # callgrind, a run per scenario
 
@@ -127,16 +129,17 @@ def pair_routes() -> str:
 
 
 def pair_requests() -> dict[str, tuple[str, bytes]]:
-    """(client path, body) of every pair scenario."""
+    """(client path and query, body) of every pair scenario."""
     from tests.bench.pairs import PAIRS
 
     return {name: (pair.client_path, json.dumps(pair.request()).encode()) for name, pair in PAIRS.items()}
 
 
-async def one(app: App, body: bytes, path: str = "/v1/messages") -> None:
-    """One POST to `path`, its body in one message, the answer collected."""
+async def one(app: App, body: bytes, target: str = "/v1/messages") -> None:
+    """One POST to `target` (a path, and a query after `?`), its body in one message, the answer collected."""
+    path, _, query = target.partition("?")
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
              "root_path": "", "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 80),
              "headers": [(b"content-type", b"application/json"), (b"x-api-key", KEY.encode()),
                          (b"content-length", str(len(body)).encode())]}

@@ -7,7 +7,13 @@ chunks, finish and usage; Anthropic as message_start, content_block_start, 49 te
 content_block_stop, message_delta, message_stop; Responses (numbered by sequence_number, as
 real servers send it) as response.created, in_progress, output_item.added, content_part.added,
 46 output_text deltas, output_text.done, content_part.done, output_item.done and
-response.completed with usage. Unary answers say "Hello! How can I help you today?".
+response.completed with usage; Gemini as 54 GenerateContentResponse chunks, each with only its
+new text, the last with finishReason and the full usageMetadata (`data:` lines only, `\r\n\r\n`
+apart, as Google sends them). Unary answers say "Hello! How can I help you today?".
+
+Gemini clients name the model and the method in the URL (`/v1beta/models/{model}:generateContent`
+or `:streamGenerateContent?alt=sse`), so a pair's client path depends on its model and on whether
+it streams; a Gemini upstream is posted to at `{base-url}/models/m:...` the same way.
 
 `tests.bench.run` serves the answers from nginx (a static file per upstream, at the path the
 router posts to) and `tests.bench.instructions` from an in-process transport; both load the
@@ -19,10 +25,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CODEX_FIXTURE = REPO.parent / "shared" / "fixtures" / "codex" / "tool-custom-model" / "0005-openai_responses_stream.json"
+GEMINI_CLI_FIXTURE = REPO.parent / "shared" / "fixtures" / "gemini-cli" / "tool" / "0003-gemini_streamGenerateContent.json"
 WORDS = tuple(f"word{i} " for i in range(50))
 ANSWER = "Hello! How can I help you today?"
 EVENTS = 54
@@ -142,6 +150,43 @@ def responses_sse(events: int = EVENTS) -> str:
     return sse([{**event, "sequence_number": number} for number, event in enumerate(stream)], named=True)
 
 
+# Gemini
+
+
+def _gemini_chunk(parts: list[dict[str, object]], finish: str | None, usage: dict[str, object]) -> dict[str, object]:
+    """A GenerateContentResponse as Google sends it: the candidate's new parts, usage, model and id on each."""
+    candidate: dict[str, object] = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if finish is not None:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "m", "responseId": "bench-resp"}
+
+
+def _gemini_usage(candidates: int | None) -> dict[str, object]:
+    """Usage as Google sends it: the prompt on every chunk, the answer's count only when known."""
+    if candidates is None:
+        return {"promptTokenCount": 12, "totalTokenCount": 12}
+    return {"promptTokenCount": 12, "candidatesTokenCount": candidates, "totalTokenCount": 12 + candidates,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}]}
+
+
+def gemini_json() -> str:
+    return json.dumps(_gemini_chunk([{"text": ANSWER}], "STOP", _gemini_usage(9)))
+
+
+def text_spans(count: int) -> list[str]:
+    """The 50 words' text cut into `count` non-empty spans anywhere (Gemini cuts mid-word; 54
+    spans of 50 words would leave some empty)."""
+    text = "".join(WORDS)
+    return [text[len(text) * index // count:len(text) * (index + 1) // count] for index in range(count)]
+
+
+def gemini_sse(events: int = EVENTS) -> str:
+    pieces = text_spans(events)
+    chunks = [_gemini_chunk([{"text": text}], None, _gemini_usage(None)) for text in pieces[:-1]]
+    chunks.append(_gemini_chunk([{"text": pieces[-1]}], "STOP", _gemini_usage(50)))
+    return "".join(f"data: {json.dumps(chunk)}\r\n\r\n" for chunk in chunks)
+
+
 # Upstreams, clients, pairs
 
 
@@ -152,16 +197,23 @@ class Upstream:
     name: str
     kind: str
     base_path: str  # below the host: the upstream's base-url
-    endpoint: str  # below base-url: where the router posts (nginx serves the answer there)
+    endpoint: str  # below base-url: where the router posts (nginx serves the answer there), query included
     answer: Callable[[], str]
     content_type: str
 
     @property
     def path(self) -> str:
+        """The URL's path and query the router posts to."""
         return self.base_path + self.endpoint
+
+    @property
+    def file_path(self) -> str:
+        """Where the answer lies below nginx's root: the path without its query (`?alt=sse`)."""
+        return self.path.partition("?")[0]
 
 
 JSON, SSE = "application/json", "text/event-stream"
+UPSTREAM_MODEL = "m"  # what every pair route sends upstream (a Gemini upstream has it in its URL)
 UPSTREAMS = {upstream.name: upstream for upstream in (
     Upstream("plain", "openai", "/plain/v1", "/chat/completions", completion_json, JSON),
     Upstream("sse", "openai", "/sse/v1", "/chat/completions", stream_sse, SSE),
@@ -169,13 +221,28 @@ UPSTREAMS = {upstream.name: upstream for upstream in (
     Upstream("anth-sse", "anthropic", "/anth-sse", "/v1/messages", anthropic_sse, SSE),
     Upstream("resp-plain", "responses", "/resp-plain/v1", "/responses", responses_json, JSON),
     Upstream("resp-sse", "responses", "/resp-sse/v1", "/responses", responses_sse, SSE),
+    Upstream("gem-plain", "gemini", "/gem-plain/v1beta", f"/models/{UPSTREAM_MODEL}:generateContent", gemini_json,
+             JSON),
+    Upstream("gem-sse", "gemini", "/gem-sse/v1beta", f"/models/{UPSTREAM_MODEL}:streamGenerateContent?alt=sse",
+             gemini_sse, SSE),
 )}
 CLIENT_PATHS = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions", "responses": "/v1/responses"}
 
 
+def client_path(client: str, model: str, stream: bool) -> str:
+    """Where the client posts: a fixed path, or for Gemini the model and the method in the URL."""
+    if client == "gemini":
+        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        return f"/v1beta/models/{model}:{method}"
+    return CLIENT_PATHS[client]
+
+
 def client_body(client: str, model: str, stream: bool) -> dict[str, object]:
-    """A small request in the client's protocol: "hi", at most 64 tokens."""
+    """A small request in the client's protocol: "hi", at most 64 tokens (Gemini's model and
+    stream are in its URL, not its body)."""
     body: dict[str, object]
+    if client == "gemini":
+        return {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": 64}}
     if client == "responses":
         body = {"model": model, "input": "hi", "max_output_tokens": 64}
     else:
@@ -183,10 +250,17 @@ def client_body(client: str, model: str, stream: bool) -> dict[str, object]:
     return {**body, "stream": True} if stream else body
 
 
-def codex_body(model: str) -> dict[str, object]:
+def codex_body(model: str, stream: bool) -> dict[str, object]:
     """A real Codex turn (40 KB: instructions, history with a tool call, 9 tools), unary."""
     body: dict[str, object] = json.loads(CODEX_FIXTURE.read_text())["body"]
-    return {**body, "model": model, "stream": False}
+    return {**body, "model": model, "stream": stream}
+
+
+def gemini_cli_body(model: str, stream: bool) -> dict[str, object]:
+    """A real Gemini CLI tool turn (47 KB: system instruction, the call and its functionResponse
+    with a thoughtSignature, 15 tools, thinking config); the model and stream go in its URL."""
+    body: dict[str, object] = json.loads(GEMINI_CLI_FIXTURE.read_text())["body"]
+    return body
 
 
 @dataclass(frozen=True)
@@ -197,7 +271,8 @@ class Pair:
     label: str  # in tables
     client: str
     upstream: str
-    body: Callable[[str], dict[str, object]]  # the client's body for a model name
+    stream: bool
+    body: Callable[[str, bool], dict[str, object]]  # the client's body for a model name and stream
     budget_ms: float | None  # router CPU per request the pair must stay under (None: no budget set)
 
     @property
@@ -207,42 +282,49 @@ class Pair:
 
     @property
     def client_path(self) -> str:
-        return CLIENT_PATHS[self.client]
+        """The path (and query) the client posts to."""
+        return client_path(self.client, self.model, self.stream)
 
     @property
     def upstream_path(self) -> str:
         return UPSTREAMS[self.upstream].path
 
     def request(self) -> dict[str, object]:
-        return self.body(self.model)
+        return self.body(self.model, self.stream)
 
 
-def _small(client: str) -> Callable[[str], dict[str, object]]:
-    return lambda model: client_body(client, model, stream=False)
+SHORT = {"anthropic": "anth", "openai": "chat", "responses": "resp", "gemini": "gem"}  # in pair names
+LABEL = {"anthropic": "anthropic", "openai": "chat", "responses": "responses", "gemini": "gemini"}  # in tables
+UNARY_AND_STREAM = {"openai": ("plain", "sse"), "anthropic": ("anth-plain", "anth-sse"),
+                    "responses": ("resp-plain", "resp-sse"), "gemini": ("gem-plain", "gem-sse")}
 
 
-def _stream(client: str) -> Callable[[str], dict[str, object]]:
-    return lambda model: client_body(client, model, stream=True)
+def small_and_stream(client: str, upstream_kind: str) -> tuple[Pair, Pair]:
+    """`<client>-<upstream>-small` and `-stream`: "hi" unary on the kind's JSON answer, and
+    streamed on its 54-event stream."""
+    unary, streamed = UNARY_AND_STREAM[upstream_kind]
+    name, label = f"{SHORT[client]}-{SHORT[upstream_kind]}", f"{LABEL[client]} → {LABEL[upstream_kind]}"
+    body = partial(client_body, client)
+    return (Pair(f"{name}-small", f"{label}, small", client, unary, False, body, SMALL_BUDGET_MS),
+            Pair(f"{name}-stream", f"{label}, stream", client, streamed, True, body, STREAM_BUDGET_MS))
 
 
 PAIRS = {pair.name: pair for pair in (
-    Pair("resp-chat-small", "responses → chat, small", "responses", "plain", _small("responses"), SMALL_BUDGET_MS),
-    Pair("resp-chat-stream", "responses → chat, stream", "responses", "sse", _stream("responses"), STREAM_BUDGET_MS),
-    Pair("resp-anth-small", "responses → anthropic, small", "responses", "anth-plain", _small("responses"),
-         SMALL_BUDGET_MS),
-    Pair("resp-anth-stream", "responses → anthropic, stream", "responses", "anth-sse", _stream("responses"),
-         STREAM_BUDGET_MS),
-    Pair("resp-resp-small", "responses → responses, small", "responses", "resp-plain", _small("responses"),
-         SMALL_BUDGET_MS),
-    Pair("resp-resp-stream", "responses → responses, stream", "responses", "resp-sse", _stream("responses"),
-         STREAM_BUDGET_MS),
-    Pair("anth-resp-small", "anthropic → responses, small", "anthropic", "resp-plain", _small("anthropic"),
-         SMALL_BUDGET_MS),
-    Pair("anth-resp-stream", "anthropic → responses, stream", "anthropic", "resp-sse", _stream("anthropic"),
-         STREAM_BUDGET_MS),
-    Pair("chat-resp-small", "chat → responses, small", "openai", "resp-plain", _small("openai"), SMALL_BUDGET_MS),
-    Pair("chat-resp-stream", "chat → responses, stream", "openai", "resp-sse", _stream("openai"), STREAM_BUDGET_MS),
-    Pair("resp-agent", "responses → chat, 40 KB Codex request", "responses", "plain", codex_body, None),
+    *small_and_stream("responses", "openai"),
+    *small_and_stream("responses", "anthropic"),
+    *small_and_stream("responses", "responses"),
+    *small_and_stream("anthropic", "responses"),
+    *small_and_stream("openai", "responses"),
+    Pair("resp-agent", "responses → chat, 40 KB Codex request", "responses", "plain", False, codex_body, None),
+    # issue 16: Gemini clients on every upstream kind, and every client on a Gemini upstream
+    *small_and_stream("gemini", "openai"),
+    *small_and_stream("gemini", "anthropic"),
+    *small_and_stream("gemini", "responses"),
+    *small_and_stream("gemini", "gemini"),
+    *small_and_stream("anthropic", "gemini"),
+    *small_and_stream("openai", "gemini"),
+    *small_and_stream("responses", "gemini"),
+    Pair("gem-agent", "gemini → chat, 47 KB Gemini CLI request", "gemini", "plain", False, gemini_cli_body, None),
 )}
 
 
@@ -256,7 +338,8 @@ def pair_upstreams_toml(base_url: Callable[[Upstream], str], api_key: str | None
 def pair_routes_toml() -> str:
     """A route per upstream the pairs use, its model `pair-<upstream>`, for every client."""
     used = dict.fromkeys(pair.upstream for pair in PAIRS.values())
-    return "".join(f'\n[[routes]]\nname = "pair-{name}"\nmodels = ["pair-{name}"]\nto = "{name}/m"\n' for name in used)
+    return "".join(f'\n[[routes]]\nname = "pair-{name}"\nmodels = ["pair-{name}"]\nto = "{name}/{UPSTREAM_MODEL}"\n'
+                   for name in used)
 
 
 def budget_mark(cpu_ms: float, budget_ms: float | None) -> str:
