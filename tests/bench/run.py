@@ -15,8 +15,9 @@ Scenarios: a small non-streaming request, a small streaming request (54 upstream
 65 KB agentic request (a real Claude Code request with its tools, tool turn included).
 
 `--pairs` adds a table of the protocol pairs (tests.bench.pairs: Responses clients on Chat,
-Anthropic and Responses upstreams, Anthropic and Chat clients on a Responses upstream, a small
-request and a 54-event stream each, and a 40 KB Codex request), at `--pair-concurrency` (16),
+Anthropic and Responses upstreams, Anthropic and Chat clients on a Responses upstream, Gemini
+clients on every kind and every client on a Gemini upstream, a small request and a 54-event
+stream each, a 40 KB Codex request and a 47 KB Gemini CLI request), at `--pair-concurrency` (16),
 each row with its CPU budget checked (✓ / ✗: ≤ 0.6 ms small, ≤ 1.0 ms stream; printed, never
 raised); `--only-pairs` skips today's three; `--pair NAME` picks pairs.
 """
@@ -59,8 +60,11 @@ def nginx_conf(port: int, tmp: Path) -> str:
     """nginx answers a POST to a static file with 405; `error_page 405 =200 $uri` serves the file
     instead, so the canned answers are plain files of any size."""
     tmp.chmod(0o755)  # nginx's workers run as an unprivileged user and must read the files
-    for upstream in UPSTREAMS.values():  # every protocol's canned answers at the path the router posts to
-        target = tmp / "static" / upstream.path.lstrip("/")
+    # Every protocol's canned answers at the path the router posts to. A location matches the path
+    # alone, so Gemini's `models/m:streamGenerateContent?alt=sse` is the file `models/m:streamGenerateContent`
+    # (a colon is an ordinary character in a path and a file name).
+    for upstream in UPSTREAMS.values():
+        target = tmp / "static" / upstream.file_path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(upstream.answer())
     locations = "\n".join(f"    location /{upstream.name}/ {{ types {{ }} default_type {upstream.content_type}; "
