@@ -37,6 +37,9 @@ MAX_DEPTH = 32
 # How often one `$ref` may be expanded inside itself before the recursion is cut: 2 shows the model
 # one level of a recursive type (a tree node and its children) and then the placeholder.
 MAX_REF_EXPANSIONS = 2
+# Nodes one conversion may build before the rest become placeholders: `$ref`s to definitions that
+# each use the next twice describe 2^n nodes in n lines ("billion laughs"). Real tools: 5-300.
+MAX_NODES = 10_000
 
 _GEMINI_TYPES = {
     "string": "STRING",
@@ -85,12 +88,13 @@ def openapi_schema(schema: Mapping[str, Any], where: str) -> dict[str, Any]:
 class _ToOpenApi:
     """One conversion: the document `$ref`s resolve against and the refs being expanded."""
 
-    __slots__ = ("_expanding", "_root", "_where")
+    __slots__ = ("_budget", "_expanding", "_root", "_where")
 
     def __init__(self, root: dict[str, Any], where: str) -> None:
         self._root = root
         self._where = where
         self._expanding: list[str] = []
+        self._budget = MAX_NODES
 
     def convert(self, schema: Any, depth: int) -> dict[str, Any]:
         if type(schema) is not dict:
@@ -107,6 +111,9 @@ class _ToOpenApi:
             return out
         if depth > MAX_DEPTH:
             return _cut(schema, "nested too deep to describe further")
+        self._budget -= 1
+        if self._budget < 0:
+            return _cut(schema, "too large to describe further")
         if "$ref" in schema:
             return self._expand_ref(schema, depth)
         if "allOf" in schema:
@@ -121,14 +128,15 @@ class _ToOpenApi:
 
     def _expand_ref(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         ref = schema["$ref"]
-        if type(ref) is not str or not ref.startswith("#"):
-            # A remote or `$id`-relative reference: nothing to fetch it from; the node's own
-            # keywords (often a description) still say something.
+        if not _is_pointer(ref):
+            # A remote, `$id`-relative or `$anchor` reference: nothing to fetch or find it in; the
+            # node's own keywords (often a description) still say something.
             rest = _without(schema, "$ref")
             return self.convert(rest, depth + 1) if rest else _any_value()
-        if self._expanding.count(ref) >= MAX_REF_EXPANSIONS:
-            return _cut(schema, f"same shape as `{ref}`, not expanded again")
         target = self._resolve(ref)
+        if self._expanding.count(ref) >= MAX_REF_EXPANSIONS:
+            described = schema if "description" in schema or type(target) is not dict else target
+            return _cut(described, f"same shape as `{ref}`, not expanded again")
         # 2020-12: keywords beside `$ref` apply together with the target; the node's own
         # description or default is the more specific one.
         merged = _merged(_without(schema, "$ref"), target) if type(target) is dict else target
@@ -160,7 +168,7 @@ class _ToOpenApi:
         merged = _without(schema, "allOf")
         parts = schema["allOf"]
         for part in parts if type(parts) is list else ():
-            if type(part) is dict and type(part.get("$ref")) is str and part["$ref"].startswith("#"):
+            if type(part) is dict and _is_pointer(part.get("$ref")):
                 target = self._resolve(part["$ref"])
                 part = _merged(_without(part, "$ref"), target) if type(target) is dict else {}
             if type(part) is dict:
@@ -385,6 +393,11 @@ def _enum_type(values: list[Any]) -> str | None:
     return "STRING"  # strings, or a mix that only a string can name
 
 
+def _is_pointer(ref: Any) -> bool:
+    """A JSON pointer into this document: "#" or "#/...", not an anchor ("#name") or a URL."""
+    return type(ref) is str and (ref == "#" or ref.startswith("#/"))
+
+
 def _is_null_schema(schema: Any) -> bool:
     if type(schema) is not dict:
         return False
@@ -590,7 +603,7 @@ def _allow_null(schema: dict[str, Any]) -> None:
     elif "anyOf" in schema:
         schema["anyOf"].append({"type": "null"})
     if type(enum := schema.get("enum")) is list and None not in enum:
-        enum.append(None)
+        schema["enum"] = [*enum, None]  # a new list: this one is the caller's
 
 
 # --- JSON Schema with Gemini's type names → JSON Schema -----------------------------------------
@@ -606,8 +619,10 @@ def normalized_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _normalized(schema: Any, depth: int) -> Any:
-    if type(schema) is not dict or depth > MAX_DEPTH:
+    if type(schema) is not dict:
         return schema
+    if depth > MAX_DEPTH:
+        return {}  # any value: as deep as no real schema goes, and as `json_schema_from_openapi` cuts
     changed: dict[str, Any] | None = None
     for key, value in schema.items():
         new = value
