@@ -12,7 +12,15 @@ A Responses client's failed stream ends `error`, `response.failed` (never respon
 every event numbered 0, 1, 2 … by `sequence_number`; a Responses upstream's stream that ends
 before `response.completed` is an error for every client.
 
-`python -m tests.test_fault_matrix` prints the README's tables (first-wave pairs, Responses pairs).
+Gemini clients are Google's google-genai SDK (`generate_content`, `generate_content_stream`, no
+retries): errors are Google's `{"error": {"code", "message", "status"}}` with the status's
+google.rpc name (529 is Google's 503 UNAVAILABLE), and a failed stream is a `data:` chunk holding
+that error object, on which the SDK raises (a stream that ends without it would look whole to the
+SDK and to Gemini CLI). A Gemini upstream's stream is whole only once a chunk carried its
+`finishReason`; its 429 says when to retry in a RetryInfo detail, not a header.
+
+`python -m tests.test_fault_matrix` prints the README's tables (first-wave pairs, Responses pairs,
+Gemini pairs).
 """
 
 from __future__ import annotations
@@ -26,13 +34,16 @@ import httpx
 import httpx2
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
 
 from tests.conftest import RouterFactory
 from tests.support.servers import REPO, free_port, running
 
 CLIENT_KEY = "fault-matrix-client-key"
 UPSTREAM_KEYS = {"openai": "sk-fault-oai-0123456789abcdef0123", "anthropic": "sk-ant-fault-fedcba9876543210abcd",
-                 "responses": "sk-fault-rsp-13579bdf02468ace1357"}
+                 "responses": "sk-fault-rsp-13579bdf02468ace1357", "gemini": "AIzaSyFault-gem-2468ace13579bdf0246"}
 PROMPT = "hello there my friend"
 ANSWER = f"Echo: {PROMPT}"
 
@@ -42,10 +53,13 @@ FIRST_WAVE = {"a2o": ("anthropic", "openai"), "a2a": ("anthropic", "anthropic"),
 RESPONSES_PAIRS = {"r2o": ("responses", "openai"), "r2a": ("responses", "anthropic"),
                    "r2r": ("responses", "responses"), "a2r": ("anthropic", "responses"),
                    "o2r": ("openai", "responses")}
-PAIRS = {**FIRST_WAVE, **RESPONSES_PAIRS}
-LETTERS = {"anthropic": "A", "openai": "O", "responses": "R"}
+GEMINI_PAIRS = {"g2o": ("gemini", "openai"), "g2a": ("gemini", "anthropic"), "g2r": ("gemini", "responses"),
+                "g2g": ("gemini", "gemini"), "a2g": ("anthropic", "gemini"), "o2g": ("openai", "gemini"),
+                "r2g": ("responses", "gemini")}
+PAIRS = {**FIRST_WAVE, **RESPONSES_PAIRS, **GEMINI_PAIRS}
+LETTERS = {"anthropic": "A", "openai": "O", "responses": "R", "gemini": "G"}
 PAIR_TITLES = {pair: f"{LETTERS[client]}→{LETTERS[upstream]}" for pair, (client, upstream) in PAIRS.items()}
-UPSTREAM_NAMES = {"openai": "oai", "anthropic": "ant", "responses": "rsp"}
+UPSTREAM_NAMES = {"openai": "oai", "anthropic": "ant", "responses": "rsp", "gemini": "gem"}
 
 # Short router timeouts, so a hung upstream costs a cell a second.
 ROUTES_HEAD = """
@@ -68,6 +82,12 @@ timeout = {{ read = 1, total = 2, stream-idle = 1 }}
 kind = "responses"
 base-url = "{upstream}/v1"
 api-key = "env:FAULT_RSP_KEY"
+timeout = {{ read = 1, total = 2, stream-idle = 1 }}
+
+[upstreams.gem]
+kind = "gemini"
+base-url = "{upstream}/v1beta"
+api-key = "env:FAULT_GEM_KEY"
 timeout = {{ read = 1, total = 2, stream-idle = 1 }}
 """
 # Per pair: a retrying route for the `once-*` faults, and one that never retries (determinism).
@@ -104,10 +124,12 @@ class Status:
 
 @dataclass(frozen=True)
 class Event:
-    """The stream started, then ended in the protocol's error event (never a clean end)."""
+    """The stream started, then ended in the protocol's error event (never a clean end). `status`:
+    the error's HTTP status, which only a Gemini client's error chunk shows (`code`)."""
 
     type: str  # the router's error type (Anthropic vocabulary)
     redacted: bool = False
+    status: int = 502  # the upstream broke its answer (a timeout: 504; the upstream's own error event: 500)
 
 
 @dataclass(frozen=True)
@@ -154,7 +176,8 @@ def expected(fault: str, mode: str, pair: str) -> Outcome:
     broken = Event("api_error") if stream else Status(502, "api_error")  # after the head: an event
     outcomes: dict[str, Outcome] = {
         "429-ra": Status(429, "rate_limit_error", "7"),
-        "429": Status(429, "rate_limit_error", "5"),
+        # a Gemini upstream's 429 says 7 s in its RetryInfo detail: that is the advice to pass on
+        "429": Status(429, "rate_limit_error", "7" if PAIRS[pair][1] == "gemini" else "5"),
         "500": Status(500, "api_error"),
         "503": Status(529, "overloaded_error"),
         "529": Status(529, "overloaded_error"),
@@ -166,16 +189,16 @@ def expected(fault: str, mode: str, pair: str) -> Outcome:
         # An OpenAI stream is whole once a chunk carried its finish_reason, converted or passed
         # through (which relays it without the [DONE] it never had); an Anthropic one needs its
         # message_stop, a Responses one its response.completed.
-        "no-done": {"a2o": Ok(), "o2o": Ok(done=False), "r2o": Ok()}.get(pair, broken),
+        "no-done": {"a2o": Ok(), "o2o": Ok(done=False), "r2o": Ok(), "g2o": Ok()}.get(pair, broken),
         "malformed": broken,
         "hang-first": Status(504, "timeout_error"),
-        "hang-after": Event("timeout_error") if stream else Status(504, "timeout_error"),
+        "hang-after": Event("timeout_error", status=504) if stream else Status(504, "timeout_error"),
         "dribble": Status(504, "timeout_error"),
         "echo-401": Status(502, "api_error", redacted=True),
         "echo-500": Status(500, "api_error", redacted=True),
         "echo-header-error": Status(500, "api_error"),
         "echo-header-ok": Ok(),
-        "echo-stream": Event("api_error", redacted=True),
+        "echo-stream": Event("api_error", redacted=True, status=500),
     }
     return outcomes[fault]
 
@@ -188,6 +211,17 @@ RESPONSES_CODES = {"rate_limit_error": "rate_limit_exceeded", "overloaded_error"
                    "timeout_error": "timeout", "api_error": "server_error"}
 
 
+# A Gemini client's error: the HTTP status (Google has no 529) and its google.rpc name.
+GEMINI_CODES = {529: 503}
+GEMINI_STATUS_NAMES = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE",
+                       504: "DEADLINE_EXCEEDED"}
+
+
+def gemini_error(status: int) -> tuple[int, str]:
+    code = GEMINI_CODES.get(status, status)
+    return code, GEMINI_STATUS_NAMES[code]
+
+
 def anthropic_event_type(router_type: str) -> str:
     """Mid-stream, Anthropic clients get `overloaded_error` or `api_error`."""
     return "overloaded_error" if router_type == "overloaded_error" else "api_error"
@@ -197,7 +231,16 @@ CELLS = [(fault, mode, pair) for fault, (modes, _) in FAULTS.items() for mode in
 
 # Cells where the router disagrees with the rule today: the expectation stays the rule (and the
 # README says the rule); strict, so a fix makes the entry fail until it is removed here.
-KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {}
+KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {
+    ("429", mode, pair): ("a Gemini upstream's 429 says when to retry only in its RetryInfo detail (retryDelay 7s); "
+                          "router/upstream/client.py reads only a retry-after header, so the client gets the default 5")
+    for pair, (_, upstream) in GEMINI_PAIRS.items() if upstream == "gemini" for mode in ("unary", "stream")
+} | {
+    ("echo-stream", "stream", "g2o"): ("an OpenAI upstream's own `data: {\"error\": ...}` chunk becomes an "
+                                        "UpstreamProtocolError (router/spokes/openai/upstream/stream.py), so the "
+                                        "Gemini client's error chunk says 502 UNAVAILABLE where every other upstream's "
+                                        "error event says 500 INTERNAL"),
+}
 
 
 def cell_param(fault: str, mode: str, pair: str) -> Any:
@@ -298,7 +341,7 @@ def base_url(start_router: RouterFactory, fault_upstream_url: str) -> str:
         for pair, (client, upstream) in PAIRS.items()
     )
     env = {"CLIENT_KEY": CLIENT_KEY, "FAULT_OAI_KEY": UPSTREAM_KEYS["openai"], "FAULT_ANT_KEY": UPSTREAM_KEYS["anthropic"],
-           "FAULT_RSP_KEY": UPSTREAM_KEYS["responses"]}
+           "FAULT_RSP_KEY": UPSTREAM_KEYS["responses"], "FAULT_GEM_KEY": UPSTREAM_KEYS["gemini"]}
     return start_router(routes, env=env)
 
 
@@ -314,8 +357,12 @@ def clients(base_url: str, recorder: Recorder) -> Iterator[dict[str, Any]]:
     with anthropic.Anthropic(base_url=base_url, api_key=CLIENT_KEY, max_retries=0, timeout=10,
                              http_client=httpx2.Client(transport=recorder, timeout=10)) as ant, \
             openai.OpenAI(base_url=f"{base_url}/v1", api_key=CLIENT_KEY, max_retries=0, timeout=10,
-                          http_client=httpx2.Client(transport=recorder, timeout=10)) as oai:
-        yield {"anthropic": ant, "openai": oai, "responses": oai}
+                          http_client=httpx2.Client(transport=recorder, timeout=10)) as oai, \
+            httpx2.Client(transport=recorder, timeout=10) as gemini_http:
+        options = genai_types.HttpOptions(base_url=base_url, api_version="v1beta", httpx_client=gemini_http,
+                                          retry_options=genai_types.HttpRetryOptions(attempts=1))
+        gem = genai.Client(api_key=CLIENT_KEY, http_options=options)
+        yield {"anthropic": ant, "openai": oai, "responses": oai, "gemini": gem}
 
 
 # --- the matrix -------------------------------------------------------------------------------
@@ -334,9 +381,15 @@ def test_fault_cell(fault: str, mode: str, pair: str, clients: dict[str, Any], r
         got = attempt(lambda: client.messages.create(model=model, max_tokens=64, messages=messages, stream=stream), stream)
     elif client_protocol == "openai":
         got = attempt(lambda: client.chat.completions.create(model=model, messages=messages, stream=stream), stream)
-    else:
+    elif client_protocol == "responses":
         got = attempt(lambda: client.responses.create(model=model, input=PROMPT, stream=stream), stream)
+    else:
+        # the SDK sends nothing until the stream is iterated: whether it started is the status it got
+        generate = client.models.generate_content_stream if stream else client.models.generate_content
+        got = attempt(lambda: generate(model=model, contents=PROMPT), stream)
     received = recorder.take()
+    if client_protocol == "gemini":
+        got.started = stream and received.startswith(b"200\n")
     key = UPSTREAM_KEYS[upstream_protocol]
     for secret in (key, key[: len(key) // 2], key[len(key) // 2 :]):
         assert secret.encode() not in received, f"the client received {secret!r}: {received!r}"
@@ -363,7 +416,10 @@ def test_fault_cell(fault: str, mode: str, pair: str, clients: dict[str, Any], r
 def check_status(got: Got, outcome: Status, client: str, upstream: str) -> None:
     assert got.error is not None and not got.started, f"expected an error response, got {got}"
     error: Any = got.error
-    if client == "anthropic":
+    if client == "gemini":
+        check_gemini_error(error, gemini_error(outcome.status))
+        message = error.message
+    elif client == "anthropic":
         expected_class: type[Exception] = anthropic.RateLimitError if outcome.status == 429 else anthropic.InternalServerError
         assert isinstance(got.error, expected_class), repr(error)
         assert error.status_code == outcome.status, repr(error)
@@ -377,7 +433,7 @@ def check_status(got: Got, outcome: Status, client: str, upstream: str) -> None:
         assert (error.type, error.code) == (OPENAI_TYPES[outcome.type], code), error.body
         message = error.body["message"]
     if outcome.retry_after is not None:
-        assert error.response.headers.get("retry-after") == outcome.retry_after
+        assert error.response.headers.get("retry-after") == outcome.retry_after, dict(error.response.headers)
     if outcome.redacted:
         check_redacted(message, upstream)
 
@@ -389,7 +445,12 @@ def check_event(got: Got, outcome: Event, client: str, upstream: str) -> None:
         check_responses_failed(got, outcome, upstream)
         return
     assert got.error is not None, f"the stream ended cleanly after {len(got.events)} events"
-    if client == "anthropic":
+    if client == "gemini":
+        # a `data: {"error": ...}` chunk: the SDK raises it; no chunk before it said the answer ended
+        check_gemini_error(error, gemini_error(outcome.status))
+        assert all(not chunk.candidates or chunk.candidates[0].finish_reason is None for chunk in got.events), got.events
+        message = error.message
+    elif client == "anthropic":
         # an `event: error` in a 200 stream: the SDK raises APIStatusError with the event's body
         assert isinstance(got.error, anthropic.APIStatusError), repr(error)
         assert error.body["error"]["type"] == anthropic_event_type(outcome.type), error.body
@@ -404,6 +465,14 @@ def check_event(got: Got, outcome: Event, client: str, upstream: str) -> None:
         message = error.message
     if outcome.redacted:
         check_redacted(message, upstream)
+
+
+def check_gemini_error(error: Any, code_and_status: tuple[int, str]) -> None:
+    """google-genai raised its error for Google's error object: ServerError for a 5xx, ClientError
+    for a 4xx, never a parsing or connection error."""
+    expected_class = genai_errors.ServerError if code_and_status[0] >= 500 else genai_errors.ClientError
+    assert isinstance(error, expected_class), repr(error)
+    assert (error.code, error.status) == code_and_status, error.details
 
 
 def check_responses_failed(got: Got, outcome: Event, upstream: str) -> None:
@@ -434,7 +503,9 @@ def check_numbered(got: Got) -> None:
 
 def check_ok(got: Got, outcome: Ok, client: str, stream: bool, received: bytes) -> None:
     assert got.error is None, repr(got.error)
-    if not stream:
+    if client == "gemini":
+        check_gemini_ok(got, stream, received)
+    elif not stream:
         answer = got.answer
         text = (answer.content[0].text if client == "anthropic" else answer.output_text if client == "responses"
                 else answer.choices[0].message.content)
@@ -449,12 +520,24 @@ def check_ok(got: Got, outcome: Ok, client: str, stream: bool, received: bytes) 
     else:
         assert (b"data: [DONE]" in received) == outcome.done  # the SDK ends quietly without it too
         text = "".join(c.choices[0].delta.content or "" for c in got.events if c.choices)
-    assert text == ANSWER
+        assert text == ANSWER
+
+
+def check_gemini_ok(got: Got, stream: bool, received: bytes) -> None:
+    """The whole answer, its last chunk ended STOP; a stream of `data:` lines only (Google's
+    parsers break on `event:` lines; a comment line is no Google event either). (Events end
+    `\r\n\r\n` as Google ends them, or `\n\n` where the router relays a Gemini upstream's
+    events: both SDKs split on either.)"""
+    chunks = got.events if stream else [got.answer]
+    assert "".join(chunk.text or "" for chunk in chunks) == ANSWER, chunks
+    assert chunks[-1].candidates[0].finish_reason == genai_types.FinishReason.STOP, chunks[-1]
+    if stream:
+        assert b"\nevent:" not in received and b"\n:" not in received and b"\ndata: " in received, received
 
 
 def check_redacted(message: str, upstream: str) -> None:
     """The fault upstream said "Incorrect API key provided: <credential> (key <first half>****)"."""
-    credential = "[redacted]" if upstream == "anthropic" else "Bearer [redacted]"
+    credential = "[redacted]" if upstream in ("anthropic", "gemini") else "Bearer [redacted]"
     assert f"provided: {credential} (key [redacted]****)" in message, message
 
 
@@ -462,6 +545,8 @@ def check_redacted(message: str, upstream: str) -> None:
 
 
 def describe(outcome: Outcome, client: str, stream: bool) -> str:
+    if client == "gemini" and not isinstance(outcome, Ok):
+        return describe_gemini(outcome)
     if isinstance(outcome, Ok):
         done = ("clean end, no [DONE]" if client == "openai" and not outcome.done else "clean end") if stream else "200"
         return f"retried → {done}" if outcome.attempts > 1 else done
@@ -480,6 +565,15 @@ def describe(outcome: Outcome, client: str, stream: bool) -> str:
     return text + (", key [redacted]" if outcome.redacted else "")
 
 
+def describe_gemini(outcome: Status | Event) -> str:
+    if isinstance(outcome, Event):
+        return "error chunk {} {}".format(*gemini_error(outcome.status)) + (
+            ", key [redacted]" if outcome.redacted else "")
+    text = "{} {}".format(*gemini_error(outcome.status))
+    text += f", retry-after {outcome.retry_after}" if outcome.retry_after else ""
+    return text + (", key [redacted]" if outcome.redacted else "")
+
+
 def table(pairs: dict[str, tuple[str, str]]) -> str:
     header = "| upstream fault | " + " | ".join(f"{PAIR_TITLES[p]} {m}" for p in pairs for m in ("unary", "stream")) + " |"
     lines = [header, "|---" * (1 + 2 * len(pairs)) + "|"]
@@ -491,10 +585,15 @@ def table(pairs: dict[str, tuple[str, str]]) -> str:
 
 
 def markdown() -> str:
-    """Two tables: nine pairs side by side would not fit a page."""
+    """Three tables: sixteen pairs side by side would not fit a page."""
     return (f"First-wave pairs:\n\n{table(FIRST_WAVE)}\n"
             f"Responses pairs (\"failed <code>\": `error` then `response.failed` with that code):\n\n"
-            f"{table(RESPONSES_PAIRS)}")
+            f"{table(RESPONSES_PAIRS)}\n"
+            f"Gemini pairs (G = Google's google-genai SDK, `generate_content` / `generate_content_stream`, against a "
+            f"Gemini API upstream: `x-goog-api-key`, `data:`-only SSE, the chunk with `finishReason` ends a stream; "
+            f"\"<code> <STATUS>\": Google's error body; \"error chunk\": a `data: {{\"error\": ...}}` chunk in a "
+            f"started stream, on which the SDK raises):\n\n"
+            f"{table(GEMINI_PAIRS)}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,23 @@
 """A fault-injecting upstream on loopback: `python -m tests.support.fault_upstream --port N`.
 
 One raw asyncio HTTP/1.1 server (keep-alive, content-length request bodies) speaking OpenAI Chat
-Completions (POST /v1/chat/completions), Anthropic Messages (POST /v1/messages) and OpenAI
-Responses (POST /v1/responses), so it can drop a connection, send half a body or hang exactly
-where a test wants. Answers are those of the other mocks (router.upstream.mock,
-tests.support.anthropic_mock, tests.support.responses_mock); streams go out chunked, one event
-per chunk, so a close before the last chunk is a broken body, never a clean end. A Responses
-stream's only terminal event is `response.completed` (it has no [DONE]), so for it `no-terminal`
-and `no-done` are the same stream.
+Completions (POST /v1/chat/completions), Anthropic Messages (POST /v1/messages), OpenAI
+Responses (POST /v1/responses) and Google's Gemini API (POST /v1beta/models/{model}:
+generateContent, `:streamGenerateContent?alt=sse`), so it can drop a connection, send half a
+body or hang exactly where a test wants. Answers are those of the other mocks
+(router.upstream.mock, tests.support.anthropic_mock, tests.support.responses_mock,
+tests.support.gemini_mock); streams go out chunked, one event per chunk, so a close before the
+last chunk is a broken body, never a clean end. A Responses stream's only terminal event is
+`response.completed` (it has no [DONE]), and a Gemini stream's is its last chunk, the one with
+`finishReason` (Google sends no end marker), so for them `no-terminal` and `no-done` are the same
+stream.
+
+Gemini: the model and the method are in the path (the body names neither); events are
+`data: {chunk}\r\n\r\n` with no `event:` lines, errors Google's `{"error": {"code", "message",
+"status"}}` (a 429's RetryInfo detail says 7 s, and no retry-after header comes with it, as the
+real API answers); the key must come in `x-goog-api-key` and only there (not `?key=`, not a
+bearer token: else 403 PERMISSION_DENIED), and a stream must ask for `alt=sse` (else 400), so a
+router that sends a Gemini request any other way fails every cell.
 
 The fault is the model name's second dot-separated part (`<anything>.<fault>[.<anything>]`, so
 `a2o.429-ra.stream` is fault `429-ra`); a name without a known fault is answered normally:
@@ -36,7 +46,8 @@ The fault is the model name's second dot-separated part (`<anything>.<fault>[.<a
   echo-header-ok               a normal answer carrying `x-echo: <credential>`
   echo-stream                  stream: the first events, then an error event/chunk quoting the
                                credential (`data: {"error":...}` / `event: error` / `event: error`
-                               and `response.failed`, as OpenAI ends a failed response), clean end
+                               and `response.failed`, as OpenAI ends a failed response / Google's
+                               error object as a `data:` chunk), clean end
 
 GET /attempts?model=NAME answers {"attempts": n}: the requests this model name got, so a test
 can tell whether the router retried. GET /health answers 200.
@@ -46,17 +57,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
 from router.upstream.mock import chunks, completion
-from tests.support import anthropic_mock, responses_mock
+from tests.support import anthropic_mock, gemini_mock, responses_mock
 
 _encode = msgspec.json.Encoder().encode
 HANG_LIMIT = 15.0  # a hung answer gives up after this long even if the router never does
@@ -101,11 +113,11 @@ class Api(ABC):
     name: str
 
     @abstractmethod
-    def answer(self, request: Any) -> bytes:
+    def answer(self, request: Any, model: str) -> bytes:
         ...
 
     @abstractmethod
-    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
         """(content events, closing events): the closing ones end with the terminal event."""
         ...
 
@@ -131,10 +143,10 @@ class Api(ABC):
 class OpenAIChat(Api):
     name = "openai"
 
-    def answer(self, request: Any) -> bytes:
+    def answer(self, request: Any, model: str) -> bytes:
         return _encode(completion(request))
 
-    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
         content: list[bytes] = []
         closing: list[bytes] = []
         for item in chunks(request):
@@ -161,10 +173,10 @@ class OpenAIChat(Api):
 class AnthropicMessages(Api):
     name = "anthropic"
 
-    def answer(self, request: Any) -> bytes:
+    def answer(self, request: Any, model: str) -> bytes:
         return _encode(anthropic_mock.message(request))
 
-    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
         frames = [(name, b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n")
                   for name, data in anthropic_mock.events(request)]
         cut = next(i for i, (name, _) in enumerate(frames) if name == "message_delta")
@@ -191,10 +203,10 @@ class OpenAIResponses(OpenAIChat):
 
     name = "responses"
 
-    def answer(self, request: Any) -> bytes:
+    def answer(self, request: Any, model: str) -> bytes:
         return _encode(responses_mock.response(request))
 
-    def events(self, request: Any) -> tuple[list[bytes], list[bytes]]:
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
         frames = [b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
                   for name, data in responses_mock.events(request)]
         return frames[:-1], frames[-1:]  # response.completed: the one terminal event
@@ -213,10 +225,64 @@ class OpenAIResponses(OpenAIChat):
         return b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta", "delta": \n\n'
 
 
+class Gemini(Api):
+    """Google's Gemini API (AI Studio): its answers and chunks, its error object, x-goog-api-key."""
+
+    name = "gemini"
+
+    def answer(self, request: Any, model: str) -> bytes:
+        return _encode(gemini_mock.answer(request, model))
+
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
+        frames = [b"data: " + _encode(item) + b"\r\n\r\n" for item in gemini_mock.chunks(request, model)]
+        return frames[:-1], frames[-1:]  # the chunk with finishReason: the one terminal event
+
+    def error_body(self, status: int, message: str) -> bytes:
+        return _encode(gemini_mock.error_body(status, message))
+
+    def error_event(self, message: str, sequence_number: int) -> bytes:
+        return b"data: " + self.error_body(500, message) + b"\r\n\r\n"
+
+    def malformed_event(self) -> bytes:
+        return b'data: {"candidates": [{"content": {"role": "model", "parts": [{"text": \r\n\r\n'
+
+    def credential(self, headers: dict[str, str]) -> tuple[str, str]:
+        key = headers.get("x-goog-api-key", "")
+        return key, key[: len(key) // 2]
+
+    def refusal(self, request: Request, stream: bool) -> tuple[int, str] | None:
+        """(status, message) when the key or the stream framing is not what the router must send."""
+        if not request.headers.get("x-goog-api-key") or "key" in request.query or "authorization" in request.headers:
+            return 403, "the key must come in x-goog-api-key, and only there"
+        if stream and request.query.get("alt") != ["sse"]:
+            return 400, "streamGenerateContent without alt=sse answers a JSON array"
+        return None
+
+
 PROTOCOLS: dict[str, Api] = {"/v1/chat/completions": OpenAIChat(), "/v1/messages": AnthropicMessages(),
                              "/v1/responses": OpenAIResponses()}
+GEMINI = Gemini()
+_GEMINI_CALL = re.compile(r"/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)")
 STATUS_FAULTS = {"429-ra": 429, "429": 429, "500": 500, "503": 503, "529": 529, "once-500": 500,
                  "echo-401": 401, "echo-500": 500, "echo-header-error": 500}
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a POST asks for: the API, the model name (the fault's carrier), whether to stream."""
+
+    protocol: Api
+    model: str
+    stream: bool
+
+
+def call_of(request: Request, payload: Any) -> Call | None:
+    """The body names the model and `stream` for every API but Gemini, whose path names both."""
+    if (protocol := PROTOCOLS.get(request.path)) is not None:
+        return Call(protocol, str(payload.get("model", "")), bool(payload.get("stream")))
+    if (match := _GEMINI_CALL.fullmatch(request.path)) is not None:
+        return Call(GEMINI, unquote(match["model"]), match["method"] == "streamGenerateContent")
+    return None
 
 
 def fault_of(model: str) -> str:
@@ -248,17 +314,19 @@ class FaultUpstream:
             writer.write(head(status, [("content-type", "application/json"), ("content-length", str(len(body)))]) + body)
             await writer.drain()
             return True
-        protocol = PROTOCOLS.get(request.path)
-        if protocol is None:
+        payload = msgspec.json.decode(request.body)
+        call = call_of(request, payload)
+        if call is None:
             writer.write(head(404, [("content-length", "0")]))
             return True
-        payload = msgspec.json.decode(request.body)
-        model = str(payload.get("model", ""))
+        protocol, model, stream = call.protocol, call.model, call.stream
         self.attempts[model] += 1
+        if isinstance(protocol, Gemini) and (refusal := protocol.refusal(request, stream)) is not None:
+            await send_json(writer, refusal[0], protocol.error_body(*refusal), [])
+            return True
         fault = fault_of(model)
         if fault == "once-500" and self.attempts[model] > 1:
             fault = ""
-        stream = bool(payload.get("stream"))
         credential, half = protocol.credential(request.headers)
         echo = f"Incorrect API key provided: {credential} (key {half}****)"
 
@@ -276,8 +344,8 @@ class FaultUpstream:
             return True
         extra = [("x-echo", credential)] if fault == "echo-header-ok" else []
         if stream:
-            return await self.stream(protocol, payload, fault, echo, extra, reader, writer)
-        body = protocol.answer(payload)
+            return await self.stream(protocol, payload, model, fault, echo, extra, reader, writer)
+        body = protocol.answer(payload, model)
         if fault == "malformed":
             body = b'{"id": "broken", "choices": [' + b"not json" + b"]}"
         elif fault == "truncated":
@@ -301,9 +369,9 @@ class FaultUpstream:
         await send_json(writer, 200, body, extra)
         return True
 
-    async def stream(self, protocol: Api, payload: Any, fault: str, echo: str, extra: list[tuple[str, str]],
-                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        content, closing = protocol.events(payload)
+    async def stream(self, protocol: Api, payload: Any, model: str, fault: str, echo: str,
+                     extra: list[tuple[str, str]], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        content, closing = protocol.events(payload, model)
         events = [*content, *closing]
         clean_end = True
         if fault == "drop-mid":
