@@ -257,7 +257,7 @@ class _ToOpenApi:
             _enum(schema, out, gemini_type)
         format_ = schema.get("format")
         # Vertex refuses format "enum" without values ("should be non-empty for STRING type with enum format").
-        if format_ is not None and format_ in _FORMATS.get(gemini_type, ()) and (format_ != "enum" or "enum" in out):
+        if type(format_) is str and format_ in _FORMATS.get(gemini_type, ()) and (format_ != "enum" or "enum" in out):
             out["format"] = format_
         return out
 

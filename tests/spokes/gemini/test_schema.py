@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from router.core.errors import InvalidRequest
 from router.spokes.gemini.schema import (
@@ -577,3 +579,37 @@ def test_normalizing_shares_what_needs_no_change_and_knows_keywords_from_names()
     assert normalized["enum"] == ["STRING"]
     already = {"type": "object", "properties": {"a": {"type": "string"}}}
     assert normalized_json_schema(already) is already
+
+
+# --- anything a client may send
+
+
+KEYWORDS = [
+    "type", "properties", "items", "prefixItems", "anyOf", "oneOf", "allOf", "$ref", "$defs", "enum", "const",
+    "required", "nullable", "format", "minimum", "exclusiveMaximum", "minItems", "maxLength", "description",
+    "default", "examples", "propertyOrdering", "additionalProperties", "any_of", "defs", "ref", "example",
+]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.sampled_from(
+        ["string", "NUMBER", "integer", "null", "object", "ARRAY", "#", "#/$defs/a", "#/defs/a", "date-time"]
+    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYWORDS + ["a", "b"]), children, max_size=5),
+    max_leaves=40,
+)
+
+
+@given(json_values)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_json_converts_or_names_a_missing_ref(schema: Any) -> None:
+    if type(schema) is not dict:
+        schema = {"items": schema}
+    before = copy.deepcopy(schema)
+    try:
+        converted = openapi_schema(schema, "w")
+    except InvalidRequest as error:
+        assert "$ref" in str(error)
+    else:
+        assert_gemini_accepts(converted)
+    json_schema_from_openapi(schema)
+    normalized_json_schema(schema)
+    assert schema == before
