@@ -107,7 +107,8 @@ class _ToOpenApi:
             if len(schema) == 2 and type(description) is str:
                 return {"type": _SCALAR_TYPES[kind], "description": description}
             out: dict[str, Any] = {"type": _SCALAR_TYPES[kind]}
-            _copy_annotations(schema, out)
+            if len(schema) > 1:
+                _copy_annotations(schema, out)
             return out
         if depth > MAX_DEPTH:
             return _cut(schema, "nested too deep to describe further")
@@ -484,6 +485,7 @@ def _joined_string_enums(branches: list[dict[str, Any]]) -> dict[str, Any] | Non
 
 # --- Gemini Schema → JSON Schema ---------------------------------------------------------------
 
+_SCALAR_NAMES = {gemini: name for name, gemini in _SCALAR_TYPES.items()}
 # The API reads requests in snake_case as well as camelCase.
 _CAMEL_NAMES = {
     "any_of": "anyOf",
@@ -526,6 +528,9 @@ def json_schema_from_openapi(schema: Mapping[str, Any]) -> dict[str, Any]:
 def _from_openapi(schema: dict[str, Any], depth: int) -> dict[str, Any]:
     if depth > MAX_DEPTH:
         return {}
+    kind = schema.get("type")
+    if len(schema) == 2 and type(kind) is str and kind in _SCALAR_NAMES and type(schema.get("description")) is str:
+        return {"type": _SCALAR_NAMES[kind], "description": schema["description"]}  # most nodes
     out: dict[str, Any] = {}
     nullable = False
     for raw_key, value in schema.items():
@@ -621,6 +626,9 @@ def normalized_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 def _normalized(schema: Any, depth: int) -> Any:
     if type(schema) is not dict:
         return schema
+    kind = schema.get("type")
+    if _NESTING_KEYWORDS.isdisjoint(schema) and (kind is None or type(kind) is str and kind.islower()):
+        return schema  # a leaf already in lower case: most nodes
     if depth > MAX_DEPTH:
         return {}  # any value: as deep as no real schema goes, and as `json_schema_from_openapi` cuts
     changed: dict[str, Any] | None = None
@@ -641,6 +649,9 @@ def _normalized(schema: Any, depth: int) -> Any:
                 changed = dict(schema)
             changed[key] = new
     return changed if changed is not None else schema
+
+
+_NESTING_KEYWORDS = SCHEMA_KEYWORDS | SCHEMA_LIST_KEYWORDS | SCHEMA_MAP_KEYWORDS
 
 
 def _lower_type(value: Any) -> Any:
