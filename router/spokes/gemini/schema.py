@@ -178,8 +178,9 @@ class _ToOpenApi:
 
     def _union(self, schema: dict[str, Any], union: str, branches: list[Any], depth: int) -> dict[str, Any]:
         """`anyOf`/`oneOf` (Gemini has only anyOf): null branches become `nullable`, the node's other
-        constraints are distributed into every branch (A ∧ (B ∨ C) = (A ∧ B) ∨ (A ∧ C))."""
-        outer = {key: value for key, value in schema.items() if key not in _UNION_KEYWORDS}
+        constraints (a second union among them) are distributed into every branch:
+        A ∧ (B ∨ C) = (A ∧ B) ∨ (A ∧ C)."""
+        outer = _without(schema, union)
         constraints = {key: value for key, value in outer.items() if key not in _ANNOTATIONS}
         nullable = schema.get("nullable") is True
         converted: list[dict[str, Any]] = []

@@ -212,6 +212,13 @@ def test_oneof_becomes_anyof_and_outer_constraints_go_into_every_branch() -> Non
     assert_gemini_accepts(converted)
 
 
+def test_anyof_and_oneof_together_are_both_kept() -> None:
+    schema = {"anyOf": [{"type": "string"}, {"type": "integer"}], "oneOf": [{"maxLength": 3}, {"minimum": 2}]}
+    converted = openapi_schema(schema, "w")
+    assert_gemini_accepts(converted)
+    assert converted["anyOf"][0] == {"anyOf": [{"type": "STRING", "maxLength": 3}, {"type": "STRING"}]}
+
+
 def test_null_alone_is_a_nullable_string() -> None:
     assert openapi_schema({"type": "null", "description": "d"}, "w") == {
         "type": "STRING",
