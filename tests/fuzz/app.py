@@ -2,10 +2,11 @@
 several capability sets for the converted ones), upstreams answered by an httpx MockTransport.
 
 The mock answers whatever `FakeUpstream.answer` currently holds, in the protocol the request went
-to (OpenAI chat completions, Anthropic messages or OpenAI responses) and in the form asked for (a
-body, or an event stream cut at `FakeUpstream.reads`). Every client protocol reaches every
-upstream kind: Responses clients converted to Chat and Anthropic and passed through, Anthropic
-and Chat clients converted to Responses. An httpx transport instead of respx: no global patching, and
+to (OpenAI chat completions, Anthropic messages, OpenAI responses or Gemini's generateContent) and
+in the form asked for (a body, or an event stream cut at `FakeUpstream.reads`). Every client
+protocol reaches every upstream kind: Responses clients converted to Chat and Anthropic and passed
+through, Anthropic and Chat clients converted to Responses, Gemini clients (model and method in
+the path) converted to Chat, Anthropic and Responses and passed through to a Gemini upstream. An httpx transport instead of respx: no global patching, and
 the properties run their examples one after the other against one app.
 """
 
@@ -25,6 +26,7 @@ from router.config.schema import Upstream
 from router.gateway.state import open_state
 from router.routing.lookup import build_table
 from router.server.app import create_app
+from tests.fuzz import gemini
 from tests.fuzz import strategies as s
 
 ROUTES = """
@@ -68,6 +70,11 @@ supports = { max-output-tokens = 8000, thinking-budgets = { minimal = 1024, low 
 [upstreams.rsp]
 kind = "responses"
 base-url = "https://rsp.example/v1"
+api-key = "env:FUZZ_KEY"
+
+[upstreams.gem]
+kind = "gemini"
+base-url = "https://gem.example/v1beta"
 api-key = "env:FUZZ_KEY"
 
 [[routes]]
@@ -161,6 +168,34 @@ clients = ["openai"]
 models = ["pass-openai"]
 to = "oa"
 retry = { attempts = 1 }
+
+[[routes]]
+name = "g-plain"
+clients = ["gemini"]
+models = ["gem-plain"]
+to = "oa/target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "g-anthropic"
+clients = ["gemini"]
+models = ["gem-anthropic"]
+to = "an/claude-target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "g-responses"
+clients = ["gemini"]
+models = ["gem-responses"]
+to = "rsp/gpt-target"
+retry = { attempts = 1 }
+
+[[routes]]
+name = "g-pass"
+clients = ["gemini"]
+models = ["gem-pass"]
+to = "gem"
+retry = { attempts = 1 }
 """
 
 
@@ -174,7 +209,12 @@ class FakeUpstream:
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         assert self.answer is not None, "the property set no answer"
-        api = request.url.path.rsplit("/", 1)[-1]  # messages, completions or responses
+        api = request.url.path.rsplit("/", 1)[-1]  # messages, completions, responses or <model>:<method>
+        if ":" in api:  # Gemini: the path's method says whether to stream
+            if not api.endswith(":streamGenerateContent"):
+                return httpx.Response(200, json=gemini.gemini_response(self.answer))
+            sse = gemini.gemini_sse(self.answer)
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_reads(sse, self.reads))
         if not _wants_stream(body):
             return httpx.Response(200, json=_BODIES[api](self.answer))
         sse = _STREAMS[api](self.answer)
