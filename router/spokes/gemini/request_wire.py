@@ -1,9 +1,12 @@
 """A Gemini request (`POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent`,
 `:countTokens`), as clients send it: Gemini CLI and the google-genai SDKs.
 
-The wire is camelCase. The API also takes snake_case (protobuf JSON); the top-level objects a
-converter reads are accepted under both names (a second, optional field costs the decoder
-nothing when absent); inside `generationConfig` only camelCase is read. Lenient like every client
+The wire is camelCase. The API also takes snake_case (protobuf JSON), and clients use it: the
+google-genai SDK sends `thinkingConfig: {"include_thoughts": true, "thinking_budget": 1024}`.
+So every field a converter reads is accepted under both names: the top-level objects through
+a second field and an accessor, the settings inside them through a `<name>_snake` field whose
+value moves to `<name>` after decoding when the camelCase one was not sent (`_EitherCase`; an
+absent field costs the decoder nothing). Lenient like every client
 request: unknown fields are ignored, never a 400. Contents, parts and tools stay plain dicts
 (Google adds part and tool kinds often); the converters read the fields they use (either
 spelling) and name the path when one is wrong.
@@ -14,7 +17,7 @@ The model and the method are not in the body but in the URL path: the gateway se
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -30,13 +33,37 @@ _MISSING = msgspec.Raw(b"")
 _JSON_KINDS = {ord("{"): "object", ord('"'): "str", ord("n"): "null", ord("t"): "bool", ord("f"): "bool"}
 
 
-class ThinkingConfig(msgspec.Struct, rename="camel"):
+class _EitherCase(msgspec.Struct, rename="camel"):
+    """Settings read under either spelling: `SNAKE` names the fields that have a `<name>_snake`
+    twin (its wire name the snake_case one); the camelCase value wins when both are sent."""
+
+    SNAKE: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self.SNAKE:
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(self, name + "_snake"))
+
+
+def _snake(name: str) -> Any:
+    """The snake_case twin of field `name`."""
+    return msgspec.field(default=None, name=name)
+
+
+class ThinkingConfig(_EitherCase):
+    SNAKE: ClassVar[tuple[str, ...]] = ("include_thoughts", "thinking_budget", "thinking_level")
     include_thoughts: bool | None = None  # thought summaries in the answer (`thought: true` parts)
     thinking_budget: int | None = None  # 0: off, -1: dynamic, n: tokens
     thinking_level: str | None = None  # Gemini 3: MINIMAL | LOW | MEDIUM | HIGH
+    include_thoughts_snake: bool | None = _snake("include_thoughts")
+    thinking_budget_snake: int | None = _snake("thinking_budget")
+    thinking_level_snake: str | None = _snake("thinking_level")
 
 
-class GenerationConfig(msgspec.Struct, rename="camel"):
+class GenerationConfig(_EitherCase):
+    SNAKE: ClassVar[tuple[str, ...]] = (
+        "top_p", "top_k", "candidate_count", "max_output_tokens", "stop_sequences", "response_mime_type",
+        "response_schema", "response_json_schema", "thinking_config")
     temperature: float | None = None
     top_p: float | None = None
     top_k: float | None = None  # an integer on the wire; the Python SDK types it float
@@ -55,16 +82,29 @@ class GenerationConfig(msgspec.Struct, rename="camel"):
     response_modalities: list[str] | None = None
     media_resolution: str | None = None
     speech_config: dict[str, Any] | None = None
+    top_p_snake: float | None = _snake("top_p")
+    top_k_snake: float | None = _snake("top_k")
+    candidate_count_snake: int | None = _snake("candidate_count")
+    max_output_tokens_snake: int | None = _snake("max_output_tokens")
+    stop_sequences_snake: list[str] | None = _snake("stop_sequences")
+    response_mime_type_snake: str | None = _snake("response_mime_type")
+    response_schema_snake: dict[str, Any] | None = _snake("response_schema")
+    response_json_schema_snake: dict[str, Any] | None = _snake("response_json_schema")
+    thinking_config_snake: ThinkingConfig | None = _snake("thinking_config")
 
 
-class FunctionCallingConfig(msgspec.Struct, rename="camel"):
+class FunctionCallingConfig(_EitherCase):
+    SNAKE: ClassVar[tuple[str, ...]] = ("allowed_function_names",)
     mode: str | None = None  # AUTO | ANY | NONE | VALIDATED
     allowed_function_names: list[str] | None = None
+    allowed_function_names_snake: list[str] | None = _snake("allowed_function_names")
 
 
-class ToolConfig(msgspec.Struct, rename="camel"):
+class ToolConfig(_EitherCase):
+    SNAKE: ClassVar[tuple[str, ...]] = ("function_calling_config",)
     function_calling_config: FunctionCallingConfig | None = None
     retrieval_config: dict[str, Any] | None = None  # latitude/longitude for Maps grounding
+    function_calling_config_snake: FunctionCallingConfig | None = _snake("function_calling_config")
 
 
 class GenerateContentRequest(msgspec.Struct, kw_only=True):

@@ -63,8 +63,16 @@ _NON_THINKING = ("gemini-1.", "gemini-2.0")
 DYNAMIC_BUDGET = -1  # the model decides how much to think
 
 
-def is_gemini_3(model: str) -> bool:
-    return model.removeprefix("models/").startswith("gemini-3")
+# Model families known not to check signatures (1.x, 2.0, 2.5): they get none made up. Every
+# other name does, Gemini 3 and whatever comes after it, and aliases such as gemini-flash-latest
+# or a deployment's own name: for a model that validates, a call without one is a 400 the client
+# cannot avoid (an OpenAI Chat client has nowhere to keep a signature), while a model that does
+# not validate ignores the stand-in.
+_UNCHECKED_SIGNATURES = ("gemini-1", "gemini-2")
+
+
+def checks_signatures(model: str) -> bool:
+    return not model.removeprefix("models/").startswith(_UNCHECKED_SIGNATURES)
 
 
 def target_model(src: MessagesRequest, ctx: TargetContext) -> str:
@@ -103,7 +111,7 @@ def _system_texts(system: str | list[Block], path: str) -> list[str]:
 
 
 def contents_of(src: MessagesRequest, ctx: TargetContext) -> list[Content]:
-    gemini_3 = is_gemini_3(target_model(src, ctx))
+    gemini_3 = checks_signatures(target_model(src, ctx))
     tool_names: dict[str, str] = {}  # tool_use id → name, from the assistant turns so far
     contents: list[Content] = []
     for index, message in enumerate(src.messages):
