@@ -150,7 +150,7 @@ def test_client_protocol_is_a_reason_to_skip(config: Path, agent_body: Path) -> 
     ("argv", "message"),
     [
         ([], "MODEL"),
-        (["demo", "--client", "gemini"], "invalid choice"),
+        (["demo", "--client", "bedrock"], "invalid choice"),
         (["demo", "--header", "no-colon"], "NAME:VALUE"),
         (["demo", "--nope"], "unrecognized arguments"),
     ],

@@ -382,7 +382,7 @@ async def test_count_tokens_needs_no_max_tokens(client: AsyncTestClient) -> None
 
 
 @pytest.mark.parametrize(("path", "protocol"), [("/v1/completions", "openai"),
-                                                ("/v1beta/models/gemini-2.5-pro:generateContent", "anthropic")])
+                                                ("/v1/embeddings", "openai"), ("/v2/messages", "anthropic")])
 async def test_an_unserved_path_gets_its_access_log_line_and_a_helpful_404(
     client: AsyncTestClient, caplog: pytest.LogCaptureFixture, path: str, protocol: str,  # type: ignore[type-arg]
 ) -> None:

@@ -30,9 +30,11 @@ from router.config.load import config_from_seed_env, find_config_path, load_conf
 from router.config.problems import Problem
 from router.config.schema import ALL_CLIENT_PROTOCOLS, ClientProtocol, Route
 from router.core.errors import ConfigError, RouterError
+from router.gateway.context import apply_call
 from router.routing.facts import RequestFacts
 from router.routing.lookup import Plan, Table, Target, build_table, is_glob
 from router.spokes.registry import HUB, spoke_named
+from router.spokes.spoke import PathCall
 
 EXIT_MATCH = 0
 EXIT_NO_MATCH = 1
@@ -100,7 +102,8 @@ def explain_parser() -> _Parser:
     )
     parser.add_argument("model", nargs="?", metavar="MODEL", help="the model name the client asks for")
     parser.add_argument("--client", choices=ALL_CLIENT_PROTOCOLS, default=HUB.name,
-                        help="the front door: anthropic (/v1/messages, default) or openai (/v1/chat/completions)")
+                        help="the front door: anthropic (/v1/messages, default), openai (/v1/chat/completions), "
+                             "responses (/v1/responses) or gemini (/v1beta/models/MODEL:generateContent)")
     parser.add_argument("--body", metavar="FILE",
                         help="the client's JSON request body (its model is replaced by MODEL); default: a minimal request")
     parser.add_argument("--config", metavar="PATH", help="default: $ROUTER_CONFIG, else ./routes.toml")
@@ -116,10 +119,13 @@ def explain_parser() -> _Parser:
 def request_from_args(args: argparse.Namespace) -> ExplainedRequest:
     protocol: ClientProtocol = args.client
     body = _body(args.body, protocol, args.model)
+    client = spoke_named(protocol).client
     try:
-        src = spoke_named(protocol).client.request_decoder(msgspec.json.encode(body))
+        src = client.request_decoder(msgspec.json.encode(body))
     except msgspec.ValidationError as exc:
         raise _UsageError(f"--body is not a valid {protocol} request: {exc}") from None
+    if client.model_paths is not None:  # the model is in the URL (Gemini): set as the front door does
+        apply_call(src, PathCall(args.model, "generate"))
     origin = args.body or "a minimal request"
     return ExplainedRequest(protocol, args.model, body, src, _headers(args.header), args.key, origin)
 
@@ -135,6 +141,8 @@ def _body(path: str | None, protocol: ClientProtocol, model: str) -> dict[str, A
         raise _UsageError(f"--body {path} is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise _UsageError(f"--body {path} must hold a JSON object")
+    if spoke_named(protocol).client.model_paths is not None:
+        return data  # its URL names the model, never its body
     return {**data, "model": model}
 
 
