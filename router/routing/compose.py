@@ -56,12 +56,15 @@ class Converters:
     upstream: Spoke
     request: Compiled
     response: Compiled | None
-    values: Mapping[str, Mapping[str, Any]]
+    values: Mapping[str, Mapping[str, Any]]  # the [values.*] tables of the stage that makes the client's stream
     response_edit: Compiled | None = None
     answer_to_hub: Compiled | None = None  # None: the upstream answers in the hub's shape
     answer_to_client: Compiled | None = None  # None: the client reads the hub's shape
     # The upstream's unary answer → what the first answer stage takes.
     decode_answer: Callable[[bytes], Any] = _decode_hub_answer
+    # The upstream stage's own [values.*] where there are two stages: each side's tables may
+    # share a name (both map `finish_reason`, in opposite directions), so they are never merged.
+    upstream_values: Mapping[str, Mapping[str, Any]] | None = None
 
     @property
     def passthrough(self) -> bool:
@@ -94,7 +97,9 @@ class Converters:
             assert to_hub is not None, "two different spokes: at most one is the hub"
             return to_hub(ctx, model, self.values)
         to_client = from_hub(ctx, model, src, self.values)
-        return to_client if to_hub is None else ChainedMachine(to_hub(ctx, model, self.values), to_client)
+        if to_hub is None:
+            return to_client
+        return ChainedMachine(to_hub(ctx, model, self.upstream_values or self.values), to_client)
 
 
 def pair_name(client: str, upstream: str) -> str:
@@ -160,8 +165,8 @@ def _two_stages(pair: str, client: Spoke, upstream: Spoke, client_table: FieldTa
                          client_table.response_functions, response_ops)
     return Converters(
         pair, client, upstream, _joined(to_hub, to_upstream, MessagesRequest), _joined(answer_to_hub, to_client, AnthropicMessage),
-        {**upstream_spec.values, **client_spec.values}, answer_to_hub=answer_to_hub, answer_to_client=to_client,
-        decode_answer=_answer_decoder(upstream),
+        client_spec.values, answer_to_hub=answer_to_hub, answer_to_client=to_client,
+        decode_answer=_answer_decoder(upstream), upstream_values=upstream_spec.values,
     )
 
 

@@ -97,14 +97,7 @@ def test_a_gemini_stream_folds_to_the_unary_answer(
     unary = gemini_answer(answered(app, model, False, encode(body), answer), stream=False)
     streamed = gemini_answer(answered(app, model, True, encode(body), answer, cuts), stream=True)
     assert joined(streamed) == joined(unary)
-    if model not in KNOWN_STREAM_FINISH_BUG:
-        assert streamed["candidates"][0]["finishReason"] == unary["candidates"][0]["finishReason"]
-
-
-# A Chat upstream's stream always ends STOP for a Gemini client (test_fuzz_regressions.py,
-# test_a_gemini_clients_stream_from_a_chat_upstream_keeps_max_tokens, strict xfail): not checked
-# here until it is fixed.
-KNOWN_STREAM_FINISH_BUG = frozenset({"gem-plain"})
+    assert streamed["candidates"][0]["finishReason"] == unary["candidates"][0]["finishReason"]
 
 
 def joined(response: dict[str, Any]) -> list[dict[str, Any]]:

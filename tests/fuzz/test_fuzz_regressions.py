@@ -17,7 +17,7 @@
   `[values.finish_reason]` (stop_reason → finishReason) shadows openai.upstream's
   `[values.finish_reason]` (finish_reason → stop_reason), so the OpenAI upstream's machine maps
   `length` through Gemini's table to its `*`, STOP (found by test_fuzz_gemini's fold property;
-  open: strict xfail below; when fixed, also drop gem-plain from KNOWN_STREAM_FINISH_BUG there).
+  fixed: each stage's machine gets its own table's values, Converters.upstream_values).
 """
 
 from __future__ import annotations
@@ -73,9 +73,6 @@ def test_a_list_or_object_where_a_responses_converter_expects_a_string_is_a_400(
     assert names_a_field(openai_error(reply), field)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "router/routing/compose.py merges the stages' value maps by name: gemini.client's [values.finish_reason] "
-    "shadows openai.upstream's, so a Chat stream's finish_reason `length` reaches a Gemini client as STOP"))
 def test_a_gemini_clients_stream_from_a_chat_upstream_keeps_max_tokens() -> None:
     with running_app() as (client, upstream):
         upstream.answer = Answer(id="a", model="m", thinking="", signature="c2ln", text="ok", calls=(), finish="length",
