@@ -232,10 +232,6 @@ CELLS = [(fault, mode, pair) for fault, (modes, _) in FAULTS.items() for mode in
 # Cells where the router disagrees with the rule today: the expectation stays the rule (and the
 # README says the rule); strict, so a fix makes the entry fail until it is removed here.
 KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {
-    ("429", mode, pair): ("a Gemini upstream's 429 says when to retry only in its RetryInfo detail (retryDelay 7s); "
-                          "router/upstream/client.py reads only a retry-after header, so the client gets the default 5")
-    for pair, (_, upstream) in GEMINI_PAIRS.items() if upstream == "gemini" for mode in ("unary", "stream")
-} | {
     ("echo-stream", "stream", "g2o"): ("an OpenAI upstream's own `data: {\"error\": ...}` chunk becomes an "
                                         "UpstreamProtocolError (router/spokes/openai/upstream/stream.py), so the "
                                         "Gemini client's error chunk says 502 UNAVAILABLE where every other upstream's "

@@ -197,6 +197,9 @@ class UpstreamSide:
     # An edit of the converted request just before it is encoded, for a dialect whose body
     # differs from the protocol's own (Vertex AI: no `model`, an `anthropic_version`).
     body_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # An error body → when to retry (seconds, as `retry-after` says it), for a protocol that says
+    # so in the body rather than the header (Google's RetryInfo); None when it does not say.
+    retry_hint: Callable[[bytes], str | None] | None = None
 
     def for_upstream(self, upstream: Upstream) -> UpstreamSide:
         """The side `upstream` speaks: its variant's, or this one."""

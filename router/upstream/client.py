@@ -117,6 +117,9 @@ class UpstreamClient:
     credentials: TokenSource | None = None  # a per-request `authorization` (Vertex AI's tokens)
     # The spoke's edit of the converted request before it is encoded (UpstreamSide.body_edit).
     body_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # When to retry, read from an error body whose status came without `retry-after` (Google
+    # says it only in a RetryInfo detail): UpstreamSide.retry_hint.
+    retry_hint: Callable[[bytes], str | None] | None = None
 
     def forwarded(self, incoming: Mapping[str, str]) -> Mapping[str, str]:
         """The request's headers: ours, plus what the upstream's policy lets through."""
@@ -173,8 +176,15 @@ class UpstreamClient:
             await response.aclose()
         message = upstream_error_message(self.name, response.status_code, raw, self.scrubber)
         return UpstreamStatusError(
-            response.status_code, message, retry_after=retry_after(response.headers.get("retry-after"))
+            response.status_code, message, retry_after=self._retry_after(response, raw)
         )
+
+
+    def _retry_after(self, response: UpstreamResponse, raw: bytes) -> str | None:
+        said = retry_after(response.headers.get("retry-after"))
+        if said is None and self.retry_hint is not None and raw:
+            return self.retry_hint(raw)
+        return said
 
 
 def retry_after(value: str | None) -> str | None:
@@ -234,6 +244,7 @@ def make_client(
         direct=chosen.pool if isinstance(chosen, Http1Transport) else None,
         credentials=None if vertex is None else GoogleTokenSource(name, api_key, on_token=scrubber.remember),
         body_edit=side.body_edit,
+        retry_hint=side.retry_hint,
     )
 
 
