@@ -231,12 +231,7 @@ CELLS = [(fault, mode, pair) for fault, (modes, _) in FAULTS.items() for mode in
 
 # Cells where the router disagrees with the rule today: the expectation stays the rule (and the
 # README says the rule); strict, so a fix makes the entry fail until it is removed here.
-KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {
-    ("echo-stream", "stream", "g2o"): ("an OpenAI upstream's own `data: {\"error\": ...}` chunk becomes an "
-                                        "UpstreamProtocolError (router/spokes/openai/upstream/stream.py), so the "
-                                        "Gemini client's error chunk says 502 UNAVAILABLE where every other upstream's "
-                                        "error event says 500 INTERNAL"),
-}
+KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {}
 
 
 def cell_param(fault: str, mode: str, pair: str) -> Any:

@@ -35,7 +35,7 @@ from typing import Literal
 import msgspec
 
 from router.config.target import TargetContext
-from router.core.errors import UpstreamProtocolError
+from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.core.sse import DataRun, encode_event
 from router.hub.event_bytes import (
     BLOCK_START,
@@ -188,9 +188,9 @@ class AnthropicStreamFromOpenAI(HubEventWriter):
         except msgspec.DecodeError as exc:
             raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} sent an invalid stream chunk: {exc}") from None
         if chunk.error is not None:
-            raise UpstreamProtocolError(
-                f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}"
-            )
+            # The upstream's own error, said in its stream: a 500 from it (as every other
+            # protocol's error event is), not a stream the router could not read (502).
+            raise UpstreamStatusError(500, f"upstream {self._ctx.upstream!r} failed mid-stream: {_error_message(chunk.error)}")
         self._on_chunks((chunk,))
         return take(self._out)
 
