@@ -156,19 +156,32 @@ def test_a_data_run_is_the_plain_events_and_keeps_the_unfinished_line() -> None:
         b"data: 1\ndata: 2\n\n",  # two data lines in one event
         b"data:1\n\n",  # no space after the colon
         b": keep-alive\n\ndata: 1\n\n",  # a comment
-        b"data: 1\r\n\r\n",  # CR line endings
+        b"data: 1\r\rdata: 2\r\r",  # lone CRs as line breaks
+        b"data: 1\r\n\r",  # a CR whose LF may come in the next chunk
         b"\xef\xbb\xbfdata: 1\n\n",  # a byte order mark
         b"data: 1",  # no event complete
         b"data: 1\n\ndata: 2\n",  # a complete line after the last event
         b"data: 1\n\n\ndata: 2\n\n",  # an extra blank line
         b"id: 7\ndata: 1\n\n",  # an id
     ],
-    ids=["named", "multi-line", "no-space", "comment", "crlf", "bom", "incomplete", "line-after", "extra-blank", "id"],
+    ids=["named", "multi-line", "no-space", "comment", "lone-cr", "cr-at-end", "bom", "incomplete", "line-after", "extra-blank", "id"],
 )
 def test_what_is_not_a_plain_data_run_is_left_to_feed_untouched(stream: bytes) -> None:
     parser = SSEParser()
     assert parser.data_run(stream) is None
     assert parser.feed(stream) + parser.flush() == parse(stream)
+
+
+def test_a_crlf_stream_is_a_data_run_too() -> None:
+    """Google's streams end each event with CRLF CRLF: the run is the same as with LFs, and what
+    feed would have made of the same bytes, the unfinished line kept (CRLF inside it too)."""
+    stream = b'data: {"a":1}\r\n\r\ndata: {"b":2}\r\n\r\ndata: {"c"'
+    parser = SSEParser()
+    run = parser.data_run(stream)
+    assert run == DataRun(b'data: {"a":1}\n\ndata: {"b":2}', b'{"a":1},{"b":2}', 2)
+    assert parser.feed(b":3}\r\n\r\n") == [SSEEvent(None, b'{"c":3}')]
+    assert [SSEEvent(None, payload) for payload in run.payloads()] + [SSEEvent(None, b'{"c":3}')] == parse(
+        stream + b":3}\r\n\r\n")
 
 
 def test_no_data_run_while_an_event_is_half_read() -> None:

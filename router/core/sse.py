@@ -116,8 +116,17 @@ class SSEParser:
             if _BOM.startswith(buffer[:3]):
                 return None  # a BOM, or maybe one: feed's business
             self._at_start = False  # what feed would conclude from these bytes too
+        if b"\r" in buffer:
+            # Google separates events with CRLF ("data: {...}\r\n\r\n"): the same run once
+            # those are plain line feeds. A lone CR (a line break of its own) or one that may
+            # pair with the next chunk's LF is feed's business.
+            if buffer[-1:] == b"\r":
+                return None
+            buffer = buffer.replace(b"\r\n", b"\n")
+            if b"\r" in buffer:
+                return None
         end = buffer.rfind(b"\n\n")
-        if end < 0 or b"\r" in buffer or buffer[:6] != b"data: ":
+        if end < 0 or buffer[:6] != b"data: ":
             return None
         rest = buffer[end + 2 :]
         if b"\n" in rest:
