@@ -224,7 +224,7 @@ def test_tokens_are_the_latest_usage() -> None:
 
 def test_stream_to_hub_is_the_factory() -> None:
     m = stream_to_hub(CTX, "m", {"finish_reason": STOP_VALUES})
-    assert m.reads == "data" and m.start() == b""
+    assert m.reads == "runs" and m.start() == b""
 
 
 def test_chunks_after_the_end_are_ignored() -> None:
