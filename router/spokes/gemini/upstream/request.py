@@ -26,6 +26,7 @@ from router.config.target import TargetContext
 from router.core.errors import InvalidRequest
 from router.hub.messages import NO_SCHEMA, Block, MessagesRequest, Tool
 from router.spokes.common.block_text import TEXT_SEPARATOR
+from router.spokes.common.hub_blocks import block_type, converted_blocks, system_texts
 from router.spokes.common.invalid import (
     field_required,
     invalid_value,
@@ -34,13 +35,7 @@ from router.spokes.common.invalid import (
     require_str,
     wrong_type,
 )
-from router.spokes.gemini.upstream.content import (
-    Part,
-    block_type,
-    content_part,
-    content_parts,
-    text_part,
-)
+from router.spokes.gemini.upstream.content import Part, content_part, text_part
 from router.spokes.gemini.upstream.signature import thought_signature
 
 Content = dict[str, Any]
@@ -88,23 +83,8 @@ def system_instruction_of(src: MessagesRequest) -> Content | None:
     system = src.system
     if system is None:
         return None
-    parts = [text_part(text) for text in _system_texts(system, "$.system") if text]
+    parts = [text_part(text) for text in system_texts(system, "$.system") if text]
     return {"parts": parts} if parts else None
-
-
-def _system_texts(system: str | list[Block], path: str) -> list[str]:
-    if type(system) is str:
-        return [system]
-    if type(system) is not list:
-        raise wrong_type("str | array", system, path)
-    texts = []
-    for index, block in enumerate(system):
-        block_path = f"{path}[{index}]"
-        if type(block) is not dict:
-            raise wrong_type("object", block, block_path)
-        if block_type(block, block_path) == "text":
-            texts.append(require_str(block, "text", block_path))
-    return texts
 
 
 # --- contents ----------------------------------------------------------------------------------
@@ -124,7 +104,7 @@ def contents_of(src: MessagesRequest, ctx: TargetContext) -> list[Content]:
         elif role == "system":
             # Claude Code puts a role:"system" message mid-conversation; Gemini has no such role,
             # so it stays where it was said, as the user's words.
-            texts = _system_texts(message.content, f"{path}.content")
+            texts = system_texts(message.content, f"{path}.content")
             parts = [text_part(TEXT_SEPARATOR.join(texts))] if any(texts) else []
             role = "user"
         else:
@@ -180,7 +160,7 @@ def _result_content(content: Any, path: str, ctx: TargetContext) -> tuple[list[s
         return ([content] if content else []), []
     texts: list[str] = []
     media: list[Part] = []
-    for part in content_parts(content, path, ctx):
+    for part in converted_blocks(content, path, ctx, content_part):
         text = part.get("text")
         if text is not None:
             texts.append(text)

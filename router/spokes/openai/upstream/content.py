@@ -25,7 +25,8 @@ from router.spokes.common.block_text import (
     search_result_text,
     titled,
 )
-from router.spokes.common.invalid import require_object, require_str, wrong_type
+from router.spokes.common.hub_blocks import block_type, converted_blocks
+from router.spokes.common.invalid import require_object, require_str
 from router.spokes.tables import variant_dispatch
 
 Part = dict[str, Any]
@@ -35,10 +36,6 @@ PartConverter = Callable[[dict[str, Any], str, TargetContext], Part | None]
 # VARIANTS below, or "drop: reason".
 TABLE = "openai.upstream"
 VARIANT_TABLE = "content_block"
-
-
-def block_type(block: dict[str, Any], path: str) -> str:
-    return require_str(block, "type", path)
 
 
 def text_part(text: str, block: dict[str, Any], ctx: TargetContext) -> Part:
@@ -163,24 +160,10 @@ def tool_result_content(block: dict[str, Any], path: str, ctx: TargetContext) ->
     if content is None or type(content) is str:
         text, media = content or "", []
     else:
-        parts = _tool_result_parts(content, f"{path}.content", ctx)
+        parts = converted_blocks(content, f"{path}.content", ctx, content_part)
         text = TEXT_SEPARATOR.join(part["text"] for part in parts if part["type"] == "text" and part["text"])
         media = [part for part in parts if part["type"] != "text"]
     if not text:
         text = ATTACHMENTS_FOLLOW if media else NO_OUTPUT
     # The model must know the call failed, and OpenAI has no is_error flag.
     return (f"Error: {text}" if block.get("is_error") is True else text), media
-
-
-def _tool_result_parts(content: Any, path: str, ctx: TargetContext) -> list[Part]:
-    if type(content) is not list:
-        raise wrong_type("str | array", content, path)
-    parts = []
-    for index, item in enumerate(content):
-        item_path = f"{path}[{index}]"
-        if type(item) is not dict:
-            raise wrong_type("object", item, item_path)
-        part = content_part(item, item_path, ctx)
-        if part is not None:
-            parts.append(part)
-    return parts

@@ -23,6 +23,7 @@ import msgspec
 
 from router.config.target import TargetContext
 from router.hub.messages import NO_SCHEMA, Block, Message, MessagesRequest, Tool
+from router.spokes.common.hub_blocks import block_type
 from router.spokes.common.invalid import (
     field_required,
     invalid_value,
@@ -35,7 +36,6 @@ from router.spokes.common.json_schema import clean_schema
 from router.spokes.common.tool_arguments import arguments_text
 from router.spokes.openai.upstream.content import (
     Part,
-    block_type,
     collapse,
     content_part,
     text_part,

@@ -24,7 +24,8 @@ from router.spokes.common.block_text import (
     search_result_text,
     titled,
 )
-from router.spokes.common.invalid import require_object, require_str, wrong_type
+from router.spokes.common.hub_blocks import block_type
+from router.spokes.common.invalid import require_object, require_str
 from router.spokes.openai.upstream.content import image_url
 from router.spokes.tables import variant_dispatch
 
@@ -39,29 +40,10 @@ def input_text(text: str) -> Part:
     return {"type": "input_text", "text": text}
 
 
-def block_type(block: dict[str, Any], path: str) -> str:
-    return require_str(block, "type", path)
-
-
 def content_part(block: dict[str, Any], path: str, ctx: TargetContext) -> Part | None:
     """A user, system or tool-result content block as a part; None for types with nothing to send."""
     convert = _CONVERTERS.get(block_type(block, path), _OTHER)
     return convert(block, path, ctx) if convert is not None else None
-
-
-def content_parts(content: Any, path: str, ctx: TargetContext) -> list[Part]:
-    """A list of content blocks (a tool_result's content) as parts."""
-    if type(content) is not list:
-        raise wrong_type("str | array", content, path)
-    parts = []
-    for index, block in enumerate(content):
-        block_path = f"{path}[{index}]"
-        if type(block) is not dict:
-            raise wrong_type("object", block, block_path)
-        part = content_part(block, block_path, ctx)
-        if part is not None:
-            parts.append(part)
-    return parts
 
 
 def _text_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Part:

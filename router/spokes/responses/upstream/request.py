@@ -21,6 +21,7 @@ from typing import Any
 from router.config.target import TargetContext
 from router.hub.messages import Block, MessagesRequest, Tool
 from router.spokes.common.block_text import TEXT_SEPARATOR
+from router.spokes.common.hub_blocks import block_type, converted_blocks, system_texts
 from router.spokes.common.invalid import (
     invalid_value,
     raw_string,
@@ -37,13 +38,7 @@ from router.spokes.openai.upstream.request import (
     parallel_tool_calls_for,
     target_model,
 )
-from router.spokes.responses.upstream.content import (
-    Part,
-    block_type,
-    content_part,
-    content_parts,
-    input_text,
-)
+from router.spokes.responses.upstream.content import Part, content_part, input_text
 from router.spokes.responses.upstream.signature import reasoning_ref
 
 Item = dict[str, Any]
@@ -67,18 +62,7 @@ def instructions_of(src: MessagesRequest) -> str | None:
 
 
 def _system_text(system: str | list[Block], path: str) -> str:
-    if type(system) is str:
-        return system
-    if type(system) is not list:
-        raise wrong_type("str | array", system, path)
-    texts = []
-    for index, block in enumerate(system):
-        block_path = f"{path}[{index}]"
-        if type(block) is not dict:
-            raise wrong_type("object", block, block_path)
-        if block_type(block, block_path) == "text":
-            texts.append(require_str(block, "text", block_path))
-    return TEXT_SEPARATOR.join(texts)
+    return system if type(system) is str else TEXT_SEPARATOR.join(system_texts(system, path))
 
 
 # --- input items -------------------------------------------------------------------------------
@@ -217,7 +201,7 @@ def tool_output(block: Block, path: str, ctx: TargetContext) -> str | list[Part]
     if content is None or type(content) is str:
         text = content or ""
         return f"Error: {text}" if failed else text
-    parts = content_parts(content, f"{path}.content", ctx)
+    parts = converted_blocks(content, f"{path}.content", ctx, content_part)
     if all(part["type"] == "input_text" for part in parts):
         text = TEXT_SEPARATOR.join(part["text"] for part in parts)
         return f"Error: {text}" if failed else text
