@@ -15,6 +15,13 @@ def read_pair_text(table: str) -> str:
     return resources.files("router._schemas").joinpath(f"{table}.toml").read_text("utf-8")
 
 
+def mapped_value(values: Mapping[str, str], key: str | None) -> str | None:
+    """`key` through a `[values.MAP]` table as a compiled table maps it: its entry, else the
+    `"*"` entry, else the key itself (None, with no `"*"`, stays None)."""
+    fallback = values.get("*", key)
+    return fallback if key is None else values.get(key, fallback)
+
+
 def variant_dispatch(table: str, variants: str, functions: Mapping[str, F]) -> Mapping[str, F | None]:
     """A shipped `[variants.NAME]` table as a dispatch dict: tag → function (None = dropped).
     A spoke reads its own table this way (spokes sit below router.mapping, which parses the same

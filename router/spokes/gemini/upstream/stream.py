@@ -40,15 +40,11 @@ from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
     JSON_DELTA,
-    MESSAGE_STOP,
-    PING,
     SIGNATURE_DELTA,
     TEXT_BLOCK,
     TEXT_DELTA,
     THINKING_BLOCK,
     THINKING_DELTA,
-    message_delta,
-    message_start,
     take,
 )
 from router.spokes.common.hub_stream import HubEventWriter
@@ -65,7 +61,8 @@ from router.spokes.gemini.upstream.answer import (
     usage_to_hub,
 )
 from router.spokes.gemini.upstream.signature import signature_for
-from router.spokes.openai.upstream.answer import message_id, new_message_id, tool_use_id
+from router.spokes.openai.upstream.answer import message_id, tool_use_id
+from router.spokes.tables import mapped_value
 
 _decode_chunk = msgspec.json.Decoder(GenerateContentResponse).decode
 _decode_chunks = msgspec.json.Decoder(list[GenerateContentResponse]).decode
@@ -147,13 +144,6 @@ class HubStreamFromGemini(HubEventWriter):
         elif chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason:
             self._end(PROMPT_BLOCKED)
 
-    def finish(self) -> bytes:
-        """The upstream body ended. Before a finishReason the upstream died mid-answer, and
-        ending cleanly would pass a truncated answer off as complete."""
-        if not self._ended:
-            raise UpstreamProtocolError("upstream stream ended before it finished")
-        return b""
-
     def tokens(self) -> tuple[int, int] | None:
         """(input, output) from the latest usage: the prompt (cached tokens included), and the
         answer with its thinking."""
@@ -166,19 +156,11 @@ class HubStreamFromGemini(HubEventWriter):
 
     def _begin(self, response_id: str | None) -> None:
         self._started = True
-        usage = usage_to_hub(self._usage)
-        self._out.append(message_start(message_id(response_id) if response_id else new_message_id(),
-                                       self._model, usage["input_tokens"]))
-        self._out.append(PING)
+        self._start_message(message_id(response_id), self._model, usage_to_hub(self._usage)["input_tokens"])
 
     def _end(self, key: str | None) -> None:
         self._stop()
-        values = self._stop_values  # applied as the compiled [response] table applies it
-        fallback = values.get("*", key)
-        stop_reason = fallback if key is None else values.get(key, fallback)
-        self._out.append(message_delta(stop_reason, usage_to_hub(self._usage)))
-        self._out.append(MESSAGE_STOP)
-        self._ended = True
+        self._end_message(mapped_value(self._stop_values, key), usage_to_hub(self._usage))
 
     # --- parts ----------------------------------------------------------------------------------
 

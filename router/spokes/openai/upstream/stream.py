@@ -41,13 +41,11 @@ from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
     JSON_DELTA,
-    MESSAGE_STOP,
     SIGNATURE_DELTA,
     TEXT_BLOCK,
     TEXT_DELTA,
     THINKING_BLOCK,
     THINKING_DELTA,
-    message_delta,
     message_start,
     take,
 )
@@ -401,9 +399,7 @@ class AnthropicStreamFromOpenAI(HubEventWriter):
     def _end(self) -> None:
         self._close_open()
         usage = usage_to_anthropic(self._usage) if self._usage is not None else {"output_tokens": 0}
-        self._out.append(message_delta(self._stop_reason(), usage))
-        self._out.append(MESSAGE_STOP)
-        self._ended = True
+        self._end_message(self._stop_reason(), usage)
 
     def _stop_reason(self) -> str:
         """The value map, as the unary converter applies it (finish_reason_of); streamed tool

@@ -46,19 +46,15 @@ from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
     JSON_DELTA,
-    MESSAGE_STOP,
-    PING,
     SIGNATURE_DELTA,
     TEXT_BLOCK,
     TEXT_DELTA,
     THINKING_BLOCK,
     THINKING_DELTA,
-    message_delta,
-    message_start,
     take,
 )
 from router.spokes.common.hub_stream import HubEventWriter
-from router.spokes.openai.upstream.answer import message_id, new_message_id, tool_use_id
+from router.spokes.openai.upstream.answer import message_id, tool_use_id
 from router.spokes.responses.answer_wire import (
     OutputItem,
     ResponseUsage,
@@ -78,6 +74,7 @@ from router.spokes.responses.upstream.answer import (
     usage_to_hub,
 )
 from router.spokes.responses.upstream.signature import signature_for
+from router.spokes.tables import mapped_value
 
 _decode_event = msgspec.json.Decoder(StreamEvent).decode
 _encode = msgspec.json.Encoder().encode
@@ -163,13 +160,6 @@ class HubStreamFromResponses(HubEventWriter):
             handler(self, event)
         return take(self._out)
 
-    def finish(self) -> bytes:
-        """The upstream body ended. Before `response.completed` the upstream died mid-answer, and
-        ending cleanly would pass a truncated answer off as complete."""
-        if not self._ended:
-            raise UpstreamProtocolError("upstream stream ended before it finished")
-        return b""
-
     def tokens(self) -> tuple[int, int] | None:
         """(input, output) from the final response's usage; None before it (or without one)."""
         usage = self._usage
@@ -183,8 +173,7 @@ class HubStreamFromResponses(HubEventWriter):
 
     def _begin_message(self, response_id: str | None) -> None:
         self._started = True
-        self._out.append(message_start(message_id(response_id) if response_id else new_message_id(), self._model, 0))
-        self._out.append(PING)
+        self._start_message(message_id(response_id), self._model, 0)
 
     def _on_end(self, event: StreamEvent) -> None:
         """response.completed / response.incomplete: the answer is whole."""
@@ -196,12 +185,7 @@ class HubStreamFromResponses(HubEventWriter):
         status = response.status or event.type.removeprefix("response.")
         reason = response.incomplete_details.reason if response.incomplete_details is not None else None
         key = stop_key(status, reason, self._called, self._refused, response.error)
-        values = self._stop_values  # applied as the compiled [response] table applies it
-        fallback = values.get("*", key)
-        stop_reason = fallback if key is None else values.get(key, fallback)
-        self._out.append(message_delta(stop_reason, usage_to_hub(response.usage)))
-        self._out.append(MESSAGE_STOP)
-        self._ended = True
+        self._end_message(mapped_value(self._stop_values, key), usage_to_hub(response.usage))
 
     def _on_failed(self, event: StreamEvent) -> None:
         response = event.response
