@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.core.errors import InvalidRequest
+from router.spokes.common.hub_turns import append_turn, finished_turn
 from router.spokes.common.invalid import invalid_value, wrong_type
 from router.spokes.gemini.client.calls import CallIds
 from router.spokes.gemini.client.parts import Block, member, part_block
@@ -29,7 +30,6 @@ from router.spokes.gemini.request_wire import (
     system_instruction,
 )
 from router.spokes.openai.client.content import TEXT_SEPARATOR
-from router.spokes.openai.client.messages import collapse
 
 _ROLES = {"user": "user", "model": "assistant", "function": "user", None: "user"}
 _SIGNATURE_KEYS = ("thoughtSignature", "thought_signature")
@@ -73,11 +73,11 @@ def hub_messages(src: GenerateContentRequest) -> list[dict[str, Any]]:
         role = _role(content, path)
         blocks = content_blocks(content.get("parts"), f"{path}.parts", calls)
         if blocks:
-            _append(turns, role, blocks)
+            append_turn(turns, role, blocks)
     if not turns:
         raise InvalidRequest("contents: the request has nothing to answer (no content with a part the model can "
                              "read) - at `$.contents`", param="contents")
-    return [_finished(turn) for turn in turns]
+    return [finished_turn(turn) for turn in turns]
 
 
 def content_blocks(parts: Any, path: str, calls: CallIds) -> list[Block]:
@@ -109,22 +109,6 @@ def _role(content: Item, path: str) -> str:
     if hub_role is None:
         raise invalid_value(role, f"{path}.role")
     return hub_role
-
-
-def _append(turns: list[dict[str, Any]], role: str, blocks: list[Block]) -> None:
-    if turns and turns[-1]["role"] == role:
-        turns[-1]["content"].extend(blocks)
-    else:
-        turns.append({"role": role, "content": blocks})
-
-
-def _finished(turn: dict[str, Any]) -> dict[str, Any]:
-    blocks: list[Block] = turn["content"]
-    if turn["role"] == "user":
-        results = [block for block in blocks if block["type"] == "tool_result"]
-        if results and len(results) != len(blocks):
-            blocks = results + [block for block in blocks if block["type"] != "tool_result"]
-    return {"role": turn["role"], "content": collapse(blocks)}
 
 
 # --- where the conversation stands ---------------------------------------------------------------

@@ -163,8 +163,3 @@ def part_converters() -> Mapping[str, PartConverter | None]:
 # Read once, at import: an immutable table from package data, looked up per block on the hot path.
 _CONVERTERS: Mapping[str, PartConverter | None] = variant_dispatch(TABLE, VARIANT_TABLE, VARIANTS)
 _OTHER: PartConverter | None = _CONVERTERS.get("*")  # types the table does not name
-
-
-def is_plain_text(block: Block) -> bool:
-    """A text block with nothing else on it (no cache_control): it can travel as a plain string."""
-    return block["type"] == "text" and len(block) == 2

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from router.core.errors import InvalidRequest
+from router.spokes.common.hub_turns import append_turn, collapse, finished_turn
 from router.spokes.common.invalid import (
     field_required,
     invalid_value,
@@ -32,7 +33,6 @@ from router.spokes.common.invalid import (
 from router.spokes.openai.client.content import (
     Block,
     content_blocks,
-    is_plain_text,
     text_of,
 )
 from router.spokes.openai.wire import ChatRequestMessage
@@ -73,39 +73,8 @@ def anthropic_messages(messages: Sequence[ChatRequestMessage]) -> list[Anthropic
             raise invalid_value(role, f"{path}.role")
         turn_role, blocks = convert(message, path)
         if blocks:
-            _append(turns, turn_role, blocks)
-    return [_finished(turn) for turn in turns]
-
-
-def _append(turns: list[AnthropicTurn], role: str, blocks: list[Block]) -> None:
-    """Merge into the previous turn when it has the same role: Anthropic requires alternation.
-    A message left without blocks was skipped by the caller, so its neighbours merge too."""
-    if turns and turns[-1]["role"] == role:
-        turns[-1]["content"].extend(blocks)
-    else:
-        turns.append({"role": role, "content": blocks})
-
-
-def _finished(turn: AnthropicTurn) -> AnthropicTurn:
-    blocks: list[Block] = turn["content"]
-    if turn["role"] == "user":
-        blocks = _tool_results_first(blocks)
-    return {"role": turn["role"], "content": collapse(blocks)}
-
-
-def _tool_results_first(blocks: list[Block]) -> list[Block]:
-    results = [block for block in blocks if block["type"] == "tool_result"]
-    if not results or len(results) == len(blocks):
-        return blocks
-    return results + [block for block in blocks if block["type"] != "tool_result"]
-
-
-def collapse(blocks: list[Block]) -> str | list[Block]:
-    """One plain text block travels as a string: smaller, and what clients of Anthropic send."""
-    if len(blocks) == 1 and is_plain_text(blocks[0]):
-        text: str = blocks[0]["text"]
-        return text
-    return blocks
+            append_turn(turns, turn_role, blocks)
+    return [finished_turn(turn) for turn in turns]
 
 
 # --- one message per role ------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from typing import Any
 
 from router.config.target import TargetContext
 from router.core.errors import InvalidRequest
+from router.spokes.common.hub_turns import is_plain_text
 from router.spokes.openai.client.content import (
     TEXT_SEPARATOR,
     Block,
-    is_plain_text,
     text_block,
 )
 from router.spokes.openai.client.messages import anthropic_messages, system_blocks

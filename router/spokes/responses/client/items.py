@@ -26,9 +26,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from router.spokes.common.hub_turns import append_turn, collapse, finished_turn
 from router.spokes.common.invalid import field_required, invalid_value, require_str, wrong_type
 from router.spokes.openai.client.content import text_block
-from router.spokes.openai.client.messages import collapse, tool_input
+from router.spokes.openai.client.messages import tool_input
 from router.spokes.responses.client.calls import CallNames
 from router.spokes.responses.client.content import Block, content_blocks, text_of
 from router.spokes.responses.client.echo import declared_tools
@@ -75,8 +76,8 @@ def hub_messages(src: ResponsesRequest) -> list[dict[str, Any]]:
     for index, item in enumerate(src.input):
         turn = item_turn(item, f"$.input[{index}]", names)
         if turn is not None and turn[1]:
-            _append(turns, *turn)
-    return [_finished(turn) for turn in turns]
+            append_turn(turns, *turn)
+    return [finished_turn(turn) for turn in turns]
 
 
 def item_turn(item: Item, path: str, names: CallNames) -> Turn | None:
@@ -88,23 +89,6 @@ def _item_type(item: Item) -> str:
     """An item without `type` is a message (`{role, content}`, the easy input form)."""
     kind = item.get("type")
     return kind if type(kind) is str else MESSAGE
-
-
-def _append(turns: list[dict[str, Any]], role: str, blocks: list[Block]) -> None:
-    """Merge into the previous turn when it has the same role: Anthropic requires alternation."""
-    if turns and turns[-1]["role"] == role:
-        turns[-1]["content"].extend(blocks)
-    else:
-        turns.append({"role": role, "content": blocks})
-
-
-def _finished(turn: dict[str, Any]) -> dict[str, Any]:
-    blocks: list[Block] = turn["content"]
-    if turn["role"] == "user":
-        results = [block for block in blocks if block["type"] == "tool_result"]
-        if results and len(results) != len(blocks):
-            blocks = results + [block for block in blocks if block["type"] != "tool_result"]
-    return {"role": turn["role"], "content": collapse(blocks)}
 
 
 # --- one item per type ---------------------------------------------------------------------------
