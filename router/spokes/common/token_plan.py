@@ -13,6 +13,7 @@ within the target's `max-output-tokens`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from router.config.target import TargetContext
 
@@ -25,6 +26,10 @@ ANSWER_ROOM = 1024  # left for the answer when the target's limit squeezes the b
 class TokenPlan:
     max_tokens: int
     budget: int | None  # thinking.budget_tokens; None: thinking off
+
+    def hub_thinking(self) -> dict[str, Any] | None:
+        """The hub request's `thinking`: enabled with the budget, or None (left out) when off."""
+        return None if self.budget is None else {"type": "enabled", "budget_tokens": self.budget}
 
 
 def requested_max_tokens(requested: int | None, ctx: TargetContext) -> int:

@@ -148,8 +148,7 @@ def max_tokens_for(src: GenerateContentRequest, ctx: TargetContext) -> int:
 
 
 def thinking_for(src: GenerateContentRequest, ctx: TargetContext) -> dict[str, Any] | None:
-    budget = token_plan(src, ctx).budget
-    return None if budget is None else {"type": "enabled", "budget_tokens": budget}
+    return token_plan(src, ctx).hub_thinking()
 
 
 # --- sampling ------------------------------------------------------------------------------------

@@ -71,8 +71,7 @@ def max_tokens_for(src: ChatRequest, ctx: TargetContext) -> int:
 def thinking_for(src: ChatRequest, ctx: TargetContext) -> dict[str, Any] | None:
     if src.reasoning_effort is None:
         return None
-    budget = token_plan(src, ctx).budget
-    return None if budget is None else {"type": "enabled", "budget_tokens": budget}
+    return token_plan(src, ctx).hub_thinking()
 
 
 def temperature_for(src: ChatRequest, ctx: TargetContext) -> float | None:
