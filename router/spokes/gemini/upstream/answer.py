@@ -87,18 +87,10 @@ def add_part(blocks: list[Block], part: Part, ctx: TargetContext) -> None:
                 blocks.append(thinking_block(part.text))
             last = blocks[-1]
         if signature is not None:
-            if _open_thinking(last):
-                assert last is not None
-                last["signature"] = signature_for(ctx.upstream, signature)
-            else:
-                blocks.append(thinking_block("", signature_for(ctx.upstream, signature)))
+            _sign(blocks, last, signature, ctx)
         return
     if signature is not None:
-        if _open_thinking(last):
-            assert last is not None
-            last["signature"] = signature_for(ctx.upstream, signature)
-        else:
-            blocks.append(thinking_block("", signature_for(ctx.upstream, signature)))
+        _sign(blocks, last, signature, ctx)
         last = blocks[-1]
     call = part.function_call
     if call is not None:
@@ -108,6 +100,15 @@ def add_part(blocks: list[Block], part: Part, ctx: TargetContext) -> None:
             last["text"] += part.text
         else:
             blocks.append({"type": "text", "text": part.text})
+
+
+def _sign(blocks: list[Block], last: Block | None, signature: str, ctx: TargetContext) -> None:
+    """The signature ends the open thinking block (`last`), or one of its own (empty)."""
+    if _open_thinking(last):
+        assert last is not None
+        last["signature"] = signature_for(ctx.upstream, signature)
+    else:
+        blocks.append(thinking_block("", signature_for(ctx.upstream, signature)))
 
 
 def _open_thinking(block: Block | None) -> bool:
