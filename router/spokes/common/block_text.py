@@ -1,7 +1,7 @@
 """Hub (Anthropic) content blocks that an upstream without such a block reads as text: a text
 document, a search result, the notes that stand in for what a target cannot take.
 
-Shared by every upstream spoke that converts blocks (Chat and Responses today), so a document
+Shared by every upstream spoke that converts blocks (Chat, Responses, Gemini), so a document
 reads the same whichever upstream gets it.
 """
 
@@ -21,6 +21,16 @@ TEXT_SEPARATOR = "\n\n"
 IMAGE_OMITTED = "[image omitted: this model does not accept images]"
 FILE_OMITTED = "[document omitted: this model does not accept files]"
 IMAGE_SOURCE_UNSUPPORTED = "[image omitted: its source type cannot be sent to this model]"
+
+
+def document_text(block: dict[str, Any], source: dict[str, Any], kind: str, source_path: str) -> str | None:
+    """A plain-text or content document's text, after its title; None for the other sources
+    (a PDF, a URL, a file id), which each upstream sends its own way."""
+    if kind == "text":
+        return titled(block, require_str(source, "data", source_path))
+    if kind == "content":
+        return titled(block, nested_text(source.get("content"), f"{source_path}.content"))
+    return None
 
 
 def titled(block: dict[str, Any], text: str) -> str:

@@ -19,9 +19,8 @@ from router.spokes.common.block_text import (
     FILE_OMITTED,
     IMAGE_OMITTED,
     IMAGE_SOURCE_UNSUPPORTED,
-    nested_text,
+    document_text,
     search_result_text,
-    titled,
 )
 from router.spokes.common.hub_blocks import block_type
 from router.spokes.common.invalid import require_object, require_str
@@ -90,10 +89,9 @@ def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Par
     source_path = f"{path}.source"
     source = require_object(block, "source", path)
     kind = require_str(source, "type", source_path)
-    if kind == "text":
-        return text_part(titled(block, require_str(source, "data", source_path)))
-    if kind == "content":
-        return text_part(titled(block, nested_text(source.get("content"), f"{source_path}.content")))
+    text = document_text(block, source, kind, source_path)
+    if text is not None:
+        return text_part(text)
     if kind == "base64" and source.get("media_type") == PDF:
         data = require_str(source, "data", source_path)
         return text_part(FILE_OMITTED) if not ctx.caps.vision else {"inlineData": {"mimeType": PDF, "data": data}}

@@ -20,10 +20,9 @@ from router.spokes.common.block_text import (
     IMAGE_OMITTED,
     IMAGE_SOURCE_UNSUPPORTED,
     TEXT_SEPARATOR,
-    nested_text,
+    document_text,
     pdf_filename,
     search_result_text,
-    titled,
 )
 from router.spokes.common.hub_blocks import block_type, converted_blocks
 from router.spokes.common.invalid import require_object, require_str
@@ -100,12 +99,9 @@ def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Par
     source_path = f"{path}.source"
     source = require_object(block, "source", path)
     kind = require_str(source, "type", source_path)
-    if kind == "text":
-        return text_part(titled(block, require_str(source, "data", source_path)), block, ctx)
-    if kind == "content":
-        return text_part(
-            titled(block, nested_text(source.get("content"), f"{source_path}.content")), block, ctx
-        )
+    text = document_text(block, source, kind, source_path)
+    if text is not None:
+        return text_part(text, block, ctx)
     if kind == "base64" and source.get("media_type") == "application/pdf":
         return _pdf_part(block, require_str(source, "data", source_path), ctx)
     if kind == "url":

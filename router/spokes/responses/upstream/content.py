@@ -19,10 +19,9 @@ from router.spokes.common.block_text import (
     FILE_OMITTED,
     IMAGE_OMITTED,
     IMAGE_SOURCE_UNSUPPORTED,
-    nested_text,
+    document_text,
     pdf_filename,
     search_result_text,
-    titled,
 )
 from router.spokes.common.hub_blocks import block_type
 from router.spokes.common.invalid import require_object, require_str
@@ -67,10 +66,9 @@ def _document_block(block: dict[str, Any], path: str, ctx: TargetContext) -> Par
     source_path = f"{path}.source"
     source = require_object(block, "source", path)
     kind = require_str(source, "type", source_path)
-    if kind == "text":
-        return input_text(titled(block, require_str(source, "data", source_path)))
-    if kind == "content":
-        return input_text(titled(block, nested_text(source.get("content"), f"{source_path}.content")))
+    text = document_text(block, source, kind, source_path)
+    if text is not None:
+        return input_text(text)
     if kind == "base64" and source.get("media_type") == "application/pdf":
         if not ctx.caps.vision:  # text-only targets reject files as they reject images
             return input_text(FILE_OMITTED)
