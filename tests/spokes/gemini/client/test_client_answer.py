@@ -9,7 +9,7 @@ from google.genai import types
 
 from router.spokes.gemini.client.signature import thinking_blocks
 from tests.spokes.gemini.client.client_table import to_response
-from tests.spokes.gemini.client.hub_streams import (
+from tests.support.hub_streams import (
     message,
     redacted,
     text,

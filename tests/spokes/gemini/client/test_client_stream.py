@@ -21,7 +21,7 @@ from router.spokes.gemini.client.signature import thinking_blocks
 from router.spokes.gemini.client.stream import GeminiStreamFromHub, stream_from_hub
 from router.spokes.tables import read_pair_text
 from tests.spokes.gemini.client.client_table import decode, to_response
-from tests.spokes.gemini.client.hub_streams import (
+from tests.support.hub_streams import (
     message,
     redacted,
     sse,

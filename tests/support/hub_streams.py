@@ -1,5 +1,6 @@
-"""Hub streams made from hub answers (how Anthropic streams each block), for the Gemini client
-machine's tests: one answer gives both sides of the oracle (the stream folded, the unary answer)."""
+"""Hub streams made from hub answers (how Anthropic streams each block), for the client-side
+stream machines' tests (Responses, Gemini): one answer gives both sides of the oracle (the stream
+folded, the unary answer)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def pieces(text: str, size: int) -> list[str]:
 
 
 def block_events(index: int, block: dict[str, Any], size: int) -> Iterator[dict[str, Any]]:
+    """How Anthropic streams a block: started empty, its content in deltas of `size` characters."""
     kind = block["type"]
     if kind == "text":
         yield {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
