@@ -4,7 +4,6 @@ unit tests that run before (and independently of) the spoke's registration."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +11,12 @@ import msgspec
 import pytest
 
 from router.config.target import Capabilities, TargetContext
-from router.hub.messages import AnthropicMessage, MessagesRequest
-from router.mapping.compile import Compiled, compile_fields
-from router.mapping.spec import PairSpec, parse_pair_spec
+from router.hub.messages import AnthropicMessage
+from router.mapping.spec import PairSpec
 from router.spokes.responses.client import answer, request
 from router.spokes.responses.client.complete import complete_answer
 from router.spokes.responses.request_wire import ResponsesRequest
-from router.spokes.tables import read_pair_text
+from tests.support.pair_tables import PairTable, as_json, checked_hub_request
 
 TABLE = "responses.client"
 FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "codex"  # ../shared beside the repo
@@ -26,19 +24,11 @@ FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json")) if FIXTURES.is_dir() else []
 needs_fixtures = pytest.mark.skipif(not FIXTURE_FILES, reason="the shared Codex fixtures are not on this machine")
 
 
-@cache
+_TABLE = PairTable(TABLE, request.FUNCTIONS, answer.FUNCTIONS, request.VARIANTS)
+
+
 def spec() -> PairSpec:
-    functions = {*request.FUNCTIONS, *answer.FUNCTIONS}
-    return parse_pair_spec(TABLE, read_pair_text(TABLE), functions, set(request.VARIANTS))
-
-
-@cache
-def _compiled(section: str) -> Compiled:
-    table = spec()
-    fields = table.request if section == "request" else table.response
-    functions = request.FUNCTIONS if section == "request" else answer.FUNCTIONS
-    return compile_fields(name=f"convert_{section}", origin=f"test {section}", fields=fields, ops=(),
-                          functions=functions, values=table.values)
+    return _TABLE.spec
 
 
 DEFAULT_CAPS = Capabilities()
@@ -56,11 +46,8 @@ def decode(body: dict[str, Any]) -> ResponsesRequest:
 def to_hub(body: dict[str, Any], ctx: TargetContext | None = None) -> dict[str, Any]:
     """The hub request as the upstream gets it: the table's output through JSON (raw fields
     such as a text.format schema are spliced in as written), checked against the hub Struct."""
-    out = _compiled("request").function(decode(body), ctx or ctx_for())
-    encoded = msgspec.json.encode(out)
-    msgspec.json.decode(encoded, type=MessagesRequest)
-    result: dict[str, Any] = json.loads(encoded)
-    return result
+    out = _TABLE.request.function(decode(body), ctx or ctx_for())
+    return checked_hub_request(out)
 
 
 def to_response(message: dict[str, Any], body: dict[str, Any] | None = None,
@@ -68,9 +55,8 @@ def to_response(message: dict[str, Any], body: dict[str, Any] | None = None,
     """A hub answer → the client's response object (the table, then complete_answer), as JSON."""
     hub = msgspec.json.decode(msgspec.json.encode(message), type=AnthropicMessage)
     src = decode(body or {"model": "gpt-test", "input": "hi"})
-    out = complete_answer(_compiled("response").function(hub, ctx or ctx_for()), src)
-    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
-    return result
+    out = complete_answer(_TABLE.response.function(hub, ctx or ctx_for()), src)
+    return as_json(out)
 
 
 def fixture_body(case: str, index: int = -1) -> dict[str, Any]:

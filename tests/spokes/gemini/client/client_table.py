@@ -4,7 +4,6 @@ tests that run independently of the spoke's registration; and the Gemini CLI's r
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +11,11 @@ import msgspec
 import pytest
 
 from router.config.target import Capabilities, TargetContext
-from router.hub.messages import AnthropicMessage, MessagesRequest
-from router.mapping.compile import Compiled, compile_fields
-from router.mapping.spec import PairSpec, parse_pair_spec
+from router.hub.messages import AnthropicMessage
+from router.mapping.spec import PairSpec
 from router.spokes.gemini.client import answer, request
 from router.spokes.gemini.request_wire import GenerateContentRequest
-from router.spokes.tables import read_pair_text
+from tests.support.pair_tables import PairTable, as_json, checked_hub_request
 
 TABLE = "gemini.client"
 FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "gemini-cli"  # ../shared beside the repo
@@ -25,19 +23,11 @@ FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json")) if FIXTURES.is_dir() else []
 needs_fixtures = pytest.mark.skipif(not FIXTURE_FILES, reason="the shared Gemini CLI fixtures are not on this machine")
 
 
-@cache
+_TABLE = PairTable(TABLE, request.FUNCTIONS, answer.FUNCTIONS, request.VARIANTS)
+
+
 def spec() -> PairSpec:
-    functions = {*request.FUNCTIONS, *answer.FUNCTIONS}
-    return parse_pair_spec(TABLE, read_pair_text(TABLE), functions, set(request.VARIANTS))
-
-
-@cache
-def _compiled(section: str) -> Compiled:
-    table = spec()
-    fields = table.request if section == "request" else table.response
-    functions = request.FUNCTIONS if section == "request" else answer.FUNCTIONS
-    return compile_fields(name=f"convert_{section}", origin=f"test {section}", fields=fields, ops=(),
-                          functions=functions, values=table.values)
+    return _TABLE.spec
 
 
 DEFAULT_CAPS = Capabilities()
@@ -56,11 +46,8 @@ def decode(body: dict[str, Any], model: str = "gemini-test", stream: bool = Fals
 
 def to_hub(body: dict[str, Any], ctx: TargetContext | None = None, stream: bool = False) -> dict[str, Any]:
     """The hub request as the upstream gets it, checked against the hub Struct."""
-    out = _compiled("request").function(decode(body, stream=stream), ctx or ctx_for())
-    encoded = msgspec.json.encode(out)
-    msgspec.json.decode(encoded, type=MessagesRequest)
-    result: dict[str, Any] = json.loads(encoded)
-    return result
+    out = _TABLE.request.function(decode(body, stream=stream), ctx or ctx_for())
+    return checked_hub_request(out)
 
 
 def to_response(message: dict[str, Any], body: dict[str, Any] | None = None,
@@ -68,9 +55,8 @@ def to_response(message: dict[str, Any], body: dict[str, Any] | None = None,
     """A hub answer → the client's GenerateContentResponse (the table, then complete_answer)."""
     hub = msgspec.json.decode(msgspec.json.encode(message), type=AnthropicMessage)
     src = decode(body or {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
-    out = answer.complete_answer(_compiled("response").function(hub, ctx or ctx_for()), src)
-    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
-    return result
+    out = answer.complete_answer(_TABLE.response.function(hub, ctx or ctx_for()), src)
+    return as_json(out)
 
 
 def fixture(case: str, index: int) -> dict[str, Any]:

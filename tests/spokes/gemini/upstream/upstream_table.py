@@ -7,41 +7,28 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 import msgspec
 
 from router.config.schema import Op
 from router.config.target import Capabilities, TargetContext
-from router.hub.messages import MessagesRequest
-from router.mapping.compile import Compiled, compile_fields
-from router.mapping.spec import PairSpec, parse_pair_spec
+from router.mapping.spec import PairSpec
 from router.spokes.gemini.answer_wire import GenerateContentResponse
 from router.spokes.gemini.upstream import answer, content, request
 from router.spokes.gemini.upstream.stream import HubStreamFromGemini
 from router.spokes.tables import read_pair_text
+from tests.support.pair_tables import PairTable, as_json, decode_hub
 
 TABLE = "gemini.upstream"
 STOP_VALUES: dict[str, str] = tomllib.loads(read_pair_text(TABLE))["values"]["finish_reason"]
 
 
-@cache
+_TABLE = PairTable(TABLE, request.FUNCTIONS, answer.FUNCTIONS, content.VARIANTS)
+
+
 def spec() -> PairSpec:
-    functions = {*request.FUNCTIONS, *answer.FUNCTIONS}
-    return parse_pair_spec(TABLE, read_pair_text(TABLE), functions, set(content.VARIANTS))
-
-
-def _compiled(section: str, ops: Sequence[Op] = ()) -> Compiled:
-    table = spec()
-    fields = table.request if section == "request" else table.response
-    functions = request.FUNCTIONS if section == "request" else answer.FUNCTIONS
-    return compile_fields(name=f"convert_{section}", origin=f"test {section}", fields=fields, ops=ops,
-                          functions=functions, values=table.values)
-
-
-_REQUEST = _compiled("request")
-_RESPONSE = _compiled("response")
+    return _TABLE.spec
 
 
 DEFAULT_CAPS = Capabilities()
@@ -55,25 +42,18 @@ def ctx_for(caps: Capabilities = DEFAULT_CAPS, model: str | None = "gemini-2.5-p
 CTX = ctx_for()
 
 
-def decode_hub(body: dict[str, Any]) -> MessagesRequest:
-    """The way the front door decodes: raw JSON bytes straight into the struct."""
-    return msgspec.json.decode(msgspec.json.encode(body), type=MessagesRequest)
-
-
 def to_upstream(body: dict[str, Any], ctx: TargetContext | None = None, ops: Sequence[Op] = ()) -> dict[str, Any]:
     """The Gemini request as the upstream gets it (through JSON: raw schemas are spliced in)."""
-    compiled = _compiled("request", ops) if ops else _REQUEST
+    compiled = _TABLE.compiled("request", ops) if ops else _TABLE.request
     out = compiled.function(decode_hub(body), ctx or CTX)
-    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
-    return result
+    return as_json(out)
 
 
 def to_hub(response: dict[str, Any] | bytes, ctx: TargetContext = CTX) -> dict[str, Any]:
     """A Gemini answer → the hub message, as JSON."""
     raw = response if isinstance(response, bytes) else msgspec.json.encode(response)
-    out = _RESPONSE.function(msgspec.json.decode(raw, type=GenerateContentResponse), ctx)
-    result: dict[str, Any] = json.loads(msgspec.json.encode(out))
-    return result
+    out = _TABLE.response.function(msgspec.json.decode(raw, type=GenerateContentResponse), ctx)
+    return as_json(out)
 
 
 def machine(ctx: TargetContext = CTX, model: str = "gemini-2.5-pro") -> HubStreamFromGemini:
