@@ -19,6 +19,17 @@ name = "claude"
 models = ["claude-*"]
 to = "vertex/claude-sonnet-4@20250514"
 """
+# What an optional vertex upstream leaves the config when it is off: another upstream and a route to it.
+LOCAL_FALLBACK = """
+[upstreams.local]
+kind = "mock"
+
+[[routes]]
+name = "rest"
+models = ["*"]
+to = "local"
+"""
+
 
 
 def _table(vertex: str, *, extra: str = "") -> str:
@@ -81,15 +92,7 @@ def test_without_google_auth_a_vertex_upstream_is_an_error(without_google_auth: 
 
 
 def test_without_google_auth_an_optional_vertex_upstream_is_off(without_google_auth: None) -> None:
-    text = _table('project = "p"', extra="optional = true") + """
-[upstreams.local]
-kind = "mock"
-
-[[routes]]
-name = "rest"
-models = ["*"]
-to = "local"
-"""
+    text = _table('project = "p"', extra="optional = true") + LOCAL_FALLBACK
     loaded = _load(text)
     assert loaded.disabled_upstreams == frozenset({"vertex"})
     assert any("google-auth" in warning.message for warning in loaded.warnings)
@@ -109,15 +112,7 @@ def test_an_unset_credentials_variable_is_an_error_naming_it_and_the_route() -> 
 
 
 def test_an_unset_credentials_variable_turns_an_optional_upstream_off() -> None:
-    text = _table('project = "p", credentials = "env:VERTEX_SA"', extra="optional = true") + """
-[upstreams.local]
-kind = "mock"
-
-[[routes]]
-name = "rest"
-models = ["*"]
-to = "local"
-"""
+    text = _table('project = "p", credentials = "env:VERTEX_SA"', extra="optional = true") + LOCAL_FALLBACK
     loaded = _load(text)
     assert loaded.disabled_upstreams == frozenset({"vertex"})
     assert loaded.disabled_routes == frozenset({"claude"})
