@@ -19,6 +19,7 @@ name = "claude"
 models = ["claude-*"]
 to = "vertex/claude-sonnet-4@20250514"
 """
+
 # What an optional vertex upstream leaves the config when it is off: another upstream and a route to it.
 LOCAL_FALLBACK = """
 [upstreams.local]
@@ -29,7 +30,6 @@ name = "rest"
 models = ["*"]
 to = "local"
 """
-
 
 
 def _table(vertex: str, *, extra: str = "") -> str:
