@@ -9,27 +9,35 @@ are split, not parsed: an SSE parser here cost a third of a chained stream (issu
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from router.core.errors import RouterError
-from router.core.stream import StreamMachine
+from router.core.sse import DataRun
+from router.core.stream import RunMachine, StreamMachine
 from router.core.usage import Tokens
 
 
 class ChainedMachine:
     """A StreamMachine: `first` (upstream → hub) feeding `second` (hub → client)."""
 
-    __slots__ = ("_first", "_second")
-    reads: Literal["data"] = "data"
+    __slots__ = ("_first", "_second", "reads")
 
     def __init__(self, first: StreamMachine, second: StreamMachine) -> None:
         self._first, self._second = first, second
+        # Runs of upstream data when the first machine takes them (one decode per read, not per
+        # event); the hub events it makes of them go to the second one by one as ever.
+        self.reads: Literal["data", "runs"] = "runs" if first.reads == "runs" else "data"
 
     def start(self) -> bytes:
         return self._second.start() + self._hub(self._first.start())
 
     def on_data(self, data: bytes) -> bytes:
         return self._hub(self._first.on_data(data))
+
+    def on_run(self, run: DataRun) -> bytes | None:
+        """Only asked when the first machine reads runs; None (nothing changed) when it declines."""
+        converted = cast(RunMachine, self._first).on_run(run)
+        return None if converted is None else self._hub(converted)
 
     def finish(self) -> bytes:
         return self._hub(self._first.finish()) + self._second.finish()
