@@ -18,22 +18,28 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.servers import REPO, Process, free_port, running
+from tests.support import real_cli
+from tests.support.real_cli import (
+    access_log,
+    base_env,
+    installed_cli,
+    pinned_version,
+    posted_to,
+    run_cli,
+)
+from tests.support.servers import Process, free_port, running
 
 CLIENT_KEY = "test-client-key-0123456789"
 UPSTREAM_KEY = "sk-upstream-secret-ABCDEFGHIJKLMNOP"
 CLI_TIMEOUT = 60.0
-PINNED = re.search(r"^CLAUDE_CODE_VERSION=(\S+)$", (REPO / ".ci" / "run").read_text(), re.M)
+PINNED = pinned_version("CLAUDE_CODE_VERSION")
 
 ROUTES = """
 [auth]
@@ -88,13 +94,8 @@ QUIET = {
 }
 
 
-def _cli() -> Path | None:
-    configured = os.environ.get("CLAUDE_CLI")
-    path = Path(configured) if configured else REPO / ".ci" / "node" / "node_modules" / ".bin" / "claude"
-    return path if path.is_file() and os.access(path, os.X_OK) else None
-
-
-CLI = _cli()
+CLI = installed_cli("CLAUDE_CLI", "claude")
+MESSAGES_CALL = posted_to("/v1/messages")
 pytestmark = pytest.mark.skipif(
     CLI is None,
     reason="Claude Code CLI not installed: .ci/run installs it into .ci/node/ "
@@ -113,13 +114,10 @@ class Gateway:
         """The access-log records written since `since`, once `posts` POSTs to /v1/messages are
         among them (a stream's record is written when its last event went out, which may be just
         after the CLI exits)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            records = [json.loads(line) for line in self.process.lines[since:] if line.startswith("{")]
-            done = [r for r in records if r.get("method") == "POST" and r.get("path") == "/v1/messages"]
-            if len(done) >= posts or time.monotonic() > deadline:
-                return records
-            time.sleep(0.05)
+        return access_log(self.process, since, posts, MESSAGES_CALL, timeout)
+
+    def router_output(self) -> str:
+        return self.process.output()[-4000:]
 
 
 @pytest.fixture(scope="module")
@@ -140,32 +138,13 @@ def run_claude(gateway: Gateway, tmp_path: Path, *args: str, path_dirs: tuple[Pa
     home, work, tmp = tmp_path / "home", tmp_path / "work", tmp_path / "tmp"
     for folder in (home, work, tmp):
         folder.mkdir(exist_ok=True)
-    env = {
-        "PATH": os.pathsep.join([*map(str, path_dirs), os.environ.get("PATH", "/usr/bin:/bin")]),
-        "HOME": str(home),
-        "TMPDIR": str(tmp),
-        "SHELL": "/bin/bash",
-        "LANG": "C.UTF-8",
-        "TERM": "dumb",
-        "ANTHROPIC_BASE_URL": gateway.url,
-        "ANTHROPIC_API_KEY": CLIENT_KEY,
-        **QUIET,
-    }
-    process = subprocess.Popen([str(CLI), *args], cwd=work, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=CLI_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        pytest.fail(f"claude {' '.join(args)} did not finish in {CLI_TIMEOUT}s\n"
-                    f"stdout: {stdout[-2000:]}\nstderr: {stderr[-2000:]}\nrouter:\n{gateway.process.output()[-4000:]}")
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    env = base_env(home, tmp, path_dirs) | {"ANTHROPIC_BASE_URL": gateway.url, "ANTHROPIC_API_KEY": CLIENT_KEY,
+                                            **QUIET}
+    return run_cli([str(CLI), *args], work, env, CLI_TIMEOUT, gateway.router_output)
 
 
 def assert_exit_0(result: subprocess.CompletedProcess[str], gateway: Gateway) -> None:
-    assert result.returncode == 0, (f"exit {result.returncode}\nstdout: {result.stdout[-3000:]}\n"
-                                    f"stderr: {result.stderr[-3000:]}\nrouter:\n{gateway.process.output()[-4000:]}")
+    real_cli.assert_exit_0(result, gateway.router_output)
 
 
 def assert_answered(records: list[dict[str, Any]], posts: int, route: str, pair: str) -> None:
@@ -173,7 +152,7 @@ def assert_answered(records: list[dict[str, Any]], posts: int, route: str, pair:
     /v1/messages calls through `route` with the client key."""
     failed = [r for r in records if r.get("status") != 200]
     assert not failed, f"the router answered the CLI with errors: {failed}"
-    messages = [r for r in records if r.get("method") == "POST" and r.get("path") == "/v1/messages"]
+    messages = [r for r in records if MESSAGES_CALL(r)]
     assert len(messages) == posts, records
     for record in messages:
         assert record["route"] == route and record["pair"] == pair, record
@@ -191,7 +170,7 @@ def test_the_installed_cli_is_the_pinned_version(tmp_path: Path) -> None:
                              stdin=subprocess.DEVNULL,
                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), **QUIET})
     assert version.returncode == 0, version.stderr
-    assert version.stdout.split()[0] == PINNED.group(1), version.stdout
+    assert version.stdout.split()[0] == PINNED, version.stdout
 
 
 def test_print_json_through_anthropic_passthrough(gateway: Gateway, tmp_path: Path) -> None:

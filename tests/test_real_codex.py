@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -37,12 +34,21 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import REPO, Process, free_port, running
+from tests.support.real_cli import (
+    access_log,
+    assert_exit_0,
+    base_env,
+    installed_cli,
+    pinned_version,
+    posted_to,
+    run_cli,
+)
+from tests.support.servers import Process, free_port, running
 
 CLIENT_KEY = "test-client-key-codex-0123456789"
 UPSTREAM_KEY = "sk-upstream-secret-ABCDEFGHIJKLMNOP"
 CLI_TIMEOUT = 60.0
-PINNED = re.search(r"^CODEX_VERSION=(\S+)$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
+PINNED = pinned_version("CODEX_VERSION")
 KINDS = ("openai", "anthropic", "responses")
 
 # One gateway per upstream kind, each sending every model to its mock: the default model's name
@@ -94,13 +100,8 @@ supports_websockets = false
 UNKNOWN_MODEL = "mock-model"
 
 
-def _cli() -> Path | None:
-    configured = os.environ.get("CODEX_CLI")
-    path = Path(configured) if configured else REPO / ".ci" / "node" / "node_modules" / ".bin" / "codex"
-    return path if path.is_file() and os.access(path, os.X_OK) else None
-
-
-CLI = _cli()
+CLI = installed_cli("CODEX_CLI", "codex")
+RESPONSES_CALL = posted_to("/v1/responses")
 pytestmark = pytest.mark.skipif(
     CLI is None,
     reason="Codex CLI not installed: .ci/run installs it into .ci/node/ "
@@ -118,13 +119,10 @@ class Gateway:
     def access_log(self, since: int, posts: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """The access-log records written since `since`, once `posts` POSTs to /v1/responses are
         among them (a stream's record is written when its last event went out)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            records = [json.loads(line) for line in self.process.lines[since:] if line.startswith("{")]
-            done = [r for r in records if r.get("method") == "POST" and r.get("path") == "/v1/responses"]
-            if len(done) >= posts or time.monotonic() > deadline:
-                return records
-            time.sleep(0.05)
+        return access_log(self.process, since, posts, RESPONSES_CALL, timeout)
+
+    def router_output(self) -> str:
+        return self.process.output()[-4000:]
 
 
 @pytest.fixture(scope="module")
@@ -155,29 +153,12 @@ def run_codex(gateway: Gateway, tmp_path: Path, prompt: str, model: str | None) 
     for folder in (codex_home, work, tmp):
         folder.mkdir(parents=True, exist_ok=True)
     (codex_home / "config.toml").write_text(CODEX_CONFIG.format(gateway=gateway.url))
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),  # node runs the JavaScript `exec` tool
-        "HOME": str(home),
-        "CODEX_HOME": str(codex_home),
-        "TMPDIR": str(tmp),
-        "SHELL": "/bin/bash",
-        "LANG": "C.UTF-8",
-        "TERM": "dumb",
-        "ROUTER_KEY": CLIENT_KEY,
-    }
+    # PATH: node runs the JavaScript `exec` tool.
+    env = base_env(home, tmp) | {"CODEX_HOME": str(codex_home), "ROUTER_KEY": CLIENT_KEY}
     args = [str(CLI), "exec", "--skip-git-repo-check", "--json", *(["-m", model] if model else []), prompt]
-    process = subprocess.Popen(args, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=CLI_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        pytest.fail(f"codex exec did not finish in {CLI_TIMEOUT}s\nstdout: {stdout[-3000:]}\n"
-                    f"stderr: {stderr[-3000:]}\nrouter:\n{gateway.process.output()[-4000:]}")
-    assert process.returncode == 0, (f"exit {process.returncode}\nstdout: {stdout[-3000:]}\n"
-                                     f"stderr: {stderr[-3000:]}\nrouter:\n{gateway.process.output()[-4000:]}")
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    result = run_cli(args, work, env, CLI_TIMEOUT, gateway.router_output)
+    assert_exit_0(result, gateway.router_output)
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
 def items(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -189,7 +170,7 @@ def assert_answered(gateway: Gateway, records: list[dict[str, Any]], posts: int)
     /v1/responses calls through the gateway's one route with the client key."""
     failed = [r for r in records if r.get("status") != 200]
     assert not failed, f"the router answered the CLI with errors: {failed}"
-    calls = [r for r in records if r.get("method") == "POST" and r.get("path") == "/v1/responses"]
+    calls = [r for r in records if RESPONSES_CALL(r)]
     assert len(calls) == posts, records
     for record in calls:
         assert record["route"] == f"codex-{gateway.kind}" and record["pair"] == f"responses__{gateway.kind}", record
@@ -206,7 +187,7 @@ def test_the_installed_cli_is_the_pinned_version(tmp_path: Path) -> None:
                              stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                                                             "HOME": str(tmp_path), "CODEX_HOME": str(tmp_path)})
     assert version.returncode == 0, version.stderr
-    assert version.stdout.split() == ["codex-cli", PINNED.group(1)], version.stdout
+    assert version.stdout.split() == ["codex-cli", PINNED], version.stdout
 
 
 @pytest.mark.parametrize("kind", KINDS)

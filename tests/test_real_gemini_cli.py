@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -40,12 +37,21 @@ from typing import Any
 import pytest
 
 from tests.support.gemini_mock import DEFAULT_KEY, gemini_upstream, recorded
-from tests.support.servers import REPO, Process, free_port, running
+from tests.support.real_cli import (
+    Record,
+    access_log,
+    assert_exit_0,
+    base_env,
+    installed_cli,
+    pinned_version,
+    run_cli,
+)
+from tests.support.servers import Process, free_port, running
 
 CLIENT_KEY = "test-client-key-gemini-0123456789"
 UPSTREAM_KEY = "sk-upstream-secret-ABCDEFGHIJKLMNOP"
 CLI_TIMEOUT = 90.0
-PINNED = re.search(r"^GEMINI_CLI_VERSION=(\S+)$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
+PINNED = pinned_version("GEMINI_CLI_VERSION")
 # "direct": the CLI straight on the mock Gemini upstream; the others through the router.
 TARGETS = ("direct", "gemini", "openai")
 
@@ -75,13 +81,7 @@ SETTINGS = {
 }
 
 
-def _cli() -> Path | None:
-    configured = os.environ.get("GEMINI_CLI")
-    path = Path(configured) if configured else REPO / ".ci" / "node" / "node_modules" / ".bin" / "gemini"
-    return path if path.is_file() and os.access(path, os.X_OK) else None
-
-
-CLI = _cli()
+CLI = installed_cli("GEMINI_CLI", "gemini")
 pytestmark = pytest.mark.skipif(
     CLI is None,
     reason="Gemini CLI not installed: .ci/run installs it into .ci/node/ "
@@ -106,13 +106,11 @@ class Target:
         """The router's access-log records from line `since` on, once `posts` model calls are among
         them (a stream's record is written when its last event went out)."""
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            records = [json.loads(line) for line in self.process.lines[since:] if line.startswith("{")]
-            calls = [r for r in records if r.get("method") == "POST" and "/models/" in str(r.get("path"))]
-            if len(calls) >= posts or time.monotonic() > deadline:
-                return records
-            time.sleep(0.05)
+        return access_log(self.process, since, posts, is_model_call, timeout)
+
+
+def is_model_call(record: Record) -> bool:
+    return record.get("method") == "POST" and "/models/" in str(record.get("path"))
 
 
 TargetFactory = Callable[[str], Target]
@@ -151,29 +149,10 @@ def run_gemini(target: Target, tmp_path: Path, prompt: str, *flags: str) -> str:
     for made in (home / ".gemini", work, tmp):
         made.mkdir(parents=True, exist_ok=True)
     (home / ".gemini" / "settings.json").write_text(json.dumps(SETTINGS))
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),  # node, and the shell command's programs
-        "HOME": str(home),
-        "TMPDIR": str(tmp),
-        "SHELL": "/bin/bash",
-        "LANG": "C.UTF-8",
-        "TERM": "dumb",
-        "GOOGLE_GEMINI_BASE_URL": target.url,
-        "GEMINI_API_KEY": target.key,
-    }
-    args = [str(CLI), "-p", prompt, *flags]
-    process = subprocess.Popen(args, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=CLI_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        pytest.fail(f"gemini -p did not finish in {CLI_TIMEOUT}s\nstdout: {stdout[-3000:]}\n"
-                    f"stderr: {stderr[-3000:]}\nrouter:\n{target.router_output()}")
-    assert process.returncode == 0, (f"exit {process.returncode}\nstdout: {stdout[-3000:]}\n"
-                                     f"stderr: {stderr[-3000:]}\nrouter:\n{target.router_output()}")
-    return stdout
+    env = base_env(home, tmp) | {"GOOGLE_GEMINI_BASE_URL": target.url, "GEMINI_API_KEY": target.key}
+    result = run_cli([str(CLI), "-p", prompt, *flags], work, env, CLI_TIMEOUT, target.router_output)
+    assert_exit_0(result, target.router_output)
+    return result.stdout
 
 
 def mark(target: Target) -> tuple[int, int]:
@@ -195,7 +174,7 @@ def assert_answered(target: Target, since: int, posts: int) -> None:
     records = target.access_log(since, posts)
     failed = [r for r in records if r.get("status") != 200]
     assert not failed, f"the router answered the CLI with errors: {failed}"
-    calls = [r for r in records if r.get("method") == "POST" and "/models/" in str(r.get("path"))]
+    calls = [r for r in records if is_model_call(r)]
     assert len(calls) == posts, records
     for record in calls:
         assert record["route"] == f"gemini-cli-{target.kind}", record
@@ -212,7 +191,7 @@ def test_the_installed_cli_is_the_pinned_version(tmp_path: Path) -> None:
                              stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                                                             "HOME": str(tmp_path)})
     assert version.returncode == 0, version.stderr
-    assert version.stdout.strip() == PINNED.group(1), version.stdout
+    assert version.stdout.strip() == PINNED, version.stdout
 
 
 @pytest.mark.parametrize("kind", TARGETS)
