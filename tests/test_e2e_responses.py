@@ -14,6 +14,10 @@ import openai
 import pytest
 
 from tests.conftest import RouterFactory
+from tests.support.sdk_checks import (
+    check_anthropic_tool_round_trip,
+    check_chat_text_and_stream,
+)
 
 KEY = "e2e-responses-client-key"
 TIMEOUT = 20.0
@@ -257,31 +261,11 @@ def test_anthropic_sdk_on_a_responses_upstream(base_url: str) -> None:
 
 
 def test_anthropic_sdk_tool_use_on_a_responses_upstream(base_url: str) -> None:
-    tool = {"name": "get_weather", "description": "Weather", "input_schema": WEATHER["parameters"]}
-    with anthropic.Anthropic(base_url=base_url, api_key=KEY, max_retries=0, timeout=TIMEOUT) as sdk:
-        with sdk.messages.stream(model="claude-on-responses", max_tokens=200, tools=[tool],  # type: ignore[list-item]
-                                 messages=[{"role": "user", "content": "use get_weather"}]) as stream:
-            final = stream.get_final_message()
-        use = next(block for block in final.content if block.type == "tool_use")
-        assert use.name == "get_weather" and use.input == {"city": "demo"} and final.stop_reason == "tool_use"
-        answer = sdk.messages.create(model="claude-on-responses", max_tokens=200, tools=[tool],  # type: ignore[list-item]
-                                     messages=[{"role": "user", "content": "use get_weather"},
-                                               {"role": "assistant", "content": final.content},
-                                               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
-                                                                             "content": "rainy"}]}])
-    assert answer.content[0].text == "The tool returned: rainy"  # type: ignore[union-attr]
+    check_anthropic_tool_round_trip(base_url, KEY, "claude-on-responses", WEATHER["parameters"])
 
 
 def test_chat_sdk_on_a_responses_upstream(client: openai.OpenAI) -> None:
-    completion = client.chat.completions.create(model="chat-on-responses",
-                                                messages=[{"role": "user", "content": "hello chat"}])
-    assert completion.choices[0].message.content == "Echo: hello chat"
-    assert completion.choices[0].finish_reason == "stop" and completion.usage is not None
-    chunks = list(client.chat.completions.create(model="chat-on-responses", stream=True,
-                                                 stream_options={"include_usage": True},
-                                                 messages=[{"role": "user", "content": "stream chat"}]))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: stream chat"
-    assert chunks[-1].usage is not None
+    check_chat_text_and_stream(client, "chat-on-responses")
 
 
 # --- errors -------------------------------------------------------------------------------------
