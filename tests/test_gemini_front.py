@@ -193,6 +193,9 @@ async def test_v1_models_in_geminis_shape_for_google_clients(client: AsyncTestCl
     assert "models" in google.json(), google.text
     openai = await client.get("/v1/models", headers={"authorization": f"Bearer {CLIENT_KEY}"})
     assert openai.json()["object"] == "list"
+    posted = await client.post("/v1/models", json={}, headers={"authorization": f"Bearer {CLIENT_KEY}"})
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
+    assert posted.json()["error"]["type"] == "invalid_request_error"
 
 
 @respx.mock(assert_all_called=False)

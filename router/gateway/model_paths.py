@@ -36,7 +36,7 @@ from router.gateway.state import RouterState
 from router.hub.messages import RoutingFields
 from router.observe.exchange import exchange_of
 from router.routing.lookup import is_glob
-from router.spokes.registry import CLIENT_SPOKES
+from router.spokes.registry import CLIENT_SPOKES, spokes_for_listing
 from router.spokes.spoke import ModelPaths, PathCall, Spoke
 
 _encode = msgspec.json.Encoder().encode
@@ -65,7 +65,7 @@ def _mount(spoke: Spoke, paths: ModelPaths, prefix: str) -> ASGIRouteHandler:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         if not rest and prefix == LISTING_PATH:
-            await send_unary(models_listing(router_state(scope), headers_of(scope)), send)
+            await _shared_listing(scope, send)
         elif not rest:
             await _listing(scope, send, spoke, query)
         elif ":" not in rest:
@@ -142,6 +142,17 @@ async def _one_model(scope: Scope, send: Send, spoke: Spoke, paths: ModelPaths, 
         await _refuse(send, spoke, error)
         return
     await send_unary(Unary(_encode(paths.model_info(model))), send)
+
+
+async def _shared_listing(scope: Scope, send: Send) -> None:
+    """GET /v1/models, as router.gateway.ops answers it (only GET: it lists, nothing else)."""
+    headers = headers_of(scope)
+    try:
+        _get_only(scope)
+    except RouterError as error:
+        await _refuse(send, spokes_for_listing(headers)[0], error)
+        return
+    await send_unary(models_listing(router_state(scope), headers), send)
 
 
 async def _listing(scope: Scope, send: Send, spoke: Spoke, query: str) -> None:
