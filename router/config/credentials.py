@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from router.config.envref import parse_env_ref
 from router.config.problems import Finding, SchemaPath, format_path
-from router.config.schema import AnthropicUpstream, Auth, GeminiUpstream, KeyHash, Upstream, Vertex
+from router.config.schema import AnthropicUpstream, Auth, BedrockUpstream, GeminiUpstream, KeyHash, Upstream, Vertex
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -131,6 +131,12 @@ def _upstream_key(
 ) -> str | None:
     if isinstance(upstream, GeminiUpstream | AnthropicUpstream) and upstream.vertex is not None:
         return _vertex_credentials(name, upstream, upstream.vertex, environ, users, result)
+    if isinstance(upstream, BedrockUpstream) and not botocore_installed():
+        # Needed with an API key too: Bedrock streams are AWS event streams, read with its parser.
+        _off_or_error(name, upstream, result, Finding(
+            ("upstreams", name), "bedrock upstreams need botocore",
+            "pip install 'router[bedrock]' (or pip install botocore)"))
+        return None
     reference: str | None = getattr(upstream, "api_key", None)  # mock upstreams have none
     if reference is None:
         return None
@@ -192,6 +198,12 @@ def _off_or_error(name: str, upstream: Upstream, result: UpstreamKeys, finding: 
         result.disabled.add(name)
         finding = Finding(finding.path, f"{finding.message}: this optional upstream is off", finding.fix, "warning")
     result.findings.append(finding)
+
+
+def botocore_installed() -> bool:
+    """Whether botocore can be imported, without importing it (it is heavy, and only
+    router.upstream.aws_credentials and the Bedrock stream reader use it)."""
+    return importlib.util.find_spec("botocore") is not None
 
 
 def google_auth_installed() -> bool:

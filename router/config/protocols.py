@@ -67,6 +67,20 @@ GEMINI_ANSWER_FIELDS: frozenset[str] = frozenset(
 )
 
 
+# Bedrock's Converse request (the model and streaming are in the URL, not the body).
+CONVERSE_REQUEST_FIELDS: frozenset[str] = frozenset(
+    {
+        "messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
+        "additionalModelRequestFields", "additionalModelResponseFieldPaths", "promptVariables",
+        "requestMetadata", "performanceConfig", "serviceTier",
+    }
+)
+
+# Claude's InvokeModel body on Bedrock: the Messages request without `model` and `stream`, with
+# its version and betas.
+BEDROCK_CLAUDE_FIELDS: frozenset[str] = (
+    ANTHROPIC_REQUEST_FIELDS - {"model", "stream"}) | {"anthropic_version", "anthropic_beta"}
+
 # (title, request fields) per routes.toml upstream kind: what `request` ops are checked against.
 UPSTREAM_REQUEST_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({
     "openai": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),
@@ -74,6 +88,10 @@ UPSTREAM_REQUEST_FIELDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxy
     "anthropic": ("Anthropic Messages", ANTHROPIC_REQUEST_FIELDS),
     "responses": ("OpenAI Responses", RESPONSES_REQUEST_FIELDS),
     "gemini": ("Gemini", GEMINI_REQUEST_FIELDS),
+    # `api = "auto"` sends Anthropic targets InvokeModel's body and the rest Converse's: an op
+    # may name a field of either.
+    "bedrock": ("Bedrock Converse or Claude's InvokeModel", CONVERSE_REQUEST_FIELDS | BEDROCK_CLAUDE_FIELDS),
+    "azure": ("OpenAI Chat Completions", OPENAI_REQUEST_FIELDS),
 })
 
 # (title, answer fields) per client protocol: what `response` ops are checked against.

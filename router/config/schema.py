@@ -178,6 +178,101 @@ class GeminiUpstream(_Strict, frozen=True, tag_field="kind", tag="gemini"):
 GEMINI_API_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 
 
+class Guardrail(_Strict, frozen=True):
+    """An Amazon Bedrock guardrail applied to every request (Converse's `guardrailConfig`;
+    InvokeModel's `X-Amzn-Bedrock-Guardrail*` headers).
+
+    id: the guardrail's identifier or ARN.
+    version: its version number, or `DRAFT`.
+    trace: `enabled`, `enabled_full` or `disabled` (the guardrail's trace in the answer).
+    stream-mode: `sync` (the default: each piece is checked before it is sent) or `async`
+      (pieces are sent at once and checked in the background) for streams.
+    """
+
+    id: str
+    version: str
+    trace: Literal["enabled", "enabled_full", "disabled"] | None = None
+    stream_mode: Literal["sync", "async"] | None = None
+
+
+class BedrockUpstream(_Strict, frozen=True, tag_field="kind", tag="bedrock"):
+    """Amazon Bedrock: the Converse API for any model, and Claude through InvokeModel with the
+    Anthropic Messages body. Needs the `router[bedrock]` extra (botocore).
+
+    region: the AWS region whose `bedrock-runtime` endpoint serves the models (`us-east-1`).
+    base-url: another endpoint (a VPC endpoint, a FIPS host); default
+      `https://bedrock-runtime.{region}.amazonaws.com`.
+    api-key: a Bedrock API key (`env:AWS_BEARER_TOKEN_BEDROCK`), sent as `Authorization: Bearer`.
+      Without one, requests are signed (SigV4) with the credentials botocore finds: environment,
+      shared config and credentials files (`profile`), SSO, web identity, container and
+      instance roles, assume-role; refreshed before they expire.
+    profile: the shared-config profile to take credentials from (default: AWS_PROFILE, else
+      `default`).
+    api: `converse` (any model), `invoke` (Claude models' InvokeModel with the Anthropic body:
+      passthrough for Anthropic clients), or `auto` (the default): InvokeModel for Anthropic
+      models asked by Anthropic clients, Converse otherwise.
+    guardrail: a Bedrock guardrail for every request to this upstream (a route's own wins).
+    optional: leave this upstream out, instead of reporting an error, when its api-key's
+      variable is unset (without an api-key: when botocore is not installed).
+    """
+
+    region: str
+    base_url: str | None = None
+    api_key: str | None = None
+    profile: str | None = None
+    api: Literal["auto", "converse", "invoke"] = "auto"
+    guardrail: Guardrail | None = None
+    optional: bool = False
+    headers: dict[str, str] = {}
+    timeout: Timeouts = Timeouts()
+    limits: ConnectionLimits = ConnectionLimits()
+    supports: Supports = Supports()
+
+
+def bedrock_host(region: str) -> str:
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+class Entra(_Strict, frozen=True):
+    """Microsoft Entra ID tokens instead of an API key, from `azure-identity`'s
+    DefaultAzureCredential (the `router[azure]` extra): environment (AZURE_CLIENT_ID,
+    AZURE_TENANT_ID, AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE), workload identity,
+    managed identity, the Azure CLI's login. Tokens are refreshed before they expire and never
+    logged.
+
+    scope: the token's scope; default `https://cognitiveservices.azure.com/.default` for
+      `kind = "azure"` and `https://ai.azure.com/.default` for Claude on Azure AI Foundry.
+    client-id: a user-assigned managed identity's client id.
+    """
+
+    scope: str | None = None
+    client_id: str | None = None
+
+
+class AzureUpstream(_Strict, frozen=True, tag_field="kind", tag="azure"):
+    """Azure OpenAI (OpenAI Chat Completions on Azure): the resource's deployments.
+
+    base-url: the resource's endpoint, `https://{resource}.openai.azure.com` (or
+      `.cognitiveservices.azure.com`).
+    api-version: with one (`2024-10-21`), the deployment URLs: the route's model names the
+      deployment, `{base-url}/openai/deployments/{model}/chat/completions?api-version=...`.
+      Without one, the v1 endpoint `{base-url}/openai/v1/chat/completions` with the model in
+      the body.
+    api-key: `env:NAME`; sent as the `api-key` header. Or `entra` for Microsoft Entra ID tokens.
+    optional: as for `openai`: left out when the api-key's variable is unset.
+    """
+
+    base_url: str
+    api_version: str | None = None
+    api_key: str | None = None
+    entra: Entra | None = None
+    optional: bool = False
+    headers: dict[str, str] = {}
+    timeout: Timeouts = Timeouts()
+    limits: ConnectionLimits = ConnectionLimits()
+    supports: Supports = Supports()
+
+
 class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic"):
     """The Anthropic Messages API (api.anthropic.com, or any server that speaks it).
 
@@ -190,6 +285,9 @@ class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic")
       body carries `anthropic_version = "vertex-2023-10-16"`, and requests are authenticated
       with Google Cloud credentials instead of `api-key`; `base-url` then names the Vertex AI
       host (default: the location's own).
+    entra: Microsoft Entra ID tokens (`Authorization: Bearer`) instead of `api-key`, for Claude on
+      Azure AI Foundry (`base-url = "https://{resource}.services.ai.azure.com/anthropic"`, where
+      an `api-key` works as well).
     """
 
     base_url: str | None = None  # https://api.anthropic.com, or with `vertex` the location's host
@@ -198,14 +296,17 @@ class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic")
     anthropic_version: str = "2023-06-01"
     beta: Literal["all", "none"] | list[str] = "all"
     vertex: Vertex | None = None
+    entra: Entra | None = None
     headers: dict[str, str] = {}
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
 
 
-Upstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream | MockUpstream
-HttpUpstream = OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream
+Upstream = (OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream | BedrockUpstream
+            | AzureUpstream | MockUpstream)
+HttpUpstream = (OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream | BedrockUpstream
+                | AzureUpstream)
 
 ANTHROPIC_API_BASE_URL = "https://api.anthropic.com"
 
@@ -221,6 +322,8 @@ def base_url_of(upstream: HttpUpstream) -> str:
         if upstream.vertex is not None:
             return vertex_publisher_url(upstream.vertex, upstream.base_url, "anthropic")
         return upstream.base_url or ANTHROPIC_API_BASE_URL
+    if isinstance(upstream, BedrockUpstream):
+        return upstream.base_url or bedrock_host(upstream.region)
     return upstream.base_url
 
 
@@ -361,6 +464,8 @@ class Route(_Strict, frozen=True):
     when: conditions on the request (headers, client key, thinking, images, tools, input
       tokens); all must hold, else the next route is tried (see When).
     limits: requests/tokens per minute for the whole route, all keys together (see `[limits]`).
+    guardrail: an Amazon Bedrock guardrail for this route's requests to Bedrock upstreams (wins
+      over the upstream's own).
     """
 
     name: str
@@ -376,6 +481,7 @@ class Route(_Strict, frozen=True):
     ping_interval: float = 10.0
     when: When | None = None
     limits: Rate | None = None
+    guardrail: Guardrail | None = None
 
 
 class KeyHash(_Strict, frozen=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from router.config.schema import Supports, ThinkingBudgets
+from router.config.schema import Guardrail, Supports, ThinkingBudgets
 
 Reasoning = Literal["none", "effort", "reasoning-content"]
 
@@ -44,3 +44,5 @@ class TargetContext:
     model: str | None  # None: the client's model name goes upstream unchanged
     caps: Capabilities
     ping_interval: float = 10.0
+    # An Amazon Bedrock guardrail (the route's, else the upstream's); only Bedrock's side reads it.
+    guardrail: Guardrail | None = None

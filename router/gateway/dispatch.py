@@ -171,7 +171,7 @@ async def _attempt(ctx: RequestContext, pool: UpstreamPool, target: Target, fiel
     The one place where what an upstream said leaves for the client: an error's message and
     headers and a unary body go through the upstream's scrubber here (a stream's bytes in the
     relay, which requires it), whatever pair or converter produced them."""
-    client = pool.get(target.upstream)
+    client = pool.get(target.upstream).speaking(target.converters.upstream.name)
     try:
         answer = await _call(ctx, client, target, fields, plan)
     except UpstreamError as error:
@@ -186,10 +186,10 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     src = ctx.for_target(target)
     converters = target.converters
     request = converters.request.function(src, target.ctx)
-    if client.body_edit is not None:  # an upstream's dialect of its protocol (Vertex AI)
-        request = client.body_edit(request)
-    upstream_body = _encode(request)
     headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
+    if client.body_edit is not None:  # an upstream's dialect of its protocol (Vertex AI, Bedrock)
+        request = client.body_edit(request, headers)
+    upstream_body = _encode(request)
     model = target.ctx.model or fields.model
     stream = bool(fields.stream)
     # A protocol with the model (or streaming) in its path gets its URL per request.
@@ -237,11 +237,14 @@ async def _stream(ctx: RequestContext, client: UpstreamClient, target: Target, m
     """Opened before answering, so an upstream error status becomes a normal JSON error response
     (and a fallback can still try the next target)."""
     response = await client.open_stream(body, headers, url)
-    if "text/event-stream" not in response.headers.get("content-type", ""):
+    if client.stream_type not in response.headers.get("content-type", ""):
         await response.aclose()
         raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")
+    chunks = response.aiter_bytes()
+    if client.reframe is not None:  # a binary event stream (Bedrock) → the SSE the machine reads
+        chunks = client.reframe(chunks, client.name)
     events = relay(
-        response.aiter_bytes(), machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
+        chunks, machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
         idle_timeout=client.timeouts.stream_idle, close=response.aclose, scrubber=client.scrubber,
         observer=ctx,
     )

@@ -21,6 +21,7 @@ from router.config.conditions import Condition, compile_when
 from router.config.load import LoadedConfig
 from router.config.rules import route_targets, route_weights, split_target
 from router.config.schema import (
+    BedrockUpstream,
     ClientProtocol,
     RemoveHeader,
     Retry,
@@ -31,7 +32,8 @@ from router.config.schema import (
 from router.config.target import Capabilities, TargetContext
 from router.routing.compose import Converters, build_converters, pair_name, serves
 from router.routing.facts import RequestFacts
-from router.spokes.registry import spoke_for_kind
+from router.spokes.registry import spoke_for_kind, spoke_for_target
+from router.spokes.spoke import Spoke, UpstreamSide
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,12 +194,27 @@ def _target(
     weight: float,
 ) -> Target | None:
     kind = type(upstream).__struct_config__.tag
-    pair = pair_name(protocol, spoke_for_kind(str(kind)).name)
+    spoke = spoke_for_target(upstream, protocol, (model,) if model else tuple(route.models))
+    pair = pair_name(protocol, spoke.name)
     if not serves(pair):
         return None
     caps = Capabilities.resolve(upstream.supports, route.supports)
-    ctx = TargetContext(route.name, upstream_name, model, caps, route.ping_interval)
+    guardrail = route.guardrail or (upstream.guardrail if isinstance(upstream, BedrockUpstream) else None)
+    ctx = TargetContext(route.name, upstream_name, model, caps, route.ping_interval, guardrail=guardrail)
     converters = build_converters(pair, ctx, route.request, route.response)
-    header_set = {op.name.lower(): op.value for op in route.headers if isinstance(op, SetHeader)}
+    # The side's own per-target headers (Bedrock InvokeModel's guardrail) come first: the
+    # route's header ops may still change them.
+    side = _side_for(upstream, spoke)
+    header_set = dict(side.target_headers(ctx)) if side.target_headers is not None else {}
+    header_set.update({op.name.lower(): op.value for op in route.headers if isinstance(op, SetHeader)})
     header_remove = frozenset(op.name.lower() for op in route.headers if isinstance(op, RemoveHeader))
     return Target(upstream_name, str(kind), ctx, converters, weight, MappingProxyType(header_set), header_remove)
+
+
+def _side_for(upstream: Upstream, spoke: Spoke) -> UpstreamSide:
+    """The upstream side that serves a target: the kind's (its dialect for these settings), or
+    the side of the kind's other API that speaks `spoke`."""
+    kind_spoke = spoke_for_kind(str(type(upstream).__struct_config__.tag))
+    if kind_spoke is spoke:
+        return spoke.upstream.for_upstream(upstream)
+    return kind_spoke.upstream.also_speaks[spoke.name]

@@ -3,9 +3,10 @@ router/spokes/ plus its line here; everything else asks this registry."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+from router.config.schema import Upstream
 from router.spokes.anthropic.spoke import SPOKE as ANTHROPIC
 from router.spokes.gemini.spoke import SPOKE as GEMINI
 from router.spokes.openai.spoke import SPOKE as OPENAI
@@ -30,6 +31,16 @@ def spoke_named(name: str) -> Spoke:
 
 def spoke_for_kind(kind: str) -> Spoke:
     return BY_KIND[kind]
+
+
+def spoke_for_target(upstream: Upstream, client: str, models: Sequence[str]) -> Spoke:
+    """The spoke a route target's upstream speaks to this client protocol: its kind's, or the
+    one its other API speaks (Bedrock's InvokeModel speaks Anthropic Messages). `models`: the
+    target's model, or the route's patterns when the client's name goes through."""
+    spoke = BY_KIND[str(type(upstream).__struct_config__.tag)]
+    speaks = spoke.upstream.speaks
+    other = None if speaks is None else speaks(upstream, client, models)
+    return spoke if other is None else SPOKES[other]
 
 
 def spokes_for_listing(headers: Mapping[str, str]) -> tuple[Spoke, ...]:

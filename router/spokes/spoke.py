@@ -175,6 +175,28 @@ class ClientSide:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamFraming:
+    """A protocol whose streams are not server-sent events (Bedrock's binary AWS event stream):
+    its content type, and the reframer that turns the raw bytes (split anywhere) into the SSE
+    events its stream machine reads. The reframer raises an UpstreamError for an error the
+    stream carries (the relay ends the client's stream with its error event)."""
+
+    content_type: str
+    # (the upstream's chunks, the upstream's name) → SSE bytes
+    reframe: Callable[[AsyncIterator[bytes], str], AsyncIterator[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamFault:
+    """What a protocol's error answer says beyond its status and message (UpstreamSide.fault)."""
+
+    status: int | None = None  # the status to treat it as (Bedrock's ModelNotReady is a 429 that means overloaded)
+    retry_after: str | None = None  # seconds, for an answer that says when only in its body
+    hint: str | None = None  # what to fix, for people: appended to the message
+    detail: str | None = None  # the message to show instead of the body's own
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamSide:
     """The protocol as upstreams speak it: the back door's half of the spoke."""
 
@@ -195,11 +217,26 @@ class UpstreamSide:
     # no token counter); None from it, or no `variant`: this side.
     variant: Callable[[Upstream], UpstreamSide | None] | None = None
     # An edit of the converted request just before it is encoded, for a dialect whose body
-    # differs from the protocol's own (Vertex AI: no `model`, an `anthropic_version`).
-    body_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    # An error body → when to retry (seconds, as `retry-after` says it), for a protocol that says
-    # so in the body rather than the header (Google's RetryInfo); None when it does not say.
-    retry_hint: Callable[[bytes], str | None] | None = None
+    # differs from the protocol's own (Vertex AI: no `model`, an `anthropic_version`; Bedrock:
+    # the `anthropic-beta` header's flags as `anthropic_beta`). Given the headers that go too.
+    body_edit: Callable[[dict[str, Any], Mapping[str, str]], dict[str, Any]] | None = None
+    # (status, headers, body) of an error answer → what it says beyond the status and message:
+    # when to retry where a protocol says so in the body (Google's RetryInfo), the status it
+    # means (Bedrock's error type header), what to fix. None: nothing more.
+    fault: Callable[[int, Mapping[str, str], bytes], UpstreamFault | None] | None = None
+    # A protocol whose streams are not server-sent events; None: `text/event-stream`.
+    stream_framing: StreamFraming | None = None
+    # (upstream, client protocol, the target's model, or the route's model patterns for a
+    # target that sends the client's name) → the spoke another API of the same upstream speaks
+    # for this target (Bedrock: Claude's InvokeModel speaks Anthropic Messages); None: this one.
+    # The routing table asks once per route target, at load.
+    speaks: Callable[[Upstream, str, Sequence[str]], str | None] | None = None
+    # Every spoke `speaks` may name → the side of this upstream's other API that speaks its
+    # protocol (made here, since the other spoke knows nothing of this upstream's URLs).
+    also_speaks: Mapping[str, UpstreamSide] = field(default_factory=lambda: MappingProxyType({}))
+    # Headers a route target adds to each request, from its context (Bedrock's guardrail on
+    # InvokeModel, which takes it in headers).
+    target_headers: Callable[[TargetContext], Mapping[str, str]] | None = None
 
     def for_upstream(self, upstream: Upstream) -> UpstreamSide:
         """The side `upstream` speaks: its variant's, or this one."""

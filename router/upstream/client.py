@@ -22,7 +22,10 @@ import httpx
 
 from router.config.schema import (
     AnthropicUpstream,
+    AzureUpstream,
     base_url_of,
+    BedrockUpstream,
+    Entra,
     GeminiUpstream,
     HttpUpstream,
     MockUpstream,
@@ -32,9 +35,10 @@ from router.config.schema import (
 )
 from router.core.errors import UpstreamError, UpstreamStatusError
 from router.spokes.registry import spoke_for_kind
-from router.spokes.spoke import HeaderForwarding, Spoke, UpstreamSide
+from router.spokes.spoke import HeaderForwarding, Spoke, UpstreamFault, UpstreamSide
 from router.upstream.errors import map_transport_error
 from router.upstream.google_credentials import GoogleTokenSource
+from router.upstream.request_auth import BearerAuth, RequestAuth
 from router.upstream.http1 import Http1Pool, Http1Transport
 from router.upstream.mock import MockTransport
 from router.upstream.scrub import Scrubber, upstream_error_message
@@ -55,13 +59,6 @@ class UpstreamResponse(Protocol):
     async def aread(self) -> bytes: ...
     def aiter_bytes(self) -> AsyncIterator[bytes]: ...
     async def aclose(self) -> None: ...
-
-
-class TokenSource(Protocol):
-    """Credentials that change over time (Vertex AI's OAuth tokens): the `authorization`
-    header's value for the next request. Raises an UpstreamError when it cannot get one."""
-
-    async def authorization(self) -> str: ...
 
 
 def default_transport(name: str, upstream: Upstream) -> httpx.AsyncBaseTransport:
@@ -114,12 +111,22 @@ class UpstreamClient:
     transport: httpx.AsyncBaseTransport | None = None
     extensions: Mapping[str, object] | None = None  # per-request timeouts, as httpx passes them
     direct: Http1Pool | None = None  # our own pool, called without httpx's objects in between
-    credentials: TokenSource | None = None  # a per-request `authorization` (Vertex AI's tokens)
+    # Credentials added per request, last: OAuth tokens (Vertex AI, Entra ID), SigV4 signatures.
+    auth: RequestAuth | None = None
     # The spoke's edit of the converted request before it is encoded (UpstreamSide.body_edit).
-    body_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    # When to retry, read from an error body whose status came without `retry-after` (Google
-    # says it only in a RetryInfo detail): UpstreamSide.retry_hint.
-    retry_hint: Callable[[bytes], str | None] | None = None
+    body_edit: Callable[[dict[str, Any], Mapping[str, str]], dict[str, Any]] | None = None
+    # What an error answer says beyond its status and message (UpstreamSide.fault).
+    fault: Callable[[int, Mapping[str, str], bytes], UpstreamFault | None] | None = None
+    stream_type: str = "text/event-stream"  # what a stream answer's content type must say
+    # The protocol's stream framing → SSE (UpstreamSide.stream_framing); None: SSE already.
+    reframe: Callable[[AsyncIterator[bytes], str], AsyncIterator[bytes]] | None = None
+    # The same upstream's clients for the other APIs it serves (Bedrock's InvokeModel, which
+    # speaks Anthropic Messages), by spoke name; they share this one's connections and auth.
+    dialects: Mapping[str, UpstreamClient] = field(default_factory=dict)
+
+    def speaking(self, spoke: str) -> UpstreamClient:
+        """This upstream's client for the API that speaks `spoke`'s protocol."""
+        return self.dialects.get(spoke, self) if self.dialects else self
 
     def forwarded(self, incoming: Mapping[str, str]) -> Mapping[str, str]:
         """The request's headers: ours, plus what the upstream's policy lets through."""
@@ -130,10 +137,11 @@ class UpstreamClient:
     async def open_stream(self, body: bytes, headers: Mapping[str, str] | None = None, url: httpx.URL | None = None) -> UpstreamResponse:
         """Send and return the response with a 2xx status and an unread body (the caller closes it)."""
         sent = headers or self.headers
-        if self.credentials is not None:  # raises its own UpstreamError when it has no token
-            sent = {**sent, "authorization": await self.credentials.authorization()}
+        url = url or self.url
+        if self.auth is not None:  # raises its own UpstreamError when it has no credentials
+            sent = await self.auth.sign("POST", url, sent, body)
         try:
-            response = await self._send(body, sent, url or self.url)
+            response = await self._send(body, sent, url)
         except Exception as exc:  # noqa: BLE001 - the one boundary: every failure is mapped
             raise map_transport_error(exc, self.name) from None
         if response.status_code >= 300:
@@ -174,17 +182,13 @@ class UpstreamClient:
             raw = b""
         finally:
             await response.aclose()
-        message = upstream_error_message(self.name, response.status_code, raw, self.scrubber)
-        return UpstreamStatusError(
-            response.status_code, message, retry_after=self._retry_after(response, raw)
-        )
-
-
-    def _retry_after(self, response: UpstreamResponse, raw: bytes) -> str | None:
-        said = retry_after(response.headers.get("retry-after"))
-        if said is None and self.retry_hint is not None and raw:
-            return self.retry_hint(raw)
-        return said
+        status = response.status_code
+        fault = self.fault(status, response.headers, raw) if self.fault is not None else None
+        if fault is None:
+            fault = UpstreamFault()
+        message = upstream_error_message(self.name, status, raw, self.scrubber, fault.detail, fault.hint)
+        said = retry_after(response.headers.get("retry-after")) or fault.retry_after
+        return UpstreamStatusError(fault.status or status, message, retry_after=said)
 
 
 def retry_after(value: str | None) -> str | None:
@@ -223,29 +227,81 @@ def make_client(
     timeouts = upstream.timeout if isinstance(upstream, HttpUpstream) else Timeouts()
     timeout = httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.connect)
     chosen = transport(name, upstream)
-    http = httpx.AsyncClient(transport=chosen, timeout=timeout)
-    side = _side_of(upstream)
-    count_url = side.count_tokens_url(_base_url(upstream))
-    vertex = _vertex_of(upstream)
-    key = api_key if vertex is None else None  # on Vertex AI, "api_key" is the key file's path
+    key = api_key if _vertex_of(upstream) is None else None  # on Vertex AI, "api_key" is the key file's path
     scrubber = Scrubber.for_secrets([key] if key else [])
+    shared = _Shared(
+        name, upstream, key, httpx.AsyncClient(transport=chosen, timeout=timeout), timeouts, scrubber, chosen,
+        {"timeout": timeout.as_dict()}, chosen.pool if isinstance(chosen, Http1Transport) else None,
+        _auth_for(name, upstream, api_key, scrubber),
+    )
+    spoke = _spoke_of(upstream)
+    dialects = {other: _client_for(shared, side) for other, side in spoke.upstream.also_speaks.items()}
+    return _client_for(shared, spoke.upstream.for_upstream(upstream), dialects)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What an upstream's clients for each of its APIs share: one connection pool, one scrubber,
+    one source of credentials."""
+
+    name: str
+    upstream: Upstream
+    key: str | None
+    http: httpx.AsyncClient
+    timeouts: Timeouts
+    scrubber: Scrubber
+    transport: httpx.AsyncBaseTransport
+    extensions: Mapping[str, object]
+    direct: Http1Pool | None
+    auth: RequestAuth | None
+
+
+def _client_for(shared: _Shared, side: UpstreamSide, dialects: Mapping[str, UpstreamClient] | None = None) -> UpstreamClient:
+    upstream, base_url = shared.upstream, _base_url(shared.upstream)
+    count_url = side.count_tokens_url(base_url)
+    framing = side.stream_framing
     return UpstreamClient(
-        name=name,
-        http=http,
-        url=httpx.URL(_endpoint(upstream)),
-        headers=side.headers(upstream, key),
-        timeouts=timeouts,
-        scrubber=scrubber,
+        name=shared.name,
+        http=shared.http,
+        url=httpx.URL(side.url(base_url, "", False)),
+        headers=side.headers(upstream, shared.key),
+        timeouts=shared.timeouts,
+        scrubber=shared.scrubber,
         forwarding=side.forwarding(upstream),  # which client headers go on (Anthropic's version, betas)
         count_tokens_url=None if count_url is None else httpx.URL(count_url),
-        url_for=_per_request_url(side, _base_url(upstream)) if side.model_in_url else None,
-        transport=chosen,
-        extensions={"timeout": timeout.as_dict()},
-        direct=chosen.pool if isinstance(chosen, Http1Transport) else None,
-        credentials=None if vertex is None else GoogleTokenSource(name, api_key, on_token=scrubber.remember),
+        url_for=_per_request_url(side, base_url) if side.model_in_url else None,
+        transport=shared.transport,
+        extensions=shared.extensions,
+        direct=shared.direct,
+        auth=shared.auth,
         body_edit=side.body_edit,
-        retry_hint=side.retry_hint,
+        fault=side.fault,
+        stream_type="text/event-stream" if framing is None else framing.content_type,
+        reframe=None if framing is None else framing.reframe,
+        dialects=dialects or {},
     )
+
+
+def _auth_for(name: str, upstream: Upstream, api_key: str | None, scrubber: Scrubber) -> RequestAuth | None:
+    """Credentials made per request: Google Cloud tokens on Vertex AI (`api_key` is then the key
+    file's path), Entra ID tokens, SigV4 signatures for Bedrock without an API key."""
+    if _vertex_of(upstream) is not None:
+        return BearerAuth(GoogleTokenSource(name, api_key, on_token=scrubber.remember))
+    if isinstance(upstream, BedrockUpstream) and not api_key:
+        from router.upstream.aws_credentials import AwsSigner  # botocore's world, only when used
+
+        return AwsSigner(name, upstream.region, upstream.profile, on_secret=scrubber.remember)
+    entra = _entra_of(upstream)
+    if entra is not None:
+        from router.upstream.azure_credentials import AzureTokenSource, entra_scope
+
+        scope = entra.scope or entra_scope(upstream)
+        return BearerAuth(AzureTokenSource(name, scope, entra.client_id, on_token=scrubber.remember))
+    return None
+
+
+def _entra_of(upstream: Upstream) -> Entra | None:
+    return upstream.entra if isinstance(upstream, AzureUpstream | AnthropicUpstream) else None
 
 
 # The built-in mock's base URL: never dialled (its transport answers in process), but requests

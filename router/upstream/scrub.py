@@ -92,10 +92,15 @@ def _compiled(secrets: Iterable[str]) -> tuple[tuple[str, ...], tuple[bytes, ...
     return patterns, tuple(p.encode() for p in patterns), probes
 
 
-def upstream_error_message(upstream: str, status: int, raw: bytes, scrubber: Scrubber) -> str:
-    """The upstream's own error message when its body has one, scrubbed, prefixed with who said it."""
-    detail = _extract_message(raw) or f"HTTP {status}"
-    return scrubber.text(f"upstream {upstream!r} answered {status}: {detail}")[:2000]
+def upstream_error_message(upstream: str, status: int, raw: bytes, scrubber: Scrubber,
+                           detail: str | None = None, hint: str | None = None) -> str:
+    """The upstream's own error message when its body has one (or the `detail` its protocol
+    reads from it), scrubbed, prefixed with who said it; `hint` says what to fix."""
+    said = detail or _extract_message(raw) or f"HTTP {status}"
+    message = f"upstream {upstream!r} answered {status}: {said}"
+    if hint:
+        message = f"{message} ({hint})"
+    return scrubber.text(message)[:2000]
 
 
 def _extract_message(raw: bytes) -> str:
@@ -106,7 +111,8 @@ def _extract_message(raw: bytes) -> str:
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict):
-            return str(error.get("message") or error.get("msg") or error.get("detail") or "")
+            # "Message": AWS services' spelling in some error bodies
+            return str(error.get("message") or error.get("Message") or error.get("msg") or error.get("detail") or "")
         if isinstance(error, str):
             return error
     return ""

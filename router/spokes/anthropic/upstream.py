@@ -58,7 +58,7 @@ def vertex_headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
     return _plain_headers(upstream)
 
 
-def vertex_body(body: dict[str, Any]) -> dict[str, Any]:
+def vertex_body(body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
     """The Messages request as Vertex AI takes it: the model is in the URL, the version in the
     body (a route's `request` op may set another)."""
     body.pop("model", None)

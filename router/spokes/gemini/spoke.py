@@ -29,7 +29,7 @@ from router.spokes.gemini.upstream import answer as upstream_answer
 from router.spokes.gemini.upstream import content as upstream_content
 from router.spokes.gemini.upstream import endpoint
 from router.spokes.gemini.upstream import request as upstream_request
-from router.spokes.gemini.upstream.retry import retry_hint
+from router.spokes.gemini.upstream.retry import fault
 from router.spokes.gemini.upstream.stream import stream_to_hub
 from router.spokes.gemini.usage import read_usage
 from router.spokes.spoke import (
@@ -109,6 +109,6 @@ SPOKE = Spoke(
         forwarding=endpoint.no_forwarding,
         count_tokens_url=endpoint.count_tokens_url,
         model_in_url=True,
-        retry_hint=retry_hint,
+        fault=fault,
     ),
 )

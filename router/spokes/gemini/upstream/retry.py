@@ -5,9 +5,12 @@ it as `retry-after` (Codex and Claude Code retry only with one)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+
+from router.spokes.spoke import UpstreamFault
 
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
@@ -21,6 +24,14 @@ class _Body(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Body).decode
+
+
+def fault(status: int, headers: Mapping[str, str], raw: bytes) -> UpstreamFault | None:
+    """UpstreamSide.fault: the RetryInfo's delay, when the answer came without `retry-after`."""
+    if "retry-after" in headers:
+        return None
+    hint = retry_hint(raw)
+    return None if hint is None else UpstreamFault(retry_after=hint)
 
 
 def retry_hint(raw: bytes) -> str | None:
