@@ -6,11 +6,13 @@ and report everything in one pass.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from router.config.problems import Finding, SchemaPath, choice_fix
 from router.config.schema import (
+    BedrockUpstream,
     HttpUpstream,
     base_url_of,
     Route,
@@ -19,6 +21,8 @@ from router.config.schema import (
 )
 
 GLOB_CHARS = frozenset("*?[")
+# AWS region names: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, ca-west-1 ...
+_AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 
 
 def split_target(target: str) -> tuple[str, str | None]:
@@ -80,6 +84,21 @@ def check_upstream(name: str, upstream: Upstream) -> Iterator[Finding]:
             message = "base-url must be an http:// or https:// URL"
             fix = 'e.g. base-url = "https://api.deepseek.com/v1"'
             yield Finding(("upstreams", name, "base-url"), message, fix)
+    if isinstance(upstream, BedrockUpstream) and not _AWS_REGION.fullmatch(upstream.region):
+        # The region names the endpoint's host and is signed into every request: a typo is a
+        # connection error or a signature AWS refuses, far from here.
+        message = f'region "{upstream.region}" is not an AWS region name'
+        yield Finding(("upstreams", name, "region"), message, 'e.g. region = "us-east-1"')
+
+
+def check_guardrail(index: int, route: Route, upstreams: Mapping[str, Upstream]) -> Iterator[Finding]:
+    """A route's guardrail is Bedrock's: on a route with no Bedrock target it would do nothing."""
+    if route.guardrail is None:
+        return
+    names = [split_target(target)[0] for target in route_targets(route)]
+    if not any(isinstance(upstreams.get(name), BedrockUpstream) for name in names):
+        message = "guardrail applies to Bedrock upstreams, and this route targets none"
+        yield Finding(("routes", index, "guardrail"), message, "remove it, or target a kind = \"bedrock\" upstream")
 
 
 def check_route_names(routes: Sequence[tuple[int, Route]]) -> Iterator[Finding]:

@@ -21,6 +21,7 @@ from router.config.opcheck import check_ops
 from router.config.problems import Finding
 from router.config.reachability import check_conditions, client_key_names
 from router.config.rules import (
+    check_guardrail,
     check_clients,
     check_models,
     check_route_names,
@@ -73,6 +74,7 @@ def _semantic_findings(decoded: Decoded, disabled_routes: frozenset[str]) -> Ite
         yield from check_models(index, route)
         yield from check_targets(index, route, decoded.upstream_names)
         yield from check_ops(index, route, decoded.upstreams)
+        yield from check_guardrail(index, route, decoded.upstreams)
         yield from check_conditions(index, route, key_names)
     yield from check_shadowing(decoded.routes, disabled_routes)
 
