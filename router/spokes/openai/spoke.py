@@ -1,19 +1,21 @@
 """The OpenAI Chat Completions spoke: OpenAI clients (the openai SDKs, most tools) through the
 hub, and OpenAI-compatible upstreams (OpenAI, DeepSeek, OpenRouter, vLLM, Ollama, Groq, the
-built-in mock) from it."""
+built-in mock, Azure OpenAI) from it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
+from router.config.schema import AzureUpstream, Upstream
 from router.config.target import TargetContext
 from router.core.ids import new_id
 from router.core.stream import StreamMachine
 from router.hub.messages import AnthropicMessage, MessagesRequest, ModelRequestRouting
-from router.spokes.openai import errors, stream_end
+from router.spokes.openai import azure, errors, stream_end
 from router.spokes.openai.client import answer as client_answer
 from router.spokes.openai.client import content as client_content
 from router.spokes.openai.client import request as client_request
@@ -62,6 +64,41 @@ def stream_to_hub(ctx: TargetContext, model: str, values: Values) -> StreamMachi
     )
 
 
+CHAT_API = UpstreamSide(
+    kinds=("openai", "mock", "azure"),  # the built-in mock answers in OpenAI's shape; Azure OpenAI is a variant
+    table=FieldTable(
+        "openai.upstream", upstream_request.FUNCTIONS, upstream_answer.FUNCTIONS,
+        inputs={"request": MessagesRequest, "response": ChatCompletion},
+        variant_functions=upstream_content.VARIANTS,
+        directions={
+            "request": "Anthropic request → OpenAI Chat request",
+            "response": "OpenAI Chat answer → Anthropic answer",
+            "variants.content_block": "Anthropic content block → OpenAI content part",
+        },
+    ),
+    answer_decoder=msgspec.json.Decoder(ChatCompletion).decode,
+    stream_to_hub=stream_to_hub,
+    url=endpoint.chat_url,
+    headers=endpoint.headers,
+    forwarding=endpoint.no_forwarding,
+    count_tokens_url=endpoint.no_token_counter,
+)
+
+# Azure OpenAI: the same requests, answers and streams, Azure's endpoints, `api-key` and error
+# details (router.spokes.openai.azure). Without an api-version the v1 API, one URL per upstream.
+AZURE_V1 = dataclasses.replace(CHAT_API, url=azure.v1_url, headers=azure.headers, fault=azure.fault)
+
+
+def _azure_variant(settings: Upstream) -> UpstreamSide | None:
+    """An Azure upstream's side: the v1 API, or with an api-version its deployments (the model
+    in the URL; the version is the upstream's, so the side is made for it, at load)."""
+    if not isinstance(settings, AzureUpstream):
+        return None
+    if settings.api_version is None:
+        return AZURE_V1
+    return dataclasses.replace(AZURE_V1, url=azure.deployment_url(settings.api_version), model_in_url=True)
+
+
 SPOKE = Spoke(
     name="openai",
     title="OpenAI Chat Completions",
@@ -91,23 +128,5 @@ SPOKE = Spoke(
         model_list=model_list,
         error_paths=("/v1/completions", "/v1/embeddings"),
     ),
-    upstream_side=UpstreamSide(
-        kinds=("openai", "mock"),  # the built-in mock answers in OpenAI's shape
-        table=FieldTable(
-            "openai.upstream", upstream_request.FUNCTIONS, upstream_answer.FUNCTIONS,
-            inputs={"request": MessagesRequest, "response": ChatCompletion},
-            variant_functions=upstream_content.VARIANTS,
-            directions={
-                "request": "Anthropic request → OpenAI Chat request",
-                "response": "OpenAI Chat answer → Anthropic answer",
-                "variants.content_block": "Anthropic content block → OpenAI content part",
-            },
-        ),
-        answer_decoder=msgspec.json.Decoder(ChatCompletion).decode,
-        stream_to_hub=stream_to_hub,
-        url=endpoint.chat_url,
-        headers=endpoint.headers,
-        forwarding=endpoint.no_forwarding,
-        count_tokens_url=endpoint.no_token_counter,
-    ),
+    upstream_side=dataclasses.replace(CHAT_API, variant=_azure_variant),
 )
