@@ -1,0 +1,275 @@
+"""AWS event streams (`application/vnd.amazon.eventstream`, what ConverseStream and
+InvokeModelWithResponseStream answer) → server-sent events, for the relay's SSE parser and the
+stream machines behind it (the spoke's StreamFraming.reframe).
+
+Each binary frame (prelude: total and headers lengths and a CRC32; typed headers; a payload; a
+CRC32 of the whole) is parsed by botocore's EventStreamBuffer, which checks both CRCs. botocore is
+an optional extra, imported here only when a stream is read: importing the spoke never needs it,
+and a Bedrock upstream cannot be configured without it (`router check` says so).
+
+    ConverseStream    `:message-type: event`, `:event-type: contentBlockDelta`, payload JSON
+                      → `event: contentBlockDelta\\ndata: <payload as sent>\\n\\n`
+    InvokeModel       `:event-type: chunk`, payload `{"bytes": "<base64 of one Anthropic event>"}`
+                      → `event: <the event's type>\\ndata: <the event JSON>\\n\\n`, the SSE the
+                      Anthropic API itself sends
+    either            `:message-type: exception` (`:exception-type: throttlingException`, payload
+                      `{"message": …}`) → an UpstreamStatusError with the status the type means
+                      (router.spokes.bedrock.errors): the relay sends the client's error event.
+
+Frames may be split anywhere across reads. What a read converted before an exception or a broken
+frame still goes out, then the error. A frame over 16 MiB, a CRC mismatch or a body that ends
+mid-frame is an UpstreamProtocolError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+
+from router.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from router.spokes.bedrock.errors import error_status
+
+# Larger than any event an LLM stream carries (a whole tool call's input is one delta at most),
+# and small enough that a broken length never makes us buffer much. botocore allows 24 MiB.
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+# (event type, payload, upstream) → the SSE event it becomes (b"" for none)
+_Convert = Callable[[str, bytes, str], bytes]
+
+
+def _buffer() -> Any:
+    """botocore's incremental frame parser, imported only when a stream is read (botocore is an
+    optional extra and ships no type hints), with its header parser remembering what it parsed."""
+    from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]
+
+    buffer = EventStreamBuffer()
+    parser = getattr(buffer, "_header_parser", None)
+    if parser is not None:  # botocore's attribute since 2018: without it, every frame's headers are parsed
+        buffer._header_parser = _RememberedHeaders(parser)
+    return buffer
+
+
+class _RememberedHeaders:
+    """botocore's header parser, asked once per distinct header block of a stream.
+
+    A stream's frames repeat a handful of header blocks (one per event type), and botocore parses
+    headers a field at a time in Python: ~70 % of its time per frame. The frame's CRC is checked
+    before its headers are parsed, so a remembered block is one that arrived intact. The blocks
+    are per stream and at most `_REMEMBERED` of them: a stream of ever-new headers costs only
+    botocore's own time."""
+
+    __slots__ = ("_parse", "_seen")
+
+    _REMEMBERED = 32
+
+    def __init__(self, parser: Any) -> None:
+        self._parse = parser.parse
+        self._seen: dict[bytes, Any] = {}
+
+    def parse(self, data: bytes) -> Any:
+        headers = self._seen.get(data)
+        if headers is None:
+            headers = self._parse(data)
+            if len(self._seen) < self._REMEMBERED:
+                self._seen[data] = headers
+        return headers
+
+
+class _ExceptionPayload(msgspec.Struct, gc=False):
+    """An exception frame's payload. ModelStreamErrorException adds what the model said."""
+
+    message: str | None = None
+    message_upper: str | None = msgspec.field(name="Message", default=None)  # some AWS services capitalise it
+    original_status_code: int | None = msgspec.field(name="originalStatusCode", default=None)
+    original_message: str | None = msgspec.field(name="originalMessage", default=None)
+
+
+class _PayloadPart(msgspec.Struct, gc=False):
+    """An InvokeModel `chunk`: msgspec decodes the base64 string to the event's JSON bytes."""
+
+    bytes_: bytes = msgspec.field(name="bytes", default=b"")
+
+
+class _Typed(msgspec.Struct, gc=False):
+    type: str = ""
+
+
+_decode_exception = msgspec.json.Decoder(_ExceptionPayload).decode
+_decode_part = msgspec.json.Decoder(_PayloadPart).decode
+_decode_typed = msgspec.json.Decoder(_Typed).decode
+
+
+class EventStreamReframer:
+    """Binary frames in, at any split, SSE events out; one per stream.
+
+    `feed` returns the events the frames completed so far made. After an exception frame or a
+    broken frame it returns what came before that frame, and `failure` holds the error: the
+    caller raises it (converse_events and invoke_events do); later feeds return nothing. `end`
+    checks the body did not stop mid-frame."""
+
+    __slots__ = ("_buffer", "_convert", "_pending", "_upstream", "failure")
+
+    def __init__(self, convert: _Convert, upstream: str) -> None:
+        self._buffer = _buffer()
+        self._convert = convert
+        self._upstream = upstream
+        self._pending = 0  # bytes fed and not yet parsed into a frame
+        self.failure: UpstreamError | None = None
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.failure is not None or not chunk:
+            return b""
+        self._buffer.add_data(chunk)
+        self._pending += len(chunk)
+        out: list[bytes] = []
+        try:
+            for message in self._buffer:
+                size = message.prelude.total_length
+                if size > MAX_FRAME_BYTES:
+                    raise self._broken(f"a frame of {size} bytes (at most {MAX_FRAME_BYTES})")
+                self._pending -= size
+                converted = self._message(message.headers, message.payload)
+                if self.failure is not None:
+                    break
+                if converted:
+                    out.append(converted)
+            else:
+                if self._pending > MAX_FRAME_BYTES:  # a frame still incomplete past the bound
+                    raise self._broken(f"a frame of over {MAX_FRAME_BYTES} bytes")
+        except UpstreamError as exc:
+            self.failure = exc
+        except Exception as exc:  # noqa: BLE001 - botocore's parser on bytes it cannot parse
+            # ChecksumMismatch, a length over botocore's bounds, an unknown header type, a
+            # header that is not UTF-8: all the same to the client, a stream we cannot read.
+            self.failure = self._broken(f"a malformed frame ({type(exc).__name__}: {exc})")
+        return b"".join(out)
+
+    def end(self) -> None:
+        """The body ended: raises UpstreamProtocolError if it stopped inside a frame."""
+        if self.failure is None and self._pending:
+            self.failure = self._broken(f"a frame cut short ({self._pending} bytes of it)")
+        if self.failure is not None:
+            raise self.failure
+
+    def _message(self, headers: Mapping[str, Any], payload: bytes) -> bytes:
+        kind = headers.get(":message-type")
+        if kind == "event":
+            event_type = headers.get(":event-type")
+            return self._convert(event_type, payload, self._upstream) if isinstance(event_type, str) else b""
+        if kind == "exception":
+            self.failure = stream_exception(str(headers.get(":exception-type") or "exception"), payload,
+                                            self._upstream)
+        elif kind == "error":  # the framing's own error message: its code and message are headers
+            self.failure = failed_mid_stream(str(headers.get(":error-code") or "error"),
+                                             str(headers.get(":error-message") or "no message"), self._upstream)
+        return b""  # another message type: nothing Bedrock sends today, nothing to convert
+
+    def _broken(self, what: str) -> UpstreamProtocolError:
+        return UpstreamProtocolError(f"upstream {self._upstream!r} sent an unreadable event stream: {what}")
+
+
+def stream_exception(exception_type: str, payload: bytes, upstream: str) -> UpstreamError:
+    """An exception frame → the error the client's stream ends with."""
+    try:
+        body = _decode_exception(payload)
+    except (msgspec.DecodeError, RecursionError):
+        body = _ExceptionPayload()
+    message = body.message or body.message_upper or "no message"
+    said = " ".join(str(part) for part in (body.original_status_code, body.original_message) if part)
+    if said:  # ModelStreamErrorException: what the model itself answered
+        message += f" (the model said {said})"
+    return failed_mid_stream(exception_type, message, upstream)
+
+
+def failed_mid_stream(exception_type: str, message: str, upstream: str) -> UpstreamStatusError:
+    return UpstreamStatusError(error_status(exception_type),
+                               f"upstream {upstream!r} failed mid-stream: {exception_type}: {message}")
+
+
+# --- ConverseStream ---------------------------------------------------------------------------
+
+_CONVERSE_EVENTS = ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop",
+                    "metadata")
+_CONVERSE_PREFIXES: Mapping[str, bytes] = MappingProxyType(
+    {name: b"event: " + name.encode() + b"\ndata: " for name in _CONVERSE_EVENTS})
+
+
+def converse_event(event_type: str, payload: bytes, upstream: str) -> bytes:
+    """One ConverseStream event → one SSE event named by its type, the payload as sent."""
+    prefix = _CONVERSE_PREFIXES.get(event_type) or _prefix(event_type)
+    return b"" if prefix is None else prefix + _one_line(payload) + b"\n\n"
+
+
+# --- InvokeModelWithResponseStream --------------------------------------------------------------
+
+_ANTHROPIC_EVENTS = ("message_start", "content_block_start", "content_block_delta", "content_block_stop",
+                     "message_delta", "message_stop", "ping", "error")
+# What an Anthropic event's JSON starts with, as Claude on Bedrock sends it (`type` first, no
+# spaces) → its SSE event's opening: the event named without decoding the JSON.
+_ANTHROPIC_PREFIXES: Mapping[bytes, bytes] = MappingProxyType(
+    {b'{"type":"' + name.encode() + b'"': b"event: " + name.encode() + b"\ndata: " for name in _ANTHROPIC_EVENTS})
+_TYPE_END = len('{"type":"') + 1  # where the closing quote of the shortest event name may be found from
+
+
+def invoke_event(event_type: str, payload: bytes, upstream: str) -> bytes:
+    """One InvokeModel `chunk` → the Anthropic event it carries, as the Anthropic API streams it."""
+    if event_type != "chunk":
+        return b""  # nothing else is an Anthropic event
+    try:
+        data = _decode_part(payload).bytes_
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise UpstreamProtocolError(f"upstream {upstream!r} sent an unreadable stream chunk: {exc}") from None
+    prefix = _ANTHROPIC_PREFIXES.get(data[: data.find(b'"', _TYPE_END) + 1]) or _named_by_type(data, upstream)
+    return b"" if prefix is None else prefix + _one_line(data) + b"\n\n"
+
+
+def _named_by_type(data: bytes, upstream: str) -> bytes | None:
+    """The slow way, for JSON spaced differently or a type we have no prefix for."""
+    try:
+        name = _decode_typed(data).type
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise UpstreamProtocolError(f"upstream {upstream!r} sent a stream chunk that is not an event: {exc}") from None
+    return _prefix(name)
+
+
+# --- both ---------------------------------------------------------------------------------------
+
+
+def _prefix(name: str) -> bytes | None:
+    """`event: NAME\\ndata: ` for a name we have no template for, if it is one word (a name with
+    a line break would forge SSE lines); None drops the event."""
+    if name and name.isascii() and name.replace("_", "").replace("-", "").isalnum():
+        return b"event: " + name.encode() + b"\ndata: "
+    return None
+
+
+def _one_line(payload: bytes) -> bytes:
+    """An SSE data line ends at a line break. JSON may have them only as whitespace between
+    tokens (never raw in a string), so they become spaces."""
+    if b"\n" in payload or b"\r" in payload:
+        return b" ".join(payload.splitlines())
+    return payload
+
+
+async def _reframed(chunks: AsyncIterator[bytes], convert: _Convert, upstream: str) -> AsyncIterator[bytes]:
+    reframer = EventStreamReframer(convert, upstream)
+    async for chunk in chunks:
+        out = reframer.feed(chunk)
+        if out:
+            yield out
+        if reframer.failure is not None:
+            raise reframer.failure
+    reframer.end()
+
+
+def converse_events(chunks: AsyncIterator[bytes], upstream: str) -> AsyncIterator[bytes]:
+    """ConverseStream's body → SSE events named as Converse names them (StreamFraming.reframe)."""
+    return _reframed(chunks, converse_event, upstream)
+
+
+def invoke_events(chunks: AsyncIterator[bytes], upstream: str) -> AsyncIterator[bytes]:
+    """InvokeModelWithResponseStream's body → the Anthropic SSE events it carries (StreamFraming.reframe)."""
+    return _reframed(chunks, invoke_event, upstream)
