@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from router.config.envref import parse_env_ref
 from router.config.problems import Finding, SchemaPath, format_path
-from router.config.schema import AnthropicUpstream, Auth, BedrockUpstream, GeminiUpstream, KeyHash, Upstream, Vertex
+from router.config.schema import AnthropicUpstream, Auth, AzureUpstream, BedrockUpstream, GeminiUpstream, KeyHash, Upstream, Vertex
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -129,8 +129,14 @@ def _upstream_key(
     users: Sequence[str],
     result: UpstreamKeys,
 ) -> str | None:
+    if isinstance(upstream, AzureUpstream | AnthropicUpstream) and upstream.entra is not None:
+        _entra_credentials(name, upstream, result)
+        return None  # no key: Entra ID tokens, made per request
     if isinstance(upstream, GeminiUpstream | AnthropicUpstream) and upstream.vertex is not None:
         return _vertex_credentials(name, upstream, upstream.vertex, environ, users, result)
+    if isinstance(upstream, AzureUpstream) and upstream.api_key is None:
+        result.findings.append(_azure_without_credentials(name))
+        return None
     if isinstance(upstream, BedrockUpstream) and not botocore_installed():
         # Needed with an API key too: Bedrock streams are AWS event streams, read with its parser.
         _off_or_error(name, upstream, result, Finding(
@@ -190,6 +196,36 @@ def _vertex_credentials(
             "Application Default Credentials"))
         return None
     return key_file
+
+
+def _entra_credentials(name: str, upstream: AzureUpstream | AnthropicUpstream, result: UpstreamKeys) -> None:
+    """An upstream with `entra` authenticates with Microsoft Entra ID tokens, made by
+    azure-identity (an optional extra) per request: instead of any other credentials."""
+    if upstream.api_key is not None:
+        message = "entra authenticates with Microsoft Entra ID tokens; remove api-key"
+        result.findings.append(Finding(("upstreams", name, "api-key"), message, "delete the api-key line, or entra"))
+    if isinstance(upstream, AnthropicUpstream) and upstream.vertex is not None:
+        message = "entra (Azure AI Foundry) and vertex (Google Cloud) name different clouds"
+        result.findings.append(Finding(("upstreams", name, "entra"), message, "keep one of them"))
+    if not azure_identity_installed():
+        _off_or_error(name, upstream, result, Finding(
+            ("upstreams", name, "entra"), "entra needs azure-identity",
+            "pip install 'router[azure]' (or pip install azure-identity)"))
+
+
+def _azure_without_credentials(name: str) -> Finding:
+    message = "an azure upstream needs api-key or entra"
+    fix = f'add api-key = "env:{_variable_for(name)}", or entra = {{}} for Microsoft Entra ID tokens'
+    return Finding(("upstreams", name), message, fix)
+
+
+def azure_identity_installed() -> bool:
+    """Whether azure-identity can be imported, without importing it (only
+    router.upstream.azure_credentials does, when a token is needed)."""
+    try:
+        return importlib.util.find_spec("azure.identity") is not None
+    except ModuleNotFoundError:  # no `azure` namespace package at all
+        return False
 
 
 def _off_or_error(name: str, upstream: Upstream, result: UpstreamKeys, finding: Finding) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from router.config.schema import AnthropicUpstream, HttpUpstream, Upstream
 
 # The Messages API version Vertex AI takes, in the body (it reads no anthropic-version header).
 VERTEX_VERSION = "vertex-2023-10-16"
+# Azure AI Foundry's resource hosts, where Claude is served under /anthropic.
+FOUNDRY_HOST_SUFFIX = ".services.ai.azure.com"
 
 
 def messages_url(base_url: str, model: str = "", stream: bool = False) -> str:
@@ -28,13 +30,29 @@ def count_tokens_url(base_url: str) -> str:
 
 
 def headers(upstream: Upstream, api_key: str | None) -> dict[str, str]:
-    """Credentials go in headers, never in the URL (URLs end up in logs and error messages)."""
+    """Credentials go in headers, never in the URL (URLs end up in logs and error messages).
+    With `entra` there is no key: the upstream client adds an Entra ID bearer token per request."""
     ours = _plain_headers(upstream)
     if isinstance(upstream, AnthropicUpstream):
         ours["anthropic-version"] = upstream.anthropic_version
+        if upstream.entra is not None:
+            return ours
     if api_key:
         ours["x-api-key"] = api_key
+        if on_foundry(upstream):
+            # Azure AI Foundry takes `x-api-key`; the anthropic SDK's Foundry client sends the
+            # key as `api-key` too, "for backwards compatibility" (deployments that read only
+            # Azure's usual header), and so do we, to Foundry hosts only.
+            ours["api-key"] = api_key
     return ours
+
+
+def on_foundry(upstream: Upstream) -> bool:
+    """Claude on Azure AI Foundry: `https://{resource}.services.ai.azure.com/anthropic`."""
+    if not isinstance(upstream, AnthropicUpstream) or upstream.base_url is None:
+        return False
+    host = urlsplit(upstream.base_url).hostname or ""
+    return host.endswith(FOUNDRY_HOST_SUFFIX)
 
 
 def _plain_headers(upstream: Upstream) -> dict[str, str]:
