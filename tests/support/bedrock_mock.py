@@ -39,7 +39,8 @@ It checks requests as Bedrock does, a 400 ValidationException otherwise: Convers
 (user first, roles alternating), blank text blocks, empty turns, toolUse/toolResult without a
 toolConfig, a reasoningText whose signature it did not issue (or none: a history from another
 model must not carry signature-less reasoning), redactedContent it did not issue; InvokeModel's
-body (anthropic_version "bedrock-2023-05-31" and max_tokens required; `model` and `stream`
+body (anthropic_version "bedrock-2023-05-31", or the Anthropic API version the anthropic SDK's
+Bedrock client sends, and max_tokens required; `model` and `stream`
 refused as extraneous keys).
 
 The model id (its last `/` segment for an ARN) scripts failures:
@@ -107,6 +108,9 @@ REDACTED_TRIGGER = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193
 THOUGHT = "Considering the question."
 INPUT_TOKENS, OUTPUT_TOKENS, CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, LATENCY_MS = 11, 7, 3, 5, 42
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
+# Bedrock's own version, or an Anthropic API version: the anthropic SDK's Bedrock client (2.x) sends
+# its API version (e.g. "2026-10-21") in the body.
+_ANTHROPIC_VERSION = re.compile(r"bedrock-2023-05-31|\d{4}-\d{2}-\d{2}")
 EVENTSTREAM = b"application/vnd.amazon.eventstream"
 PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
 _WORD = re.compile(r"\S+\s*")
@@ -123,8 +127,8 @@ SCRIPTED_ERRORS = {
     500: ("InternalServerException", "The system encountered an unexpected error during processing. Try your request again."),
     503: ("ServiceUnavailableException", "Bedrock is unable to process your request."),
 }
-NOT_READY = ("ModelNotReadyException", "Model is not ready to serve inference requests. The AWS SDK will "
-             "automatically retry the operation up to 5 times.")
+NOT_READY = ("ModelNotReadyException",
+             "Model is not ready to serve inference requests. The AWS SDK will automatically retry the operation up to 5 times.")
 
 
 # --- Converse -----------------------------------------------------------------------------------
@@ -317,7 +321,7 @@ def invoke_error(request: Json) -> str | None:
     for key in ("anthropic_version", "max_tokens", "messages"):
         if key not in request:
             return f"Malformed input request: #: required key [{key}] not found, please reformat your input and try again."
-    if request["anthropic_version"] != ANTHROPIC_VERSION:
+    if not _ANTHROPIC_VERSION.fullmatch(str(request["anthropic_version"])):
         return f"Malformed input request: #/anthropic_version: {request['anthropic_version']} is not a valid enum value, please reformat your input and try again."
     return None
 

@@ -23,7 +23,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -121,8 +121,9 @@ def _parse(header: str) -> _Authorization | Refusal:
     if len(scope) != 5:
         return _invalid(f"Credential should be of the form AKID/DATE/REGION/SERVICE/aws4_request, "
                         f"not '{parameters['Credential']}'.")
-    return _Authorization(*scope, signed_headers=parameters["SignedHeaders"].split(";"),
-                          signature=parameters["Signature"])
+    access_key, date, region, service, terminator = scope
+    return _Authorization(access_key, date, region, service, terminator,
+                          signed_headers=parameters["SignedHeaders"].split(";"), signature=parameters["Signature"])
 
 
 def _token_refusal(request: ReceivedRequest, credentials: KnownCredentials, now: datetime | None) -> Refusal | None:
@@ -147,7 +148,7 @@ def _scope_refusal(request: ReceivedRequest, authorization: _Authorization, regi
         return _invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
     stamp = request.header("x-amz-date")
     try:
-        signed_at = datetime.strptime(stamp or "", TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+        signed_at = datetime.strptime(stamp or "", TIMESTAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return _invalid(f"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header, "
                         f"in the form {TIMESTAMP_FORMAT}, not '{stamp}'.")
@@ -207,4 +208,4 @@ def _invalid(message: str) -> Refusal:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(timezone.utc)
+    return now if now is not None else datetime.now(UTC)
