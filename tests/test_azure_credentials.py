@@ -158,7 +158,12 @@ def test_default_credential_passes_the_managed_identity_client_id(monkeypatch: p
     import azure.identity
 
     seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", lambda **kwargs: seen.append(kwargs) or object())
+
+    def fake(**kwargs: Any) -> object:
+        seen.append(kwargs)
+        return object()
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", fake)
     default_credential(None)
     default_credential("abc")
     assert seen == [{}, {"managed_identity_client_id": "abc"}]

@@ -33,7 +33,8 @@ class ChatMessage(msgspec.Struct):
 
 
 class Choice(msgspec.Struct):
-    message: ChatMessage
+    # Azure OpenAI may leave the message out of a choice its content filter stopped whole.
+    message: ChatMessage = msgspec.field(default_factory=ChatMessage)
     index: int = 0
     finish_reason: str | None = None
 
