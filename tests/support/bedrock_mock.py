@@ -65,8 +65,6 @@ import binascii
 import hashlib
 import json
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -77,6 +75,7 @@ import httpx
 import msgspec
 import uvicorn
 
+from tests.spokes.bedrock.frames import event_frame, exception_frame, frame
 from tests.support import anthropic_mock
 from tests.support.mock_upstream import MockUpstream, Scope, _body, _send_json
 from tests.support.scripted_calls import Call, Offered, chosen
@@ -346,26 +345,11 @@ def _as_messages_request(request: Json, model: str) -> Json:
 
 
 # --- event-stream frames ------------------------------------------------------------------------
-# A private copy of the encoder (tests/spokes/bedrock/frames.py did not exist when this was
-# written): prelude (total length, headers length, CRC32), string headers, payload, CRC32.
-
-def _frame(headers: list[tuple[str, str]], payload: bytes) -> bytes:
-    encoded = b"".join(struct.pack(">B", len(name)) + name.encode() + b"\x07" + struct.pack(">H", len(value.encode()))
-                       + value.encode() for name, value in headers)
-    prelude = struct.pack(">II", 16 + len(encoded) + len(payload), len(encoded))
-    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
-    return message + struct.pack(">I", zlib.crc32(message))
-
+# Encoded by tests/spokes/bedrock/frames.py; Bedrock pads every event's JSON with a `p` member (its
+# length hides the content's), so the router's decoder must ignore members it does not know.
 
 def _event_frame(event_type: str, payload: Json) -> bytes:
-    padded = {**payload, "p": PADDING[: 1 + len(json.dumps(payload)) % len(PADDING)]}
-    return _frame([(":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")],
-                  msgspec.json.encode(padded))
-
-
-def _exception_frame(exception_type: str, payload: Json) -> bytes:
-    return _frame([(":exception-type", exception_type), (":content-type", "application/json"),
-                   (":message-type", "exception")], msgspec.json.encode(payload))
+    return event_frame(event_type, {**payload, "p": PADDING[: 1 + len(json.dumps(payload)) % len(PADDING)]})
 
 
 def _chunk_frame(event: Json) -> bytes:
@@ -375,11 +359,12 @@ def _chunk_frame(event: Json) -> bytes:
 def _scripted_end(script: str) -> bytes | None:
     """The exception frame a scripted stream ends with."""
     if script == "stream-throttle":
-        return _exception_frame("throttlingException", {"message": SCRIPTED_ERRORS[429][1]})
-    if script == "stream-error":
-        return _exception_frame("modelStreamErrorException", {
-            "message": "The model stream failed: scripted", "originalStatusCode": 500,
-            "originalMessage": "scripted stream error"})
+        return exception_frame("throttlingException", SCRIPTED_ERRORS[429][1])
+    if script == "stream-error":  # with the members Bedrock adds to this exception
+        return frame({":exception-type": "modelStreamErrorException", ":content-type": "application/json",
+                      ":message-type": "exception"},
+                     msgspec.json.encode({"message": "The model stream failed: scripted", "originalStatusCode": 500,
+                                          "originalMessage": "scripted stream error"}))
     return None
 
 
