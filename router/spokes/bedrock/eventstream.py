@@ -24,6 +24,7 @@ mid-frame is an UpstreamProtocolError.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -42,40 +43,35 @@ _Convert = Callable[[str, bytes, str], bytes]
 
 def _buffer() -> Any:
     """botocore's incremental frame parser, imported only when a stream is read (botocore is an
-    optional extra and ships no type hints), with its header parser remembering what it parsed."""
+    optional extra and ships no type hints), its header parsing cached (_parsed_headers)."""
     from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]
 
     buffer = EventStreamBuffer()
-    parser = getattr(buffer, "_header_parser", None)
-    if parser is not None:  # botocore's attribute since 2018: without it, every frame's headers are parsed
-        buffer._header_parser = _RememberedHeaders(parser)
+    if hasattr(buffer, "_header_parser"):  # botocore's attribute since 2018; without it, just slower
+        buffer._header_parser = _CachedHeaderParser()
     return buffer
 
 
-class _RememberedHeaders:
-    """botocore's header parser, asked once per distinct header block of a stream.
+class _CachedHeaderParser:
+    """botocore's EventStreamHeaderParser, asked once per distinct header block."""
 
-    A stream's frames repeat a handful of header blocks (one per event type), and botocore parses
-    headers a field at a time in Python: ~70 % of its time per frame. The frame's CRC is checked
-    before its headers are parsed, so a remembered block is one that arrived intact. The blocks
-    are per stream and at most `_REMEMBERED` of them: a stream of ever-new headers costs only
-    botocore's own time."""
+    __slots__ = ()
 
-    __slots__ = ("_parse", "_seen")
+    @staticmethod
+    def parse(data: bytes) -> Mapping[str, Any]:
+        return _parsed_headers(data)
 
-    _REMEMBERED = 32
 
-    def __init__(self, parser: Any) -> None:
-        self._parse = parser.parse
-        self._seen: dict[bytes, Any] = {}
+@lru_cache(maxsize=64)
+def _parsed_headers(data: bytes) -> Mapping[str, Any]:
+    """A frame's headers, read-only. Bedrock's frames repeat a handful of header blocks (one per
+    event type), and botocore parses headers a field at a time in Python: ~70 % of its time per
+    frame, done here once per process instead. botocore checks a frame's CRC before it parses
+    its headers, so only intact blocks get here; a stream of ever-new headers costs botocore's
+    own time and evicts nothing that matters for long."""
+    from botocore.eventstream import EventStreamHeaderParser
 
-    def parse(self, data: bytes) -> Any:
-        headers = self._seen.get(data)
-        if headers is None:
-            headers = self._parse(data)
-            if len(self._seen) < self._REMEMBERED:
-                self._seen[data] = headers
-        return headers
+    return MappingProxyType(EventStreamHeaderParser().parse(data))
 
 
 class _ExceptionPayload(msgspec.Struct, gc=False):

@@ -8,8 +8,11 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import subprocess
+import sys
 from binascii import crc32
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -439,3 +442,24 @@ def test_exception_type_from_the_header_first() -> None:
 def test_exception_type_from_the_body(body: bytes, name: str | None) -> None:
     assert exception_type(None, body) == name
     assert exception_type("", body) == name
+
+
+# --- botocore, only when a stream is read ---------------------------------------------------------
+
+
+def test_importing_the_modules_needs_no_botocore() -> None:
+    code = ("import sys; import router.spokes.bedrock.eventstream, router.spokes.bedrock.stream, "
+            "router.spokes.bedrock.errors; assert 'botocore' not in sys.modules, 'botocore imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])
+
+
+def test_botocores_header_parser_is_the_cached_one() -> None:
+    """A botocore that renames the attribute would make every frame ~2x dearer: noticed here."""
+    assert isinstance(eventstream._buffer()._header_parser, eventstream._CachedHeaderParser)
+
+
+def test_cached_headers_are_read_only() -> None:
+    parsed = eventstream._parsed_headers(CONVERSE[12:12 + struct.unpack("!I", CONVERSE[4:8])[0]])
+    assert parsed[":event-type"] == "messageStart"
+    with pytest.raises(TypeError):
+        parsed[":event-type"] = "x"  # type: ignore[index]
