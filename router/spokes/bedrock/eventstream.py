@@ -120,27 +120,17 @@ class EventStreamReframer:
             return b""
         self._buffer.add_data(chunk)
         self._pending += len(chunk)
+        frames, broken = self._frames()
         out: list[bytes] = []
         try:
-            for message in self._buffer:
-                size = message.prelude.total_length
-                if size > MAX_FRAME_BYTES:
-                    raise self._broken(f"a frame of {size} bytes (at most {MAX_FRAME_BYTES})")
-                self._pending -= size
-                converted = self._message(message.headers, message.payload)
-                if self.failure is not None:
-                    break
+            for headers, payload in frames:
+                converted = self._message(headers, payload)
                 if converted:
                     out.append(converted)
-            else:
-                if self._pending > MAX_FRAME_BYTES:  # a frame still incomplete past the bound
-                    raise self._broken(f"a frame of over {MAX_FRAME_BYTES} bytes")
-        except UpstreamError as exc:
+        except UpstreamError as exc:  # an exception frame, or a payload that is not what its type says
             self.failure = exc
-        except Exception as exc:  # noqa: BLE001 - botocore's parser on bytes it cannot parse
-            # ChecksumMismatch, a length over botocore's bounds, an unknown header type, a
-            # header that is not UTF-8: all the same to the client, a stream we cannot read.
-            self.failure = self._broken(f"a malformed frame ({type(exc).__name__}: {exc})")
+        else:
+            self.failure = broken
         return b"".join(out)
 
     def end(self) -> None:
@@ -150,17 +140,36 @@ class EventStreamReframer:
         if self.failure is not None:
             raise self.failure
 
+    def _frames(self) -> tuple[list[tuple[Mapping[str, Any], bytes]], UpstreamProtocolError | None]:
+        """The (headers, payload) of each frame the buffer now holds whole, and the error that
+        stopped the parse, if one did (what came before it still counts)."""
+        frames: list[tuple[Mapping[str, Any], bytes]] = []
+        try:
+            for message in self._buffer:
+                size = message.prelude.total_length
+                if size > MAX_FRAME_BYTES:
+                    return frames, self._broken(f"a frame of {size} bytes (at most {MAX_FRAME_BYTES})")
+                self._pending -= size
+                frames.append((message.headers, message.payload))
+        except Exception as exc:  # noqa: BLE001 - botocore's parser on bytes it cannot parse
+            # ChecksumMismatch, a length over botocore's bounds, an unknown header type, a
+            # header that is not UTF-8: all the same to the client, a stream we cannot read.
+            return frames, self._broken(f"a malformed frame ({type(exc).__name__}: {exc})")
+        if self._pending > MAX_FRAME_BYTES:  # a frame still incomplete past the bound
+            return frames, self._broken(f"a frame of over {MAX_FRAME_BYTES} bytes")
+        return frames, None
+
     def _message(self, headers: Mapping[str, Any], payload: bytes) -> bytes:
+        """One frame → its SSE event (b"" for none). Raises the error an exception frame carries."""
         kind = headers.get(":message-type")
         if kind == "event":
             event_type = headers.get(":event-type")
             return self._convert(event_type, payload, self._upstream) if isinstance(event_type, str) else b""
         if kind == "exception":
-            self.failure = stream_exception(str(headers.get(":exception-type") or "exception"), payload,
-                                            self._upstream)
-        elif kind == "error":  # the framing's own error message: its code and message are headers
-            self.failure = failed_mid_stream(str(headers.get(":error-code") or "error"),
-                                             str(headers.get(":error-message") or "no message"), self._upstream)
+            raise stream_exception(str(headers.get(":exception-type") or "exception"), payload, self._upstream)
+        if kind == "error":  # the framing's own error message: its code and message are headers
+            raise failed_mid_stream(str(headers.get(":error-code") or "error"),
+                                    str(headers.get(":error-message") or "no message"), self._upstream)
         return b""  # another message type: nothing Bedrock sends today, nothing to convert
 
     def _broken(self, what: str) -> UpstreamProtocolError:
