@@ -304,6 +304,34 @@ def test_converse_rules(runtime: BaseClient, messages: list[Json], message: str)
     assert error.value.response["Error"]["Message"].startswith(message)
 
 
+def test_converse_tool_results_answer_the_ids_asked(runtime: BaseClient) -> None:
+    asked = {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {}}}]}
+
+    def answered(*ids: str) -> list[Json]:
+        results = [{"toolResult": {"toolUseId": id_, "content": [{"text": "sunny"}]}} for id_ in ids]
+        return [{"role": "user", "content": [{"text": "weather?"}]}, asked, {"role": "user", "content": results}]
+    assert runtime.converse(modelId=PROFILE, messages=answered("tooluse_1"), toolConfig={"tools": [WEATHER]})
+    with pytest.raises(ClientError, match="Expected toolResult blocks at messages.2.content for the following Ids: tooluse_1"):
+        runtime.converse(modelId=PROFILE, messages=answered("tooluse_renamed"), toolConfig={"tools": [WEATHER]})
+    with pytest.raises(ClientError, match="exceeds the number of toolUse blocks of previous turn"):
+        runtime.converse(modelId=PROFILE, messages=answered("tooluse_1", "tooluse_2"), toolConfig={"tools": [WEATHER]})
+
+
+def test_converse_images_and_documents(upstream: str, runtime: BaseClient) -> None:
+    picture = {"image": {"format": "png", "source": {"bytes": b"\x89PNG..."}}}
+    paper = {"document": {"format": "txt", "name": "notes (v2)", "source": {"bytes": b"some notes"}}}
+    answer = runtime.converse(modelId=PROFILE, messages=[{"role": "user", "content": [{"text": "look"}, picture, paper]}])
+    assert answer["output"]["message"]["content"] == [{"text": "Echo: look"}]
+    url = _converse_url(upstream)
+    for block, message in [({"image": {"format": "image/png", "source": {"bytes": "aGk="}}}, "Member must satisfy enum"),
+                           ({"image": {"format": "png", "source": {"bytes": "data:image/png;base64,aGk="}}}, "Invalid base64"),
+                           ({"document": {"format": "txt", "name": "notes.txt", "source": {"bytes": "aGk="}}},
+                            "The document file name can only contain")]:
+        body = json.dumps({"messages": [{"role": "user", "content": [{"text": "look"}, block]}]}).encode()
+        refused = _post(url, body, _signed(url, body))
+        assert refused.status_code == 400 and message in refused.json()["message"]
+
+
 def test_converse_usage_with_cache_points_and_max_tokens(runtime: BaseClient) -> None:
     cached = runtime.converse(modelId=PROFILE, system=[{"text": "be brief"}, {"cachePoint": {"type": "default"}}], **HELLO)
     assert cached["usage"] == {"inputTokens": 11, "outputTokens": 7, "cacheReadInputTokens": 3,

@@ -37,7 +37,9 @@ The answers are deterministic, like the other mocks':
 
 It checks requests as Bedrock does, a 400 ValidationException otherwise: Converse's turn order
 (user first, roles alternating), blank text blocks, empty turns, toolUse/toolResult without a
-toolConfig, a reasoningText whose signature it did not issue (or none: a history from another
+toolConfig, toolResults that do not answer the previous turn's toolUse ids one for one, image and
+document formats outside Bedrock's lists (`png`, not `image/png`), bytes not in base64, document
+names with characters Bedrock refuses (a `.`), a reasoningText whose signature it did not issue (or none: a history from another
 model must not carry signature-less reasoning), redactedContent it did not issue; InvokeModel's
 body (anthropic_version "bedrock-2023-05-31", or the Anthropic API version the anthropic SDK's
 Bedrock client sends, and max_tokens required; `model` and `stream`
@@ -66,6 +68,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
@@ -112,6 +115,9 @@ ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _ANTHROPIC_VERSION = re.compile(r"bedrock-2023-05-31|\d{4}-\d{2}-\d{2}")
 EVENTSTREAM = b"application/vnd.amazon.eventstream"
 PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
+MEDIA_FORMATS = {"image": {"png", "jpeg", "gif", "webp"},
+                 "document": {"pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"}}
+_DOCUMENT_NAME = re.compile(r"(?:[A-Za-z0-9\-()\[\]]| (?! ))+")
 _WORD = re.compile(r"\S+\s*")
 _ROUTE = re.compile(r"/model/(?P<model>[^/]+)/(?P<action>converse|converse-stream|invoke|invoke-with-response-stream)$")
 _BEDROCK_FAULT = "http://internal.amazon.com/coral/com.amazon.bedrock/"
@@ -261,6 +267,22 @@ def converse_error(request: Json) -> str | None:
     uses_tools = any("toolUse" in block or "toolResult" in block for message in messages for block in _blocks(message))
     if uses_tools and not request.get("toolConfig"):
         return "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+    return _pairing_error(messages)
+
+
+def _pairing_error(messages: list[Json]) -> str | None:
+    """Each toolUse of an assistant turn is answered by a toolResult of the same id in the next
+    turn, and only those: a router that renames or loses an id is caught."""
+    for index, (asked, answered) in enumerate(pairwise(messages), start=1):
+        uses = [block["toolUse"].get("toolUseId") for block in _blocks(asked) if isinstance(block.get("toolUse"), dict)]
+        results = [block["toolResult"].get("toolUseId") for block in _blocks(answered)
+                   if isinstance(block.get("toolResult"), dict)]
+        if len(results) > len(uses):
+            return (f"The number of toolResult blocks at messages.{index}.content exceeds the number of toolUse "
+                    "blocks of previous turn.")
+        missing = [use for use in uses if use not in results]
+        if missing:
+            return f"Expected toolResult blocks at messages.{index}.content for the following Ids: {', '.join(map(str, missing))}"
     return None
 
 
@@ -272,12 +294,41 @@ def _turn_error(index: int, message: Json) -> str | None:
         where = f"messages.{index}.content.{number}"
         if "text" in block and not str(block["text"]).strip():
             return f"The text field in the ContentBlock object at {where} is blank. Add text to the text field, and try again."
+        media = _media_error(where, block)
+        if media is not None:
+            return media
         reasoning = block.get("reasoningContent")
         if isinstance(reasoning, dict):
             refused = _reasoning_error(where, reasoning)
             if refused is not None:
                 return f"The model returned the following errors: {refused}"
     return None
+
+
+def _media_error(where: str, block: Json) -> str | None:
+    """An image or document as Bedrock takes it: a format from its list (not a MIME type), bytes
+    in base64, a document name of the characters Bedrock allows."""
+    for kind, formats in MEDIA_FORMATS.items():
+        media = block.get(kind)
+        if not isinstance(media, dict):
+            continue
+        if media.get("format") not in formats:
+            return (f"1 validation error detected: Value '{media.get('format')}' at '{where}.{kind}.format' failed to "
+                    f"satisfy constraint: Member must satisfy enum value set: [{', '.join(sorted(formats))}]")
+        source = media.get("source") or {}
+        if "bytes" in source and not _is_base64(source["bytes"]):
+            return f"Invalid base64 in {where}.{kind}.source.bytes"
+        if kind == "document" and not _DOCUMENT_NAME.fullmatch(str(media.get("name", ""))):
+            return ("The document file name can only contain alphanumeric characters, whitespace characters, hyphens, "
+                    "parentheses, and square brackets. The name can't contain more than one consecutive whitespace character.")
+    return None
+
+
+def _is_base64(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(value) and bool(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _reasoning_error(where: str, reasoning: Json) -> str | None:
