@@ -68,9 +68,9 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from itertools import pairwise
 from contextlib import contextmanager
 from dataclasses import asdict
+from itertools import pairwise
 from typing import Any
 from urllib.parse import unquote
 
