@@ -1,7 +1,7 @@
 """A real Amazon Bedrock Runtime upstream on loopback for end-to-end tests, that authenticates every
 request as AWS does: `python -m tests.support.bedrock_mock --port N`. It is the loopback mock
 upstream (tests/support/mock_upstream.py: Chat, Anthropic Messages, Responses on the same port)
-that also speaks Bedrock Runtime, and records every request it is sent:
+that also speaks Bedrock Runtime, and records every Bedrock request it is sent (refused ones too):
 
   POST /model/{modelId}/converse                     a Converse answer (JSON)
   POST /model/{modelId}/converse-stream              ConverseStream events (application/vnd.amazon.eventstream)
