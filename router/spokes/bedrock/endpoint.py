@@ -69,7 +69,7 @@ def fault(status: int, response_headers: Mapping[str, str], raw: bytes) -> Upstr
     kind = exception_type(response_headers.get("x-amzn-errortype"), raw)
     if kind is None:
         return None
-    meant = error_status(kind)
+    meant = error_status(kind, default=status)
     return UpstreamFault(status=meant if meant != status else None, hint=_HINTS.get(kind))
 
 
