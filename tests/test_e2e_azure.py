@@ -29,7 +29,7 @@ TIMEOUT = 20.0
 # What the fake `az` answers for each resource: "entra-<resource host>".
 OPENAI_TOKEN = "entra-cognitiveservices.azure.com"
 FOUNDRY_TOKEN = "entra-ai.azure.com"
-CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+CITY: dict[str, object] = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 PIXEL = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")).decode()
@@ -199,8 +199,8 @@ def test_an_anthropic_client_calls_tools_on_a_deployment(base_url: str) -> None:
 def test_an_image_goes_to_azure_as_a_data_url(messages: anthropic.Anthropic, upstream: str) -> None:
     since = len(recorded(upstream))
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}}
-    answer = messages.messages.create(model="gpt-4o", max_tokens=100, messages=[
-        {"role": "user", "content": [image, {"type": "text", "text": "what is this"}]}])  # type: ignore[list-item]
+    content: Any = [image, {"type": "text", "text": "what is this"}]
+    answer = messages.messages.create(model="gpt-4o", max_tokens=100, messages=[{"role": "user", "content": content}])
     assert answer.content[0].text == "Echo: what is this"  # type: ignore[union-attr]
     [part, _text] = _last(upstream, since)["body"]["messages"][-1]["content"]
     assert part == {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}}
