@@ -98,9 +98,19 @@ def fault(status: int, headers: Mapping[str, str], raw: bytes) -> UpstreamFault 
     when it came without `retry-after`."""
     retry = None if "retry-after" in headers else retry_after_ms(headers.get("retry-after-ms"))
     detail = content_filter_detail(raw) if status == 400 else None
-    if retry is None and detail is None:
+    hint = _AUTH_HINTS.get(status)
+    if retry is None and detail is None and hint is None:
         return None
-    return UpstreamFault(retry_after=retry, detail=detail)
+    return UpstreamFault(retry_after=retry, detail=detail, hint=hint)
+
+
+# Azure's 401 and 403 are about our credentials (a 502 to the client): what to check.
+_AUTH_HINTS: Mapping[int, str] = {
+    401: "check the upstream's api-key (the resource's key, not an OpenAI key) or, with entra, that the "
+         "token's tenant owns the resource",
+    403: "with entra, the identity needs the 'Cognitive Services OpenAI User' role on the resource; "
+         "also check the resource's network rules",
+}
 
 
 def retry_after_ms(value: str | None) -> str | None:

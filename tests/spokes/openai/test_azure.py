@@ -204,3 +204,12 @@ def test_a_filtered_answer_is_a_refusal() -> None:
     assert response is not None
     hub = response.function(completion, CTX)
     assert hub["stop_reason"] == "refusal" and hub["content"] == []
+
+
+def test_our_credentials_refused_say_what_to_check() -> None:
+    """A 401 or 403 is the router's credentials, not the client's (a 502): the hint names the fix."""
+    unauthorized = azure.fault(401, {}, b'{"error": {"code": "401", "message": "Access denied due to invalid subscription key."}}')
+    forbidden = azure.fault(403, {}, b'{"error": {"code": "PermissionDenied", "message": "Principal does not have access."}}')
+    assert unauthorized is not None and "api-key" in (unauthorized.hint or "")
+    assert forbidden is not None and "Cognitive Services OpenAI User" in (forbidden.hint or "")
+    assert azure.fault(404, {}, b"{}") is None
