@@ -618,11 +618,15 @@ def _assert_scrubbed(text: str, call: Json) -> None:
     """The mock quoted our Authorization and X-Amz-Security-Token back: none of it reaches the
     client, not the session token, not the signature, not half of either."""
     assert "not authorized" in text, text
-    signature = call["headers"]["authorization"].rpartition("Signature=")[2]
-    for secret in (SESSION_TOKEN, signature):
-        assert len(secret) > 16
-        for piece in (secret, secret[: len(secret) // 2], secret[len(secret) // 2:]):
-            assert piece not in text, f"{piece!r} reached the client: {text}"
+    _assert_hidden(text, SESSION_TOKEN)
+    _assert_hidden(text, call["headers"]["authorization"].rpartition("Signature=")[2])
+
+
+def _assert_hidden(text: str, secret: str) -> None:
+    """Neither the secret nor either half of it is in the text."""
+    assert len(secret) > 16
+    for piece in (secret, secret[: len(secret) // 2], secret[len(secret) // 2:]):
+        assert piece not in text, f"{piece!r} reached the client: {text}"
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -652,12 +656,14 @@ def _assert_not_finished(client: str, end: StreamEnd) -> None:
 
 def test_a_wrong_secret_is_a_502_naming_the_upstream_and_the_credentials(wrong_secret_url: str, upstream: str) -> None:
     """AWS refuses the signature (InvalidSignatureException, 403): not the client's fault, a 502
-    that says which upstream and what to check."""
+    that says which upstream and what to check. AWS's message quotes the canonical request it
+    expected, session token included: that never reaches the client."""
     since = len(recorded(upstream))
     for model in ("nova", "claude-bedrock"):
         failed = failure("anthropic", wrong_secret_url, KEY, model)
         assert failed.status == 502 and failed.error_type == "api_error", failed
         assert "'aws'" in failed.message and re.search(r"secret key|credentials", failed.message), failed
+        _assert_hidden(failed.text, SESSION_TOKEN)
     calls = _calls(upstream, since)
     assert [call["path"] for call in calls] == [_path(NOVA, "converse"), _path(CLAUDE, "invoke")]
     assert all(call["headers"]["authorization"].startswith(f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/")
