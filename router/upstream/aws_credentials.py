@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -175,7 +176,9 @@ def failure_message(upstream: str, profile: str | None, exc: BaseException) -> s
     """Names the upstream, what failed and the fix; never key material."""
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("botocore"):
         return f"upstream {upstream!r}: {INSTALL_HINT}"
-    from router.upstream import aws_signing  # imported by the failed refresh already
+    aws_signing = sys.modules.get("router.upstream.aws_signing")  # None: botocore failed to import
+    if aws_signing is None:
+        return f"upstream {upstream!r} could not load botocore ({type(exc).__name__}: {str(exc)[:300]}); {INSTALL_HINT}"
 
     if isinstance(exc, aws_signing.NoAwsCredentials):
         return f"upstream {upstream!r} has no AWS credentials: {NO_CREDENTIALS_FIX}"
