@@ -13,16 +13,18 @@ import asyncio
 import datetime
 import logging
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import botocore.auth  # type: ignore[import-untyped]
+import botocore.credentials  # type: ignore[import-untyped]
 import botocore.session  # type: ignore[import-untyped]
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
-from botocore.credentials import Credentials  # type: ignore[import-untyped]
+from botocore.credentials import Credentials
 
 from router.core.errors import UpstreamUnreachable
 from router.spokes.bedrock.endpoint import converse_url
@@ -43,11 +45,13 @@ HEADERS = {"content-type": "application/json", "accept": "application/json"}
 ENV_KEY = KnownCredentials("AKIDENVIRONMENT", "env/secret/key+AAAAAAAAAAAAAAAAAAAAAAAAA", "env-session-token")
 
 # A credential_process: each call takes the next line of `plan` ("ok <seconds to expiry>" or
-# "fail"), appends it to `calls`, and prints credentials numbered by the call.
+# "fail"), appends it to `calls`, and prints credentials numbered by the call. Its clock is the
+# test's (`shift`: seconds the test moved botocore's clock on; see TimeMachine).
 PROCESS_SCRIPT = """
 import datetime, json, sys
 from pathlib import Path
 folder = Path(sys.argv[1])
+shift = float((folder / "shift").read_text()) if (folder / "shift").exists() else 0.0
 calls = folder / "calls"
 done = len(calls.read_text().splitlines()) if calls.exists() else 0
 plan = (folder / "plan").read_text().splitlines()
@@ -58,7 +62,7 @@ if step == "fail":
     sys.stderr.write("the identity provider is down\\n")
     sys.exit(1)
 lifetime = float(step.split()[1])
-expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=lifetime)
+expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=shift + lifetime)
 n = done + 1
 print(json.dumps({"Version": 1, "AccessKeyId": f"AKIDPROCESS{n}", "SecretAccessKey": f"process-secret-{n}",
                   "SessionToken": f"process-token-{n}", "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")}))
@@ -114,6 +118,43 @@ class Process:
 @pytest.fixture
 def process(aws_isolated: Path) -> Process:
     return Process(aws_isolated)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TimeMachine:
+    """Moves time on without sleeping, for everyone who reads it: botocore's credentials (their
+    refresh windows), the credential_process (the expiry it prints), and the signer's clock."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, process: Process) -> None:
+        self.clock = Clock()
+        self.shift = 0.0
+        self._process = process
+        machine = self
+
+        class ShiftedDatetime(datetime.datetime):
+            @classmethod
+            def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+                return datetime.datetime.now(tz) + datetime.timedelta(seconds=machine.shift)
+
+        shifted = types.SimpleNamespace(**{**vars(datetime), "datetime": ShiftedDatetime})
+        monkeypatch.setattr(botocore.credentials, "datetime", shifted)
+
+    def advance(self, seconds: float) -> None:
+        self.shift += seconds
+        self.clock.now += seconds
+        (self._process.folder / "shift").write_text(str(self.shift))
+
+
+@pytest.fixture
+def time_machine(monkeypatch: pytest.MonkeyPatch, process: Process) -> TimeMachine:
+    return TimeMachine(monkeypatch, process)
 
 
 def model_url(model: str = ARN) -> httpx.URL:
@@ -210,20 +251,21 @@ def test_without_botocore_the_message_says_what_to_install() -> None:
 # --- temporary credentials: refreshed once per expiry, kept when a refresh fails --------------
 
 async def test_expiring_credentials_are_refreshed_once_per_expiry_and_concurrent_signs_share_it(
-        process: Process) -> None:
-    # Each set of credentials leaves botocore's advisory window (15 minutes before expiry) one
-    # second after it is handed out.
-    process.plan(f"ok {ADVISORY_WINDOW + 1}")
+        process: Process, time_machine: TimeMachine) -> None:
+    # Each set of credentials lasts a minute longer than botocore's advisory window (it refreshes
+    # from 15 minutes before they expire).
+    process.plan(f"ok {ADVISORY_WINDOW + 60}")
     told: list[str] = []
-    signer = AwsSigner("bedrock", REGION, "proc", on_secret=told.append)
+    signer = AwsSigner("bedrock", REGION, "proc", on_secret=told.append, clock=time_machine.clock)
     first = await asyncio.gather(*(signed(signer) for _ in range(10)))
+    time_machine.advance(59)
     for _ in range(50):
         first.append(await signed(signer))
     assert process.calls == 1  # one load for sixty signatures, ten of them concurrent
     assert {access_key_of(headers) for headers in first} == {"AKIDPROCESS1"}
     assert told == ["process-secret-1", "process-token-1"]
 
-    await asyncio.sleep(1.2)  # inside the advisory window now
+    time_machine.advance(2)  # inside the advisory window now
     second = await asyncio.gather(*(signed(signer) for _ in range(10)))
     assert process.calls == 2  # one refresh, shared by ten concurrent requests
     assert {access_key_of(headers) for headers in second} == {"AKIDPROCESS2"}
@@ -232,36 +274,48 @@ async def test_expiring_credentials_are_refreshed_once_per_expiry_and_concurrent
     assert verify(received(model_url(), second[0]), known, REGION) is None
     assert told == ["process-secret-1", "process-token-1", "process-secret-2", "process-token-2"]
 
+    time_machine.advance(59)
+    await signed(signer)
+    assert process.calls == 2  # the new ones last their own minute...
+    time_machine.advance(2)
+    assert access_key_of(await signed(signer)) == "AKIDPROCESS3"  # ...then they are refreshed in turn
+    assert process.calls == 3
+
 
 async def test_a_failed_refresh_keeps_the_credentials_that_are_still_valid(
-        process: Process, caplog: pytest.LogCaptureFixture) -> None:
-    # Credentials one second short of botocore's mandatory window (10 minutes before expiry):
-    # botocore's advisory refresh runs at once and fails (it keeps them); a second later the
+        process: Process, time_machine: TimeMachine, caplog: pytest.LogCaptureFixture) -> None:
+    # Credentials a minute short of botocore's mandatory window (10 minutes before expiry):
+    # botocore's advisory refresh runs at once and fails (it keeps them); a minute later the
     # mandatory one fails too (botocore raises): they are valid ten minutes more, so they sign.
-    process.plan(f"ok {MANDATORY_WINDOW + 1}", "fail")
-    clock = Clock()
-    signer = AwsSigner("bedrock", REGION, "proc", clock=clock)
+    process.plan(f"ok {MANDATORY_WINDOW + 60}", "fail")
+    signer = AwsSigner("bedrock", REGION, "proc", clock=time_machine.clock)
     assert access_key_of(await signed(signer)) == "AKIDPROCESS1"
     assert process.calls == 2  # the load, and botocore's failed advisory refresh
 
-    await asyncio.sleep(1.2)
-    clock.now += 1.2
+    time_machine.advance(61)
     with caplog.at_level(logging.WARNING, logger="router.upstream.aws"):
         headers = await signed(signer)
     assert access_key_of(headers) == "AKIDPROCESS1"
     assert process.calls == 3  # the mandatory refresh, failed
     warning = next(record.getMessage() for record in caplog.records if record.name == "router.upstream.aws")
     assert "upstream 'bedrock' could not get AWS credentials (profile 'proc')" in warning
+    assert "identity provider is down" in warning
     assert "valid" in warning and "process-secret-1" not in warning and "process-token-1" not in warning
     known = {"AKIDPROCESS1": KnownCredentials("AKIDPROCESS1", "process-secret-1", "process-token-1")}
     assert verify(received(model_url(), headers), known, REGION) is None
 
+    time_machine.advance(5)
     for _ in range(5):
         await signed(signer)
     assert process.calls == 3  # not retried on every request...
-    clock.now += 10
+    time_machine.advance(5)
     await signed(signer)
     assert process.calls == 4  # ...but a little later
+
+    time_machine.advance(MANDATORY_WINDOW)  # now they have expired: nothing valid is left
+    with pytest.raises(UpstreamUnreachable) as raised:
+        await signed(signer)
+    assert "upstream 'bedrock' could not get AWS credentials (profile 'proc')" in str(raised.value)
 
 
 async def test_a_first_load_that_fails_is_unreachable(process: Process) -> None:
@@ -281,14 +335,6 @@ def test_when_to_ask_botocore_again() -> None:
 
 
 # --- the signature ------------------------------------------------------------------------------
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 def pinned(monkeypatch: pytest.MonkeyPatch, *moments: datetime.datetime) -> None:
     """botocore's signing time: these moments in turn (the last one repeats)."""

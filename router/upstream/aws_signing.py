@@ -21,7 +21,6 @@ HMACs are botocore's `SigV4Auth`; what this module adds is caching around it:
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -80,14 +79,14 @@ def frozen(credentials: Any) -> Frozen:
 
 
 def _seconds_left(credentials: Any) -> float | None:
-    # RefreshableCredentials keeps the expiry of the credentials it hands out in `_expiry_time`
-    # (an aware datetime) and says nothing public about it but `refresh_needed()`, a yes/no
-    # that costs ~9 µs a call (a local-timezone lookup): too dear per request, and a number is
-    # needed to know when to ask again. Static credentials have no such attribute.
-    expiry = getattr(credentials, "_expiry_time", None)
-    if not isinstance(expiry, datetime.datetime):
+    # RefreshableCredentials knows when the credentials it hands out expire (`_expiry_time`) and
+    # how long that is by its own clock (`_seconds_remaining()`, the one its refresh windows are
+    # measured with), but says nothing public about it except `refresh_needed()`: a yes/no that
+    # costs ~9 µs a call (a local-timezone lookup), too dear per request, and a number is needed
+    # to know when to ask again. Static credentials have no expiry.
+    if getattr(credentials, "_expiry_time", None) is None:
         return None
-    return (expiry - datetime.datetime.now(datetime.UTC)).total_seconds()
+    return float(credentials._seconds_remaining())
 
 
 class _KeyCachingSigV4Auth(SigV4Auth):  # type: ignore[misc]
