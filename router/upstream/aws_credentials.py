@@ -136,10 +136,12 @@ class AwsSigner:
         return frozen, aws_signing.RequestSigner(frozen, self._region, self._service)
 
     def _tell(self, frozen: Frozen) -> None:
-        """The scrubber learns new secrets; the session token last, as it is the one that travels
-        (in x-amz-security-token; the secret key never leaves) and a scrubber may keep only the
-        latest two."""
-        secrets = (frozen.secret_key,) if frozen.token is None else (frozen.secret_key, frozen.token)
+        """The scrubber learns the secret that travels: the session token (in x-amz-security-token;
+        an upstream may echo it). The secret key never leaves the process, only signatures made
+        with it, so with a token only the token is told: the scrubber keeps the latest two, and
+        those should be this token and the one before it (a request signed with it may still be
+        answering). Long-term keys have no token: their secret key is told, for good measure."""
+        secrets = (frozen.secret_key,) if frozen.token is None else (frozen.token,)
         if secrets == self._told or self._on_secret is None:
             return
         self._told = secrets
