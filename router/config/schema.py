@@ -233,6 +233,10 @@ def bedrock_host(region: str) -> str:
     return f"https://bedrock-runtime.{region}.amazonaws.com"
 
 
+# The service name Bedrock Runtime's SigV4 signatures are made for (botocore's signingName).
+BEDROCK_SIGNING_NAME = "bedrock"
+
+
 class Entra(_Strict, frozen=True):
     """Microsoft Entra ID tokens instead of an API key, from `azure-identity`'s
     DefaultAzureCredential (the `router[azure]` extra): environment (AZURE_CLIENT_ID,

@@ -204,12 +204,12 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     finally:
         state.health.ended(target.key)
         ctx.exchange.upstream_done()  # what follows (decode, convert) is the router's time
-    body, tokens = _answer(target, client, raw, src)
+    body, tokens = _answer(target, client, raw, src, model)
     ctx.settle(tokens)
     return Unary(body)
 
 
-def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any) -> tuple[bytes, Tokens | None]:
+def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any, model: str) -> tuple[bytes, Tokens | None]:
     """The client's unary answer and its usage, read once. Passthrough relays the bytes as they
     came, but only once they have decoded as one JSON object (a client SDK would crash on
     anything else): a truncated or malformed 200 is a 502, retryable like any upstream fault
@@ -221,7 +221,7 @@ def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any) -> tup
             edited = converters.response_edit.function(_read_answer(_decode_object, raw, client), target.ctx)
             return _encode(edited), tokens
         return raw, tokens
-    answer, tokens = converters.answer(_read_answer(converters.decode_answer, raw, client), target.ctx, src)
+    answer, tokens = converters.answer(_read_answer(converters.decode_answer, raw, client), target.ctx, src, model)
     return _encode(answer), tokens
 
 

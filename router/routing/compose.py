@@ -70,15 +70,18 @@ class Converters:
     def passthrough(self) -> bool:
         return self.response is None
 
-    def answer(self, decoded: Any, ctx: TargetContext, src: Any) -> tuple[dict[str, Any], Tokens | None]:
+    def answer(self, decoded: Any, ctx: TargetContext, src: Any, model: str = "") -> tuple[dict[str, Any], Tokens | None]:
         """The client's answer from the upstream's (decoded by `decode_answer`), and its usage,
         read once from the hub answer on the way. `src`: the client's decoded request, for
-        what only it knows (ClientSide.complete_answer)."""
+        what only it knows (ClientSide.complete_answer); `model`: the model asked of the
+        upstream, for an answer that does not name it (Bedrock's Converse)."""
         if self.answer_to_hub is None:
             tokens = message_tokens(decoded)
         else:
             hub = self.answer_to_hub.function(decoded, ctx)
             tokens = answer_tokens(hub)
+            if not hub.get("model"):
+                hub["model"] = model
             if self.answer_to_client is None:
                 return hub, tokens
             decoded = _decode_hub_answer(_encode(hub))

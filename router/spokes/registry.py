@@ -8,12 +8,13 @@ from types import MappingProxyType
 
 from router.config.schema import Upstream
 from router.spokes.anthropic.spoke import SPOKE as ANTHROPIC
+from router.spokes.bedrock.spoke import SPOKE as BEDROCK
 from router.spokes.gemini.spoke import SPOKE as GEMINI
 from router.spokes.openai.spoke import SPOKE as OPENAI
 from router.spokes.responses.spoke import SPOKE as RESPONSES
 from router.spokes.spoke import Spoke
 
-SPOKES: Mapping[str, Spoke] = MappingProxyType({spoke.name: spoke for spoke in (ANTHROPIC, OPENAI, RESPONSES, GEMINI)})
+SPOKES: Mapping[str, Spoke] = MappingProxyType({spoke.name: spoke for spoke in (ANTHROPIC, OPENAI, RESPONSES, GEMINI, BEDROCK)})
 
 # The spokes clients speak (front doors, routes.toml's `clients`).
 CLIENT_SPOKES: tuple[Spoke, ...] = tuple(spoke for spoke in SPOKES.values() if spoke.client_side is not None)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from router.config.schema import BEDROCK_SIGNING_NAME
 from router.core.errors import UpstreamUnreachable
 from router.upstream.refreshing_token import RETRY_AFTER_FAILURE
 
@@ -70,12 +71,12 @@ class AwsSigner:
     _log = logging.getLogger("router.upstream.aws")
 
     def __init__(self, upstream_name: str, region: str, profile: str | None, *,
-                 on_secret: Callable[[str], None] | None = None, service: str = "bedrock",
+                 on_secret: Callable[[str], None] | None = None, service: str = BEDROCK_SIGNING_NAME,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._upstream = upstream_name
         self._region = region
         self._profile = profile  # None: AWS_PROFILE, else `default`
-        self._service = service  # SigV4's signing name: Bedrock Runtime signs as "bedrock"
+        self._service = service  # SigV4's signing name
         self._on_secret = on_secret
         self._clock = clock
         self._lock = asyncio.Lock()
