@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Literal, cast
 
 from router.core.errors import RouterError
-from router.core.sse import DataRun
-from router.core.stream import RunMachine, StreamMachine
+from router.core.sse import DataRun, SSEEvent
+from router.core.stream import EventMachine, RunMachine, StreamMachine
 from router.core.usage import Tokens
 
 
@@ -25,14 +25,19 @@ class ChainedMachine:
     def __init__(self, first: StreamMachine, second: StreamMachine) -> None:
         self._first, self._second = first, second
         # Runs of upstream data when the first machine takes them (one decode per read, not per
-        # event); the hub events it makes of them go to the second one by one as ever.
-        self.reads: Literal["data", "runs"] = "runs" if first.reads == "runs" else "data"
+        # event); whole events when it needs their names (Bedrock's Converse events, named by
+        # the event line); the hub events it makes go to the second one by one as ever.
+        self.reads: Literal["data", "events", "runs"] = first.reads
 
     def start(self) -> bytes:
         return self._second.start() + self._hub(self._first.start())
 
     def on_data(self, data: bytes) -> bytes:
         return self._hub(self._first.on_data(data))
+
+    def on_event(self, event: SSEEvent) -> bytes:
+        """Only asked when the first machine reads whole events."""
+        return self._hub(cast(EventMachine, self._first).on_event(event))
 
     def on_run(self, run: DataRun) -> bytes | None:
         """Only asked when the first machine reads runs; None (nothing changed) when it declines."""
