@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from router.config.schema import HttpUpstream, Upstream
-from router.spokes.bedrock.errors import error_status, exception_type
+from router.spokes.bedrock.errors import error_status, exception_type, quoted_signature_message
 from router.spokes.spoke import HeaderForwarding, UpstreamFault
 
 
@@ -67,10 +67,11 @@ def fault(status: int, response_headers: Mapping[str, str], raw: bytes) -> Upstr
     """The status Bedrock's error type means (a ModelNotReadyException comes as a 429 but says
     the model is loading: overloaded, not the client's rate) and what to fix."""
     kind = exception_type(response_headers.get("x-amzn-errortype"), raw)
+    detail = quoted_signature_message(raw)
     if kind is None:
-        return None
+        return None if detail is None else UpstreamFault(detail=detail)
     meant = error_status(kind, default=status)
-    return UpstreamFault(status=meant if meant != status else None, hint=_HINTS.get(kind))
+    return UpstreamFault(status=meant if meant != status else None, hint=_HINTS.get(kind), detail=detail)
 
 
 class _BetaFlags:

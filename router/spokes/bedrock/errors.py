@@ -31,6 +31,7 @@ caller knows better (a unary answer's own status).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -65,6 +66,8 @@ class _ErrorBody(msgspec.Struct):
 
     type_: str | None = msgspec.field(name="__type", default=None)
     code: str | None = None
+    message: str | None = None
+    message_upper: str | None = msgspec.field(name="Message", default=None)
 
 
 _decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
@@ -98,3 +101,26 @@ def exception_type(header_value: str | None, body: bytes) -> str | None:
     if not named:
         return None
     return canonical(named) or None
+
+
+# A SigV4 signature quoted back (AWS's own signature errors quote the request, and a proxy may
+# echo the Authorization header): valid for that request for minutes, so never shown. The
+# session token it travels with is the scrubber's (router.upstream.scrub).
+_SIGNATURE = re.compile(r"(Signature=)[0-9a-fA-F]{16,}")
+
+
+def without_signatures(text: str) -> str:
+    return _SIGNATURE.sub(r"\1[redacted]", text) if "Signature=" in text else text
+
+
+def quoted_signature_message(body: bytes) -> str | None:
+    """The error body's message with the signatures it quotes redacted; None when it quotes none
+    (the body's message is then shown as it is)."""
+    if b"Signature=" not in body:
+        return None
+    try:
+        decoded = _decode_error_body(body)
+    except (msgspec.DecodeError, RecursionError):
+        return without_signatures(body.decode("utf-8", "replace").strip()[:500])
+    message = decoded.message or decoded.message_upper
+    return without_signatures(message) if message else None

@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 
 from router.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
-from router.spokes.bedrock.errors import error_status
+from router.spokes.bedrock.errors import error_status, without_signatures
 
 # Larger than any event an LLM stream carries (a whole tool call's input is one delta at most),
 # and small enough that a broken length never makes us buffer much. botocore allows 24 MiB.
@@ -191,7 +191,7 @@ def stream_exception(exception_type: str, payload: bytes, upstream: str) -> Upst
 
 def failed_mid_stream(exception_type: str, message: str, upstream: str) -> UpstreamStatusError:
     return UpstreamStatusError(error_status(exception_type),
-                               f"upstream {upstream!r} failed mid-stream: {exception_type}: {message}")
+                               f"upstream {upstream!r} failed mid-stream: {exception_type}: {without_signatures(message)}")
 
 
 # --- ConverseStream ---------------------------------------------------------------------------
