@@ -297,8 +297,8 @@ def test_an_exception_mid_stream_ends_in_its_error_after_what_came_before() -> N
         events = parse_events(out)
         assert [name for name, _ in events] == ["message_start", "ping", "content_block_start", "content_block_delta",
                                                  "error"], offset
-        assert events[-1][1]["error"] == {  # mid-stream, Anthropic's error types are overloaded or api
-            "type": "api_error",
+        assert events[-1][1]["error"] == {  # a throttle: retry later, as the unary 429 says
+            "type": "rate_limit_error",
             "message": "upstream 'up' failed mid-stream: throttlingException: Too many tokens"}
 
 
