@@ -28,11 +28,11 @@ import msgspec
 
 from router.config.load import config_from_seed_env, find_config_path, load_config_file
 from router.config.problems import Problem
-from router.config.schema import ALL_CLIENT_PROTOCOLS, ClientProtocol, Route
+from router.config.schema import ALL_CLIENT_PROTOCOLS, ClientProtocol, Route, Upstream
 from router.core.errors import ConfigError, RouterError
 from router.gateway.context import apply_call
 from router.routing.facts import RequestFacts
-from router.routing.lookup import Plan, Table, Target, build_table, is_glob
+from router.routing.lookup import Plan, Table, Target, build_table, is_glob, target_side
 from router.spokes.registry import HUB, spoke_named
 from router.spokes.spoke import PathCall
 
@@ -210,7 +210,7 @@ def report(request: ExplainedRequest, table: Table, facts: RequestFacts, plan: P
         return
     yield from _target_lines(plan)
     yield ""
-    yield from _body_lines(request, plan.targets[0])
+    yield from _body_lines(request, plan.targets[0], table.loaded.config.upstreams)
     yield ""
     yield from _source_lines(plan.targets[0])
 
@@ -299,22 +299,25 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def _body_lines(request: ExplainedRequest, target: Target) -> Iterator[str]:
+def _body_lines(request: ExplainedRequest, target: Target, upstreams: Mapping[str, Upstream]) -> Iterator[str]:
     yield f"upstream request body for the first target ({target.key}):"
     try:
-        body = upstream_body(request, target)
+        body = upstream_body(request, target, upstreams.get(target.upstream))
     except RouterError as exc:
         yield f"  not built: {exc} (the client would get a 400 invalid_request_error)"
         return
     yield msgspec.json.format(msgspec.json.encode(body), indent=2).decode()
 
 
-def upstream_body(request: ExplainedRequest, target: Target) -> dict[str, Any]:
+def upstream_body(request: ExplainedRequest, target: Target, upstream: Upstream | None = None) -> dict[str, Any]:
     """What the dispatcher sends: passthrough pairs edit a fresh copy of the client's JSON in
-    place; converting pairs run the compiled converter on the decoded request."""
+    place; converting pairs run the compiled converter on the decoded request; then the
+    upstream's dialect edits it (`upstream`'s settings: Vertex AI, Bedrock's InvokeModel)."""
     converters = target.converters
     src: Any = msgspec.json.decode(msgspec.json.encode(request.body)) if converters.passthrough else request.src
-    return converters.request.function(src, target.ctx)
+    body = converters.request.function(src, target.ctx)
+    edit = None if upstream is None else target_side(upstream, converters.upstream).body_edit
+    return body if edit is None else edit(body, target.upstream_headers({}))
 
 
 def _source_lines(target: Target) -> Iterator[str]:

@@ -204,14 +204,14 @@ def _target(
     converters = build_converters(pair, ctx, route.request, route.response)
     # The side's own per-target headers (Bedrock InvokeModel's guardrail) come first: the
     # route's header ops may still change them.
-    side = _side_for(upstream, spoke)
+    side = target_side(upstream, spoke)
     header_set = dict(side.target_headers(ctx)) if side.target_headers is not None else {}
     header_set.update({op.name.lower(): op.value for op in route.headers if isinstance(op, SetHeader)})
     header_remove = frozenset(op.name.lower() for op in route.headers if isinstance(op, RemoveHeader))
     return Target(upstream_name, str(kind), ctx, converters, weight, MappingProxyType(header_set), header_remove)
 
 
-def _side_for(upstream: Upstream, spoke: Spoke) -> UpstreamSide:
+def target_side(upstream: Upstream, spoke: Spoke) -> UpstreamSide:
     """The upstream side that serves a target: the kind's (its dialect for these settings), or
     the side of the kind's other API that speaks `spoke`."""
     kind_spoke = spoke_for_kind(str(type(upstream).__struct_config__.tag))
