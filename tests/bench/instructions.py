@@ -103,7 +103,7 @@ def transport(name: str, upstream: object) -> httpx.AsyncBaseTransport:
     from tests.bench.pairs import UPSTREAMS
 
     canned = UPSTREAMS[name]
-    return Canned(canned.answer().encode(), canned.content_type)
+    return Canned(canned.body(), canned.content_type)
 
 
 def bodies() -> dict[str, bytes]:
@@ -126,6 +126,15 @@ def pair_routes() -> str:
 
     upstreams = pair_upstreams_toml(lambda upstream: f"http://{upstream.name}.invalid{upstream.base_path}", "env:UP_KEY")
     return ROUTES_HEAD + upstreams + pair_routes_toml() + CATCH_ALL
+
+
+def pair_environ() -> dict[str, str]:
+    """The config's variables and the pairs' (their Azure key); botocore reads its own from this
+    process's environment: the Bedrock upstreams' AWS credentials (SigV4, whose cost is measured)."""
+    from tests.bench.pairs import PAIR_ENV
+
+    os.environ.update(PAIR_ENV)
+    return {**ENVIRON, **PAIR_ENV}
 
 
 def pair_requests() -> dict[str, tuple[str, bytes]]:
@@ -176,8 +185,8 @@ async def measure(count: int, scenarios: list[str]) -> None:
     # Today's three alone load today's routes (a base without the pairs' upstream kinds runs them);
     # any pair loads the pairs' routes and warms every pair up too.
     with_pairs = not set(scenarios) <= set(SCENARIOS)
-    routes = pair_routes() if with_pairs else ROUTES
-    state = open_state(build_table(load_config_text(routes, filename="routes.toml", environ=ENVIRON)),
+    routes, environ = (pair_routes(), pair_environ()) if with_pairs else (ROUTES, ENVIRON)
+    state = open_state(build_table(load_config_text(routes, filename="routes.toml", environ=environ)),
                        transport=transport)
     app = create_app(state)
     requests = {name: ("/v1/messages", body) for name, body in bodies().items()}

@@ -22,11 +22,16 @@ routes of `pair_routes`.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, unquote
+
+from tests.spokes.bedrock.frames import event_frame
 
 REPO = Path(__file__).resolve().parents[2]
 CODEX_FIXTURE = REPO.parent / "shared" / "fixtures" / "codex" / "tool-custom-model" / "0005-openai_responses_stream.json"
@@ -187,6 +192,65 @@ def gemini_sse(events: int = EVENTS) -> str:
     return "".join(f"data: {json.dumps(chunk)}\r\n\r\n" for chunk in chunks)
 
 
+# Amazon Bedrock (tests/spokes/bedrock/frames.py encodes the event-stream frames; its tests decode them with botocore)
+
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+_PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
+_LATENCY_MS = 120
+
+# What botocore's credential chain finds in a router's environment to sign Bedrock requests
+# with, and nothing else: no config or credentials file, no instance metadata service. Fake
+# values (nginx checks no signature); the signing is part of what the budgets cover.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "ASIABENCHACCESSKEY00",
+    "AWS_SECRET_ACCESS_KEY": "benchSecretAccessKey0123456789abcdefghij",
+    "AWS_SESSION_TOKEN": "benchSessionToken0123456789abcdefghijklmnopqrstuvwxyz",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+}
+
+
+def _bedrock_usage(output_tokens: int) -> dict[str, int]:
+    return {"inputTokens": 12, "outputTokens": output_tokens, "totalTokens": 12 + output_tokens}
+
+
+def converse_json() -> str:
+    return json.dumps({"output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+                       "stopReason": "end_turn", "usage": _bedrock_usage(9), "metrics": {"latencyMs": _LATENCY_MS}})
+
+
+def _padded_frame(event_type: str, payload: dict[str, object]) -> bytes:
+    """An event frame with the `p` member Bedrock pads every event with (its length hides the
+    content's), so the router parses what it would parse from AWS."""
+    return event_frame(event_type, {**payload, "p": _PADDING[: 1 + len(json.dumps(payload)) % len(_PADDING)]})
+
+
+def converse_stream(events: int = EVENTS) -> bytes:
+    """messageStart, `events - 4` text deltas, contentBlockStop, messageStop, metadata (usage, metrics)."""
+    frames = [_padded_frame("messageStart", {"role": "assistant"})]
+    frames += [_padded_frame("contentBlockDelta", {"delta": {"text": text}, "contentBlockIndex": 0})
+               for text in text_pieces(events - 4)]
+    frames += [
+        _padded_frame("contentBlockStop", {"contentBlockIndex": 0}),
+        _padded_frame("messageStop", {"stopReason": "end_turn"}),
+        _padded_frame("metadata", {"usage": _bedrock_usage(50), "metrics": {"latencyMs": _LATENCY_MS}}),
+    ]
+    return b"".join(frames)
+
+
+def invoke_stream(events: int = EVENTS) -> bytes:
+    """The Anthropic stream of `anthropic_sse` as InvokeModelWithResponseStream sends it: an
+    event per `chunk` frame (its JSON base64 in `bytes`), message_stop with Bedrock's metrics."""
+    stream = [json.loads(line.removeprefix("data: ")) for line in anthropic_sse(events).splitlines()
+              if line.startswith("data: ")]
+    stream[-1]["amazon-bedrock-invocationMetrics"] = {"inputTokenCount": 12, "outputTokenCount": 50,
+                                                      "invocationLatency": _LATENCY_MS,
+                                                      "firstByteLatency": _LATENCY_MS // 2}
+    return b"".join(_padded_frame("chunk", {"bytes": base64.b64encode(json.dumps(event).encode()).decode()})
+                    for event in stream)
+
+
 # Upstreams, clients, pairs
 
 
@@ -198,8 +262,11 @@ class Upstream:
     kind: str
     base_path: str  # below the host: the upstream's base-url
     endpoint: str  # below base-url: where the router posts (nginx serves the answer there), query included
-    answer: Callable[[], str]
+    answer: Callable[[], str | bytes]
     content_type: str
+    model: str = "m"  # what the pair route sends upstream (Gemini, Bedrock, Azure: in `endpoint` too)
+    settings: str = ""  # more TOML lines of its table: a region, an api-version
+    key: Literal["optional", "required", "never"] = "optional"  # never: SigV4-signed (AWS_ENV) instead
 
     @property
     def path(self) -> str:
@@ -208,12 +275,23 @@ class Upstream:
 
     @property
     def file_path(self) -> str:
-        """Where the answer lies below nginx's root: the path without its query (`?alt=sse`)."""
-        return self.path.partition("?")[0]
+        """Where the answer lies below nginx's root: the path without its query (`?alt=sse`),
+        percent-decoded as nginx maps a URL to a file (a Bedrock model id's `%3A` is a `:`)."""
+        return unquote(self.path.partition("?")[0])
+
+    def body(self) -> bytes:
+        answer = self.answer()
+        return answer.encode() if isinstance(answer, str) else answer
 
 
 JSON, SSE = "application/json", "text/event-stream"
-UPSTREAM_MODEL = "m"  # what every pair route sends upstream (a Gemini upstream has it in its URL)
+UPSTREAM_MODEL = "m"  # what every pair route sends upstream but Bedrock's (a Gemini upstream has it in its URL)
+NOVA = "amazon.nova-pro-v1:0"  # Converse: a model InvokeModel's Anthropic body does not serve
+CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"  # InvokeModel for Anthropic clients (api = "auto")
+BEDROCK = 'region = "us-east-1"\n'
+AZURE_API_VERSION = "2024-10-21"
+AZURE = f'api-version = "{AZURE_API_VERSION}"\n'
+PAIR_KEY_ENV = {"PAIR_UPSTREAM_KEY": "sk-bench-pair-upstream-0123456789abcdef"}  # Azure wants a key
 UPSTREAMS = {upstream.name: upstream for upstream in (
     Upstream("plain", "openai", "/plain/v1", "/chat/completions", completion_json, JSON),
     Upstream("sse", "openai", "/sse/v1", "/chat/completions", stream_sse, SSE),
@@ -225,6 +303,21 @@ UPSTREAMS = {upstream.name: upstream for upstream in (
              JSON),
     Upstream("gem-sse", "gemini", "/gem-sse/v1beta", f"/models/{UPSTREAM_MODEL}:streamGenerateContent?alt=sse",
              gemini_sse, SSE),
+    # issue 17: Bedrock (Converse for a Nova model, InvokeModel for Claude) and Azure OpenAI deployments
+    Upstream("bedrock-plain", "bedrock", "/bedrock-plain", f"/model/{quote(NOVA, safe='')}/converse", converse_json,
+             JSON, NOVA, BEDROCK, "never"),
+    Upstream("bedrock-sse", "bedrock", "/bedrock-sse", f"/model/{quote(NOVA, safe='')}/converse-stream",
+             converse_stream, EVENT_STREAM, NOVA, BEDROCK, "never"),
+    Upstream("invoke-plain", "bedrock", "/invoke-plain", f"/model/{quote(CLAUDE, safe='')}/invoke", anthropic_json,
+             JSON, CLAUDE, BEDROCK, "never"),
+    Upstream("invoke-sse", "bedrock", "/invoke-sse", f"/model/{quote(CLAUDE, safe='')}/invoke-with-response-stream",
+             invoke_stream, EVENT_STREAM, CLAUDE, BEDROCK, "never"),
+    Upstream("azure-plain", "azure", "/azure-plain",
+             f"/openai/deployments/{UPSTREAM_MODEL}/chat/completions?api-version={AZURE_API_VERSION}",
+             completion_json, JSON, settings=AZURE, key="required"),
+    Upstream("azure-sse", "azure", "/azure-sse",
+             f"/openai/deployments/{UPSTREAM_MODEL}/chat/completions?api-version={AZURE_API_VERSION}",
+             stream_sse, SSE, settings=AZURE, key="required"),
 )}
 CLIENT_PATHS = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions", "responses": "/v1/responses"}
 
@@ -293,10 +386,15 @@ class Pair:
         return self.body(self.model, self.stream)
 
 
-SHORT = {"anthropic": "anth", "openai": "chat", "responses": "resp", "gemini": "gem"}  # in pair names
-LABEL = {"anthropic": "anthropic", "openai": "chat", "responses": "responses", "gemini": "gemini"}  # in tables
+# By protocol: a client's, or an upstream's (Bedrock's two APIs apart: `invoke` is Claude's InvokeModel)
+SHORT = {"anthropic": "anth", "openai": "chat", "responses": "resp", "gemini": "gem",
+         "bedrock": "bedrock", "invoke": "invoke", "azure": "azure"}  # in pair names
+LABEL = {"anthropic": "anthropic", "openai": "chat", "responses": "responses", "gemini": "gemini",
+         "bedrock": "bedrock converse", "invoke": "bedrock invoke", "azure": "azure openai"}  # in tables
 UNARY_AND_STREAM = {"openai": ("plain", "sse"), "anthropic": ("anth-plain", "anth-sse"),
-                    "responses": ("resp-plain", "resp-sse"), "gemini": ("gem-plain", "gem-sse")}
+                    "responses": ("resp-plain", "resp-sse"), "gemini": ("gem-plain", "gem-sse"),
+                    "bedrock": ("bedrock-plain", "bedrock-sse"), "invoke": ("invoke-plain", "invoke-sse"),
+                    "azure": ("azure-plain", "azure-sse")}
 
 
 def small_and_stream(client: str, upstream_kind: str) -> tuple[Pair, Pair]:
@@ -325,21 +423,37 @@ PAIRS = {pair.name: pair for pair in (
     *small_and_stream("openai", "gemini"),
     *small_and_stream("responses", "gemini"),
     Pair("gem-agent", "gemini → chat, 47 KB Gemini CLI request", "gemini", "plain", False, gemini_cli_body, None),
+    # issue 17: Bedrock (SigV4 signing included) and Azure OpenAI, with Anthropic → Chat beside them for reference
+    *small_and_stream("anthropic", "openai"),
+    *small_and_stream("anthropic", "bedrock"),
+    *small_and_stream("openai", "bedrock"),
+    *small_and_stream("responses", "bedrock"),
+    *small_and_stream("anthropic", "invoke"),
+    *small_and_stream("openai", "azure"),
 )}
 
 
 def pair_upstreams_toml(base_url: Callable[[Upstream], str], api_key: str | None) -> str:
-    """The upstreams only the pairs use (today's `plain` and `sse` are the bench's own)."""
-    key = f'api-key = "{api_key}"\n' if api_key else ""
-    return "".join(f'\n[upstreams.{upstream.name}]\nkind = "{upstream.kind}"\nbase-url = "{base_url(upstream)}"\n{key}'
+    """The upstreams only the pairs use (today's `plain` and `sse` are the bench's own), with
+    `api_key` where one may go; Azure's always has one (PAIR_KEY_ENV), Bedrock's never (AWS_ENV signs)."""
+    def key(upstream: Upstream) -> str:
+        given = {"optional": api_key, "required": api_key or f"env:{next(iter(PAIR_KEY_ENV))}", "never": None}
+        chosen = given[upstream.key]
+        return f'api-key = "{chosen}"\n' if chosen else ""
+
+    return "".join(f'\n[upstreams.{upstream.name}]\nkind = "{upstream.kind}"\nbase-url = "{base_url(upstream)}"\n'
+                   f"{upstream.settings}{key(upstream)}"
                    for upstream in UPSTREAMS.values() if upstream.name not in ("plain", "sse"))
 
 
 def pair_routes_toml() -> str:
     """A route per upstream the pairs use, its model `pair-<upstream>`, for every client."""
     used = dict.fromkeys(pair.upstream for pair in PAIRS.values())
-    return "".join(f'\n[[routes]]\nname = "pair-{name}"\nmodels = ["pair-{name}"]\nto = "{name}/{UPSTREAM_MODEL}"\n'
+    return "".join(f'\n[[routes]]\nname = "pair-{name}"\nmodels = ["pair-{name}"]\nto = "{name}/{UPSTREAMS[name].model}"\n'
                    for name in used)
+
+
+PAIR_ENV = {**AWS_ENV, **PAIR_KEY_ENV}  # what a router serving the pairs' upstreams needs in its environment
 
 
 def budget_mark(cpu_ms: float, budget_ms: float | None) -> str:

@@ -40,6 +40,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from tests.bench.pairs import (
+    PAIR_ENV,
     PAIRS,
     UPSTREAMS,
     Pair,
@@ -66,7 +67,7 @@ def nginx_conf(port: int, tmp: Path) -> str:
     for upstream in UPSTREAMS.values():
         target = tmp / "static" / upstream.file_path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(upstream.answer())
+        target.write_bytes(upstream.body())
     locations = "\n".join(f"    location /{upstream.name}/ {{ types {{ }} default_type {upstream.content_type}; "
                            "error_page 405 =200 $uri; }" for upstream in UPSTREAMS.values())
     return f"""
@@ -263,7 +264,8 @@ def main() -> None:
             time.sleep(0.5)
             (tmp / "routes.toml").write_text(routes_toml(nginx_port, pairs=bool(pairs)))
             command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
-            with running(command, router_port, env={"BENCH_KEY": KEY}, log_file=tmp / "router.log") as router:
+            env = {"BENCH_KEY": KEY, **(PAIR_ENV if pairs else {})}  # AWS credentials: Bedrock's SigV4
+            with running(command, router_port, env=env, log_file=tmp / "router.log") as router:
                 os.sched_setaffinity(router.pid, {1})
                 if levels:
                     run_all(tmp, router.pid, nginx_pids(nginx.pid), nginx_port, router_port, levels, args.seconds,
