@@ -4,32 +4,36 @@
 
 Converse is close to the hub, block for block, with its own spelling and rules:
 - `system` is a list of text blocks; a block's `cache_control` becomes a `cachePoint` after it
-  (on messages and tools too), for the model families that cache (Claude, Nova) or when the
-  route says `supports.cache-control`.
+  (on messages and tools too; its `ttl` when it is one of Converse's, 5m or 1h), for the model
+  families that cache (Claude, Nova) or when the route says `supports.cache-control`.
 - turns alternate user / assistant (consecutive turns of a role are merged; a role:"system"
   message mid-conversation stays where it was said, as the user's words); blank text is left out.
 - tool_use → `toolUse` {toolUseId, name, input}, tool_result → `toolResult` {toolUseId, content,
   status}; ids are kept to Converse's alphabet the same way on both, so they still match.
+  Tool names are not rewritten: Converse's alphabet for them is Anthropic's (at most 64 long).
 - thinking goes back as `reasoningContent` with its signature, when it has one Bedrock can have
   issued (an Anthropic signature: no `<spoke>:` tag of another upstream); redacted_thinking as
   `redactedContent`. A thinking block without such a signature is left out.
 - Converse requires `toolConfig` whenever the history holds toolUse or toolResult blocks, even
   with no tools in this request: the tools the history names are declared then, schema-less.
+- tool_choice none has no Converse form: the request's tools are left out then (the model cannot
+  call what it is not given), except the ones the history needs declared.
 Sampling and the token limit go in `inferenceConfig`; what Converse has no field for (top_k,
-thinking) in `additionalModelRequestFields`, in the model family's own spelling.
+thinking) in `additionalModelRequestFields`, in the model family's own spelling; Claude's
+effort in `outputConfig`.
 Output dicts are built fresh; the input is never mutated.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from router.config.target import TargetContext
 from router.hub.messages import NO_SCHEMA, Block, MessagesRequest, Tool
-from router.spokes.bedrock.api import is_anthropic_model
+from router.spokes.bedrock.models import caches_prompts, is_anthropic_model, is_nova_model
 from router.spokes.bedrock.content import ContentBlock, content_block, text_block
 from router.spokes.common.block_text import TEXT_SEPARATOR
 from router.spokes.common.hub_blocks import block_type, converted_blocks, indexed_blocks, system_texts
@@ -38,14 +42,15 @@ from router.spokes.common.invalid import field_required, invalid_value, raw_obje
 Turn = dict[str, Any]
 
 CACHE_POINT: ContentBlock = {"cachePoint": {"type": "default"}}
-# toolUseId's alphabet in Converse ([a-zA-Z0-9_-]+, at most 64).
-_ID_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]")
+# CachePointBlock.ttl's values (CacheTTL); Anthropic's cache_control.ttl has the same spelling.
+_CACHE_TTLS = frozenset({"5m", "1h"})
+# toolUseId's alphabet in Converse ([a-zA-Z0-9_.:-]+, at most 64).
+_ID_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.:-]")
 MAX_ID = 64
 # A tool result with nothing in it: Converse wants at least one content block.
 EMPTY_RESULT: ContentBlock = {"text": "(no output)"}
 # A tool declared only because the history calls it: any arguments.
 OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
-NOVA = "amazon.nova"
 # Nova's reasoning effort (its reasoningConfig) for a thinking budget up to each bound.
 _NOVA_EFFORT = ((4096, "low"), (16384, "medium"))
 
@@ -56,8 +61,15 @@ def target_model(src: MessagesRequest, ctx: TargetContext) -> str:
 
 def caches(src: MessagesRequest, ctx: TargetContext) -> bool:
     """Whether `cache_control` becomes a cachePoint: for the families that take one."""
-    model = target_model(src, ctx)
-    return ctx.caps.cache_control or is_anthropic_model(model) or NOVA in model
+    return ctx.caps.cache_control or caches_prompts(target_model(src, ctx))
+
+
+def cache_point(cache_control: Any) -> ContentBlock:
+    """The cachePoint after a block with `cache_control`, with its TTL when Converse has it."""
+    ttl = cache_control.get("ttl") if type(cache_control) is dict else None
+    if ttl in _CACHE_TTLS:
+        return {"cachePoint": {"type": "default", "ttl": ttl}}
+    return CACHE_POINT
 
 
 def tool_use_id(value: str) -> str:
@@ -83,7 +95,7 @@ def system_of(src: MessagesRequest, ctx: TargetContext) -> list[ContentBlock] | 
         if text.strip():
             blocks.append(text_block(text))
         if cache and block.get("cache_control") is not None and blocks:
-            blocks.append(CACHE_POINT)
+            blocks.append(cache_point(block["cache_control"]))
     return blocks or None
 
 
@@ -133,7 +145,7 @@ def user_content(content: str | list[Block], path: str, ctx: TargetContext, cach
             blocks.append(converted)
             out = blocks
         if cache and block.get("cache_control") is not None:
-            out.append(CACHE_POINT)
+            out.append(cache_point(block["cache_control"]))
     return results + blocks
 
 
@@ -173,7 +185,7 @@ def assistant_content(content: str | list[Block], path: str, cache: bool) -> lis
             continue
         blocks.append(converted)
         if cache and block.get("cache_control") is not None:
-            blocks.append(CACHE_POINT)
+            blocks.append(cache_point(block["cache_control"]))
     return blocks
 
 
@@ -210,17 +222,22 @@ def is_function_tool(tool: Tool) -> bool:
 def tool_config_of(src: MessagesRequest, ctx: TargetContext) -> dict[str, Any] | None:
     cache = caches(src, ctx)
     tools: list[dict[str, Any]] = []
+    history = history_tools(src)
+    # tool_choice none: only the tools the history needs declared go, with their schemas.
+    wanted = set(history) if src.tool_choice is not None and src.tool_choice.type == "none" else None
     for index, tool in enumerate(src.tools or ()):
-        if not is_function_tool(tool):
+        if not is_function_tool(tool) or (wanted is not None and tool.name not in wanted):
             continue
         tools.append({"toolSpec": tool_spec(tool, f"$.tools[{index}]")})
         if cache and tool.cache_control is not None:
-            tools.append(CACHE_POINT)
+            tools.append(cache_point(tool.cache_control))
     declared = {tool["toolSpec"]["name"] for tool in tools if "toolSpec" in tool}
-    for name in history_tools(src):
+    for name in history:
         if name not in declared:  # Converse requires toolConfig for a history with tool blocks
             tools.append({"toolSpec": {"name": name, "inputSchema": {"json": OPEN_SCHEMA}}})
             declared.add(name)
+    if not declared and has_tool_results(src):  # results whose calls are no longer in the history
+        tools.append({"toolSpec": {"name": HISTORY_TOOL, "inputSchema": {"json": OPEN_SCHEMA}}})
     if not tools:
         return None
     config: dict[str, Any] = {"tools": tools}
@@ -242,32 +259,30 @@ def tool_spec(tool: Tool, path: str) -> dict[str, Any]:
 
 
 def history_tools(src: MessagesRequest) -> list[str]:
-    """The names of the tools the conversation's assistant turns called, in order, once each;
-    a history with only tool results (its calls cut off) still needs a tool: their own."""
+    """The names of the tools the conversation's assistant turns called, in order, once each."""
     names: dict[str, None] = {}
-    results = False
-    for message in src.messages:
-        if type(message.content) is not list:
-            continue
-        for block in message.content:
-            if type(block) is not dict:
-                continue
-            kind = block.get("type")
-            if kind == "tool_use" and type(block.get("name")) is str:
-                names[block["name"]] = None
-            elif kind == "tool_result":
-                results = True
-    if results and not names and not src.tools:
-        names[HISTORY_TOOL] = None
+    for block in _history_blocks(src):
+        if block.get("type") == "tool_use" and type(block.get("name")) is str:
+            names[block["name"]] = None
     return list(names)
+
+
+def has_tool_results(src: MessagesRequest) -> bool:
+    return any(block.get("type") == "tool_result" for block in _history_blocks(src))
+
+
+def _history_blocks(src: MessagesRequest) -> Iterator[Block]:
+    for message in src.messages:
+        if type(message.content) is list:
+            yield from (block for block in message.content if type(block) is dict)
 
 
 HISTORY_TOOL = "tool"  # declared for a history whose results answer calls no longer in it
 
 
 def tool_choice_of(src: MessagesRequest) -> dict[str, Any] | None:
-    """auto → auto, any → any, tool → that tool; none has no Converse form (the tools stay
-    declared, for the history's sake, and the model decides). Only with tools of the request."""
+    """auto → auto, any → any, tool → that tool; none has no Converse form (tool_config_of
+    leaves the request's tools out instead). Only with tools of the request."""
     choice = src.tool_choice
     if choice is None or not any(is_function_tool(tool) for tool in src.tools or ()):
         return None
@@ -307,7 +322,7 @@ def additional_fields_of(src: MessagesRequest, ctx: TargetContext) -> dict[str, 
     model = target_model(src, ctx)
     if is_anthropic_model(model):
         return _claude_fields(src) or None
-    if NOVA in model:
+    if is_nova_model(model):
         return _nova_fields(src) or None
     if src.top_k is not None and ctx.caps.top_k:
         return {"top_k": src.top_k}
@@ -340,6 +355,15 @@ def _nova_fields(src: MessagesRequest) -> dict[str, Any]:
     return fields
 
 
+def output_config_of(src: MessagesRequest, ctx: TargetContext) -> dict[str, Any] | None:
+    """Claude's effort (low … max) as Converse's `outputConfig.effort`, which Bedrock hands to
+    Claude; other families have no effort (Nova's reasoning effort follows `thinking`)."""
+    effort = src.output_config.effort if src.output_config is not None else None
+    if effort is None or not is_anthropic_model(target_model(src, ctx)):
+        return None
+    return {"effort": effort}
+
+
 def response_field_paths_of(src: MessagesRequest, ctx: TargetContext) -> list[str] | None:
     """Claude says which stop sequence it stopped at only when asked."""
     if src.stop_sequences and is_anthropic_model(target_model(src, ctx)):
@@ -368,6 +392,7 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
         "tool_config_of": tool_config_of,
         "inference_config_of": inference_config_of,
         "additional_fields_of": additional_fields_of,
+        "output_config_of": output_config_of,
         "response_field_paths_of": response_field_paths_of,
         "guardrail_config_of": guardrail_config_of,
     }
