@@ -13,9 +13,17 @@ from router.config.schema import Guardrail
 from router.config.target import Capabilities
 from router.core.errors import InvalidRequest
 from router.spokes.bedrock.content import document_name
-from router.spokes.bedrock.models import caches_prompts, is_anthropic_model, is_nova_model
+from router.spokes.bedrock.models import (
+    caches_prompts,
+    is_anthropic_model,
+    is_nova_model,
+)
 from router.spokes.bedrock.request import tool_use_id
-from router.spokes.common.block_text import FILE_OMITTED, IMAGE_OMITTED, IMAGE_SOURCE_UNSUPPORTED
+from router.spokes.common.block_text import (
+    FILE_OMITTED,
+    IMAGE_OMITTED,
+    IMAGE_SOURCE_UNSUPPORTED,
+)
 from tests.spokes.bedrock.converse_table import (
     LLAMA,
     NOVA,
@@ -246,7 +254,8 @@ def test_a_failed_tool_says_error_and_an_empty_result_says_so() -> None:
     turns = messages(hub_request(assistant([CALL]), user([result("boom", is_error=True)])))
     assert turns[1]["content"] == [{"toolResult": {"toolUseId": "toolu_01", "content": [{"text": "boom"}],
                                                    "status": "error"}}]
-    for empty in ("", None, []):
+    empties: tuple[Any, ...] = ("", None, [])
+    for empty in empties:
         turns = messages(hub_request(assistant([CALL]), user([result(empty)])))
         assert turns[1]["content"][0]["toolResult"]["content"] == [{"text": "(no output)"}]
 
