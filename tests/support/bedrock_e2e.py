@@ -49,7 +49,7 @@ class StreamEnd:
     events: list[str] = field(default_factory=list)
     error_type: str | None = None
     message: str = ""
-    status: int | None = None  # the HTTP status, when the request failed before any event
+    status: int | None = None  # the HTTP status of a request refused before its stream began
 
     @property
     def clean(self) -> bool:
@@ -148,7 +148,7 @@ def _anthropic_stream(base_url: str, key: str, model: str) -> StreamEnd:
             body = exc.body if isinstance(exc.body, dict) else {}
             error = body.get("error") or {}
             end.error_type, end.message = str(error.get("type")), str(error.get("message"))
-            end.status = None if end.events else exc.status_code
+            end.status = None if exc.status_code == 200 else exc.status_code
     return end
 
 
@@ -193,9 +193,11 @@ def _gemini_stream(base_url: str, key: str, model: str) -> StreamEnd:
             finish = chunk.candidates[0].finish_reason if chunk.candidates else None
             end.events.append(f"finish:{finish.value}" if finish else "chunk")
     except errors.APIError as exc:
-        # Google's `{"error": …}` chunk raises with its code; so would an HTTP error (no events)
+        # Google's `{"error": …}` chunk raises with its code and the stream's 200 response; an
+        # HTTP error with its own status
         end.error_type, end.message = str(exc.code), exc.message or ""
-        end.status = None if end.events else exc.code
+        status = getattr(exc.response, "status_code", None)
+        end.status = None if status in (None, 200) else status
     finally:
         sdk.close()
     return end
