@@ -270,3 +270,90 @@ def test_the_cli_runs_a_tool_through_a_responses_upstream(gateway: Gateway, tmp_
     assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
     assert answer["result"] == "The tool returned: tool-output-5e1b", answer["result"]
     assert_answered(gateway.access_log(since, 2), 2, "on-responses", "anthropic__responses")
+
+
+# --- Claude on Amazon Bedrock -------------------------------------------------------------------
+
+BEDROCK_ROUTES = """
+[auth]
+keys = ["env:ROUTER_TEST_KEY"]
+
+[upstreams.bedrock]
+kind = "bedrock"
+region = "{region}"
+base-url = "{upstream}"
+
+[upstreams.bedrock-converse]
+kind = "bedrock"
+region = "{region}"
+base-url = "{upstream}"
+api = "converse"
+
+[[routes]]
+# Claude's InvokeModel: Claude Code's request as it is (api = "auto" on an Anthropic model id)
+name = "invoke"
+clients = ["anthropic"]
+models = ["claude-bedrock-invoke"]
+to = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+[[routes]]
+# Every other name the CLI may ask for, its small/fast one too: Converse, converted
+name = "converse"
+clients = ["anthropic"]
+models = ["claude-*"]
+to = "bedrock-converse/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+"""
+
+
+@pytest.fixture(scope="module")
+def bedrock_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The router on a SigV4-checking Bedrock mock (tests/support/bedrock_mock.py), signing with
+    the mock's test credentials from the environment (botocore's chain; nothing else of the
+    machine's AWS configuration is read)."""
+    from tests.support.bedrock_mock import ACCESS_KEY, REGION, SECRET_KEY, SESSION_TOKEN, bedrock_upstream
+
+    folder = tmp_path_factory.mktemp("claude-code-bedrock")
+    with bedrock_upstream() as upstream:
+        config = folder / "routes.toml"
+        config.write_text(BEDROCK_ROUTES.format(upstream=upstream, region=REGION))
+        port = free_port()
+        env = {"ROUTER_TEST_KEY": CLIENT_KEY, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+               "AWS_SESSION_TOKEN": SESSION_TOKEN, "AWS_EC2_METADATA_DISABLED": "true",
+               "AWS_CONFIG_FILE": str(folder / "no-config"), "AWS_SHARED_CREDENTIALS_FILE": str(folder / "no-credentials"),
+               "AWS_BEARER_TOKEN_BEDROCK": ""}
+        with running(["router", "serve", "--config", str(config), "--port", str(port)], port, env) as process:
+            yield Gateway(f"http://127.0.0.1:{port}", process)
+
+
+def test_print_json_through_claude_on_bedrock_invoke_model(bedrock_gateway: Gateway, tmp_path: Path) -> None:
+    """Claude Code's whole request reaches Bedrock's InvokeModel as an Anthropic body (no model or
+    stream, the version and betas in it), signed with SigV4; the event stream's chunks become the
+    Messages stream the CLI reads."""
+    since = bedrock_gateway.mark()
+    result = run_claude(bedrock_gateway, tmp_path, "-p", "say hi to bedrock", "--model", "claude-bedrock-invoke",
+                        "--output-format", "json")
+    assert_exit_0(result, bedrock_gateway)
+    answer = json.loads(result.stdout)
+    assert answer["subtype"] == "success" and answer["is_error"] is False and answer["num_turns"] == 1, answer
+    assert answer["result"].startswith("Echo: ") and "say hi to bedrock" in answer["result"], answer
+    assert_answered(bedrock_gateway.access_log(since, 1), 1, "invoke", "anthropic__anthropic")
+
+
+def test_the_cli_runs_a_tool_through_bedrock_converse(bedrock_gateway: Gateway, tmp_path: Path) -> None:
+    """Through Converse: Claude Code's tools become a toolConfig, the mock's toolUse of Bash reaches
+    the CLI as a tool_use, and its result goes back as a toolResult the mock answers."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    demo = bin_dir / "demo"
+    demo.write_text('#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho tool-output-b3d2\n')
+    demo.chmod(0o755)
+    since = bedrock_gateway.mark()
+    result = run_claude(bedrock_gateway, tmp_path, "-p", "please use Bash", "--model", "claude-on-converse",
+                        "--allowedTools", "Bash", "--output-format", "json", path_dirs=(bin_dir,))
+    assert_exit_0(result, bedrock_gateway)
+    answer = json.loads(result.stdout)
+    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
+    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
+    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
+    assert answer["result"] == "The tool returned: tool-output-b3d2", answer["result"]
+    assert_answered(bedrock_gateway.access_log(since, 2), 2, "converse", "anthropic__bedrock")

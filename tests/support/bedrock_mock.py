@@ -186,7 +186,7 @@ def _answer_blocks(request: Json) -> tuple[list[Json], str]:
     digest = _digest(messages)
     blocks = _reasoning(digest, text) if _thinking_enabled(request) else []
     results = [block["toolResult"] for block in given if isinstance(block.get("toolResult"), dict)]
-    call = None if results else _call(request, text)
+    call = None if results else _call(request, _said(given))
     if results:
         blocks.append({"text": f"The tool returned: {_output_of(results[0])}"})
         return blocks, "end_turn"
@@ -200,6 +200,17 @@ def _answer_blocks(request: Json) -> tuple[list[Json], str]:
         return blocks, "max_tokens"
     blocks.append({"text": f"Echo: {text}"})
     return blocks, "end_turn"
+
+
+def _said(given: list[Json]) -> str:
+    """What the user said in the last turn, for choosing a tool: its first text that is not a
+    `<system-reminder>`. Converse has no role:"system" message, so Claude Code's (its environment,
+    agents and tools, naming every tool) arrives as the turn's last text; its reminders come
+    before the prompt. Neither asks for a call (the other mocks skip the system message:
+    router.upstream.mock.last_turn)."""
+    texts = [block["text"] for block in given if isinstance(block.get("text"), str)
+             and not block["text"].lstrip().startswith("<system-reminder>")]
+    return texts[0] if texts else ""
 
 
 def _reasoning(digest: str, text: str) -> list[Json]:
