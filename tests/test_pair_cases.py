@@ -34,6 +34,7 @@ from router.config.target import Capabilities, TargetContext
 from router.core.errors import InvalidRequest
 from router.hub.messages import AnthropicMessage, MessagesRequest, request_from_python
 from router.routing.compose import build_converters
+from router.spokes.bedrock.wire import ConverseResponse
 from router.spokes.gemini.answer_wire import GenerateContentResponse
 from router.spokes.gemini.request_wire import GenerateContentRequest
 from router.spokes.openai.wire import ChatCompletion, ChatRequest
@@ -47,12 +48,13 @@ MIN_CASES_FOR = {
     "responses__anthropic": 35, "responses__openai": 35,
     "gemini__anthropic": 35, "gemini__openai": 35, "gemini__responses": 35,
     "anthropic__gemini": 35, "openai__gemini": 35, "responses__gemini": 35,
+    "anthropic__bedrock": 35, "openai__bedrock": 35, "responses__bedrock": 35, "gemini__bedrock": 35,
 }
 COMMON_KEYS = {"description", "supports", "model", "client_request"}
 CONVERSION_KEYS = COMMON_KEYS | {"upstream_request", "upstream_response", "client_response"}
 ERROR_KEYS = COMMON_KEYS | {"error"}
 NOW = "<now>"
-MINTED_ID = re.compile(r"<id:([A-Za-z]+_)>")
+MINTED_ID = re.compile(r"<id:([A-Za-z][A-Za-z_-]*[_-])>")  # msg_bdrk_, chatcmpl-msg_bdrk_
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ PROTOCOLS = {
     # The model comes from the URL path: a case's client_request carries it as `model`, which
     # the request Struct has for the gateway to set.
     "gemini": Protocol(request=GenerateContentRequest, answer=GenerateContentResponse, raw_json_in_request=False),
+    # An upstream only: no client sends a Converse request.
+    "bedrock": Protocol(request=dict, answer=ConverseResponse, raw_json_in_request=False),
 }
 
 
