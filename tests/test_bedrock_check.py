@@ -4,14 +4,9 @@ optional upstream without it is off rather than an error."""
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
-from importlib.machinery import ModuleSpec
-
 import pytest
 
-from router.config.load import LoadedConfig, load_config_text
-from router.config.problems import InvalidConfig, Problem
+from tests.support.config_checks import LOCAL_FALLBACK, hide_module, load, problems
 
 BEDROCK = """
 [upstreams.bedrock]
@@ -25,64 +20,42 @@ models = ["eu.anthropic.claude-*"]
 to = "bedrock"
 """
 
-LOCAL_FALLBACK = """
-[upstreams.local]
-kind = "mock"
-
-[[routes]]
-name = "rest"
-models = ["*"]
-to = "local"
-"""
 
 
-def _load(text: str, environ: dict[str, str] | None = None) -> LoadedConfig:
-    return load_config_text(text, filename="routes.toml", environ=environ or {})
-
-
-def _problems(text: str, environ: dict[str, str] | None = None) -> tuple[Problem, ...]:
-    with pytest.raises(InvalidConfig) as raised:
-        _load(text, environ)
-    return raised.value.problems
 
 
 @pytest.fixture
 def without_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
-    real: Callable[..., ModuleSpec | None] = importlib.util.find_spec
-
-    def find_spec(name: str, package: str | None = None) -> ModuleSpec | None:
-        return None if name == "botocore" else real(name, package)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    hide_module(monkeypatch, "botocore")
 
 
 def test_the_aws_credential_chain_needs_no_key() -> None:
-    loaded = _load(BEDROCK.format(extra=""))
+    loaded = load(BEDROCK.format(extra=""))
     assert loaded.upstream_api_keys["bedrock"] is None  # SigV4 with botocore's chain
     assert not loaded.warnings
 
 
 def test_a_bedrock_api_key_comes_from_the_environment() -> None:
-    loaded = _load(BEDROCK.format(extra='api-key = "env:AWS_BEARER_TOKEN_BEDROCK"'),
+    loaded = load(BEDROCK.format(extra='api-key = "env:AWS_BEARER_TOKEN_BEDROCK"'),
                    {"AWS_BEARER_TOKEN_BEDROCK": "bedrock-api-key-1"})
     assert loaded.upstream_api_keys["bedrock"] == "bedrock-api-key-1"
 
 
 @pytest.mark.parametrize("extra", ["", 'api-key = "env:AWS_BEARER_TOKEN_BEDROCK"'])
 def test_without_botocore_a_bedrock_upstream_is_an_error(without_botocore: None, extra: str) -> None:
-    [problem] = _problems(BEDROCK.format(extra=extra), {"AWS_BEARER_TOKEN_BEDROCK": "k"})
+    [problem] = problems(BEDROCK.format(extra=extra), {"AWS_BEARER_TOKEN_BEDROCK": "k"})
     assert problem.path == "upstreams.bedrock"
     assert problem.message == "bedrock upstreams need botocore"
     assert "pip install 'router[bedrock]'" in problem.fix
 
 
 def test_without_botocore_an_optional_bedrock_upstream_is_off(without_botocore: None) -> None:
-    loaded = _load(BEDROCK.format(extra="optional = true") + LOCAL_FALLBACK)
+    loaded = load(BEDROCK.format(extra="optional = true") + LOCAL_FALLBACK)
     assert loaded.disabled_upstreams == frozenset({"bedrock"})
     assert any("botocore" in warning.message for warning in loaded.warnings)
 
 
 def test_a_literal_api_key_is_refused_without_being_repeated() -> None:
-    [problem] = _problems(BEDROCK.format(extra='api-key = "ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQ="'))
+    [problem] = problems(BEDROCK.format(extra='api-key = "ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQ="'))
     assert problem.path == "upstreams.bedrock.api-key"
     assert "ABSKQ" not in problem.message + problem.fix
