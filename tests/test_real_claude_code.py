@@ -26,6 +26,13 @@ from typing import Any
 import pytest
 
 from tests.support import real_cli
+from tests.support.bedrock_mock import (
+    ACCESS_KEY,
+    REGION,
+    SECRET_KEY,
+    SESSION_TOKEN,
+    bedrock_upstream,
+)
 from tests.support.real_cli import (
     access_log,
     base_env,
@@ -143,6 +150,27 @@ def run_claude(gateway: Gateway, tmp_path: Path, *args: str, path_dirs: tuple[Pa
     return run_cli([str(CLI), *args], work, env, CLI_TIMEOUT, gateway.router_output)
 
 
+def run_bash_tool(gateway: Gateway, tmp_path: Path, output: str, *model: str) -> dict[str, Any]:
+    """`claude -p "please use Bash"` with Bash allowed: the mock calls it (`{"command": "demo"}`),
+    the CLI runs `demo` (a script on PATH that leaves a marker in the working directory and
+    prints `output`) and sends its result back, which the mock answers with text. The CLI's
+    JSON answer, once the marker proves the tool ran and the turn ended in success."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    demo = bin_dir / "demo"
+    demo.write_text(f'#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho {output}\n')
+    demo.chmod(0o755)
+    result = run_claude(gateway, tmp_path, "-p", "please use Bash", *model, "--allowedTools", "Bash",
+                        "--output-format", "json", path_dirs=(bin_dir,))
+    assert_exit_0(result, gateway)
+    answer: dict[str, Any] = json.loads(result.stdout)
+    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
+    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
+    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
+    assert answer["result"] == f"The tool returned: {output}", answer["result"]
+    return answer
+
+
 def assert_exit_0(result: subprocess.CompletedProcess[str], gateway: Gateway) -> None:
     real_cli.assert_exit_0(result, gateway.router_output)
 
@@ -219,20 +247,8 @@ def test_the_cli_runs_a_tool_and_sends_back_its_result(gateway: Gateway, tmp_pat
     """The prompt names Bash, so the mock calls it (`{"command": "demo"}`, its sample arguments);
     the CLI runs `demo` — a script on PATH that leaves a marker in the working directory — and
     sends its output back as a tool_result, which the mock answers with text."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    demo = bin_dir / "demo"
-    demo.write_text('#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho tool-output-7f3a\n')
-    demo.chmod(0o755)
     since = gateway.mark()
-    result = run_claude(gateway, tmp_path, "-p", "please use Bash", "--allowedTools", "Bash",
-                        "--output-format", "json", path_dirs=(bin_dir,))
-    assert_exit_0(result, gateway)
-    answer = json.loads(result.stdout)
-    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
-    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
-    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
-    assert answer["result"] == "The tool returned: tool-output-7f3a", answer["result"]
+    run_bash_tool(gateway, tmp_path, "tool-output-7f3a")
     assert_answered(gateway.access_log(since, 2), 2, "claude", "anthropic__openai")
 
 
@@ -255,20 +271,8 @@ def test_the_cli_runs_a_tool_through_a_responses_upstream(gateway: Gateway, tmp_
     """The Responses mock answers with a function_call of Bash (`{"command": "demo"}`); it reaches
     the CLI as a tool_use, the CLI runs `demo`, and its tool_result goes back as a
     function_call_output, which the mock answers with text."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    demo = bin_dir / "demo"
-    demo.write_text('#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho tool-output-5e1b\n')
-    demo.chmod(0o755)
     since = gateway.mark()
-    result = run_claude(gateway, tmp_path, "-p", "please use Bash", "--model", "claude-on-responses",
-                        "--allowedTools", "Bash", "--output-format", "json", path_dirs=(bin_dir,))
-    assert_exit_0(result, gateway)
-    answer = json.loads(result.stdout)
-    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
-    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
-    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
-    assert answer["result"] == "The tool returned: tool-output-5e1b", answer["result"]
+    run_bash_tool(gateway, tmp_path, "tool-output-5e1b", "--model", "claude-on-responses")
     assert_answered(gateway.access_log(since, 2), 2, "on-responses", "anthropic__responses")
 
 
@@ -310,8 +314,6 @@ def bedrock_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gatewa
     """The router on a SigV4-checking Bedrock mock (tests/support/bedrock_mock.py), signing with
     the mock's test credentials from the environment (botocore's chain; nothing else of the
     machine's AWS configuration is read)."""
-    from tests.support.bedrock_mock import ACCESS_KEY, REGION, SECRET_KEY, SESSION_TOKEN, bedrock_upstream
-
     folder = tmp_path_factory.mktemp("claude-code-bedrock")
     with bedrock_upstream() as upstream:
         config = folder / "routes.toml"
@@ -342,18 +344,6 @@ def test_print_json_through_claude_on_bedrock_invoke_model(bedrock_gateway: Gate
 def test_the_cli_runs_a_tool_through_bedrock_converse(bedrock_gateway: Gateway, tmp_path: Path) -> None:
     """Through Converse: Claude Code's tools become a toolConfig, the mock's toolUse of Bash reaches
     the CLI as a tool_use, and its result goes back as a toolResult the mock answers."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    demo = bin_dir / "demo"
-    demo.write_text('#!/bin/sh\necho ran-by-claude-code > "$PWD/marker.txt"\necho tool-output-b3d2\n')
-    demo.chmod(0o755)
     since = bedrock_gateway.mark()
-    result = run_claude(bedrock_gateway, tmp_path, "-p", "please use Bash", "--model", "claude-on-converse",
-                        "--allowedTools", "Bash", "--output-format", "json", path_dirs=(bin_dir,))
-    assert_exit_0(result, bedrock_gateway)
-    answer = json.loads(result.stdout)
-    assert (tmp_path / "work" / "marker.txt").read_text() == "ran-by-claude-code\n"
-    assert answer["subtype"] == "success" and answer["is_error"] is False, answer
-    assert answer["num_turns"] == 2 and answer["permission_denials"] == [], answer
-    assert answer["result"] == "The tool returned: tool-output-b3d2", answer["result"]
+    run_bash_tool(bedrock_gateway, tmp_path, "tool-output-b3d2", "--model", "claude-on-converse")
     assert_answered(bedrock_gateway.access_log(since, 2), 2, "converse", "anthropic__bedrock")
