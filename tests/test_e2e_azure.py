@@ -299,3 +299,34 @@ def test_entra_tokens_for_claude_on_foundry(messages: anthropic.Anthropic, upstr
     assert call["headers"]["authorization"] == f"Bearer {FOUNDRY_TOKEN}"
     assert "x-api-key" not in call["headers"] and "api-key" not in call["headers"]
     assert "--resource https://ai.azure.com" in az_log.read_text()
+
+
+# --- the Responses and Gemini front doors on Azure OpenAI ----------------------------------------
+
+def test_a_responses_client_on_a_deployment(chat: openai.OpenAI, upstream: str) -> None:
+    """Codex's protocol on an Azure deployment: converted to Chat Completions through the hub,
+    unary and streamed."""
+    since = len(recorded(upstream))
+    response = chat.responses.create(model="gpt-4o", input="hello responses")
+    assert response.output_text == "Echo: hello responses" and response.status == "completed"
+    assert _last(upstream, since)["path"] == "/openai/deployments/gpt-4o/chat/completions"
+    events = list(chat.responses.create(model="gpt-4o", input="stream responses", stream=True))
+    assert events[-1].type == "response.completed"
+    assert "".join(getattr(event, "delta", "") for event in events
+                   if event.type == "response.output_text.delta") == "Echo: stream responses"
+
+
+def test_a_gemini_client_on_a_deployment(base_url: str) -> None:
+    """Gemini CLI's protocol on an Azure deployment (the model in the URL names the route)."""
+    url = f"{base_url}/v1beta/models/gpt-4o:generateContent"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hello gemini"}]}]}
+    answer = httpx.post(url, json=body, headers={"x-goog-api-key": KEY}, timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    candidate = answer.json()["candidates"][0]
+    assert candidate["content"]["parts"][0]["text"] == "Echo: hello gemini" and candidate["finishReason"] == "STOP"
+    with httpx.stream("POST", f"{base_url}/v1beta/models/gpt-4o:streamGenerateContent?alt=sse", json=body,
+                      headers={"x-goog-api-key": KEY}, timeout=TIMEOUT) as stream:
+        chunks = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+    parts = [part for chunk in chunks for part in chunk["candidates"][0].get("content", {}).get("parts", [])]
+    text = "".join(part.get("text", "") for part in parts)
+    assert text == "Echo: hello gemini" and chunks[-1]["candidates"][0]["finishReason"] == "STOP"
