@@ -15,12 +15,15 @@ The upstream has an API key, so every chunk goes through the scrubber as in prod
 
 The protocol pairs (tests.bench.pairs: a Responses client on Chat, Anthropic and Responses
 upstreams, Anthropic and Chat clients on a Responses upstream, a Gemini client on every kind and
-every client on a Gemini upstream, each a small request and a 54-event stream, a 40 KB Codex
-request and a 47 KB Gemini CLI request on Chat) run when named, `pairs` for all of them, `all`
+every client on a Gemini upstream, Bedrock Converse and InvokeModel pairs (signed: the AWS
+credentials of tests.bench.pairs.PAIR_ENV go into this process's environment), Azure OpenAI
+pairs, each a small request and a 54-event stream, a 40 KB Codex request and a 47 KB Gemini CLI
+request on Chat) run when named, `pairs` for all of them, `all`
 for them and today's three (a Gemini client's path carries its model, its method and `?alt=sse`):
 
     python -m tests.bench.instructions 300 resp-chat-small,resp-chat-stream
     python -m tests.bench.instructions 300 gem-chat-small,gem-agent
+    python -m tests.bench.instructions 300 anth-bedrock-stream,anth-invoke-stream,chat-azure-stream
     python -m tests.bench.instructions 300 all                  # µs of CPU per request
     python -m tests.bench.instructions 300 pairs --instructions # callgrind, a run per scenario
 

@@ -11,13 +11,23 @@ response.completed with usage; Gemini as 54 GenerateContentResponse chunks, each
 new text, the last with finishReason and the full usageMetadata (`data:` lines only, `\r\n\r\n`
 apart, as Google sends them). Unary answers say "Hello! How can I help you today?".
 
+Bedrock's answers are AWS's (`tests.spokes.bedrock.frames` encodes the frames): a Converse
+JSON; a ConverseStream of 54 `application/vnd.amazon.eventstream` frames (messageStart, 50
+contentBlockDelta text pieces, contentBlockStop, messageStop, metadata with usage), each padded
+with the `p` member as AWS pads them; and InvokeModel's answers for Claude: the Anthropic
+message, and the 54-event Anthropic stream as `chunk` frames. Bedrock upstreams have no API key:
+the router signs each request (SigV4, botocore) with the fake credentials of AWS_ENV, which it
+needs in its environment (PAIR_ENV), so the signing is part of each pair's cost. Azure OpenAI
+upstreams answer the Chat answers at their deployment's URL (`?api-version=`).
+
 Gemini clients name the model and the method in the URL (`/v1beta/models/{model}:generateContent`
 or `:streamGenerateContent?alt=sse`), so a pair's client path depends on its model and on whether
 it streams; a Gemini upstream is posted to at `{base-url}/models/m:...` the same way.
 
 `tests.bench.run` serves the answers from nginx (a static file per upstream, at the path the
-router posts to) and `tests.bench.instructions` from an in-process transport; both load the
-routes of `pair_routes`.
+router posts to, percent-decoded as nginx maps URLs to files: a Bedrock model id's `%3A` is a
+`:`) and `tests.bench.instructions` from an in-process transport; both load the routes of
+`pair_routes`.
 """
 
 from __future__ import annotations

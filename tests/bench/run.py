@@ -16,8 +16,11 @@ Scenarios: a small non-streaming request, a small streaming request (54 upstream
 
 `--pairs` adds a table of the protocol pairs (tests.bench.pairs: Responses clients on Chat,
 Anthropic and Responses upstreams, Anthropic and Chat clients on a Responses upstream, Gemini
-clients on every kind and every client on a Gemini upstream, a small request and a 54-event
-stream each, a 40 KB Codex request and a 47 KB Gemini CLI request), at `--pair-concurrency` (16),
+clients on every kind and every client on a Gemini upstream, Anthropic, Chat and Responses
+clients on Bedrock Converse, Anthropic clients on Claude's InvokeModel (both SigV4-signed with
+fake AWS credentials the router gets in its environment), Chat clients on Azure OpenAI, a small
+request and a 54-event stream each, a 40 KB Codex request and a 47 KB Gemini CLI request), at
+`--pair-concurrency` (16),
 each row with its CPU budget checked (✓ / ✗: ≤ 0.6 ms small, ≤ 1.0 ms stream; printed, never
 raised); `--only-pairs` skips today's three; `--pair NAME` picks pairs.
 """
