@@ -103,7 +103,7 @@ async def test_a_stream_gets_the_streaming_endpoint(client: AsyncTestClient, rec
 
 def test_one_endpoint_protocols_make_their_url_once() -> None:
     for spoke in SPOKES.values():
-        assert spoke.upstream.model_in_url == (spoke.name == "gemini"), spoke.name
+        assert spoke.upstream.model_in_url == (spoke.name in ("gemini", "bedrock")), spoke.name
     made = upstream_client.make_client("up", build_table(load_config_text(
         ROUTES, filename="routes.toml", environ={"UP_KEY": "k"})).loaded.config.upstreams["up"], "k")
     assert made.url_for is None and str(made.url) == "http://models.invalid/v1beta/chat/completions"
