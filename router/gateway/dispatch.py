@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -44,7 +44,7 @@ from router.routing.failover import (
 )
 from router.routing.lookup import Plan, Target
 from router.upstream.client import UpstreamClient, UpstreamPool
-from router.upstream.relay import relay
+from router.upstream.relay import ChunkSource, ReframedChunks, chunk_source, relay
 
 log = logging.getLogger("router.dispatch")
 _encode = msgspec.json.Encoder().encode
@@ -240,9 +240,9 @@ async def _stream(ctx: RequestContext, client: UpstreamClient, target: Target, m
     if client.stream_type not in response.headers.get("content-type", ""):
         await response.aclose()
         raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")
-    chunks = response.aiter_bytes()
-    if client.reframe is not None:  # a binary event stream (Bedrock) → the SSE the machine reads
-        chunks = client.reframe(chunks, client.name)
+    chunks: AsyncIterable[bytes] | ChunkSource = response.aiter_bytes()
+    if client.reframer is not None:  # a binary event stream (Bedrock) → the SSE the machine reads
+        chunks = ReframedChunks(chunk_source(chunks), client.reframer(client.name))
     events = relay(
         chunks, machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
         idle_timeout=client.timeouts.stream_idle, close=response.aclose, scrubber=client.scrubber,

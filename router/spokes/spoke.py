@@ -174,16 +174,31 @@ class ClientSide:
     key_query: str | None = None
 
 
+class Reframer(Protocol):
+    """One stream's bytes in another framing (split anywhere) → the SSE events they carry."""
+
+    @property
+    def failure(self) -> RouterError | None:
+        """The error the stream carried or broke with, once it has; `feed` returns nothing after it."""
+        ...
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The events the bytes so far complete; on an error, those before it (and `failure` set)."""
+        ...
+
+    def end(self) -> None:
+        """The body is over: raises `failure`, or an error when it stopped inside a frame."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class StreamFraming:
     """A protocol whose streams are not server-sent events (Bedrock's binary AWS event stream):
-    its content type, and the reframer that turns the raw bytes (split anywhere) into the SSE
-    events its stream machine reads. The reframer raises an UpstreamError for an error the
-    stream carries (the relay ends the client's stream with its error event)."""
+    its content type, and a reframer per stream that turns the raw bytes into the SSE events its
+    stream machine reads (the relay ends the client's stream with its error event on a failure)."""
 
     content_type: str
-    # (the upstream's chunks, the upstream's name) → SSE bytes
-    reframe: Callable[[AsyncIterator[bytes], str], AsyncIterator[bytes]]
+    reframer: Callable[[str], Reframer]  # the upstream's name → a new stream's reframer
 
 
 @dataclass(frozen=True, slots=True)

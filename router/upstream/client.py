@@ -35,7 +35,7 @@ from router.config.schema import (
 )
 from router.core.errors import UpstreamError, UpstreamStatusError
 from router.spokes.registry import spoke_for_kind
-from router.spokes.spoke import HeaderForwarding, Spoke, UpstreamFault, UpstreamSide
+from router.spokes.spoke import HeaderForwarding, Reframer, Spoke, UpstreamFault, UpstreamSide
 from router.upstream.errors import map_transport_error
 from router.upstream.google_credentials import GoogleTokenSource
 from router.upstream.request_auth import BearerAuth, RequestAuth
@@ -118,8 +118,9 @@ class UpstreamClient:
     # What an error answer says beyond its status and message (UpstreamSide.fault).
     fault: Callable[[int, Mapping[str, str], bytes], UpstreamFault | None] | None = None
     stream_type: str = "text/event-stream"  # what a stream answer's content type must say
-    # The protocol's stream framing → SSE (UpstreamSide.stream_framing); None: SSE already.
-    reframe: Callable[[AsyncIterator[bytes], str], AsyncIterator[bytes]] | None = None
+    # A new stream's reframer from the protocol's framing to SSE (UpstreamSide.stream_framing),
+    # given the upstream's name; None: SSE already.
+    reframer: Callable[[str], Reframer] | None = None
     # The same upstream's clients for the other APIs it serves (Bedrock's InvokeModel, which
     # speaks Anthropic Messages), by spoke name; they share this one's connections and auth.
     dialects: Mapping[str, UpstreamClient] = field(default_factory=dict)
@@ -277,7 +278,7 @@ def _client_for(shared: _Shared, side: UpstreamSide, dialects: Mapping[str, Upst
         body_edit=side.body_edit,
         fault=side.fault,
         stream_type="text/event-stream" if framing is None else framing.content_type,
-        reframe=None if framing is None else framing.reframe,
+        reframer=None if framing is None else framing.reframer,
         dialects=dialects or {},
     )
 

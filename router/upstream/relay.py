@@ -46,6 +46,7 @@ from router.core.errors import (
 )
 from router.core.sse import DataRun, SSEEvent, SSEParser
 from router.core.stream import EventMachine, RunMachine, StreamMachine, StreamObserver
+from router.spokes.spoke import Reframer
 from router.upstream.errors import map_transport_error
 from router.upstream.scrub import Scrubber
 
@@ -163,7 +164,7 @@ async def relay(
     translator = SSETranslator(machine, scrubber, upstream)
     scrub = scrubber.data if scrubber.patterns else None  # no secrets: not even a call per chunk
     # the hasattr test is the narrowing (mypy cannot tell a Protocol from an iterable by it)
-    source: ChunkSource = cast(ChunkSource, chunks) if hasattr(chunks, "poll") else _IteratedChunks(chunks)
+    source = chunk_source(chunks)
     clock = _SilenceClock(ping_interval, idle_timeout)
     quiet = observer is not None  # no output from upstream data yet (one bool test per read)
     completed = False
@@ -208,7 +209,7 @@ async def relay(
         ended = True  # the stream ended by itself: no cancel to shield the close from
         yield FinalChunk(out if scrub is None else scrub(out))
     finally:
-        if isinstance(source, _IteratedChunks):
+        if isinstance(source, _IteratedChunks | ReframedChunks):
             source.cancel()
         if observer is not None:  # before the close: a cancelled close would skip what follows
             observer.ended(translator.error, completed, machine.tokens())
@@ -216,6 +217,52 @@ async def relay(
             await _close_quietly(close)
         else:
             await _close_shielded(close)
+
+
+def chunk_source(chunks: AsyncIterable[bytes] | ChunkSource) -> ChunkSource:
+    """`chunks` as a ChunkSource: itself when it is one (our HTTP/1.1 pool's bodies), else read
+    through a task per read."""
+    return cast(ChunkSource, chunks) if hasattr(chunks, "poll") else _IteratedChunks(chunks)
+
+
+class ReframedChunks:
+    """A ChunkSource of SSE events made from an upstream body in another framing (Bedrock's AWS
+    event stream) by the spoke's Reframer, read the way the body is: no task per read when the
+    body needs none. The bytes before an error the stream carries are given first; the next
+    poll raises it, and the relay ends the client's stream with its error event."""
+
+    __slots__ = ("_source", "_reframer", "_failed")
+
+    def __init__(self, source: ChunkSource, reframer: Reframer) -> None:
+        self._source = source
+        self._reframer = reframer
+        self._failed = False
+
+    def poll(self) -> bytes | None:
+        reframer = self._reframer
+        if self._failed:
+            assert reframer.failure is not None
+            raise reframer.failure
+        data = self._source.poll()
+        if data is None:
+            reframer.end()  # raises for a body cut inside a frame
+            return None
+        if not data:
+            return b""
+        out = reframer.feed(data)
+        if reframer.failure is not None:
+            self._failed = True
+            if not out:
+                raise reframer.failure
+        return out
+
+    async def wait(self, timeout: float | None) -> bool:
+        return await self._source.wait(timeout)
+
+    def cancel(self) -> None:
+        cancel = getattr(self._source, "cancel", None)
+        if cancel is not None:
+            cancel()
 
 
 class _IteratedChunks:

@@ -23,7 +23,7 @@ mid-frame is an UpstreamProtocolError.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -103,7 +103,7 @@ class EventStreamReframer:
 
     `feed` returns the events the frames completed so far made. After an exception frame or a
     broken frame it returns what came before that frame, and `failure` holds the error: the
-    caller raises it (converse_events and invoke_events do); later feeds return nothing. `end`
+    caller raises it (router.upstream.relay.ReframedChunks does); later feeds return nothing. `end`
     checks the body did not stop mid-frame."""
 
     __slots__ = ("_buffer", "_convert", "_pending", "_upstream", "failure")
@@ -259,22 +259,11 @@ def _one_line(payload: bytes) -> bytes:
     return payload
 
 
-async def _reframed(chunks: AsyncIterator[bytes], convert: _Convert, upstream: str) -> AsyncIterator[bytes]:
-    reframer = EventStreamReframer(convert, upstream)
-    async for chunk in chunks:
-        out = reframer.feed(chunk)
-        if out:
-            yield out
-        if reframer.failure is not None:
-            raise reframer.failure
-    reframer.end()
+def converse_reframer(upstream: str) -> EventStreamReframer:
+    """ConverseStream's body → SSE events named as Converse names them (StreamFraming.reframer)."""
+    return EventStreamReframer(converse_event, upstream)
 
 
-def converse_events(chunks: AsyncIterator[bytes], upstream: str) -> AsyncIterator[bytes]:
-    """ConverseStream's body → SSE events named as Converse names them (StreamFraming.reframe)."""
-    return _reframed(chunks, converse_event, upstream)
-
-
-def invoke_events(chunks: AsyncIterator[bytes], upstream: str) -> AsyncIterator[bytes]:
-    """InvokeModelWithResponseStream's body → the Anthropic SSE events it carries (StreamFraming.reframe)."""
-    return _reframed(chunks, invoke_event, upstream)
+def invoke_reframer(upstream: str) -> EventStreamReframer:
+    """InvokeModelWithResponseStream's body → the Anthropic SSE events it carries (StreamFraming.reframer)."""
+    return EventStreamReframer(invoke_event, upstream)

@@ -11,7 +11,7 @@ from typing import Any
 
 from router.config.target import TargetContext
 from router.spokes.bedrock import endpoint
-from router.spokes.bedrock.eventstream import invoke_events
+from router.spokes.bedrock.eventstream import invoke_reframer
 from router.spokes.spoke import StreamFraming, UpstreamSide
 
 # The Messages API version Bedrock takes, in the body (it reads no anthropic-version header).
@@ -57,6 +57,6 @@ INVOKE_MODEL = UpstreamSide(
     model_in_url=True,
     body_edit=invoke_body,
     fault=endpoint.fault,
-    stream_framing=StreamFraming(EVENT_STREAM, invoke_events),
+    stream_framing=StreamFraming(EVENT_STREAM, invoke_reframer),
     target_headers=guardrail_headers,
 )

@@ -19,7 +19,7 @@ import msgspec
 
 from router.hub.messages import MessagesRequest
 from router.spokes.bedrock import answer, api, content, endpoint, request
-from router.spokes.bedrock.eventstream import converse_events
+from router.spokes.bedrock.eventstream import converse_reframer
 from router.spokes.bedrock.invoke import EVENT_STREAM, INVOKE_MODEL
 from router.spokes.bedrock.stream import stream_to_hub
 from router.spokes.bedrock.usage import read_usage
@@ -50,7 +50,7 @@ SPOKE = Spoke(
         count_tokens_url=endpoint.no_token_counter,
         model_in_url=True,
         fault=endpoint.fault,
-        stream_framing=StreamFraming(EVENT_STREAM, converse_events),
+        stream_framing=StreamFraming(EVENT_STREAM, converse_reframer),
         speaks=api.speaks,
         also_speaks=MappingProxyType({api.ANTHROPIC: INVOKE_MODEL}),
     ),

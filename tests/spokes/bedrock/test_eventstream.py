@@ -11,7 +11,7 @@ import struct
 import subprocess
 import sys
 from binascii import crc32
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,11 @@ from router.spokes.bedrock.errors import (
 from router.spokes.bedrock.eventstream import (
     EventStreamReframer,
     converse_event,
-    converse_events,
+    converse_reframer,
     invoke_event,
-    invoke_events,
+    invoke_reframer,
 )
+from router.upstream.relay import ReframedChunks, chunk_source
 from tests.spokes.bedrock.frames import chunk_frame, event_frame, exception_frame, frame
 
 # A ConverseStream answer with every kind of block: reasoning (text, signature), text, a tool call.
@@ -348,7 +349,7 @@ def test_an_exception_in_an_invoke_stream() -> None:
     assert "validationException: Input is too long" in reframer.failure.message
 
 
-# --- the async wrappers ---------------------------------------------------------------------------
+# --- as the relay reads it (router.upstream.relay.ReframedChunks) ------------------------------------
 
 
 async def _chunks(*pieces: bytes) -> AsyncIterator[bytes]:
@@ -356,34 +357,41 @@ async def _chunks(*pieces: bytes) -> AsyncIterator[bytes]:
         yield piece
 
 
-async def _collect(events: AsyncIterator[bytes]) -> tuple[bytes, UpstreamError | None]:
+def _reframed(reframer: Callable[[str], EventStreamReframer], *pieces: bytes) -> ReframedChunks:
+    return ReframedChunks(chunk_source(_chunks(*pieces)), reframer("up"))
+
+
+async def _collect(source: ReframedChunks) -> tuple[bytes, UpstreamError | None]:
+    """Read the source as the relay does: poll what is in, wait when nothing is."""
     out = b""
     try:
-        async for piece in events:
-            out += piece
+        while (data := source.poll()) is not None:
+            if data:
+                out += data
+            else:
+                await source.wait(None)
     except UpstreamError as exc:
         return out, exc
     return out, None
 
 
-async def test_converse_events_reframes_the_body() -> None:
+async def test_converse_reframes_the_body() -> None:
     half = len(CONVERSE) // 2
-    assert await _collect(converse_events(_chunks(CONVERSE[:half], CONVERSE[half:]), "up")) == (CONVERSE_SSE, None)
+    assert await _collect(_reframed(converse_reframer, CONVERSE[:half], CONVERSE[half:])) == (CONVERSE_SSE, None)
 
 
-async def test_invoke_events_reframes_the_body() -> None:
-    assert await _collect(invoke_events(_chunks(INVOKE), "up")) == (INVOKE_SSE, None)
+async def test_invoke_reframes_the_body() -> None:
+    assert await _collect(_reframed(invoke_reframer, INVOKE)) == (INVOKE_SSE, None)
 
 
 async def test_the_events_before_an_exception_go_out_then_the_error() -> None:
-    out, error = await _collect(converse_events(_chunks(_with_exception(exception_frame("throttlingException", "no"))),
-                                                "up"))
+    out, error = await _collect(_reframed(converse_reframer, _with_exception(exception_frame("throttlingException", "no"))))
     assert out == BEFORE_SSE
     assert isinstance(error, UpstreamStatusError) and error.status == 429
 
 
 async def test_a_body_cut_mid_frame_ends_in_an_error() -> None:
-    out, error = await _collect(converse_events(_chunks(CONVERSE[:-1]), "up"))
+    out, error = await _collect(_reframed(converse_reframer, CONVERSE[:-1]))
     assert out == CONVERSE_SSE[: CONVERSE_SSE.rindex(b"event: metadata")]
     assert isinstance(error, UpstreamProtocolError)
 
