@@ -19,8 +19,17 @@ that error object, on which the SDK raises (a stream that ends without it would 
 SDK and to Gemini CLI). A Gemini upstream's stream is whole only once a chunk carried its
 `finishReason`; its 429 says when to retry in a RetryInfo detail, not a header.
 
+Bedrock upstreams (a Bedrock API key, `Authorization: Bearer`): Converse for every client (B),
+and Claude's InvokeModel for Anthropic clients (Bi: the Anthropic protocol in Bedrock's
+envelope). Their errors are Bedrock's exceptions (`x-amzn-ErrorType`), which the router reads
+for the status they mean (router/spokes/bedrock/errors.py): a 429 ModelNotReadyException is
+overloaded, not a rate limit, and a 403 AccessDeniedException is our credentials' fault (502).
+Their streams are binary event-stream frames: one cut short, or whose CRC does not match, is
+broken; an exception frame is the upstream's error event. A Converse stream is whole at
+`messageStop` (the `metadata` after it only counts tokens), an InvokeModel one at message_stop.
+
 `python -m tests.test_fault_matrix` prints the README's tables (first-wave pairs, Responses pairs,
-Gemini pairs).
+Gemini pairs, Bedrock pairs).
 """
 
 from __future__ import annotations
@@ -43,7 +52,9 @@ from tests.support.servers import REPO, free_port, running
 
 CLIENT_KEY = "fault-matrix-client-key"
 UPSTREAM_KEYS = {"openai": "sk-fault-oai-0123456789abcdef0123", "anthropic": "sk-ant-fault-fedcba9876543210abcd",
-                 "responses": "sk-fault-rsp-13579bdf02468ace1357", "gemini": "AIzaSyFault-gem-2468ace13579bdf0246"}
+                 "responses": "sk-fault-rsp-13579bdf02468ace1357", "gemini": "AIzaSyFault-gem-2468ace13579bdf0246",
+                 # a Bedrock API key's shape; both Bedrock upstreams are the one account
+                 "bedrock": "ABSKRmF1bHRCZHJLZXktMDEyMzQ1Njc4OWFi", "bedrock-invoke": "ABSKRmF1bHRCZHJLZXktMDEyMzQ1Njc4OWFi"}
 PROMPT = "hello there my friend"
 ANSWER = f"Echo: {PROMPT}"
 
@@ -56,10 +67,14 @@ RESPONSES_PAIRS = {"r2o": ("responses", "openai"), "r2a": ("responses", "anthrop
 GEMINI_PAIRS = {"g2o": ("gemini", "openai"), "g2a": ("gemini", "anthropic"), "g2r": ("gemini", "responses"),
                 "g2g": ("gemini", "gemini"), "a2g": ("anthropic", "gemini"), "o2g": ("openai", "gemini"),
                 "r2g": ("responses", "gemini")}
-PAIRS = {**FIRST_WAVE, **RESPONSES_PAIRS, **GEMINI_PAIRS}
-LETTERS = {"anthropic": "A", "openai": "O", "responses": "R", "gemini": "G"}
+# "bedrock": Converse (`api = "converse"`); "bedrock-invoke": Claude's InvokeModel (`api = "invoke"`)
+BEDROCK_PAIRS = {"a2b": ("anthropic", "bedrock"), "o2b": ("openai", "bedrock"), "r2b": ("responses", "bedrock"),
+                 "g2b": ("gemini", "bedrock"), "a2bi": ("anthropic", "bedrock-invoke")}
+PAIRS = {**FIRST_WAVE, **RESPONSES_PAIRS, **GEMINI_PAIRS, **BEDROCK_PAIRS}
+LETTERS = {"anthropic": "A", "openai": "O", "responses": "R", "gemini": "G", "bedrock": "B", "bedrock-invoke": "Bi"}
 PAIR_TITLES = {pair: f"{LETTERS[client]}→{LETTERS[upstream]}" for pair, (client, upstream) in PAIRS.items()}
-UPSTREAM_NAMES = {"openai": "oai", "anthropic": "ant", "responses": "rsp", "gemini": "gem"}
+UPSTREAM_NAMES = {"openai": "oai", "anthropic": "ant", "responses": "rsp", "gemini": "gem", "bedrock": "bdr",
+                  "bedrock-invoke": "bdri"}
 
 # Short router timeouts, so a hung upstream costs a cell a second.
 ROUTES_HEAD = """
@@ -88,6 +103,22 @@ timeout = {{ read = 1, total = 2, stream-idle = 1 }}
 kind = "gemini"
 base-url = "{upstream}/v1beta"
 api-key = "env:FAULT_GEM_KEY"
+timeout = {{ read = 1, total = 2, stream-idle = 1 }}
+
+[upstreams.bdr]
+kind = "bedrock"
+region = "us-east-1"
+base-url = "{upstream}"
+api-key = "env:FAULT_BDR_KEY"
+api = "converse"
+timeout = {{ read = 1, total = 2, stream-idle = 1 }}
+
+[upstreams.bdri]
+kind = "bedrock"
+region = "us-east-1"
+base-url = "{upstream}"
+api-key = "env:FAULT_BDR_KEY"
+api = "invoke"
 timeout = {{ read = 1, total = 2, stream-idle = 1 }}
 """
 # Per pair: a retrying route for the `once-*` faults, and one that never retries (determinism).
@@ -188,8 +219,10 @@ def expected(fault: str, mode: str, pair: str) -> Outcome:
         "no-terminal": broken,
         # An OpenAI stream is whole once a chunk carried its finish_reason, converted or passed
         # through (which relays it without the [DONE] it never had); an Anthropic one needs its
-        # message_stop, a Responses one its response.completed.
-        "no-done": {"a2o": Ok(), "o2o": Ok(done=False), "r2o": Ok(), "g2o": Ok()}.get(pair, broken),
+        # message_stop, a Responses one its response.completed. A Converse stream is whole at its
+        # messageStop: the metadata it lacks only counts tokens.
+        "no-done": {"a2o": Ok(), "o2o": Ok(done=False), "r2o": Ok(), "g2o": Ok(),
+                    "a2b": Ok(), "o2b": Ok(), "r2b": Ok(), "g2b": Ok()}.get(pair, broken),
         "malformed": broken,
         "hang-first": Status(504, "timeout_error"),
         "hang-after": Event("timeout_error", status=504) if stream else Status(504, "timeout_error"),
@@ -332,7 +365,8 @@ def base_url(start_router: RouterFactory, fault_upstream_url: str) -> str:
         for pair, (client, upstream) in PAIRS.items()
     )
     env = {"CLIENT_KEY": CLIENT_KEY, "FAULT_OAI_KEY": UPSTREAM_KEYS["openai"], "FAULT_ANT_KEY": UPSTREAM_KEYS["anthropic"],
-           "FAULT_RSP_KEY": UPSTREAM_KEYS["responses"], "FAULT_GEM_KEY": UPSTREAM_KEYS["gemini"]}
+           "FAULT_RSP_KEY": UPSTREAM_KEYS["responses"], "FAULT_GEM_KEY": UPSTREAM_KEYS["gemini"],
+           "FAULT_BDR_KEY": UPSTREAM_KEYS["bedrock"]}
     return start_router(routes, env=env)
 
 
@@ -576,7 +610,7 @@ def table(pairs: dict[str, tuple[str, str]]) -> str:
 
 
 def markdown() -> str:
-    """Three tables: sixteen pairs side by side would not fit a page."""
+    """Four tables: twenty-one pairs side by side would not fit a page."""
     return (f"First-wave pairs:\n\n{table(FIRST_WAVE)}\n"
             f"Responses pairs (\"failed <code>\": `error` then `response.failed` with that code):\n\n"
             f"{table(RESPONSES_PAIRS)}\n"
@@ -584,7 +618,14 @@ def markdown() -> str:
             f"Gemini API upstream: `x-goog-api-key`, `data:`-only SSE, the chunk with `finishReason` ends a stream; "
             f"\"<code> <STATUS>\": Google's error body; \"error chunk\": a `data: {{\"error\": ...}}` chunk in a "
             f"started stream, on which the SDK raises):\n\n"
-            f"{table(GEMINI_PAIRS)}")
+            f"{table(GEMINI_PAIRS)}\n"
+            f"Bedrock pairs (B = a Bedrock upstream's Converse API, Bi = Claude's InvokeModel, whose body is "
+            f"the Anthropic protocol; a Bedrock API key, AWS's binary event-stream frames; a scripted status is the "
+            f"exception Bedrock answers with, `x-amzn-ErrorType`: 429 ThrottlingException, 500 "
+            f"InternalServerException, 503 ServiceUnavailableException, and for 529, which Bedrock never sends, "
+            f"ModelNotReadyException, a 429 meaning overloaded; for 401 a 403 AccessDeniedException; a stream's "
+            f"garbage is a frame whose CRC does not match, its error an exception frame):\n\n"
+            f"{table(BEDROCK_PAIRS)}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 One raw asyncio HTTP/1.1 server (keep-alive, content-length request bodies) speaking OpenAI Chat
 Completions (POST /v1/chat/completions), Anthropic Messages (POST /v1/messages), OpenAI
-Responses (POST /v1/responses) and Google's Gemini API (POST /v1beta/models/{model}:
-generateContent, `:streamGenerateContent?alt=sse`), so it can drop a connection, send half a
-body or hang exactly where a test wants. Answers are those of the other mocks
+Responses (POST /v1/responses), Google's Gemini API (POST /v1beta/models/{model}:
+generateContent, `:streamGenerateContent?alt=sse`) and Amazon Bedrock Runtime (POST
+/model/{modelId}/converse, /converse-stream, and Claude's /invoke, /invoke-with-response-stream),
+so it can drop a connection, send half a body or hang exactly where a test wants. Answers are those of the other mocks
 (router.upstream.mock, tests.support.anthropic_mock, tests.support.responses_mock,
-tests.support.gemini_mock); streams go out chunked, one event per chunk, so a close before the
+tests.support.gemini_mock, tests.support.bedrock_mock); streams go out chunked, one event per chunk, so a close before the
 last chunk is a broken body, never a clean end. A Responses stream's only terminal event is
 `response.completed` (it has no [DONE]), and a Gemini stream's is its last chunk, the one with
 `finishReason` (Google sends no end marker), so for them `no-terminal` and `no-done` are the same
@@ -18,6 +19,24 @@ Gemini: the model and the method are in the path (the body names neither); event
 real API answers); the key must come in `x-goog-api-key` and only there (not `?key=`, not a
 bearer token: else 403 PERMISSION_DENIED), and a stream must ask for `alt=sse` (else 400), so a
 router that sends a Gemini request any other way fails every cell.
+
+Bedrock: the model id is in the path, percent-encoded (the body names neither it nor `stream`,
+which the path's action says); streams are AWS event-stream binary frames
+(`application/vnd.amazon.eventstream`, tests/spokes/bedrock/frames.py), one frame per chunk.
+Converse's answer is whole at `messageStop`; the `metadata` after it (the usage) is its last
+event, so `no-done` is a stream without it. InvokeModel's are `chunk` frames carrying the
+Anthropic events, message_stop last. A stream's `malformed` event is a frame whose CRC does not
+match its bytes (corrupted in transit; its payload still JSON), its mid-stream error an exception
+frame (`internalServerException`). Errors are Bedrock's: the status, `{"message"}` and
+`x-amzn-ErrorType: <Name>Exception:http://internal.amazon.com/coral/com.amazon.bedrock/`, never a
+retry-after of Bedrock's own (429-ra and echo-header-error add theirs); a scripted status is the
+exception Bedrock answers for it: 429 ThrottlingException, 500 InternalServerException, 503
+ServiceUnavailableException; Bedrock has no 529, so `529` is its overloaded answer,
+ModelNotReadyException (a 429 that means the model is loading), and has no 401, so `echo-401` is
+a 403 AccessDeniedException (its answer to a bad API key). The key must come as `Authorization:
+Bearer` (a Bedrock API key; else 403 AccessDeniedException), and a body Bedrock would refuse
+(tests.support.bedrock_mock's checks: an InvokeModel body with `model` or `stream`, without
+`anthropic_version`; a Converse conversation out of order) is a 400 ValidationException.
 
 The fault is the model name's second dot-separated part (`<anything>.<fault>[.<anything>]`, so
 `a2o.429-ra.stream` is fault `429-ra`); a name without a known fault is answered normally:
@@ -47,7 +66,7 @@ The fault is the model name's second dot-separated part (`<anything>.<fault>[.<a
   echo-stream                  stream: the first events, then an error event/chunk quoting the
                                credential (`data: {"error":...}` / `event: error` / `event: error`
                                and `response.failed`, as OpenAI ends a failed response / Google's
-                               error object as a `data:` chunk), clean end
+                               error object as a `data:` chunk / Bedrock's exception frame), clean end
 
 GET /attempts?model=NAME answers {"attempts": n}: the requests this model name got, so a test
 can tell whether the router retried. GET /health answers 200.
@@ -60,15 +79,17 @@ import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
 from router.upstream.mock import chunks, completion
-from tests.support import anthropic_mock, gemini_mock, responses_mock
+from tests.spokes.bedrock.frames import chunk_frame, event_frame, exception_frame
+from tests.support import anthropic_mock, bedrock_mock, gemini_mock, responses_mock
 
 _encode = msgspec.json.Encoder().encode
 HANG_LIMIT = 15.0  # a hung answer gives up after this long even if the router never does
@@ -111,6 +132,7 @@ class Api(ABC):
     """What differs between the APIs: answers, stream events, error bodies, credentials."""
 
     name: str
+    stream_type = "text/event-stream"
 
     @abstractmethod
     def answer(self, request: Any, model: str) -> bytes:
@@ -138,6 +160,14 @@ class Api(ABC):
     def credential(self, headers: dict[str, str]) -> tuple[str, str]:
         """(the credential header's value as received, the key's first half)."""
         ...
+
+    def error_answer(self, status: int, message: str) -> tuple[int, bytes, list[tuple[str, str]]]:
+        """A scripted error status → (the status sent, its body, its headers) as the API answers it."""
+        return status, self.error_body(status, message), []
+
+    def refusal(self, request: Request, payload: Any, stream: bool) -> tuple[int, str] | None:
+        """(status, message) when the request is not what the router must send; None when fine."""
+        return None
 
 
 class OpenAIChat(Api):
@@ -250,8 +280,8 @@ class Gemini(Api):
         key = headers.get("x-goog-api-key", "")
         return key, key[: len(key) // 2]
 
-    def refusal(self, request: Request, stream: bool) -> tuple[int, str] | None:
-        """(status, message) when the key or the stream framing is not what the router must send."""
+    def refusal(self, request: Request, payload: Any, stream: bool) -> tuple[int, str] | None:
+        """The key or the stream framing is not what the router must send."""
         if not request.headers.get("x-goog-api-key") or "key" in request.query or "authorization" in request.headers:
             return 403, "the key must come in x-goog-api-key, and only there"
         if stream and request.query.get("alt") != ["sse"]:
@@ -259,10 +289,93 @@ class Gemini(Api):
         return None
 
 
+class Bedrock(Api):
+    """Amazon Bedrock Runtime with a Bedrock API key: its exceptions, its binary event stream."""
+
+    stream_type = "application/vnd.amazon.eventstream"
+    # A scripted status → the exception Bedrock answers for it, and that exception's status.
+    EXCEPTIONS: ClassVar[Mapping[int, tuple[str, int]]] = {429: ("ThrottlingException", 429), 500: ("InternalServerException", 500),
+                  503: ("ServiceUnavailableException", 503), 529: ("ModelNotReadyException", 429),
+                  401: ("AccessDeniedException", 403), 403: ("AccessDeniedException", 403),
+                  400: ("ValidationException", 400)}
+    FAULT_URI = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+    def error_body(self, status: int, message: str) -> bytes:
+        return _encode({"message": message})
+
+    def error_answer(self, status: int, message: str) -> tuple[int, bytes, list[tuple[str, str]]]:
+        name, sent = self.EXCEPTIONS[status]
+        return sent, self.error_body(sent, message), [("x-amzn-errortype", f"{name}:{self.FAULT_URI}")]
+
+    def error_event(self, message: str, sequence_number: int) -> bytes:
+        return exception_frame("internalServerException", message)
+
+    def credential(self, headers: dict[str, str]) -> tuple[str, str]:
+        value = headers.get("authorization", "")
+        key = value.removeprefix("Bearer ")
+        return value, key[: len(key) // 2]
+
+    def refusal(self, request: Request, payload: Any, stream: bool) -> tuple[int, str] | None:
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return 403, "Authentication failed: a Bedrock API key comes as Authorization: Bearer"
+        refused = self.validation_error(payload)
+        return None if refused is None else (400, refused)
+
+    @abstractmethod
+    def validation_error(self, payload: Any) -> str | None:
+        ...
+
+
+def corrupted(frame: bytes) -> bytes:
+    """The frame with its message CRC changed: its bytes no longer match what was sent."""
+    return frame[:-4] + bytes(byte ^ 0xFF for byte in frame[-4:])
+
+
+class BedrockConverse(Bedrock):
+    name = "bedrock"
+
+    def answer(self, request: Any, model: str) -> bytes:
+        return _encode(bedrock_mock.converse_answer(request))
+
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
+        frames = [(name, event_frame(name, payload)) for name, payload in bedrock_mock.converse_events(request)]
+        cut = next(i for i, (name, _) in enumerate(frames) if name == "messageStop")
+        return [frame for _, frame in frames[:cut]], [frame for _, frame in frames[cut:]]
+
+    def malformed_event(self) -> bytes:
+        return corrupted(event_frame("contentBlockDelta", {"delta": {"text": "x"}, "contentBlockIndex": 0}))
+
+    def validation_error(self, payload: Any) -> str | None:
+        return bedrock_mock.converse_error(payload) if isinstance(payload, dict) else "Malformed input request"
+
+
+class BedrockInvoke(Bedrock):
+    """Claude's InvokeModel: the Anthropic Messages body and events, in Bedrock's envelope."""
+
+    name = "bedrock-invoke"
+
+    def answer(self, request: Any, model: str) -> bytes:
+        return _encode(bedrock_mock.invoke_answer(request, model))
+
+    def events(self, request: Any, model: str) -> tuple[list[bytes], list[bytes]]:
+        events = bedrock_mock.invoke_events(request, model)
+        cut = next(i for i, event in enumerate(events) if event["type"] == "message_delta")
+        return [chunk_frame(event) for event in events[:cut]], [chunk_frame(event) for event in events[cut:]]
+
+    def malformed_event(self) -> bytes:
+        return corrupted(chunk_frame({"type": "content_block_delta", "index": 0,
+                                      "delta": {"type": "text_delta", "text": "x"}}))
+
+    def validation_error(self, payload: Any) -> str | None:
+        return bedrock_mock.invoke_error(payload) if isinstance(payload, dict) else "Malformed input request"
+
+
 PROTOCOLS: dict[str, Api] = {"/v1/chat/completions": OpenAIChat(), "/v1/messages": AnthropicMessages(),
                              "/v1/responses": OpenAIResponses()}
 GEMINI = Gemini()
 _GEMINI_CALL = re.compile(r"/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)")
+BEDROCK_APIS: dict[str, Api] = {"converse": BedrockConverse(), "invoke": BedrockInvoke()}
+_BEDROCK_CALL = re.compile(r"/model/(?P<model>[^/]+)/(?P<api>converse|invoke)(?P<stream>-stream|-with-response-stream)?")
 STATUS_FAULTS = {"429-ra": 429, "429": 429, "500": 500, "503": 503, "529": 529, "once-500": 500,
                  "echo-401": 401, "echo-500": 500, "echo-header-error": 500}
 
@@ -277,11 +390,16 @@ class Call:
 
 
 def call_of(request: Request, payload: Any) -> Call | None:
-    """The body names the model and `stream` for every API but Gemini, whose path names both."""
+    """The body names the model and `stream` for every API but Gemini and Bedrock, whose path
+    names both."""
     if (protocol := PROTOCOLS.get(request.path)) is not None:
         return Call(protocol, str(payload.get("model", "")), bool(payload.get("stream")))
     if (match := _GEMINI_CALL.fullmatch(request.path)) is not None:
         return Call(GEMINI, unquote(match["model"]), match["method"] == "streamGenerateContent")
+    if (match := _BEDROCK_CALL.fullmatch(request.path)) is not None:
+        api = BEDROCK_APIS[match["api"]]
+        # a model whose id is not one path segment is one the router failed to encode
+        return Call(api, unquote(match["model"]), match["stream"] is not None)
     return None
 
 
@@ -321,8 +439,8 @@ class FaultUpstream:
             return True
         protocol, model, stream = call.protocol, call.model, call.stream
         self.attempts[model] += 1
-        if isinstance(protocol, Gemini) and (refusal := protocol.refusal(request, stream)) is not None:
-            await send_json(writer, refusal[0], protocol.error_body(*refusal), [])
+        if (refusal := protocol.refusal(request, payload, stream)) is not None:
+            await send_json(writer, *protocol.error_answer(*refusal))
             return True
         fault = fault_of(model)
         if fault == "once-500" and self.attempts[model] > 1:
@@ -340,7 +458,8 @@ class FaultUpstream:
             message = echo if fault in ("echo-401", "echo-500") else f"scripted {status}"
             extra = {"429-ra": [("retry-after", "7")],
                      "echo-header-error": [("x-echo", credential), ("retry-after", credential)]}.get(fault, [])
-            await send_json(writer, status, protocol.error_body(status, message), extra)
+            sent, body, headers = protocol.error_answer(status, message)
+            await send_json(writer, sent, body, [*headers, *extra])
             return True
         extra = [("x-echo", credential)] if fault == "echo-header-ok" else []
         if stream:
@@ -388,7 +507,7 @@ class FaultUpstream:
             events = [*events[:2], protocol.error_event(echo, 2)]
         elif fault == "hang-after":
             events, clean_end = events[:1], False
-        writer.write(head(200, [("content-type", "text/event-stream"), ("transfer-encoding", "chunked"), *extra]))
+        writer.write(head(200, [("content-type", protocol.stream_type), ("transfer-encoding", "chunked"), *extra]))
         for event in events:
             writer.write(chunk(event))
             await writer.drain()
