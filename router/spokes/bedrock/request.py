@@ -33,11 +33,27 @@ from typing import Any
 
 from router.config.target import TargetContext
 from router.hub.messages import NO_SCHEMA, Block, MessagesRequest, Tool
-from router.spokes.bedrock.models import caches_prompts, is_anthropic_model, is_nova_model
 from router.spokes.bedrock.content import ContentBlock, content_block, text_block
+from router.spokes.bedrock.models import (
+    caches_prompts,
+    is_anthropic_model,
+    is_nova_model,
+)
 from router.spokes.common.block_text import TEXT_SEPARATOR
-from router.spokes.common.hub_blocks import block_type, converted_blocks, indexed_blocks, system_texts
-from router.spokes.common.invalid import field_required, invalid_value, raw_object, raw_string, require_str, wrong_type
+from router.spokes.common.hub_blocks import (
+    block_type,
+    converted_blocks,
+    indexed_blocks,
+    system_texts,
+)
+from router.spokes.common.invalid import (
+    field_required,
+    invalid_value,
+    raw_object,
+    raw_string,
+    require_str,
+    wrong_type,
+)
 
 Turn = dict[str, Any]
 
