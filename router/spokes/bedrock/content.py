@@ -72,8 +72,8 @@ def document_name(block: dict[str, Any], path: str) -> str:
     title = block.get("title")
     base = _SPACES.sub(" ", _NAME_FORBIDDEN.sub(" ", title)).strip() if type(title) is str else ""
     place = "-".join(_PLACE.findall(path))
-    name = f"{base[:MAX_NAME]} {place}" if base else f"document {place}"
-    return name.strip()
+    base = base[: MAX_NAME - len(place) - 1].rstrip() or "document"  # 200 at most, one space at a time
+    return f"{base} {place}"
 
 
 def _text(block: dict[str, Any], path: str, ctx: TargetContext) -> ContentBlock | None:

@@ -137,10 +137,19 @@ def messages_of(src: MessagesRequest, ctx: TargetContext) -> list[Turn]:
         if not content:
             continue  # Converse rejects a turn without content
         if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(content)  # Converse wants the roles to alternate
+            turns[-1]["content"] = _merged(turns[-1]["content"], content)  # Converse wants the roles to alternate
         else:
             turns.append({"role": role, "content": content})
     return turns
+
+
+def _merged(earlier: list[ContentBlock], later: list[ContentBlock]) -> list[ContentBlock]:
+    """Two turns of one role as one; a user turn's toolResult blocks stay first (Claude on
+    Bedrock refuses a result after text)."""
+    blocks = earlier + later
+    if not any("toolResult" in block for block in later):
+        return blocks
+    return [block for block in blocks if "toolResult" in block] + [b for b in blocks if "toolResult" not in b]
 
 
 def user_content(content: str | list[Block], path: str, ctx: TargetContext, cache: bool) -> list[ContentBlock]:

@@ -130,6 +130,7 @@ def test_a_result_matches_its_call_after_both_ids_are_rewritten() -> None:
 # --- what Bedrock checks on the whole conversation ----------------------------------------------
 
 
+@pytest.mark.xfail(strict=True, reason="known limit (issue 17 note): a turn holding only a document gets no text block yet")
 def test_a_document_comes_with_a_text_block() -> None:
     """Bedrock: "A text block must be included when using documents." (a Claude Code PDF read is
     a user turn holding only the document)."""
@@ -138,6 +139,7 @@ def test_a_document_comes_with_a_text_block() -> None:
     assert any(type(block.get("text")) is str and block["text"].strip() for block in turns[0]["content"])
 
 
+@pytest.mark.xfail(strict=True, reason="known limit (issue 17 note): an assistant-first history is not repaired yet")
 def test_the_conversation_starts_with_a_user_turn() -> None:
     """Bedrock: "A conversation must start with a user message." An OpenAI client's history may
     open with the assistant's greeting (system, assistant, user)."""
@@ -154,6 +156,7 @@ def test_tool_results_come_first_in_a_merged_user_turn() -> None:
     assert list(last[0]) == ["toolResult"]
 
 
+@pytest.mark.xfail(strict=True, reason="known limit (issue 17 note): tool names outside [a-zA-Z0-9_-] are not rewritten yet (needs mapping back in answers)")
 def test_tool_names_keep_to_converses_alphabet_and_calls_match_their_spec() -> None:
     """A Gemini client's function names may hold dots and colons (`math.add`); Converse's ToolName
     is [a-zA-Z0-9_-]+. The spec's name and the history's calls must be rewritten alike."""
