@@ -44,7 +44,7 @@ from router.routing.failover import (
 )
 from router.routing.lookup import Plan, Target
 from router.upstream.client import UpstreamClient, UpstreamPool
-from router.upstream.relay import ChunkSource, ReframedChunks, chunk_source, relay
+from router.upstream.relay import ChunkSource, relay
 
 log = logging.getLogger("router.dispatch")
 _encode = msgspec.json.Encoder().encode
@@ -241,12 +241,12 @@ async def _stream(ctx: RequestContext, client: UpstreamClient, target: Target, m
         await response.aclose()
         raise UpstreamProtocolError(f"upstream {client.name!r} answered a stream request without an event stream")
     chunks: AsyncIterable[bytes] | ChunkSource = response.aiter_bytes()
-    if client.reframer is not None:  # a binary event stream (Bedrock) → the SSE the machine reads
-        chunks = ReframedChunks(chunk_source(chunks), client.reframer(client.name))
     events = relay(
         chunks, machine, upstream=client.name, ping_interval=target.ctx.ping_interval,
         idle_timeout=client.timeouts.stream_idle, close=response.aclose, scrubber=client.scrubber,
         observer=ctx,
+        # a binary event stream (Bedrock): the spoke's reframer makes the events the machine reads
+        reframer=None if client.reframer is None else client.reframer(client.name),
     )
     if plan.balance == "least-in-flight":
         events = _counted(events, ctx.state, target.key)

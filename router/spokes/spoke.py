@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 from router.config.schema import Upstream
 from router.config.target import TargetContext
 from router.core.errors import RouterError
+from router.core.sse import SSEEvent
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.hub.messages import RoutingFields
@@ -175,14 +176,15 @@ class ClientSide:
 
 
 class Reframer(Protocol):
-    """One stream's bytes in another framing (split anywhere) → the SSE events they carry."""
+    """One stream's bytes in another framing (split anywhere) → the events they carry, as the
+    stream machine reads them (never written out as SSE text to be parsed again)."""
 
     @property
     def failure(self) -> RouterError | None:
         """The error the stream carried or broke with, once it has; `feed` returns nothing after it."""
         ...
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events the bytes so far complete; on an error, those before it (and `failure` set)."""
         ...
 
@@ -194,7 +196,7 @@ class Reframer(Protocol):
 @dataclass(frozen=True, slots=True)
 class StreamFraming:
     """A protocol whose streams are not server-sent events (Bedrock's binary AWS event stream):
-    its content type, and a reframer per stream that turns the raw bytes into the SSE events its
+    its content type, and a reframer per stream that turns the raw bytes into the events its
     stream machine reads (the relay ends the client's stream with its error event on a failure)."""
 
     content_type: str

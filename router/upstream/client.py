@@ -118,8 +118,8 @@ class UpstreamClient:
     # What an error answer says beyond its status and message (UpstreamSide.fault).
     fault: Callable[[int, Mapping[str, str], bytes], UpstreamFault | None] | None = None
     stream_type: str = "text/event-stream"  # what a stream answer's content type must say
-    # A new stream's reframer from the protocol's framing to SSE (UpstreamSide.stream_framing),
-    # given the upstream's name; None: SSE already.
+    # A new stream's reframer from the protocol's framing to the events its machine reads
+    # (UpstreamSide.stream_framing), given the upstream's name; None: SSE already.
     reframer: Callable[[str], Reframer] | None = None
     # The same upstream's clients for the other APIs it serves (Bedrock's InvokeModel, which
     # speaks Anthropic Messages), by spoke name; they share this one's connections and auth.

@@ -2,6 +2,8 @@
 
     upstream chunks ──► SSEParser ──► StreamMachine.on_data ──► one bytes object per wait
                       (SSETranslator: synchronous, so tests can feed it at every split offset)
+    binary chunks ────► the spoke's Reframer ──► the same machine (ReframedTranslator: Bedrock's
+                      AWS event stream, whose frames become events without SSE text between)
 
 A read that is a run of plain `data:` events (what nearly every server sends) goes to the
 machine's `on_run` as one piece when it has one: one decode call for the run instead of a parse
@@ -129,6 +131,40 @@ class SSETranslator:
         return b"".join(parts)
 
 
+class ReframedTranslator(SSETranslator):
+    """An SSETranslator for an upstream body in another framing (Bedrock's AWS event stream): the
+    spoke's Reframer makes the events from the raw bytes, and they go to the machine as they are,
+    with no SSE text made and parsed again in between. The events before an error the stream
+    carries (or a frame it cannot read) go out first, then the machine's error event."""
+
+    __slots__ = ("_reframer",)
+
+    def __init__(self, machine: StreamMachine, reframer: Reframer, scrubber: Scrubber | None = None,
+                 upstream: str = "upstream") -> None:
+        super().__init__(machine, scrubber, upstream)
+        self._reframer = reframer
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.failed:
+            return b""
+        reframer = self._reframer
+        out = self._convert(reframer.feed(chunk))
+        failure = reframer.failure
+        if failure is not None:
+            out += self.fail(failure)  # nothing when the machine already failed on an event
+        return out
+
+    def end(self) -> bytes:
+        """The body ended: an error if it stopped inside a frame, else the machine's ending."""
+        if self.failed:
+            return b""
+        try:
+            self._reframer.end()
+        except UpstreamError as exc:
+            return self.fail(exc)
+        return super().end()
+
+
 class ChunkSource(Protocol):
     """An upstream body the relay can read without a task per read (router.upstream.http1's
     Http1Body is one); any other async iterable is read through `_IteratedChunks`."""
@@ -153,15 +189,19 @@ async def relay(
     close: Callable[[], Awaitable[None]],
     scrubber: Scrubber,
     observer: StreamObserver | None = None,
+    reframer: Reframer | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield the client's stream: one chunk per wait for the upstream, made of everything that
     arrived meanwhile (so a body that is all in already goes out as one chunk, the opening event
     included), the last one a FinalChunk. The first chunk never waits for the upstream.
 
+    `reframer`: the spoke's, for a body that is not SSE (UpstreamSide.stream_framing).
+
     `close` (closing the upstream response) is always awaited, also when the consumer stops
     early or is cancelled; iterate with `contextlib.aclosing` (or aclose the generator) so that
     happens at once rather than when the generator is collected."""
-    translator = SSETranslator(machine, scrubber, upstream)
+    translator = (SSETranslator(machine, scrubber, upstream) if reframer is None
+                  else ReframedTranslator(machine, reframer, scrubber, upstream))
     scrub = scrubber.data if scrubber.patterns else None  # no secrets: not even a call per chunk
     # the hasattr test is the narrowing (mypy cannot tell a Protocol from an iterable by it)
     source = chunk_source(chunks)
@@ -209,7 +249,7 @@ async def relay(
         ended = True  # the stream ended by itself: no cancel to shield the close from
         yield FinalChunk(out if scrub is None else scrub(out))
     finally:
-        if isinstance(source, _IteratedChunks | ReframedChunks):
+        if isinstance(source, _IteratedChunks):
             source.cancel()
         if observer is not None:  # before the close: a cancelled close would skip what follows
             observer.ended(translator.error, completed, machine.tokens())
@@ -223,46 +263,6 @@ def chunk_source(chunks: AsyncIterable[bytes] | ChunkSource) -> ChunkSource:
     """`chunks` as a ChunkSource: itself when it is one (our HTTP/1.1 pool's bodies), else read
     through a task per read."""
     return cast(ChunkSource, chunks) if hasattr(chunks, "poll") else _IteratedChunks(chunks)
-
-
-class ReframedChunks:
-    """A ChunkSource of SSE events made from an upstream body in another framing (Bedrock's AWS
-    event stream) by the spoke's Reframer, read the way the body is: no task per read when the
-    body needs none. The bytes before an error the stream carries are given first; the next
-    poll raises it, and the relay ends the client's stream with its error event."""
-
-    __slots__ = ("_source", "_reframer", "_failed")
-
-    def __init__(self, source: ChunkSource, reframer: Reframer) -> None:
-        self._source = source
-        self._reframer = reframer
-        self._failed = False
-
-    def poll(self) -> bytes | None:
-        reframer = self._reframer
-        if self._failed:
-            assert reframer.failure is not None
-            raise reframer.failure
-        data = self._source.poll()
-        if data is None:
-            reframer.end()  # raises for a body cut inside a frame
-            return None
-        if not data:
-            return b""
-        out = reframer.feed(data)
-        if reframer.failure is not None:
-            self._failed = True
-            if not out:
-                raise reframer.failure
-        return out
-
-    async def wait(self, timeout: float | None) -> bool:
-        return await self._source.wait(timeout)
-
-    def cancel(self) -> None:
-        cancel = getattr(self._source, "cancel", None)
-        if cancel is not None:
-            cancel()
 
 
 class _IteratedChunks:

@@ -1,6 +1,10 @@
 """AWS event streams (`application/vnd.amazon.eventstream`, what ConverseStream and
-InvokeModelWithResponseStream answer) → server-sent events, for the relay's SSE parser and the
-stream machines behind it (the spoke's StreamFraming.reframe).
+InvokeModelWithResponseStream answer) → the events the stream machines read (the spoke's
+StreamFraming.reframer; the relay's ReframedTranslator hands them to the machine).
+
+The events go to the machine as SSEEvent objects, never through SSE text: writing each frame out
+as `event:`/`data:` lines only for the relay's SSE parser to split them again cost a quarter of
+a Bedrock stream's conversion.
 
 Each binary frame (prelude: total and headers lengths and a CRC32; typed headers; a payload; a
 CRC32 of the whole) is parsed by botocore's EventStreamBuffer, which checks both CRCs. botocore is
@@ -8,10 +12,10 @@ an optional extra, imported here only when a stream is read: importing the spoke
 and a Bedrock upstream cannot be configured without it (`router check` says so).
 
     ConverseStream    `:message-type: event`, `:event-type: contentBlockDelta`, payload JSON
-                      → `event: contentBlockDelta\\ndata: <payload as sent>\\n\\n`
+                      → SSEEvent("contentBlockDelta", <payload as sent>)
     InvokeModel       `:event-type: chunk`, payload `{"bytes": "<base64 of one Anthropic event>"}`
-                      → `event: <the event's type>\\ndata: <the event JSON>\\n\\n`, the SSE the
-                      Anthropic API itself sends
+                      → SSEEvent(<the event's type>, <the event JSON>), the events the
+                      Anthropic API itself streams
     either            `:message-type: exception` (`:exception-type: throttlingException`, payload
                       `{"message": …}`) → an UpstreamStatusError with the status the type means
                       (router.spokes.bedrock.errors): the relay sends the client's error event.
@@ -31,14 +35,15 @@ from typing import Any
 import msgspec
 
 from router.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from router.core.sse import SSEEvent
 from router.spokes.bedrock.errors import error_status, without_signatures
 
 # Larger than any event an LLM stream carries (a whole tool call's input is one delta at most),
 # and small enough that a broken length never makes us buffer much. botocore allows 24 MiB.
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 
-# (event type, payload, upstream) → the SSE event it becomes (b"" for none)
-_Convert = Callable[[str, bytes, str], bytes]
+# (event type, payload, upstream) → the event it becomes (None for none)
+_Convert = Callable[[str, bytes, str], SSEEvent | None]
 
 
 def _buffer() -> Any:
@@ -99,11 +104,11 @@ _decode_typed = msgspec.json.Decoder(_Typed).decode
 
 
 class EventStreamReframer:
-    """Binary frames in, at any split, SSE events out; one per stream.
+    """Binary frames in, at any split, events out; one per stream (a Reframer: router.spokes.spoke).
 
     `feed` returns the events the frames completed so far made. After an exception frame or a
     broken frame it returns what came before that frame, and `failure` holds the error: the
-    caller raises it (router.upstream.relay.ReframedChunks does); later feeds return nothing. `end`
+    caller ends the stream with it (router.upstream.relay.ReframedTranslator does); later feeds return nothing. `end`
     checks the body did not stop mid-frame."""
 
     __slots__ = ("_buffer", "_convert", "_pending", "_upstream", "failure")
@@ -115,23 +120,23 @@ class EventStreamReframer:
         self._pending = 0  # bytes fed and not yet parsed into a frame
         self.failure: UpstreamError | None = None
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
         if self.failure is not None or not chunk:
-            return b""
+            return []
         self._buffer.add_data(chunk)
         self._pending += len(chunk)
         frames, broken = self._frames()
-        out: list[bytes] = []
+        out: list[SSEEvent] = []
         try:
             for headers, payload in frames:
-                converted = self._message(headers, payload)
-                if converted:
-                    out.append(converted)
+                event = self._message(headers, payload)
+                if event is not None:
+                    out.append(event)
         except UpstreamError as exc:  # an exception frame, or a payload that is not what its type says
             self.failure = exc
         else:
             self.failure = broken
-        return b"".join(out)
+        return out
 
     def end(self) -> None:
         """The body ended: raises UpstreamProtocolError if it stopped inside a frame."""
@@ -159,18 +164,18 @@ class EventStreamReframer:
             return frames, self._broken(f"a frame of over {MAX_FRAME_BYTES} bytes")
         return frames, None
 
-    def _message(self, headers: Mapping[str, Any], payload: bytes) -> bytes:
-        """One frame → its SSE event (b"" for none). Raises the error an exception frame carries."""
+    def _message(self, headers: Mapping[str, Any], payload: bytes) -> SSEEvent | None:
+        """One frame → its event (None for none). Raises the error an exception frame carries."""
         kind = headers.get(":message-type")
         if kind == "event":
             event_type = headers.get(":event-type")
-            return self._convert(event_type, payload, self._upstream) if isinstance(event_type, str) else b""
+            return self._convert(event_type, payload, self._upstream) if isinstance(event_type, str) else None
         if kind == "exception":
             raise stream_exception(str(headers.get(":exception-type") or "exception"), payload, self._upstream)
         if kind == "error":  # the framing's own error message: its code and message are headers
             raise failed_mid_stream(str(headers.get(":error-code") or "error"),
                                     str(headers.get(":error-message") or "no message"), self._upstream)
-        return b""  # another message type: nothing Bedrock sends today, nothing to convert
+        return None  # another message type: nothing Bedrock sends today, nothing to convert
 
     def _broken(self, what: str) -> UpstreamProtocolError:
         return UpstreamProtocolError(f"upstream {self._upstream!r} sent an unreadable event stream: {what}")
@@ -196,16 +201,11 @@ def failed_mid_stream(exception_type: str, message: str, upstream: str) -> Upstr
 
 # --- ConverseStream ---------------------------------------------------------------------------
 
-_CONVERSE_EVENTS = ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop",
-                    "metadata")
-_CONVERSE_PREFIXES: Mapping[str, bytes] = MappingProxyType(
-    {name: b"event: " + name.encode() + b"\ndata: " for name in _CONVERSE_EVENTS})
 
-
-def converse_event(event_type: str, payload: bytes, upstream: str) -> bytes:
-    """One ConverseStream event → one SSE event named by its type, the payload as sent."""
-    prefix = _CONVERSE_PREFIXES.get(event_type) or _prefix(event_type)
-    return b"" if prefix is None else prefix + _one_line(payload) + b"\n\n"
+def converse_event(event_type: str, payload: bytes, upstream: str) -> SSEEvent:
+    """One ConverseStream event, named by its type, the payload as sent: only our own machine
+    reads it (router.spokes.bedrock.stream), and it ignores names it does not know."""
+    return SSEEvent(event_type, payload)
 
 
 # --- InvokeModelWithResponseStream --------------------------------------------------------------
@@ -213,57 +213,53 @@ def converse_event(event_type: str, payload: bytes, upstream: str) -> bytes:
 _ANTHROPIC_EVENTS = ("message_start", "content_block_start", "content_block_delta", "content_block_stop",
                      "message_delta", "message_stop", "ping", "error")
 # What an Anthropic event's JSON starts with, as Claude on Bedrock sends it (`type` first, no
-# spaces) → its SSE event's opening: the event named without decoding the JSON.
-_ANTHROPIC_PREFIXES: Mapping[bytes, bytes] = MappingProxyType(
-    {b'{"type":"' + name.encode() + b'"': b"event: " + name.encode() + b"\ndata: " for name in _ANTHROPIC_EVENTS})
+# spaces) → its name: the event named without decoding the JSON.
+_ANTHROPIC_NAMES: Mapping[bytes, str] = MappingProxyType(
+    {b'{"type":"' + name.encode() + b'"': name for name in _ANTHROPIC_EVENTS})
 _TYPE_END = len('{"type":"') + 1  # where the closing quote of the shortest event name may be found from
 
 
-def invoke_event(event_type: str, payload: bytes, upstream: str) -> bytes:
-    """One InvokeModel `chunk` → the Anthropic event it carries, as the Anthropic API streams it."""
+def invoke_event(event_type: str, payload: bytes, upstream: str) -> SSEEvent | None:
+    """One InvokeModel `chunk` → the Anthropic event it carries, as the Anthropic API streams it.
+
+    Its name goes out to Anthropic clients as the `event:` line (passthrough re-frames it), so a
+    name that could forge SSE lines drops the event; and its data on one line, since a bare
+    carriage return inside an SSE data line would end it early."""
     if event_type != "chunk":
-        return b""  # nothing else is an Anthropic event
+        return None  # nothing else is an Anthropic event
     try:
         data = _decode_part(payload).bytes_
     except (msgspec.DecodeError, RecursionError) as exc:
         raise UpstreamProtocolError(f"upstream {upstream!r} sent an unreadable stream chunk: {exc}") from None
-    prefix = _ANTHROPIC_PREFIXES.get(data[: data.find(b'"', _TYPE_END) + 1]) or _named_by_type(data, upstream)
-    return b"" if prefix is None else prefix + _one_line(data) + b"\n\n"
+    name = _ANTHROPIC_NAMES.get(data[: data.find(b'"', _TYPE_END) + 1]) or _named_by_type(data, upstream)
+    return None if name is None else SSEEvent(name, _one_line(data))
 
 
-def _named_by_type(data: bytes, upstream: str) -> bytes | None:
-    """The slow way, for JSON spaced differently or a type we have no prefix for."""
+def _named_by_type(data: bytes, upstream: str) -> str | None:
+    """The slow way, for JSON spaced differently or a type we have no name for: the type if it is
+    one word (a name with a line break would forge SSE lines), else None."""
     try:
         name = _decode_typed(data).type
     except (msgspec.DecodeError, RecursionError) as exc:
         raise UpstreamProtocolError(f"upstream {upstream!r} sent a stream chunk that is not an event: {exc}") from None
-    return _prefix(name)
-
-
-# --- both ---------------------------------------------------------------------------------------
-
-
-def _prefix(name: str) -> bytes | None:
-    """`event: NAME\\ndata: ` for a name we have no template for, if it is one word (a name with
-    a line break would forge SSE lines); None drops the event."""
     if name and name.isascii() and name.replace("_", "").replace("-", "").isalnum():
-        return b"event: " + name.encode() + b"\ndata: "
+        return name
     return None
 
 
 def _one_line(payload: bytes) -> bytes:
-    """An SSE data line ends at a line break. JSON may have them only as whitespace between
-    tokens (never raw in a string), so they become spaces."""
+    """JSON may hold line breaks only as whitespace between tokens (never raw in a string), so
+    they become spaces."""
     if b"\n" in payload or b"\r" in payload:
         return b" ".join(payload.splitlines())
     return payload
 
 
 def converse_reframer(upstream: str) -> EventStreamReframer:
-    """ConverseStream's body → SSE events named as Converse names them (StreamFraming.reframer)."""
+    """ConverseStream's body → events named as Converse names them (StreamFraming.reframer)."""
     return EventStreamReframer(converse_event, upstream)
 
 
 def invoke_reframer(upstream: str) -> EventStreamReframer:
-    """InvokeModelWithResponseStream's body → the Anthropic SSE events it carries (StreamFraming.reframer)."""
+    """InvokeModelWithResponseStream's body → the Anthropic events it carries (StreamFraming.reframer)."""
     return EventStreamReframer(invoke_event, upstream)

@@ -1,7 +1,10 @@
-"""AWS event streams → SSE (router.spokes.bedrock.eventstream): the test encoder proved against
+"""AWS event streams → events (router.spokes.bedrock.eventstream): the test encoder proved against
 botocore's parser, then the reframer at every split of multi-frame streams (text, tool use,
-reasoning, exceptions, corrupt frames), InvokeModel's chunks, the async wrappers, and what
-Bedrock's exception names mean (router.spokes.bedrock.errors)."""
+reasoning, exceptions, corrupt frames), InvokeModel's chunks, the relay's ReframedTranslator, and
+what Bedrock's exception names mean (router.spokes.bedrock.errors).
+
+The reframer's events are compared as SSE text (`as_sse`: each event's name and data, one
+`event:` and one `data:` line), the readable way to see both at once."""
 
 from __future__ import annotations
 
@@ -11,19 +14,20 @@ import struct
 import subprocess
 import sys
 from binascii import crc32
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
 from router.core.errors import (
-    UpstreamError,
+    RouterError,
     UpstreamProtocolError,
     UpstreamStatusError,
     status_to_error,
 )
+from router.core.sse import SSEEvent, encode_event
 from router.spokes.bedrock import eventstream
 from router.spokes.bedrock.errors import (
     ERROR_STATUS,
@@ -38,7 +42,7 @@ from router.spokes.bedrock.eventstream import (
     invoke_event,
     invoke_reframer,
 )
-from router.upstream.relay import ReframedChunks, chunk_source
+from router.upstream.relay import ReframedTranslator
 from tests.spokes.bedrock.frames import chunk_frame, event_frame, exception_frame, frame
 
 # A ConverseStream answer with every kind of block: reasoning (text, signature), text, a tool call.
@@ -78,15 +82,36 @@ INVOKE_SSE = b"".join(b"event: %s\ndata: %s\n\n" % (event["type"].encode(),
                       for event in ANTHROPIC_EVENTS)
 
 
-def converse() -> EventStreamReframer:
-    return EventStreamReframer(converse_event, "up")
+def as_sse(events: list[SSEEvent]) -> bytes:
+    return b"".join(encode_event(event.event or "", event.data) for event in events)
 
 
-def invoke() -> EventStreamReframer:
-    return EventStreamReframer(invoke_event, "up")
+class AsSSE:
+    """A reframer whose `feed` answers its events as SSE text (see the module docstring)."""
+
+    def __init__(self, reframer: EventStreamReframer) -> None:
+        self.reframer = reframer
+
+    @property
+    def failure(self) -> RouterError | None:
+        return self.reframer.failure
+
+    def feed(self, chunk: bytes) -> bytes:
+        return as_sse(self.reframer.feed(chunk))
+
+    def end(self) -> None:
+        self.reframer.end()
 
 
-def feed_all(reframer: EventStreamReframer, pieces: list[bytes]) -> bytes:
+def converse() -> AsSSE:
+    return AsSSE(EventStreamReframer(converse_event, "up"))
+
+
+def invoke() -> AsSSE:
+    return AsSSE(EventStreamReframer(invoke_event, "up"))
+
+
+def feed_all(reframer: AsSSE, pieces: list[bytes]) -> bytes:
     """What the pieces make, up to a failure (left in `reframer.failure`)."""
     out = b""
     for piece in pieces:
@@ -162,17 +187,33 @@ def test_an_event_is_out_as_soon_as_its_frame_is_whole() -> None:
     assert reframer.feed(first[-1:]) == b'event: messageStart\ndata: {"role":"assistant"}\n\n'
 
 
-def test_line_breaks_in_a_payload_become_spaces() -> None:
+def test_the_events_are_objects_named_by_their_type() -> None:
+    events = EventStreamReframer(converse_event, "up").feed(event_frame(*CONVERSE_EVENTS[0]))
+    assert events == [SSEEvent("messageStart", b'{"role":"assistant"}')]
+
+
+def test_a_converse_payload_reaches_the_machine_as_sent() -> None:
+    """Line breaks and all: no SSE text is made of it (the machine decodes the JSON itself)."""
     payload = b'{\n  "contentBlockIndex": 0,\r\n  "delta": {"text": "a\\nb"}\n}'
-    out = converse().feed(frame({":message-type": "event", ":event-type": "contentBlockDelta"}, payload))
-    assert out == b'event: contentBlockDelta\ndata: {   "contentBlockIndex": 0,   "delta": {"text": "a\\nb"} }\n\n'
-    assert json.loads(out.split(b"data: ")[1]) == json.loads(payload)
+    events = EventStreamReframer(converse_event, "up").feed(
+        frame({":message-type": "event", ":event-type": "contentBlockDelta"}, payload))
+    assert events == [SSEEvent("contentBlockDelta", payload)]
 
 
-def test_an_unknown_event_type_passes_if_it_is_one_word() -> None:
+def test_line_breaks_in_an_invoke_event_become_spaces() -> None:
+    """An Anthropic client gets the event re-framed as SSE: a bare carriage return in its data
+    line would end the line early."""
+    spaced = b'{"type":"ping",\r\n "x": 1\r}'
+    events = EventStreamReframer(invoke_event, "up").feed(
+        event_frame("chunk", {"bytes": base64.b64encode(spaced).decode()}))
+    assert events == [SSEEvent("ping", b'{"type":"ping",  "x": 1 }')]
+    assert json.loads(events[0].data) == json.loads(spaced)
+
+
+def test_an_unknown_converse_event_type_passes_to_the_machine() -> None:
+    """The Converse machine ignores names it does not know; none is ever written out."""
     reframer = converse()
     assert reframer.feed(event_frame("citationDelta", {"x": 1})) == b'event: citationDelta\ndata: {"x":1}\n\n'
-    assert reframer.feed(event_frame("evil\ndata: forged", {"x": 1})) == b""
     assert reframer.feed(frame({":message-type": "event"}, b"{}")) == b""  # no event type: nothing to name
 
 
@@ -185,8 +226,8 @@ def test_other_message_types_are_ignored() -> None:
 # --- exceptions in the stream -----------------------------------------------------------------------
 
 BEFORE = CONVERSE_EVENTS[:5]
-BEFORE_SSE = b"".join(converse_event(name, json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(),
-                                     "up") for name, payload in BEFORE)
+BEFORE_SSE = b"".join(encode_event(name, json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+                     for name, payload in BEFORE)
 
 
 def _with_exception(exception: bytes) -> bytes:
@@ -349,50 +390,69 @@ def test_an_exception_in_an_invoke_stream() -> None:
     assert "validationException: Input is too long" in reframer.failure.message
 
 
-# --- as the relay reads it (router.upstream.relay.ReframedChunks) ------------------------------------
+# --- as the relay reads it (router.upstream.relay.ReframedTranslator) -------------------------------
 
 
-async def _chunks(*pieces: bytes) -> AsyncIterator[bytes]:
-    for piece in pieces:
-        yield piece
+class EchoMachine:
+    """A StreamMachine that writes each event back as SSE text, and its error as `error: ...`."""
+
+    reads: Literal["events"] = "events"
+
+    def start(self) -> bytes:
+        return b""
+
+    def on_event(self, event: SSEEvent) -> bytes:
+        return encode_event(event.event or "", event.data)
+
+    def on_data(self, data: bytes) -> bytes:
+        raise AssertionError("a reframed stream's events go to on_event")
+
+    def finish(self) -> bytes:
+        return b"end"
+
+    def fail(self, error: RouterError) -> bytes:
+        return b"error: " + error.message.encode()
+
+    def ping(self) -> bytes:
+        return b""
+
+    def tokens(self) -> None:
+        return None
 
 
-def _reframed(reframer: Callable[[str], EventStreamReframer], *pieces: bytes) -> ReframedChunks:
-    return ReframedChunks(chunk_source(_chunks(*pieces)), reframer("up"))
+def translated(reframer: Callable[[str], EventStreamReframer], *pieces: bytes) -> tuple[bytes, RouterError | None]:
+    """What the relay writes for these reads, and the error the stream ended with."""
+    translator = ReframedTranslator(EchoMachine(), reframer("up"), upstream="up")
+    out = b"".join(translator.feed(piece) for piece in pieces) + translator.end()
+    return out, translator.error
 
 
-async def _collect(source: ReframedChunks) -> tuple[bytes, UpstreamError | None]:
-    """Read the source as the relay does: poll what is in, wait when nothing is."""
-    out = b""
-    try:
-        while (data := source.poll()) is not None:
-            if data:
-                out += data
-            else:
-                await source.wait(None)
-    except UpstreamError as exc:
-        return out, exc
-    return out, None
-
-
-async def test_converse_reframes_the_body() -> None:
+def test_converse_events_reach_the_machine() -> None:
     half = len(CONVERSE) // 2
-    assert await _collect(_reframed(converse_reframer, CONVERSE[:half], CONVERSE[half:])) == (CONVERSE_SSE, None)
+    assert translated(converse_reframer, CONVERSE[:half], CONVERSE[half:]) == (CONVERSE_SSE + b"end", None)
 
 
-async def test_invoke_reframes_the_body() -> None:
-    assert await _collect(_reframed(invoke_reframer, INVOKE)) == (INVOKE_SSE, None)
+def test_invoke_events_reach_the_machine() -> None:
+    assert translated(invoke_reframer, INVOKE) == (INVOKE_SSE + b"end", None)
 
 
-async def test_the_events_before_an_exception_go_out_then_the_error() -> None:
-    out, error = await _collect(_reframed(converse_reframer, _with_exception(exception_frame("throttlingException", "no"))))
-    assert out == BEFORE_SSE
+def test_the_events_before_an_exception_go_out_then_the_error() -> None:
+    out, error = translated(converse_reframer, _with_exception(exception_frame("throttlingException", "no")))
+    assert out == BEFORE_SSE + b"error: upstream 'up' failed mid-stream: throttlingException: no"
     assert isinstance(error, UpstreamStatusError) and error.status == 429
 
 
-async def test_a_body_cut_mid_frame_ends_in_an_error() -> None:
-    out, error = await _collect(_reframed(converse_reframer, CONVERSE[:-1]))
-    assert out == CONVERSE_SSE[: CONVERSE_SSE.rindex(b"event: metadata")]
+def test_nothing_is_fed_after_the_failure() -> None:
+    data = _with_exception(exception_frame("throttlingException", "no"))
+    translator = ReframedTranslator(EchoMachine(), converse_reframer("up"), upstream="up")
+    translator.feed(data)
+    assert translator.failed
+    assert translator.feed(CONVERSE) == b"" and translator.end() == b""
+
+
+def test_a_body_cut_mid_frame_ends_in_an_error() -> None:
+    out, error = translated(converse_reframer, CONVERSE[:-1])
+    assert out.startswith(CONVERSE_SSE[: CONVERSE_SSE.rindex(b"event: metadata")] + b"error: ")
     assert isinstance(error, UpstreamProtocolError)
 
 

@@ -1,6 +1,6 @@
-"""HubStreamFromConverse: ConverseStream frames → reframed SSE → hub (Anthropic) events, the whole
-way the relay takes them (router.spokes.bedrock.eventstream, then router.upstream.relay's
-SSETranslator), at every split of the binary stream; then what the events say, and the failures."""
+"""HubStreamFromConverse: ConverseStream frames → events → hub (Anthropic) events, the whole way
+the relay takes them (router.spokes.bedrock.eventstream, then router.upstream.relay's
+ReframedTranslator), at every split of the binary stream; then what the events say, and the failures."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from router.config.target import Capabilities, TargetContext
-from router.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.core.sse import SSEEvent
 from router.spokes.bedrock.eventstream import EventStreamReframer, converse_event
 from router.spokes.bedrock.stream import HubStreamFromConverse, stream_to_hub
-from router.upstream.relay import SSETranslator
+from router.upstream.relay import ReframedTranslator
 from tests.spokes.bedrock.frames import event_frame, exception_frame
 from tests.support.streamcases import Event, fold_anthropic, parse_events
 
@@ -82,22 +82,12 @@ def frames(events: _Events) -> bytes:
 
 
 def run(data: bytes, pieces: list[bytes] | None = None, m: HubStreamFromConverse | None = None) -> bytes:
-    """What the relay writes for these reads of the upstream body: the reframer, the SSE
-    translator and the machine, an error event when either fails."""
+    """What the relay writes for these reads of the upstream body: the reframer's events through
+    the machine (router.upstream.relay.ReframedTranslator), an error event when either fails."""
     m = m or machine()
-    reframer = EventStreamReframer(converse_event, "up")
-    translator = SSETranslator(m)
+    translator = ReframedTranslator(m, EventStreamReframer(converse_event, "up"))
     out = [m.start()]
-    for piece in pieces if pieces is not None else [data]:
-        out.append(translator.feed(reframer.feed(piece)))
-        if reframer.failure is not None:
-            out.append(translator.fail(reframer.failure))
-            return b"".join(out)
-    try:
-        reframer.end()
-    except UpstreamError as exc:
-        out.append(translator.fail(exc))
-        return b"".join(out)
+    out.extend(translator.feed(piece) for piece in (pieces if pieces is not None else [data]))
     out.append(translator.end())
     return b"".join(out)
 
