@@ -107,3 +107,21 @@ def test_one_endpoint_protocols_make_their_url_once() -> None:
     made = upstream_client.make_client("up", build_table(load_config_text(
         ROUTES, filename="routes.toml", environ={"UP_KEY": "k"})).loaded.config.upstreams["up"], "k")
     assert made.url_for is None and str(made.url) == "http://models.invalid/v1beta/chat/completions"
+
+
+async def test_a_url_is_made_once_per_model_and_mode(client: AsyncTestClient, recording: Recording) -> None:  # type: ignore[type-arg]
+    """Each URL is parsed into an httpx.URL once (a cost per request otherwise), and the cache
+    keeps models and streaming apart."""
+    for model, stream in [("g-one", False), ("g-two", False), ("g-one", True), ("g-one", False)]:
+        assert (await _ask(client, model, stream)).status_code == 200
+    assert recording.urls == [
+        "http://models.invalid/v1beta/models/g-one:generateContent",
+        "http://models.invalid/v1beta/models/g-two:generateContent",
+        "http://models.invalid/v1beta/models/g-one:streamGenerateContent?alt=sse",
+        "http://models.invalid/v1beta/models/g-one:generateContent",
+    ]
+    made = upstream_client.make_client("up", build_table(load_config_text(
+        ROUTES, filename="routes.toml", environ={"UP_KEY": "k"})).loaded.config.upstreams["up"], "k")
+    assert made.url_for is not None
+    assert made.url_for("m", False) is made.url_for("m", False)
+    assert made.url_for("m", True) is not made.url_for("m", False)

@@ -16,6 +16,7 @@ import email.utils
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
@@ -334,7 +335,15 @@ def _endpoint(upstream: Upstream) -> str:
     return _side_of(upstream).url(_base_url(upstream), "", False)
 
 
+# URLs an upstream client keeps made: a route table names a handful of models, and a client's own
+# model names (routes without a model) are few too; past that the least recent are made again.
+_URLS_KEPT = 256
+
+
 def _per_request_url(side: UpstreamSide, base_url: str) -> Callable[[str, bool], httpx.URL]:
+    """The client's `url_for`. Each URL is made once: parsing one into an httpx.URL (checking every
+    character of it) cost as much as a quarter of a Bedrock request's signing."""
+    @lru_cache(maxsize=_URLS_KEPT)
     def url_for(model: str, stream: bool) -> httpx.URL:
         return httpx.URL(side.url(base_url, model, stream))
     return url_for
