@@ -9,6 +9,8 @@ One candidate, its parts in the order the blocks came:
                                 after the last part, on an empty text part of their own
     tool_use                    {"functionCall": {"id", "name", "args"}} (args an object)
     tool_use json_response      the answer itself: its input as JSON text (structured output)
+A call's name goes back as the client declared it when the request's was rewritten for the hub
+(names.py; complete_answer, which has the request).
 The stop reason is the table's [values.finish_reason] (Gemini says STOP for an answer with
 function calls too). Usage: `promptTokenCount` counts every input token, cached ones included
 (`cachedContentTokenCount` says how many were read from a cache); the hub does not split the
@@ -26,6 +28,7 @@ from router.config.target import TargetContext
 from router.core.ids import new_id
 from router.hub.messages import AnthropicMessage, Block, Usage
 from router.spokes.common.tool_arguments import arguments_text
+from router.spokes.gemini.client.names import function_names
 from router.spokes.gemini.client.signature import carried, thought_signature
 from router.spokes.gemini.client.tools import JSON_RESPONSE_TOOL
 from router.spokes.gemini.request_wire import GenerateContentRequest, generation_config
@@ -139,15 +142,29 @@ def includes_thoughts(src: GenerateContentRequest) -> bool:
 
 
 def complete_answer(answer: dict[str, Any], src: GenerateContentRequest) -> dict[str, Any]:
-    """Thought summaries are shown only to a client that asked for them (includeThoughts), as
-    Gemini does; the thinking itself still rides in the signatures."""
-    if includes_thoughts(src):
-        return answer
+    """Function calls under the client's names (a name the hub refused was rewritten in the
+    request: names.py). Thought summaries are shown only to a client that asked for them
+    (includeThoughts), as Gemini does; the thinking itself still rides in the signatures."""
+    show_thoughts = includes_thoughts(src)
     for candidate in answer.get("candidates") or ():
         content = candidate.get("content")
-        if content is not None:
+        if content is None:
+            continue
+        calls = [part["functionCall"] for part in content["parts"] if "functionCall" in part]
+        if calls:
+            restore_names(calls, src)
+        if not show_thoughts:
             content["parts"] = [part for part in content["parts"] if part.get("thought") is not True]
     return answer
+
+
+def restore_names(calls: list[dict[str, Any]], src: GenerateContentRequest) -> None:
+    """The answer's functionCalls under the names the client declared (the request's table is
+    read only for an answer that calls a function)."""
+    names = function_names(src)
+    if names is not None:
+        for call in calls:
+            call["name"] = names.client(call["name"])
 
 
 FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(

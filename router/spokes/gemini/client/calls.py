@@ -11,22 +11,32 @@ keeps them consistent:
   function name may not be);
 - a response without an id takes the oldest call of its name that no response answered yet (a
   response with an id answers that call); one that answers nothing gets an id of its own place.
+
+A call's name on the hub is its rewrite when the client's name is one the hub refuses
+(names.py); pairing by name reads the client's names.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 
 INVENTED_PREFIX = "toolu_gemini_"
 
 
 class CallIds:
-    """The calls seen so far and not yet answered, by name; one per conversion."""
+    """The calls seen so far and not yet answered, by name; one per conversion. `renamed`:
+    the request's rewritten function names (names.FunctionNames.to_hub), None when there are none."""
 
-    __slots__ = ("_open",)
+    __slots__ = ("_open", "_renamed")
 
-    def __init__(self) -> None:
+    def __init__(self, renamed: Mapping[str, str] | None = None) -> None:
         self._open: dict[str, deque[str]] = {}
+        self._renamed = renamed
+
+    def hub_name(self, name: str) -> str:
+        """The name a call goes to the hub under."""
+        return name if self._renamed is None else self._renamed.get(name, name)
 
     def call_id(self, given: object, name: str, path: str) -> str:
         call_id = given if type(given) is str and given else invented_id(path)

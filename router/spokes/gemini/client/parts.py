@@ -15,6 +15,7 @@ becomes such a placeholder too.
 Calls. A `functionCall` may carry no `id` (AI Studio sends none; Gemini pairs a call and its
 response by name and order), a tool_use must: calls.py invents one from the call's position,
 and gives a `functionResponse` without one the id of the oldest unanswered call of its name.
+A call's name the hub refuses (`math.add`) goes under its rewrite (names.py, through CallIds).
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def _function_call(part: Part, path: str, calls: CallIds) -> Block:
     args = call.get("args")
     if args is not None and type(args) is not dict:
         raise wrong_type("object", args, f"{call_path}.args")
-    return {"type": "tool_use", "id": calls.call_id(call.get("id"), name, path), "name": name, "input": args or {}}
+    return {"type": "tool_use", "id": calls.call_id(call.get("id"), name, path), "name": calls.hub_name(name),
+            "input": args or {}}
 
 
 def _function_response(part: Part, path: str, calls: CallIds) -> Block:

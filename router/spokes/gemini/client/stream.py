@@ -12,7 +12,8 @@ the SDKs' and Gemini CLI's, take only `data: ` lines). A chunk holds only the pa
                          signature_delta  the thinking block's signature, kept
                          input_json_delta the call's arguments, collected (json_response: text)
     content_block_stop   thinking: the block waits for the next part's thoughtSignature;
-                         tool_use: one chunk with the whole functionCall (args an object)
+                         tool_use: one chunk with the whole functionCall (args an object),
+                         under the client's name when the request's was rewritten (names.py)
     message_delta        stop reason and usage remembered
     message_stop         the last chunk: finishReason ([values.finish_reason]), usageMetadata
     error                raised, so the relay fails the stream with errors.error_event
@@ -50,6 +51,7 @@ from router.spokes.gemini.client.answer import (
     includes_thoughts,
     usage_metadata_of,
 )
+from router.spokes.gemini.client.names import function_names
 from router.spokes.gemini.client.signature import carried, thought_signature
 from router.spokes.gemini.client.tools import JSON_RESPONSE_TOOL
 from router.spokes.gemini.errors import STREAM_EVENT_END, error_event
@@ -82,12 +84,15 @@ class _Block:
 class GeminiStreamFromHub(HubEventReader):
     """The Gemini spoke's hub events → client stream (a StreamMachine: router.core.stream)."""
 
-    __slots__ = ("_blocks", "_model", "_reasons", "_show_thoughts", "_tail", "_thinking")
+    __slots__ = ("_blocks", "_client_names", "_model", "_reasons", "_show_thoughts", "_tail", "_thinking")
 
     error_statuses = _ERROR_STATUS
 
-    def __init__(self, ctx: TargetContext, *, model: str, show_thoughts: bool, reasons: Mapping[str, str]) -> None:
+    def __init__(self, ctx: TargetContext, *, model: str, show_thoughts: bool, reasons: Mapping[str, str],
+                 client_names: Mapping[str, str] | None = None) -> None:
         super().__init__(ctx)
+        # hub name → the client's, for the names the request rewrote (names.py); None: none was
+        self._client_names = client_names
         self._model = model
         self._show_thoughts = show_thoughts
         self._reasons = reasons  # stop_reason → finishReason ([values.finish_reason])
@@ -228,6 +233,9 @@ class GeminiStreamFromHub(HubEventReader):
     def _called(self, block: _Block) -> Block:
         """The tool_use block whole: its start with the input its fragments make."""
         call = dict(block.start)
+        if self._client_names is not None:
+            name = call.get("name") or ""
+            call["name"] = self._client_names.get(name, name)
         if block.pieces:
             try:
                 call["input"] = _decode_arguments("".join(block.pieces))
@@ -251,4 +259,6 @@ GeminiStreamFromHub.handlers = MappingProxyType(
 
 def stream_from_hub(ctx: TargetContext, model: str, src: GenerateContentRequest, values: Values) -> StreamMachine:
     """The spoke's ClientStreamFactory."""
-    return GeminiStreamFromHub(ctx, model=model, show_thoughts=includes_thoughts(src), reasons=values["finish_reason"])
+    names = function_names(src)
+    return GeminiStreamFromHub(ctx, model=model, show_thoughts=includes_thoughts(src), reasons=values["finish_reason"],
+                               client_names=names.to_client if names is not None else None)

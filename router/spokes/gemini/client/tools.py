@@ -13,6 +13,9 @@ toolConfig.functionCallingConfig:
     NONE                       → none
     allowedFunctionNames       → only those tools are declared (the hub has no allow-list)
 
+Names the hub refuses (`math.add`, `server:tool`) are declared, forced and allowed under their
+rewrite (names.py); the allow-list is matched on the client's names.
+
 Structured output (`responseMimeType: application/json` with `responseJsonSchema` or
 `responseSchema`) is asked for the way the OpenAI client spokes ask for it: the forced
 `json_response` tool whose input schema is the client's schema, turned back into the answer's
@@ -29,6 +32,7 @@ from typing import Any
 
 from router.core.errors import InvalidRequest
 from router.spokes.common.invalid import invalid_value, require_str, wrong_type
+from router.spokes.gemini.client.names import function_names
 from router.spokes.gemini.client.parts import member
 from router.spokes.gemini.request_wire import (
     GenerateContentRequest,
@@ -69,6 +73,7 @@ def tools_to_hub(src: GenerateContentRequest) -> list[HubTool] | None:
 
 def client_tools(src: GenerateContentRequest) -> list[HubTool]:
     allowed = allowed_names(src)
+    names = function_names(src) if src.tools else None
     tools: list[HubTool] = []
     for index, tool in enumerate(src.tools or ()):
         path = f"$.tools[{index}]"
@@ -82,6 +87,8 @@ def client_tools(src: GenerateContentRequest) -> list[HubTool]:
         for number, declaration in enumerate(declarations):
             hub_tool = function_tool(declaration, f"{path}.functionDeclarations[{number}]")
             if allowed is None or hub_tool["name"] in allowed:
+                if names is not None:
+                    hub_tool["name"] = names.hub(hub_tool["name"])
                 tools.append(hub_tool)
     return tools
 
@@ -189,7 +196,8 @@ def client_tool_choice(src: GenerateContentRequest) -> dict[str, Any] | None:
         raise invalid_value(calling.mode, "$.toolConfig.functionCallingConfig.mode")
     names = calling.allowed_function_names or []
     if kind == "any" and len(names) == 1:
-        return {"type": "tool", "name": names[0]}
+        renamed = function_names(src)
+        return {"type": "tool", "name": names[0] if renamed is None else renamed.hub(names[0])}
     return {"type": kind}
 
 

@@ -8,6 +8,7 @@
   (signature.py) gives back the hub's thinking blocks it carries, placed before the part's own
   block, as they stood in the hub answer; foreign signatures and thought summaries are left out
   (signature.py says why).
+- Function names the hub refuses are rewritten (names.py), in calls as in the declarations.
 - `systemInstruction`: the text of its parts, joined; its `role` is ignored (Gemini CLI sends
   "user").
 
@@ -22,6 +23,7 @@ from router.core.errors import InvalidRequest
 from router.spokes.common.hub_turns import append_turn, finished_turn
 from router.spokes.common.invalid import invalid_value, wrong_type
 from router.spokes.gemini.client.calls import CallIds
+from router.spokes.gemini.client.names import function_names
 from router.spokes.gemini.client.parts import Block, member, part_block
 from router.spokes.gemini.client.signature import PREFIX, thinking_blocks
 from router.spokes.gemini.request_wire import (
@@ -64,7 +66,8 @@ def system_text(src: GenerateContentRequest) -> str | None:
 
 
 def hub_messages(src: GenerateContentRequest) -> list[dict[str, Any]]:
-    calls = CallIds()
+    names = function_names(src)
+    calls = CallIds(names.to_hub if names is not None else None)
     turns: list[dict[str, Any]] = []
     for index, content in enumerate(src.contents):
         path = f"$.contents[{index}]"
