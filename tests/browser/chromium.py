@@ -42,10 +42,9 @@ def find_chromium() -> Chromium:
     if browser and driver:
         return Chromium(browser, driver)
     missing = " and ".join(name for name, path in (("chromium", browser), ("chromedriver", driver)) if not path)
-    reason = f"{missing} not installed (apt-get install -y chromium chromium-driver)"
     if in_ci():
-        pytest.fail(f"the dashboard browser tests need {reason}; CI must install them (.ci/run)")
-    pytest.skip(f"dashboard browser tests: {reason}")
+        pytest.fail(f"dashboard browser tests: {missing} not installed, and CI must have them (.ci/run installs them)")
+    pytest.skip(f"dashboard browser tests: {missing} not installed (apt-get install -y chromium chromium-driver)")
 
 
 def start_browser(chromium: Chromium, javascript: bool = True) -> webdriver.Chrome:

@@ -53,6 +53,7 @@ name = "gpt"
 models = ["gpt-*", "fail-*"]
 to = "openai-mock"
 retry = {{ attempts = 1 }}
+budget = {{ usd = 100, period = "month" }}
 """
 
 TIMEOUT = 20.0
