@@ -270,6 +270,37 @@ def test_a_forced_function_call(client: genai.Client, model: str) -> None:
     assert [call.name for call in response.function_calls or []] == ["get_weather"], response
 
 
+def test_a_dotted_function_name_round_trips_through_anthropic(client: genai.Client, upstream: str) -> None:
+    """An MCP client's `math.add` (Gemini allows `.` and `:`, Anthropic's tool names do not): the
+    upstream is sent `math_add` in the declaration, the forced choice and the history, and the
+    client sees its own name in the call."""
+    add = types.FunctionDeclaration(name="math.add", description="Add two numbers", parameters_json_schema={
+        "type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]})
+    config = _tool_config(add)
+    config.tool_config = types.ToolConfig(function_calling_config=types.FunctionCallingConfig(
+        mode=types.FunctionCallingConfigMode.ANY, allowed_function_names=["math.add"]))
+    question = types.Content(role="user", parts=[types.Part(text="add 1 and 2")])
+    since = len(recorded(upstream))
+    first = client.models.generate_content(model="on-anthropic", contents=[question], config=config)
+    calls = first.function_calls or []
+    assert [call.name for call in calls] == ["math.add"], first
+    [sent] = recorded(upstream, since)
+    assert [tool["name"] for tool in sent["body"]["tools"]] == ["math_add"], sent["body"]
+    assert sent["body"]["tool_choice"] == {"type": "tool", "name": "math_add"}, sent["body"]
+    model_turn = first.candidates[0].content if first.candidates else None
+    assert model_turn is not None
+    result = types.Part.from_function_response(name="math.add", response={"output": "3"})
+    assert result.function_response is not None
+    result.function_response.id = calls[0].id
+    since = len(recorded(upstream))
+    second = client.models.generate_content(
+        model="on-anthropic", contents=[question, model_turn, types.Content(role="user", parts=[result])],
+        config=_tool_config(add))
+    assert second.text == "The tool returned: 3"
+    [sent] = recorded(upstream, since)
+    assert sent["body"]["messages"][1]["content"][0]["name"] == "math_add", sent["body"]
+
+
 def test_the_signature_reaches_the_gemini_upstream_again(client: genai.Client, upstream: str) -> None:
     """Passthrough: the thoughtSignature the upstream gave the call comes back to it on the same part."""
     config = _tool_config(WEATHER)
