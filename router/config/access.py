@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from router.config.envref import parse_env_ref
 from router.config.problems import Finding, SchemaPath, choice_fix
 from router.config.rules import glob_problem
-from router.config.schema import KeyHash, Limits, Rate, Route, Server
+from router.config.schema import Budget, KeyHash, Limits, Rate, Route, Server
 from router.core.errors import PermissionDenied
 
 Unit = Literal["requests", "tokens"]
@@ -81,6 +81,9 @@ class Access:
     route_limits: Mapping[str, Rate] = field(default_factory=lambda: MappingProxyType({}))
     settings: LimitSettings = LimitSettings()
     active: bool = False
+    # Spending caps (router.gateway.budgets checks them): key name → budget, route name → budget.
+    key_budgets: Mapping[str, Budget] = field(default_factory=lambda: MappingProxyType({}))
+    route_budgets: Mapping[str, Budget] = field(default_factory=lambda: MappingProxyType({}))
     _rules: dict[tuple[str | None, str], RuleSet | None] = field(default_factory=dict, repr=False, compare=False)
 
     def admit(self, key: str | None, route: str, model: str) -> RuleSet | None:
@@ -185,6 +188,7 @@ def check_access(
     result = AccessCheck(Access())
     seen: dict[str, SchemaPath] = {}
     policies: dict[str, KeyPolicy] = {}
+    key_budgets: dict[str, Budget] = {}
     for entries, out in ((config_keys, result.config), (file_keys, result.keys_file)):
         for path, entry in entries:
             name = parse_env_ref(entry) if isinstance(entry, str) else entry.name
@@ -196,9 +200,11 @@ def check_access(
                 policy = _policy(entry)
                 if policy is not None:
                     policies[name] = policy
+                if entry.budget is not None:
+                    key_budgets[name] = entry.budget
     for path, entry in admin_keys:
-        if isinstance(entry, KeyHash) and (entry.routes, entry.models, entry.limits) != (None, None, None):
-            message = f'admin key "{entry.name}" has routes, models or limits'
+        if isinstance(entry, KeyHash) and (entry.routes, entry.models, entry.limits, entry.budget) != (None,) * 4:
+            message = f'admin key "{entry.name}" has routes, models, limits or a budget'
             result.config.append(Finding(path, message, "admin keys open only the admin endpoints: remove them"))
     route_limits = {}
     for index, route in routes:
@@ -215,6 +221,8 @@ def check_access(
         route_limits=MappingProxyType(route_limits),
         settings=settings,
         active=bool(policies) or bool(route_limits),
+        key_budgets=MappingProxyType(key_budgets),
+        route_budgets=MappingProxyType({route.name: route.budget for _, route in routes if route.budget is not None}),
     )
     return result
 

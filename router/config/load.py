@@ -22,6 +22,7 @@ import msgspec
 from router.config.access import Access, AccessCheck, check_access
 from router.config.keysfile import KeysFileLoad, read_keys_file
 from router.config.positions import SourceMap
+from router.config.prices import unpriced_targets
 from router.config.problems import Finding, InvalidConfig, Problem, format_path
 from router.config.schema import Config
 from router.config.validate import Validation, validate
@@ -152,7 +153,7 @@ def _load_raw(
     validation = validate(raw, environ)
     keys = read_keys_file(validation.decoded.auth.keys_file, filename, environ)
     access = _check_access(validation, keys, environ)
-    findings = [*validation.findings, *keys.config_findings, *access.config]
+    findings = [*validation.findings, *keys.config_findings, *access.config, *_price_findings(validation, access.access)]
     problems = [_place(finding, filename, source, raw) for finding in findings]
     in_keys_file = _keys_file_problems(keys, access)
     errors = [*_ordered([p for p in problems if p.severity == "error"]),
@@ -177,6 +178,14 @@ def _check_access(validation: Validation, keys: KeysFileLoad, environ: Mapping[s
         server=decoded.server,
         environ=environ,
     )
+
+
+def _price_findings(validation: Validation, access: Access) -> list[Finding]:
+    """Targets without a price, said only when a budget would count them as $0."""
+    if not access.key_budgets and not access.route_budgets:
+        return []
+    decoded = validation.decoded
+    return list(unpriced_targets(decoded.routes, decoded.upstreams))
 
 
 def _keys_file_problems(keys: KeysFileLoad, access: AccessCheck) -> list[Problem]:

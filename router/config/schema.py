@@ -72,6 +72,41 @@ class Supports(_Strict, frozen=True):
     thinking_budgets: ThinkingBudgets | None = None
 
 
+class Price(_Strict, frozen=True):
+    """What a target's tokens cost, in USD per million tokens. The ledger prices every request
+    with it (`router usage`, the dashboard) and budgets count what it adds up to.
+
+    input: prompt tokens that were neither read from nor written to a prompt cache.
+    output: generated tokens (reasoning included).
+    cache-read / cache-write: prompt tokens read from / written to the provider's prompt cache.
+      Unset: the `input` price. The router never guesses a provider's discount or surcharge
+      (Anthropic bills reads at 0.1x and writes at 1.25x input, OpenAI reads at 0.5x, ...):
+      give both where the provider prices them differently.
+    """
+
+    input: Annotated[float, msgspec.Meta(ge=0)]
+    output: Annotated[float, msgspec.Meta(ge=0)]
+    cache_read: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    cache_write: Annotated[float, msgspec.Meta(ge=0)] | None = None
+
+
+class Budget(_Strict, frozen=True):
+    """A spending cap in USD per calendar period (UTC: a day from 00:00, a week from Monday,
+    a month from the 1st), counted from the prices of the targets used. Over it, the next
+    request is refused with a 429 that says it is the budget and when it resets (a request in
+    flight finishes). Shared by every replica when `[limits] backend = "redis"`.
+
+    usd: the cap.
+    period: `day`, `week` or `month`.
+    warn-at: the share of `usd` at which one warning is logged per period (and the dashboard
+      shows it).
+    """
+
+    usd: Annotated[float, msgspec.Meta(gt=0)]
+    period: Literal["day", "week", "month"] = "day"
+    warn_at: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.8
+
+
 class OpenAIUpstream(_Strict, frozen=True, tag_field="kind", tag="openai"):
     """Any OpenAI-compatible Chat Completions API (OpenAI, DeepSeek, OpenRouter, vLLM, Ollama, Groq).
 
@@ -79,6 +114,8 @@ class OpenAIUpstream(_Strict, frozen=True, tag_field="kind", tag="openai"):
     optional: when the api-key's variable is unset, leave this upstream (and routes that only
       target it) out instead of reporting an error: the shipped routes.toml lists real providers
       this way, each enabled by its key.
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
     """
 
     base_url: str
@@ -88,6 +125,8 @@ class OpenAIUpstream(_Strict, frozen=True, tag_field="kind", tag="openai"):
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 class ResponsesUpstream(_Strict, frozen=True, tag_field="kind", tag="responses"):
@@ -98,6 +137,8 @@ class ResponsesUpstream(_Strict, frozen=True, tag_field="kind", tag="responses")
 
     api-key: `env:NAME` or `${NAME}`; sent as `Authorization: Bearer`. Never a literal secret.
     optional: as for `openai`: left out when the api-key's variable is unset.
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
     """
 
     base_url: str = "https://api.openai.com/v1"
@@ -107,16 +148,24 @@ class ResponsesUpstream(_Strict, frozen=True, tag_field="kind", tag="responses")
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 class MockUpstream(_Strict, frozen=True, tag_field="kind", tag="mock"):
     """Built in and offline: answers deterministically in OpenAI Chat Completions shape. It echoes
     the last user message, streams it word by word, thinks aloud when reasoning is asked for, and
-    calls a tool when the last user message names one of the request's tools."""
+    calls a tool when the last user message names one of the request's tools.
+
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
+    """
 
     delay: float = 0.0
     optional: bool = False
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 class Vertex(_Strict, frozen=True):
@@ -163,6 +212,8 @@ class GeminiUpstream(_Strict, frozen=True, tag_field="kind", tag="gemini"):
     supports.tool-schema: `full` (the default) sends tool parameters as JSON Schema
       (`parametersJsonSchema`); `clean` converts them to the OpenAPI subset of `parameters`,
       for older models and endpoints that take only that.
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
     """
 
     base_url: str | None = None
@@ -173,6 +224,8 @@ class GeminiUpstream(_Strict, frozen=True, tag_field="kind", tag="gemini"):
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 GEMINI_API_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
@@ -214,6 +267,8 @@ class BedrockUpstream(_Strict, frozen=True, tag_field="kind", tag="bedrock"):
     guardrail: a Bedrock guardrail for every request to this upstream (a route's own wins).
     optional: leave this upstream out, instead of reporting an error, when its api-key's
       variable is unset (without an api-key: when botocore is not installed).
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
     """
 
     region: str
@@ -227,6 +282,8 @@ class BedrockUpstream(_Strict, frozen=True, tag_field="kind", tag="bedrock"):
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 def bedrock_host(region: str) -> str:
@@ -264,6 +321,8 @@ class AzureUpstream(_Strict, frozen=True, tag_field="kind", tag="azure"):
       the body.
     api-key: `env:NAME`; sent as the `api-key` header. Or `entra` for Microsoft Entra ID tokens.
     optional: as for `openai`: left out when the api-key's variable is unset.
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
     """
 
     base_url: str
@@ -275,6 +334,8 @@ class AzureUpstream(_Strict, frozen=True, tag_field="kind", tag="azure"):
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic"):
@@ -292,6 +353,8 @@ class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic")
     entra: Microsoft Entra ID tokens (`Authorization: Bearer`) instead of `api-key`, for Claude on
       Azure AI Foundry (`base-url = "https://{resource}.services.ai.azure.com/anthropic"`, where
       an `api-key` works as well).
+    price / prices: what tokens cost here (see Price): `price` for every model, `prices` by model
+      name (`prices = { "some-model" = { input = 3, output = 15 } }`), which wins over `price`.
     """
 
     base_url: str | None = None  # https://api.anthropic.com, or with `vertex` the location's host
@@ -305,6 +368,8 @@ class AnthropicUpstream(_Strict, frozen=True, tag_field="kind", tag="anthropic")
     timeout: Timeouts = Timeouts()
     limits: ConnectionLimits = ConnectionLimits()
     supports: Supports = Supports()
+    price: Price | None = None
+    prices: dict[str, Price] = {}
 
 
 Upstream = (OpenAIUpstream | AnthropicUpstream | ResponsesUpstream | GeminiUpstream | BedrockUpstream
@@ -386,10 +451,15 @@ HeaderOp = SetHeader | RemoveHeader
 
 
 class WeightedTarget(_Strict, frozen=True):
-    """A target with a share of the traffic when the route balances (`balance = "weighted"`)."""
+    """A target with a share of the traffic when the route balances (`balance = "weighted"`).
+
+    price: what this target's tokens cost (see Price); wins over its upstream's `prices` and
+      `price`.
+    """
 
     target: str
     weight: float = 1.0
+    price: Price | None = None
 
 
 class Retry(_Strict, frozen=True):
@@ -470,6 +540,7 @@ class Route(_Strict, frozen=True):
     limits: requests/tokens per minute for the whole route, all keys together (see `[limits]`).
     guardrail: an Amazon Bedrock guardrail for this route's requests to Bedrock upstreams (wins
       over the upstream's own).
+    budget: the most this route may spend per period, all keys together (see Budget).
     """
 
     name: str
@@ -486,6 +557,7 @@ class Route(_Strict, frozen=True):
     when: When | None = None
     limits: Rate | None = None
     guardrail: Guardrail | None = None
+    budget: Budget | None = None
 
 
 class KeyHash(_Strict, frozen=True):
@@ -495,6 +567,7 @@ class KeyHash(_Strict, frozen=True):
     routes: the routes this key may use (by name); unset: all. Others answer 403.
     models: the model names or globs this key may ask for; unset: all.
     limits: this key's own requests/tokens per minute, on top of the route's.
+    budget: the most this key may spend per period (see Budget), on top of the route's.
     """
 
     name: str
@@ -503,6 +576,7 @@ class KeyHash(_Strict, frozen=True):
     routes: list[str] | None = None
     models: list[str] | None = None
     limits: Rate | None = None
+    budget: Budget | None = None
 
 
 class Auth(_Strict, frozen=True):
