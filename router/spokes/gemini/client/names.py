@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import count
 from types import MappingProxyType
@@ -37,6 +37,7 @@ from router.spokes.openai.client.tools import JSON_RESPONSE_TOOL
 MAX_NAME = 64  # the hub's (Anthropic's), OpenAI's and Bedrock's limit on a tool name
 DIGEST_LENGTH = 8
 _HUB_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_ALL_HUB_NAMES = re.compile(r"[a-zA-Z0-9_-]{1,64}(?:\n[a-zA-Z0-9_-]{1,64})*")  # names joined by "\n"
 _OUTSIDE_ALPHABET = re.compile(r"[^a-zA-Z0-9_-]")
 _DECLARATION_KEYS = ("functionDeclarations", "function_declarations")
 _CALL_KEYS = (("functionCall", "function_call"), ("functionResponse", "function_response"))
@@ -62,11 +63,18 @@ def is_hub_name(name: str) -> bool:
 
 def function_names(src: GenerateContentRequest) -> FunctionNames | None:
     """The request's table; None when every name is one the hub accepts."""
-    names = list(names_in(src))
-    if all(_HUB_NAME.fullmatch(name) for name in names):
+    names = names_in(src)
+    if not names or all_hub_names(names):
         return None
     to_hub = rewrites(names)
     return FunctionNames(MappingProxyType(to_hub), MappingProxyType({hub: name for name, hub in to_hub.items()}))
+
+
+def all_hub_names(names: list[str]) -> bool:
+    """One regex match for all the names, joined by a newline (a name holding one is no hub name:
+    the count of newlines tells it)."""
+    joined = "\n".join(names)
+    return _ALL_HUB_NAMES.fullmatch(joined) is not None and joined.count("\n") == len(names) - 1
 
 
 def rewrites(names: list[str]) -> dict[str, str]:
@@ -99,29 +107,33 @@ def suffixed(name: str, plain: str, taken: set[str]) -> str:
     raise AssertionError("unreachable")  # count() never ends
 
 
-def names_in(src: GenerateContentRequest) -> Iterator[str]:
+def names_in(src: GenerateContentRequest) -> list[str]:
     """Every function name the request holds (string ones: the converters refuse the others,
-    naming the field)."""
+    naming the field). One plain loop: it runs for every converted request."""
+    names: list[str] = []
     for tool in src.tools or ():
         declarations = member(tool, *_DECLARATION_KEYS) if type(tool) is dict else None
-        for declaration in declarations if type(declarations) is list else ():
-            name = declaration.get("name") if type(declaration) is dict else None
-            if type(name) is str:
-                yield name
+        if type(declarations) is list:
+            for declaration in declarations:
+                name = declaration.get("name") if type(declaration) is dict else None
+                if type(name) is str:
+                    names.append(name)
     config = tool_config(src)
     calling = config.function_calling_config if config is not None else None
     if calling is not None and calling.allowed_function_names:
-        yield from calling.allowed_function_names
+        names.extend(calling.allowed_function_names)
     for content in src.contents:
         parts = content.get("parts") if type(content) is dict else None
-        for part in parts if type(parts) is list else ():
-            if type(part) is dict:
-                yield from _call_names(part)
+        if type(parts) is list:
+            for part in parts:
+                if type(part) is dict:
+                    _add_call_names(part, names)
+    return names
 
 
-def _call_names(part: dict[str, object]) -> Iterator[str]:
+def _add_call_names(part: dict[str, object], names: list[str]) -> None:
     for camel, snake in _CALL_KEYS:
         call = part.get(camel) or part.get(snake)
         name = call.get("name") if type(call) is dict else None
         if type(name) is str:
-            yield name
+            names.append(name)

@@ -10,7 +10,7 @@ from typing import Any
 
 from router.config.target import Capabilities, TargetContext
 from router.routing.compose import build_converters
-from router.spokes.gemini.client.names import FunctionNames, function_names, is_hub_name, rewrites
+from router.spokes.gemini.client.names import FunctionNames, all_hub_names, function_names, is_hub_name, rewrites
 from tests.spokes.gemini.client.client_table import decode, to_hub, to_response
 from tests.spokes.gemini.client.test_client_stream import machine, run
 from tests.support.hub_streams import message, stream_of, text, tool_use
@@ -48,6 +48,13 @@ HISTORY = {
 def test_valid_names_need_no_table() -> None:
     assert function_names(decode(asking("get_weather", "run-shell_2"))) is None
     assert function_names(decode({"contents": [{"parts": [{"text": "hi"}]}]})) is None
+
+
+def test_the_one_match_for_all_names_misses_none() -> None:
+    assert all_hub_names(["a", "b_c-9", "x" * 64])
+    for bad in (["a\nb"], ["a.b"], ["x" * 65], [""], ["a", ""], ["ok", "caf\u00e9"], ["a\n"]):
+        assert not all_hub_names(bad), bad
+    assert function_names(decode(asking("a\nb"))) is not None
 
 
 def test_characters_outside_the_alphabet_become_underscores() -> None:
