@@ -21,6 +21,7 @@ import msgspec
 
 from router.config.target import Capabilities, TargetContext
 from router.core.sse import SSEParser
+from router.core.stream import StreamMachine
 from router.spokes.openai.upstream.stream import AnthropicStreamFromOpenAI
 from router.spokes.openai.wire import (
     ChatCompletion,
@@ -32,7 +33,7 @@ from router.spokes.openai.wire import (
     Usage,
 )
 from router.spokes.tables import read_pair_text
-from router.upstream.relay import SSETranslator, StreamMachine
+from router.upstream.relay import SSETranslator
 
 CASES = Path(__file__).parents[1] / "cases" / "streams"
 CTX = TargetContext(route="t", upstream="up", model="m", caps=Capabilities())
