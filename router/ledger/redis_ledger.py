@@ -115,7 +115,9 @@ class RedisLedger:
 
     async def totals(self, by: By, since: float) -> dict[str, UsageTotals]:
         index = _BY_INDEX[by]
-        hours = range(hour_of(since), hour_of(self._now()) + 1)
+        latest = hour_of(self._now())
+        # Nothing older than the retention window is kept: no need to ask for it.
+        hours = range(max(hour_of(since), latest - self._retention // HOUR), latest + 1)
         pipe = self._client.pipeline(transaction=False)
         for hour in hours:
             pipe.hgetall(f"{PREFIX}h:{hour}")
