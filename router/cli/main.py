@@ -1,4 +1,4 @@
-"""`router serve | check | explain | schema` (exit 0 ok, 1 invalid config or no route, 2 usage)."""
+"""`router serve | check | explain | keys | usage | schema` (exit 0 ok, 1 invalid config or no route, 2 usage)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from router.cli.keys import run_keys
 
         return run_keys(rest, os.environ, sys.stdout, sys.stderr)
+    if command == "usage":
+        from router.cli.usage import run_usage
+
+        return run_usage(rest, os.environ, sys.stdout, sys.stderr)
     print(f"router: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2
 
@@ -53,6 +57,8 @@ USAGE = """usage: router serve [--config PATH] [--host HOST] [--port PORT] [--wo
        router keys list [--config PATH] [--json] | router keys revoke NAME [--config PATH]
        router explain MODEL [--client anthropic|openai] [--body FILE] [--config PATH]
                       [--header K:V ...] [--key NAME]   which route, target and upstream body, and why
+       router usage [--by key|route|target] [--since 24h] [--json] [--url URL] [--admin-key env:NAME]
+                    [--config PATH]    tokens and cost from a running router's ledger
        router schema [--markdown]      routes.toml's JSON Schema (or its Markdown reference)"""
 
 

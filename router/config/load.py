@@ -185,7 +185,7 @@ def _price_findings(validation: Validation, access: Access) -> list[Finding]:
     if not access.key_budgets and not access.route_budgets:
         return []
     decoded = validation.decoded
-    return list(unpriced_targets(decoded.routes, decoded.upstreams))
+    return list(unpriced_targets(decoded.routes, decoded.upstreams, validation.upstream_keys.disabled))
 
 
 def _keys_file_problems(keys: KeysFileLoad, access: AccessCheck) -> list[Problem]:

@@ -14,7 +14,7 @@ its per-model prices are looked up with the client's model when the request come
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -62,25 +62,34 @@ def cost_usd(tokens: Tokens, price: Price) -> float:
     """What `tokens` cost at `price`. `tokens.input` counts every prompt token, so the uncached
     part is what is left after the cache reads and writes (never below 0: an upstream that
     reports more cache tokens than input is not charged negative input)."""
-    cache_read, cache_write = tokens.cache_read, tokens.cache_write
-    uncached = max(tokens.input - cache_read - cache_write, 0)
+    input_tokens, output_tokens, cache_read, cache_write = token_kinds(tokens)
+    uncached = max(input_tokens - cache_read - cache_write, 0)
     read_price = price.input if price.cache_read is None else price.cache_read
     write_price = price.input if price.cache_write is None else price.cache_write
-    micro = (uncached * price.input + tokens.output * price.output
+    micro = (uncached * price.input + output_tokens * price.output
              + cache_read * read_price + cache_write * write_price)
     return micro * PER_TOKEN
 
 
-def unpriced_targets(routes: Sequence[tuple[int, Route]], upstreams: Mapping[str, Upstream]) -> Iterator[Finding]:
+def token_kinds(tokens: Tokens) -> tuple[int, int, int, int]:
+    """(input, output, cache_read, cache_write). Unpacked rather than read by name so that a
+    count without cache figures (a plain (input, output) pair) reads as no cache tokens."""
+    input_tokens, output_tokens, cache_read, cache_write = (*tokens, 0, 0)[:4]
+    return input_tokens, output_tokens, cache_read, cache_write
+
+
+def unpriced_targets(routes: Sequence[tuple[int, Route]], upstreams: Mapping[str, Upstream],
+                     disabled: Collection[str] = ()) -> Iterator[Finding]:
     """A warning for each target without a price, for when budgets are in use: its requests
-    would count $0 against every budget. A pass-through target (`to = "upstream"`) is priced when its upstream
+    would count $0 against every budget. Targets on `disabled` upstreams (optional, no key) serve
+    nothing and are left out. A pass-through target (`to = "upstream"`) is priced when its upstream
     has a `price` (per-model prices alone may miss the model a client asks for)."""
     for index, route in routes:
         for number, text in enumerate(route_targets(route)):
             upstream_name, model = split_target(text)
             upstream = upstreams.get(upstream_name)
-            if upstream is None:
-                continue  # an unknown upstream is already an error of its own
+            if upstream is None or upstream_name in disabled:
+                continue  # an unknown upstream is an error of its own; a disabled one serves nothing
             if target_price(upstream, model, entry_price(route, number)).price is not None:
                 continue
             where = ("routes", index, "to") if isinstance(route.to, str) else ("routes", index, "to", number)

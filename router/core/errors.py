@@ -9,6 +9,7 @@ the client's own protocol (see router/gateway/errors.py), so handlers never buil
     │   ├── ModelNotFound            404 not_found_error
     │   ├── PayloadTooLarge          413 request_too_large
     │   └── RateLimited              429 rate_limit_error (a key's or route's own limit; retry-after set)
+    │       └── BudgetExceeded       429 rate_limit_error (a key's or route's spending budget is used up)
     ├── LimiterUnavailable           503 api_error (rate limits fail closed and their Redis is unreachable)
     └── UpstreamError                the upstream failed; `retryable` says whether a fallback may try again
         ├── UpstreamStatusError      non-2xx from the upstream, status mapped by `status_to_error`
@@ -82,6 +83,11 @@ class RateLimited(ClientError):
     status = 429
     error_type = "rate_limit_error"
     limit: tuple[str, str] = ("", "")  # which limit: ("key", name) or ("route", name), for metrics
+
+
+class BudgetExceeded(RateLimited):
+    """A key's or route's `budget` is spent for its period; the message says it is the budget,
+    how much, and when it resets (`retry-after`: the seconds until then)."""
 
 
 class LimiterUnavailable(RouterError):

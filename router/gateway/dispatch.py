@@ -1,6 +1,7 @@
 """The path every model request takes, whatever the client's protocol:
 
-    authenticate → first decode (model, stream, required fields) → table lookup → admit (limits)
+    authenticate → first decode (model, stream, required fields) → table lookup → admit (budgets,
+    then rate limits)
     → attempts: convert (or edit in place) → upstream → convert the answer (or pass it back) /
       relay the stream through the pair's machine
 
@@ -30,6 +31,7 @@ from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.gateway.auth import authenticate
 from router.gateway.bodycheck import CHECKED, require_messages
+from router.gateway.budgets import check_budgets
 from router.gateway.context import RequestContext, apply_call, decode_client
 from router.gateway.history import kept, resume
 from router.gateway.state import RouterState
@@ -89,6 +91,8 @@ async def dispatch(ctx: RequestContext) -> Answer:
         # The body is now the whole conversation a kept answer continues: conditions, access
         # and the token estimate (limits) see all of it.
         plan, fields, limits, facts = route(ctx)
+    # Budgets first: a request they refuse must not take a rate-limit slot.
+    await check_budgets(state, state.table.loaded.access, ctx.exchange.key, plan.route)
     if limits is not None:
         ctx.ticket = await _admit(ctx, limits, facts)
     order = attempt_order(plan, state.health)
@@ -98,7 +102,7 @@ async def dispatch(ctx: RequestContext) -> Answer:
     pool = state.pool  # with the table, once per request: a reload between retries changes neither
     for attempt in range(attempts):
         target = order[attempt % len(order)]
-        exchange.attempting(target.key, target.converters.pair)
+        exchange.attempting(target.key, target.converters.pair, target.price.for_model(fields.model))
         try:
             answer = await _attempt(ctx, pool, target, fields, plan)
         except UpstreamError as error:

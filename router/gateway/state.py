@@ -9,14 +9,17 @@ in one synchronous step (no await in between), so no request can see a mix of tw
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
 from router.config.access import KeyHashes
 from router.config.load import LoadedConfig
+from router.ledger import BudgetBook, Ledger, ledger_matches, open_ledger
 from router.observe.accesslog import AccessLog
+from router.observe.exchange import UsageSink
 from router.observe.metrics import Metrics
 from router.ratelimit import Limiter
 from router.routing.failover import TargetHealth
@@ -65,10 +68,24 @@ class RouterState:
     # (a memory store keeps its answers) unless the backend or its Redis URL changes.
     store: KeyValueStore | None = field(init=False)
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
+    # The wall clock budget periods are read by; tests inject one to cross a period's end.
+    now: Callable[[], float] = time.time
+    # The usage ledger (`[limits]` says where: memory, or the Redis every replica shares) and the
+    # budgets it counts; both survive reloads (the ledger is made again only when [limits] moves).
+    ledger: Ledger = field(init=False)
+    budgets: BudgetBook = field(init=False)
+    # What every finished model request's UsageEntry is handed to (router.observe.exchange).
+    usage_sinks: tuple[UsageSink, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter.on_unavailable = self.metrics.record_limiter_unavailable
         self.store = open_store(store_settings(self.table.loaded))
+        self.ledger = open_ledger(self.table.loaded.access.settings, self._wall_now)
+        self.budgets = BudgetBook(self.ledger, self._wall_now)
+        self.usage_sinks = (self.ledger.record,)
+
+    def _wall_now(self) -> float:
+        return self.now()  # read per call: a test may swap `now` after the state is made
 
     def install(self, table: Table) -> PoolChange:
         """Make `table` the one requests see. Clients whose spec is unchanged are kept (no
@@ -78,6 +95,7 @@ class RouterState:
         self.table, self.pool = table, change.pool
         self.key_hashes = key_hashes(table.loaded, self.generated_key_hashes)
         self._renew_store(table)
+        self._renew_ledger(table)
         self.loaded_at = _now()
         self._retire(change.retired)
         return change
@@ -90,6 +108,16 @@ class RouterState:
             task = asyncio.get_running_loop().create_task(old.aclose())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    def _renew_ledger(self, table: Table) -> None:
+        settings = table.loaded.access.settings
+        if ledger_matches(self.ledger, settings):
+            return
+        old, self.ledger = self.ledger, open_ledger(settings, self._wall_now)
+        self.budgets.ledger, self.usage_sinks = self.ledger, (self.ledger.record,)
+        task = asyncio.get_running_loop().create_task(old.aclose())  # it writes what it still holds
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _retire(self, clients: Sequence[UpstreamClient]) -> None:
         if not clients:
@@ -114,6 +142,7 @@ class RouterState:
         await close_clients(retiring)
         await self.pool.aclose()
         await self.limiter.aclose()
+        await self.ledger.aclose()
         await asyncio.gather(*self._closing, return_exceptions=True)
         if self.store is not None:
             await self.store.aclose()
@@ -137,10 +166,11 @@ def key_hashes(loaded: LoadedConfig, generated: Mapping[str, str]) -> KeyHashes:
 def open_state(
     table: Table, *, generated_key_hashes: Mapping[str, str] | None = None,
     generated_key: str | None = None, transport: TransportFactory = default_transport,
+    now: Callable[[], float] = time.time,
 ) -> RouterState:
     generated = MappingProxyType(dict(generated_key_hashes or {}))
     pool = UpstreamPool.open(client_specs(table.loaded), transport)
     return RouterState(
         table, pool, key_hashes(table.loaded, generated), generated_key,
-        generated_key_hashes=generated, transport=transport,
+        generated_key_hashes=generated, transport=transport, now=now,
     )

@@ -1,5 +1,7 @@
 """What one API request did, gathered while it runs and handed, when it is over, to the metrics
-(router.observe.metrics) and the access log (router.observe.accesslog).
+(router.observe.metrics), the access log (router.observe.accesslog) and, for a model request
+that reached a target, the usage sinks (a UsageEntry priced at the answering target's price:
+the ledger's `record`).
 
     ObserveMiddleware   around every /v1/ handler: opens the Exchange, keeps it in the ASGI scope,
                         watches the response start (status, request-id) and, with log-bodies,
@@ -18,12 +20,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from router.config.prices import cost_usd, token_kinds
+from router.config.schema import Price
 from router.core.errors import RouterError
 from router.core.usage import Tokens
+from router.core.usage_entry import UsageEntry
 from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
 from router.observe.metrics import Metrics
@@ -46,6 +51,7 @@ CANCELLED = 499  # nginx's "client closed request": no answer went out, or a str
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
+UsageSink = Callable[[UsageEntry], None]  # sync; must neither block nor raise (it queues its own work)
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
@@ -69,11 +75,14 @@ class Exchange:
         "model",
         "model_request",
         "pair",
+        "price",
         "reads_body",
         "request_body",
         "request_id",
+        "retried",
         "route",
         "scope",
+        "sinks",
         "started",
         "status",
         "stream",
@@ -87,14 +96,16 @@ class Exchange:
     )
 
     def __init__(self, metrics: Metrics | None, *, model_request: bool = False, log: AccessLog | None = None,
-                 log_bodies: bool = False, scope: Scope | None = None) -> None:
+                 log_bodies: bool = False, scope: Scope | None = None, sinks: Sequence[UsageSink] = (),
+                 wall: Callable[[], float] = time.time) -> None:
         self.metrics = metrics
+        self.sinks = sinks
         self.model_request = model_request
         self.log = log
         self.log_bodies = log_bodies
         self.scope = scope
         self.started = time.perf_counter()
-        self.wall_started = time.time()
+        self.wall_started = wall()  # the state's clock: budget periods and the ledger agree on the time
         self.key: str | None = None
         self.model: str | None = None
         self.route: str | None = None
@@ -102,6 +113,8 @@ class Exchange:
         self.target: str | None = None
         self.pair: str | None = None
         self.first_target: str | None = None
+        self.price: Price | None = None  # the price of the target tried last (the one that answered)
+        self.retried = False
         self.attempts: list[str] = []
         self.dropped: str | None = None  # set by dispatch: see AccessLine.dropped
         self.upstream = 0.0
@@ -127,8 +140,8 @@ class Exchange:
         self.route, self.model, self.stream, self.attempts = route, model, stream, attempts
         return self
 
-    def attempting(self, target: str, pair: str) -> None:
-        self.target, self.pair = target, pair
+    def attempting(self, target: str, pair: str, price: Price | None = None) -> None:
+        self.target, self.pair, self.price = target, pair, price
         if self.first_target is None:
             self.first_target = target
         self._attempt_started = time.perf_counter()
@@ -149,6 +162,7 @@ class Exchange:
         self.upstream_done()
         if wait is None:
             return
+        self.retried = True
         self.waited += wait
         if self.metrics is not None:
             self.metrics.retries(self.route or "", self.target or "").inc()
@@ -221,6 +235,8 @@ class Exchange:
                 self._count(status, total)
             if self.log is not None:
                 self.log.write(self._line(status, error, total))
+            if self.model_request and self.first_target is not None:
+                self._used(status, total)
         except Exception:
             log.exception("recording the request failed")
         # The scope holds this Exchange (EXCHANGE_KEY) and it the scope: cut at the request's real
@@ -243,6 +259,28 @@ class Exchange:
             metrics.tokens(route, target, "out").inc(self.tokens[1])
         if status < 400 and target != self.first_target:
             metrics.fallbacks(route, target).inc()
+
+    def _used(self, status: int, total: float) -> None:
+        """The request's UsageEntry, to the usage counters and the sinks. Tokens are the final
+        usage, or (a stream that died) the estimate it had; none read: zeros."""
+        tokens, price = self.tokens, self.price
+        input_tokens, output_tokens, cache_read, cache_write = token_kinds(tokens) if tokens else (0, 0, 0, 0)
+        entry = UsageEntry(
+            time=self.wall_started, key=self.key or "", route=self.route or "", target=self.target or "",
+            client=(self.pair or "").partition("__")[0], stream=self.stream,
+            input_tokens=input_tokens, output_tokens=output_tokens,
+            cache_read_tokens=cache_read, cache_write_tokens=cache_write,
+            cost_usd=cost_usd(tokens, price) if tokens and price else 0.0, priced=price is not None,
+            status=status, latency_ms=total * 1000, retried=self.retried,
+            failed_over=self.target != self.first_target,
+        )
+        if self.metrics is not None:
+            self.metrics.record_usage(entry)
+        for sink in self.sinks:
+            try:
+                sink(entry)
+            except Exception:
+                log.exception("a usage sink failed")
 
     def _line(self, status: int, error: str | None, total: float) -> AccessLine:
         scope = self.scope or {}
@@ -308,7 +346,8 @@ class ObserveMiddleware:
         server = self.state.table.loaded.config.server
         exchange = Exchange(
             self.state.metrics, model_request=path in MODEL_PATHS, scope=scope,
-            log=access_log_of(self.state), log_bodies=server.log_bodies,
+            log=access_log_of(self.state), log_bodies=server.log_bodies, sinks=self.state.usage_sinks,
+            wall=self.state.now,
         )
         scope[EXCHANGE_KEY] = exchange
 

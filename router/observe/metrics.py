@@ -19,7 +19,13 @@ makes before the workers start) and a scrape of any worker sums them all.
     router_retries_total{route,target}                a failed attempt followed by another try
     router_fallbacks_total{route,target}              answers from a target other than the first tried
     router_cooldowns_total{target}                    a target put aside after repeated failures
-    router_rate_limited_total{scope,name}             requests refused by a rate limit
+    router_usage_tokens_total{key,route,target,kind}  tokens of model requests that reached a
+                                                      target, by kind: input (uncached), output,
+                                                      cache_read, cache_write (they add up to
+                                                      every token billed); key "" = no named key
+    router_cost_usd_total{key,route,target}           what they cost at the target's price (USD)
+    router_rate_limited_total{scope,name}             requests refused by a rate limit (scope
+                                                      budget-key / budget-route: by a budget)
     router_config_reloads_total{result}               reloaded | unchanged | invalid
 
 Per request the cost is a few dict lookups and increments: label children are bound once per
@@ -43,6 +49,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from router.core.usage_entry import UsageEntry
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -99,6 +107,12 @@ class Metrics:
             ["route", "target"], registry=reg))
         self.cooldowns = _bound(Counter(
             "router_cooldowns", "Times a target was put aside after repeated failures.", ["target"], registry=reg))
+        self.usage_tokens = _bound(Counter(
+            "router_usage_tokens", "Tokens by client key, route, target and kind: input (uncached), output, "
+            "cache_read, cache_write.", ["key", "route", "target", "kind"], registry=reg))
+        self.cost_usd = _bound(Counter(
+            "router_cost_usd", "What requests cost at their target's price, in USD, by client key, route and target.",
+            ["key", "route", "target"], registry=reg))
         self.rate_limited = _bound(Counter(
             "router_rate_limited", "Requests refused by a rate limit (scope: key, route, ...; name: which one).",
             ["scope", "name"], registry=reg))
@@ -115,6 +129,17 @@ class Metrics:
         """A request was refused by a rate limit. `scope` says which kind of limit (`key`,
         `route`, `upstream`, ...), `name` which one (a key's name, a route's name); never a key."""
         self.rate_limited(scope, name).inc()
+
+    def record_usage(self, entry: UsageEntry) -> None:
+        """A model request's usage (router.observe.exchange builds the entry once it is over)."""
+        key, route, target = entry.key, entry.route, entry.target
+        uncached = entry.input_tokens - entry.cache_read_tokens - entry.cache_write_tokens
+        for kind, count in (("input", uncached), ("output", entry.output_tokens),
+                            ("cache_read", entry.cache_read_tokens), ("cache_write", entry.cache_write_tokens)):
+            if count > 0:
+                self.usage_tokens(key, route, target, kind).inc(count)
+        if entry.cost_usd:
+            self.cost_usd(key, route, target).inc(entry.cost_usd)
 
     def record_limiter_unavailable(self) -> None:
         self.limiter_unavailable.inc()

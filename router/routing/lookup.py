@@ -12,13 +12,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from operator import eq
 from types import MappingProxyType
 
 from router.config.conditions import Condition, compile_when
 from router.config.load import LoadedConfig
+from router.config.prices import TargetPrice, entry_price, target_price
 from router.config.rules import route_targets, route_weights, split_target
 from router.config.schema import (
     BedrockUpstream,
@@ -48,6 +49,8 @@ class Target:
     # The route's header ops, resolved at load: applied to every upstream request of the target.
     header_set: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     header_remove: frozenset[str] = frozenset()
+    # What its tokens cost (router.config.prices), resolved at load.
+    price: TargetPrice = TargetPrice()
 
     def upstream_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
         if not self.header_set and not self.header_remove:
@@ -179,13 +182,14 @@ def _taken(model: str, entries: list[_Entry]) -> bool:
 def _plan(route: Route, protocol: ClientProtocol, loaded: LoadedConfig) -> Plan | None:
     """None when no target of the route can serve this client protocol yet."""
     targets = []
-    for text, weight in zip(route_targets(route), route_weights(route)):
+    for index, (text, weight) in enumerate(zip(route_targets(route), route_weights(route))):
         upstream_name, model = split_target(text)
         if upstream_name in loaded.disabled_upstreams:
             continue
-        target = _target(route, protocol, upstream_name, model, loaded.config.upstreams[upstream_name], weight)
+        upstream = loaded.config.upstreams[upstream_name]
+        target = _target(route, protocol, upstream_name, model, upstream, weight)
         if target is not None:
-            targets.append(target)
+            targets.append(replace(target, price=target_price(upstream, model, entry_price(route, index))))
     return Plan(route.name, protocol, tuple(targets), route.balance, route.retry) if targets else None
 
 

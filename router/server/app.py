@@ -44,6 +44,7 @@ from router.observe.exchange import (
     record_unrouted,
 )
 from router.server.admin import admin_config, admin_reload
+from router.server.admin_usage import admin_usage
 from router.server.reload import Reloader
 from router.server.shutdown import serving_lifespan
 from router.spokes.registry import spoke_for_path
@@ -112,7 +113,7 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
         route_handlers=[
             *model_endpoints(), *model_path_endpoints(), *stored_endpoints(), count_tokens,
             *(() if covers_listing() else (list_models,)), health, ready, auth_token,
-            admin_reload, admin_config, prometheus_metrics,
+            admin_reload, admin_config, admin_usage, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],
         middleware=[DefineMiddleware(ObserveMiddleware, state=state)],  # type: ignore[arg-type]
