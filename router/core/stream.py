@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 
 from router.core.errors import RouterError
 from router.core.sse import DataRun, SSEEvent
+from router.core.usage import Tokens
 
 
 class StreamMachine(Protocol):
@@ -44,8 +45,8 @@ class StreamMachine(Protocol):
         """A keep-alive the client ignores."""
         ...
 
-    def tokens(self) -> tuple[int, int] | None:
-        """(input, output) tokens from the usage the upstream reported so far; None if none."""
+    def tokens(self) -> Tokens | None:
+        """The token counts from the usage the upstream reported so far; None if none."""
         ...
 
 
@@ -71,7 +72,7 @@ class StreamObserver(Protocol):
         """The first bytes made from upstream data (not the opening event, not a ping) went out."""
         ...
 
-    def ended(self, error: RouterError | None, completed: bool, tokens: tuple[int, int] | None) -> None:
+    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None) -> None:
         """The stream is over: finished (`completed`), failed (`error`, sent as an error event),
         or neither (the client went away, or the server cancelled it)."""
         ...

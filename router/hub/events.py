@@ -17,6 +17,7 @@ import msgspec
 
 from router.config.target import TargetContext
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
+from router.core.usage import Tokens
 from router.hub.messages import StreamError, StreamEvent, Usage
 from router.hub.usage import usage_tokens
 
@@ -84,8 +85,8 @@ class HubEventReader:
             return b""
         raise UpstreamProtocolError(f"upstream {self._ctx.upstream!r} stream ended before message_stop")
 
-    def tokens(self) -> tuple[int, int] | None:
-        """(input with cache reads and writes, output) as message_start/message_delta reported them."""
+    def tokens(self) -> Tokens | None:
+        """The counts message_start/message_delta reported (input with the cache's reads and writes)."""
         return usage_tokens(self._usage)
 
     def _on_message_delta(self, event: StreamEvent) -> bytes:

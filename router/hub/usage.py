@@ -3,7 +3,8 @@
     usage.input_tokens (+ cache_read_input_tokens + cache_creation_input_tokens), usage.output_tokens;
     a stream's message_start carries them under `message`
 
-"in" is every prompt token the upstream read, cached or not; "out" what it generated. Every
+Anthropic's input_tokens leaves the cache's reads and writes out; Tokens.input adds them back
+(every prompt token the upstream read), and keeps them apart as cache_read / cache_write. Every
 converted answer passes through the hub, so this is where its usage is read, once.
 """
 
@@ -65,4 +66,6 @@ def usage_tokens(usage: Usage) -> Tokens | None:
 def _tokens(fresh: Any, cache_read: Any, cache_write: Any, output: Any) -> Tokens | None:
     if fresh is None and output is None:
         return None
-    return (fresh or 0) + (cache_read or 0) + (cache_write or 0), output or 0
+    read = cache_read or 0
+    written = cache_write or 0
+    return Tokens((fresh or 0) + read + written, output or 0, read, written)

@@ -41,6 +41,7 @@ from router.core.errors import UpstreamProtocolError
 from router.core.ids import new_id
 from router.core.sse import SSEEvent, encode_event
 from router.core.stream import StreamMachine
+from router.core.usage import Tokens
 from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
@@ -62,6 +63,7 @@ from router.spokes.bedrock.stream_wire import (
     ReasoningDelta,
     TokenUsage,
 )
+from router.spokes.bedrock.usage import usage_tokens
 from router.spokes.common.hub_stream import HubEventWriter
 from router.spokes.tables import mapped_value
 
@@ -144,13 +146,10 @@ class HubStreamFromConverse(HubEventWriter):
             return take(self._out)
         return super().finish()
 
-    def tokens(self) -> tuple[int, int] | None:
-        """(input, output): every prompt token, cached or not, and the answer's."""
+    def tokens(self) -> Tokens | None:
+        """Every prompt token, cached or not (the cache's reads and writes apart too), and the answer's."""
         usage = self._usage
-        if usage is None:
-            return None
-        prompt = usage.input_tokens + (usage.cache_read_input_tokens or 0) + (usage.cache_write_input_tokens or 0)
-        return prompt, usage.output_tokens
+        return None if usage is None else usage_tokens(usage)
 
     # --- the message ----------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Token counts from Responses usage: a response object's `usage`, or the `response.usage` of a
 stream's final event (response.completed, response.incomplete, response.failed).
 
-`input_tokens` already counts cached prompt tokens (its details say how many), which is what
-router.core.usage calls "in"; `output_tokens` includes the reasoning tokens."""
+`input_tokens` already counts cached prompt tokens (`input_tokens_details.cached_tokens` says how
+many: Tokens.cache_read), which is what router.core.usage calls input; `output_tokens` includes
+the reasoning tokens. OpenAI reports no cache writes; providers that do put them in
+`input_tokens_details.cache_write_tokens` (as router.spokes.responses.upstream.answer reads them)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,15 @@ import msgspec
 from router.core.usage import Tokens
 
 
+class _InputDetails(msgspec.Struct, gc=False):
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct, gc=False):
     input_tokens: int | None = None
     output_tokens: int | None = None
+    input_tokens_details: _InputDetails | None = None
 
 
 class _Response(msgspec.Struct, gc=False):
@@ -40,4 +48,8 @@ def read_usage(doc: bytes) -> Tokens | None:
         usage = carrier.response.usage
     if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
         return None
-    return usage.input_tokens or 0, usage.output_tokens or 0
+    details = usage.input_tokens_details
+    if details is None:
+        return Tokens(usage.input_tokens or 0, usage.output_tokens or 0)
+    return Tokens(usage.input_tokens or 0, usage.output_tokens or 0,
+                  details.cached_tokens or 0, details.cache_write_tokens or 0)

@@ -36,6 +36,7 @@ from router.config.target import TargetContext
 from router.core.errors import UpstreamProtocolError
 from router.core.sse import DataRun
 from router.core.stream import StreamMachine
+from router.core.usage import Tokens
 from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
@@ -144,13 +145,15 @@ class HubStreamFromGemini(HubEventWriter):
         elif chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason:
             self._end(PROMPT_BLOCKED)
 
-    def tokens(self) -> tuple[int, int] | None:
-        """(input, output) from the latest usage: the prompt (cached tokens included), and the
-        answer with its thinking."""
+    def tokens(self) -> Tokens | None:
+        """The latest usage's counts: the prompt (cached tokens included, and apart as cache
+        reads), and the answer with its thinking. Gemini reports no cache writes."""
         usage = self._usage
         if usage is None:
             return None
-        return usage.prompt_token_count or 0, (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+        return Tokens(usage.prompt_token_count or 0,
+                      (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0),
+                      usage.cached_content_token_count or 0)
 
     # --- the message ----------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ import msgspec
 from router.config.target import TargetContext
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.core.sse import DataRun, encode_event
+from router.core.usage import Tokens
 from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
@@ -51,6 +52,8 @@ from router.hub.event_bytes import (
 )
 from router.spokes.common.hub_stream import HubEventWriter
 from router.spokes.openai.upstream.answer import (
+    cache_write_tokens,
+    cached_tokens,
     thinking_signature,
     tool_use_id,
     usage_to_anthropic,
@@ -232,10 +235,14 @@ class AnthropicStreamFromOpenAI(HubEventWriter):
         self._end()
         return take(self._out)
 
-    def tokens(self) -> tuple[int, int] | None:
-        """(prompt, completion) from the upstream's usage chunk; None when it sent none."""
+    def tokens(self) -> Tokens | None:
+        """The upstream's usage chunk's counts (the prompt's with the cache's reads and writes,
+        also apart); None when it sent none."""
         usage = self._usage
-        return None if usage is None else (usage.prompt_tokens or 0, usage.completion_tokens or 0)
+        if usage is None:
+            return None
+        return Tokens(usage.prompt_tokens or 0, usage.completion_tokens or 0,
+                      cached_tokens(usage), cache_write_tokens(usage))
 
     # --- chunks ---------------------------------------------------------------------------------
 

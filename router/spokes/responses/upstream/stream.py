@@ -42,6 +42,7 @@ import msgspec
 from router.config.target import TargetContext
 from router.core.errors import UpstreamProtocolError
 from router.core.stream import StreamMachine
+from router.core.usage import Tokens
 from router.hub.event_bytes import (
     BLOCK_START,
     BLOCK_STOP,
@@ -160,10 +161,17 @@ class HubStreamFromResponses(HubEventWriter):
             handler(self, event)
         return take(self._out)
 
-    def tokens(self) -> tuple[int, int] | None:
-        """(input, output) from the final response's usage; None before it (or without one)."""
+    def tokens(self) -> Tokens | None:
+        """The final response's counts; None before it (or without one). Input includes the
+        cache's reads and writes, which the details also give apart."""
         usage = self._usage
-        return None if usage is None else (usage.input_tokens or 0, usage.output_tokens or 0)
+        if usage is None:
+            return None
+        details = usage.input_tokens_details
+        if details is None:
+            return Tokens(usage.input_tokens or 0, usage.output_tokens or 0)
+        return Tokens(usage.input_tokens or 0, usage.output_tokens or 0,
+                      details.cached_tokens or 0, details.cache_write_tokens or 0)
 
     # --- the response -----------------------------------------------------------------------------
 
