@@ -8,8 +8,14 @@ Converse is close to the hub, block for block, with its own spelling and rules:
   families that cache (Claude, Nova) or when the route says `supports.cache-control`.
 - turns alternate user / assistant (consecutive turns of a role are merged; a role:"system"
   message mid-conversation stays where it was said, as the user's words); blank text is left out.
+- the conversation starts with a user turn: a history that opens with the assistant (an OpenAI
+  client's greeting after its system message) gets a user turn of "." before it. A last
+  assistant turn (a prefill) stays last: Claude continues it.
+- a user turn with a document and no text gets a short text naming its documents after them
+  (Bedrock: "A text block must be included when using documents").
 - tool_use → `toolUse` {toolUseId, name, input}, tool_result → `toolResult` {toolUseId, content,
-  status}; ids are kept to Converse's alphabet the same way on both, so they still match.
+  status}; ids are kept to Converse's alphabet the same way on both, so they still match. Only
+  Claude and Nova take `status`: for other families a failed result's text starts "Error: ".
   Tool names are not rewritten: Converse's alphabet for them is Anthropic's (at most 64 long).
 - thinking goes back as `reasoningContent` with its signature, when it has one Bedrock can have
   issued (an Anthropic signature: no `<spoke>:` tag of another upstream); redacted_thinking as
@@ -17,7 +23,10 @@ Converse is close to the hub, block for block, with its own spelling and rules:
 - Converse requires `toolConfig` whenever the history holds toolUse or toolResult blocks, even
   with no tools in this request: the tools the history names are declared then, schema-less.
 - tool_choice none has no Converse form: the request's tools are left out then (the model cannot
-  call what it is not given), except the ones the history needs declared.
+  call what it is not given), except the ones the history needs declared. `any` and `tool` only
+  for the families that take them (models.tool_choices): Mistral Large's `tool` becomes `any`,
+  and other families get no toolChoice (Converse's default, auto); `dropped_for_family` names
+  what was lost.
 Sampling and the token limit go in `inferenceConfig`; what Converse has no field for (top_k,
 thinking) in `additionalModelRequestFields`, in the model family's own spelling; Claude's
 effort in `outputConfig`.
@@ -38,6 +47,8 @@ from router.spokes.bedrock.models import (
     caches_prompts,
     is_anthropic_model,
     is_nova_model,
+    keeps_tool_status,
+    tool_choices,
 )
 from router.spokes.common.block_text import TEXT_SEPARATOR
 from router.spokes.common.hub_blocks import (
@@ -65,6 +76,13 @@ _ID_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.:-]")
 MAX_ID = 64
 # A tool result with nothing in it: Converse wants at least one content block.
 EMPTY_RESULT: ContentBlock = {"text": "(no output)"}
+# A failed result's first words for a family without toolResult.status: the model still learns
+# the call failed.
+ERROR_PREFIX = "Error: "
+# The user turn before a history that opens with the assistant ("A conversation must start with a
+# user message"). LiteLLM's "Please continue." answers an assistant turn; this one stands before
+# the assistant's first words, so it says nothing.
+OPENING_TEXT = "."
 # A tool declared only because the history calls it: any arguments.
 OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
 # Nova's reasoning effort (its reasoningConfig) for a thinking budget up to each bound.
@@ -120,12 +138,13 @@ def system_of(src: MessagesRequest, ctx: TargetContext) -> list[ContentBlock] | 
 
 def messages_of(src: MessagesRequest, ctx: TargetContext) -> list[Turn]:
     cache = caches(src, ctx)
+    status = keeps_tool_status(target_model(src, ctx))
     turns: list[Turn] = []
     for index, message in enumerate(src.messages):
         path = f"$.messages[{index}]"
         role = message.role
         if role == "user":
-            content = user_content(message.content, path, ctx, cache)
+            content = user_content(message.content, path, ctx, cache, status)
         elif role == "assistant":
             content = assistant_content(message.content, path, cache)
         elif role == "system":
@@ -140,7 +159,36 @@ def messages_of(src: MessagesRequest, ctx: TargetContext) -> list[Turn]:
             turns[-1]["content"] = _merged(turns[-1]["content"], content)  # Converse wants the roles to alternate
         else:
             turns.append({"role": role, "content": content})
+    for turn in turns:
+        if turn["role"] == "user":
+            turn["content"] = with_document_note(turn["content"])
+    if not turns or turns[0]["role"] != "user":  # the next turn is the assistant's: no merge
+        turns.insert(0, {"role": "user", "content": [text_block(OPENING_TEXT)]})
     return turns
+
+
+def with_document_note(content: list[ContentBlock]) -> list[ContentBlock]:
+    """A user turn with documents (its own or in its tool results) and no text, with a text
+    naming them after its other blocks (before a closing cachePoint, which stays last): Bedrock
+    refuses documents without a text block. The names are the documents' own, so the text is
+    the same on every request of a conversation (its cache prefix holds)."""
+    if any("text" in block for block in content):  # blank text never gets here
+        return content
+    names = [name for block in content for name in _document_names(block)]
+    if not names:
+        return content
+    note = text_block(f"(attached {'document' if len(names) == 1 else 'documents'}: {', '.join(names)})")
+    cut = len(content) - 1 if "cachePoint" in content[-1] else len(content)
+    return [*content[:cut], note, *content[cut:]]
+
+
+def _document_names(block: ContentBlock) -> Iterator[str]:
+    if "document" in block:
+        yield block["document"]["name"]
+    elif "toolResult" in block:
+        for part in block["toolResult"]["content"]:
+            if "document" in part:
+                yield part["document"]["name"]
 
 
 def _merged(earlier: list[ContentBlock], later: list[ContentBlock]) -> list[ContentBlock]:
@@ -152,16 +200,17 @@ def _merged(earlier: list[ContentBlock], later: list[ContentBlock]) -> list[Cont
     return [block for block in blocks if "toolResult" in block] + [b for b in blocks if "toolResult" not in b]
 
 
-def user_content(content: str | list[Block], path: str, ctx: TargetContext, cache: bool) -> list[ContentBlock]:
+def user_content(content: str | list[Block], path: str, ctx: TargetContext, cache: bool,
+                 status: bool = True) -> list[ContentBlock]:
     """tool_result blocks → toolResult blocks first (Converse wants them before other content
-    of the turn), then the other blocks."""
+    of the turn), then the other blocks. `status`: whether the family takes toolResult.status."""
     if type(content) is str:
         return [text_block(content)] if content.strip() else []
     results: list[ContentBlock] = []
     blocks: list[ContentBlock] = []
     for block, block_path in indexed_blocks(content, f"{path}.content"):
         if block_type(block, block_path) == "tool_result":
-            results.append(tool_result(block, block_path, ctx))
+            results.append(tool_result(block, block_path, ctx, status))
             out = results
         else:
             converted = content_block(block, block_path, ctx)
@@ -174,17 +223,31 @@ def user_content(content: str | list[Block], path: str, ctx: TargetContext, cach
     return results + blocks
 
 
-def tool_result(block: Block, path: str, ctx: TargetContext) -> ContentBlock:
+def tool_result(block: Block, path: str, ctx: TargetContext, status: bool = True) -> ContentBlock:
+    """A failed result: `status` "error" where the family takes it, else its text says so."""
     call_id = require_str(block, "tool_use_id", path)
     content = block.get("content")
     if content is None or type(content) is str:
         parts = [text_block(content)] if content and content.strip() else []
     else:
         parts = converted_blocks(content, f"{path}.content", ctx, content_block)
-    result: dict[str, Any] = {"toolUseId": tool_use_id(call_id), "content": parts or [EMPTY_RESULT]}
-    if block.get("is_error") is True:
+    parts = parts or [EMPTY_RESULT]
+    failed = block.get("is_error") is True
+    if failed and not status:
+        parts = said_failed(parts)
+    result: dict[str, Any] = {"toolUseId": tool_use_id(call_id), "content": parts}
+    if failed and status:
         result["status"] = "error"
     return {"toolResult": result}
+
+
+def said_failed(parts: list[ContentBlock]) -> list[ContentBlock]:
+    """A result's content starting with "Error: " (its first text, or a text of its own before
+    an image or document)."""
+    first = parts[0]
+    if "text" in first:
+        return [text_block(ERROR_PREFIX + first["text"]), *parts[1:]]
+    return [text_block(ERROR_PREFIX.rstrip()), *parts]
 
 
 def assistant_content(content: str | list[Block], path: str, cache: bool) -> list[ContentBlock]:
@@ -266,7 +329,7 @@ def tool_config_of(src: MessagesRequest, ctx: TargetContext) -> dict[str, Any] |
     if not tools:
         return None
     config: dict[str, Any] = {"tools": tools}
-    choice = tool_choice_of(src)
+    choice = fitted_choice(tool_choice_of(src), target_model(src, ctx))
     if choice is not None:
         config["toolChoice"] = choice
     return config
@@ -320,6 +383,28 @@ def tool_choice_of(src: MessagesRequest) -> dict[str, Any] | None:
     if choice.type == "none":
         return None
     raise invalid_value(choice.type, "$.tool_choice.type")
+
+
+def fitted_choice(choice: dict[str, Any] | None, model: str) -> dict[str, Any] | None:
+    """The toolChoice the model's family takes: as asked, `tool` as `any` where only `any` is
+    taken (Mistral Large: a tool is still called), else none (Converse's default, auto: the
+    model may answer in text; dropped_for_family says so)."""
+    if choice is None:
+        return None
+    kinds = tool_choices(model)
+    if next(iter(choice)) in kinds:
+        return choice
+    return {"any": {}} if "tool" in choice and "any" in kinds else None
+
+
+def dropped_for_family(src: MessagesRequest, ctx: TargetContext) -> tuple[str, ...]:
+    """What the target's family refuses that the request asked for, for the `x-router-dropped`
+    header: a forced tool choice (`tool_choice.any`, `tool_choice.tool`) it gets as a weaker one
+    or not at all. A failed tool result is not lost (its text says so)."""
+    choice = tool_choice_of(src)
+    if choice is None or "auto" in choice or fitted_choice(choice, target_model(src, ctx)) == choice:
+        return ()  # auto left out is still auto
+    return (f"tool_choice.{next(iter(choice))}",)
 
 
 # --- inferenceConfig and the model's own fields ------------------------------------------------

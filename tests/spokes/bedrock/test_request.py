@@ -147,10 +147,11 @@ def test_an_image_of_another_format_or_for_a_blind_model_is_a_note() -> None:
 def test_a_pdf_goes_as_a_document_with_a_clean_unique_name() -> None:
     body = hub_request(user([{"type": "document", "source": PDF, "title": "Q3 report: final!!  (v2).pdf"},
                              {"type": "document", "source": PDF, "title": "Q3 report: final!!  (v2).pdf"}]))
-    first, second = messages(body)[0]["content"]
+    first, second, note = messages(body)[0]["content"]
     assert first == {"document": {"format": "pdf", "name": "Q3 report final (v2) pdf 0-0",
                                   "source": {"bytes": "JVBERi0x"}}}
     assert second["document"]["name"] == "Q3 report final (v2) pdf 0-1"
+    assert note == {"text": "(attached documents: Q3 report final (v2) pdf 0-0, Q3 report final (v2) pdf 0-1)"}
 
 
 def test_document_names_keep_to_bedrocks_alphabet() -> None:
@@ -251,13 +252,13 @@ def test_tool_use_and_results_first_in_the_turn() -> None:
 
 
 def test_a_failed_tool_says_error_and_an_empty_result_says_so() -> None:
-    turns = messages(hub_request(assistant([CALL]), user([result("boom", is_error=True)])))
-    assert turns[1]["content"] == [{"toolResult": {"toolUseId": "toolu_01", "content": [{"text": "boom"}],
+    turns = messages(hub_request(user("go"), assistant([CALL]), user([result("boom", is_error=True)])))
+    assert turns[2]["content"] == [{"toolResult": {"toolUseId": "toolu_01", "content": [{"text": "boom"}],
                                                    "status": "error"}}]
     empties: tuple[Any, ...] = ("", None, [])
     for empty in empties:
-        turns = messages(hub_request(assistant([CALL]), user([result(empty)])))
-        assert turns[1]["content"][0]["toolResult"]["content"] == [{"text": "(no output)"}]
+        turns = messages(hub_request(user("go"), assistant([CALL]), user([result(empty)])))
+        assert turns[2]["content"][0]["toolResult"]["content"] == [{"text": "(no output)"}]
 
 
 def test_tool_use_ids_keep_to_converses_alphabet_on_both_sides() -> None:
@@ -265,8 +266,8 @@ def test_tool_use_ids_keep_to_converses_alphabet_on_both_sides() -> None:
     assert tool_use_id("call/abc def") == "call_abc_def"
     assert len(tool_use_id("x" * 100)) == 64
     call = {**CALL, "id": "fc/1 2"}
-    turns = messages(hub_request(assistant([call]), user([{**result("ok"), "tool_use_id": "fc/1 2"}])))
-    assert turns[0]["content"][0]["toolUse"]["toolUseId"] == turns[1]["content"][0]["toolResult"]["toolUseId"]
+    turns = messages(hub_request(user("go"), assistant([call]), user([{**result("ok"), "tool_use_id": "fc/1 2"}])))
+    assert turns[1]["content"][0]["toolUse"]["toolUseId"] == turns[2]["content"][0]["toolResult"]["toolUseId"]
 
 
 def test_bad_tool_blocks_are_refused_naming_the_field() -> None:
