@@ -137,7 +137,7 @@ async def test_openai_key_over_its_budget_gets_the_budget_429(router: Router) ->
     assert isinstance(error.body, dict)
     assert error.body["type"] in ("rate_limit_error", "rate_limit_exceeded", "requests")
     assert error.body["code"] == "budget_exceeded"
-    assert f"key 'dev' has spent $" in error.body["message"]
+    assert "key 'dev' has spent $" in error.body["message"]
     assert f"daily budget; it resets at {reset_at}" in error.body["message"]
     assert_retry_after(error.response.headers, wait)
 

@@ -12,7 +12,14 @@ import time
 from collections.abc import Callable
 
 from router.core.usage_entry import UsageEntry
-from router.ledger.ledger import HOUR, RETENTION_SECONDS, By, Scope, UsageTotals, hour_of
+from router.ledger.ledger import (
+    HOUR,
+    RETENTION_SECONDS,
+    By,
+    Scope,
+    UsageTotals,
+    hour_of,
+)
 from router.ledger.periods import PERIODS, Period, period_end, period_start
 
 Group = tuple[str, str, str, str]  # key, route, target, client

@@ -32,7 +32,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.core.usage_entry import UsageEntry
-from router.ledger.ledger import HOUR, MICRO, RETENTION_SECONDS, By, LedgerUnavailable, Scope, UsageTotals, hour_of
+from router.ledger.ledger import (
+    HOUR,
+    MICRO,
+    RETENTION_SECONDS,
+    By,
+    LedgerUnavailable,
+    Scope,
+    UsageTotals,
+    hour_of,
+)
 from router.ledger.periods import PERIODS, Period, period_end, period_start
 
 log = logging.getLogger("router.ledger")
