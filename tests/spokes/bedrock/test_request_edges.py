@@ -3,21 +3,22 @@ no place for one), document names at Bedrock's limits, tool ids, the rules Conve
 the whole conversation (botocore's bedrock-runtime model: DocumentBlockNameString max 200,
 ToolName [a-zA-Z0-9_-]+, ToolUseId [a-zA-Z0-9_.:-]+ max 64; Bedrock's validation: a
 conversation starts with a user message, a document comes with a text block), and what only
-some model families take (toolChoice any / tool, toolResult status).
-
-A strict xfail states what Bedrock accepts and the converter does not do yet."""
+some model families take (toolChoice any / tool, toolResult status)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from router.config.schema import Guardrail
+from router.routing.compose import build_converters
 from router.spokes.bedrock.content import MAX_NAME, document_name
 from router.spokes.bedrock.models import keeps_tool_status, tool_choices
 from router.spokes.bedrock.request import MAX_ID, dropped_for_family, tool_use_id
+from router.spokes.registry import SPOKES
 from tests.spokes.bedrock.converse_table import (
     CLAUDE,
     LLAMA,
@@ -158,18 +159,27 @@ def test_tool_results_come_first_in_a_merged_user_turn() -> None:
     assert list(last[0]) == ["toolResult"]
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (issue 17 note): tool names outside [a-zA-Z0-9_-] are not rewritten yet (needs mapping back in answers)")
-def test_tool_names_keep_to_converses_alphabet_and_calls_match_their_spec() -> None:
+def test_a_gemini_clients_dotted_tool_names_reach_converse_in_its_alphabet() -> None:
     """A Gemini client's function names may hold dots and colons (`math.add`); Converse's ToolName
-    is [a-zA-Z0-9_-]+. The spec's name and the history's calls must be rewritten alike."""
-    call = {"type": "tool_use", "id": "t1", "name": "math.add", "input": {"a": 1}}
-    body = hub_request(user("add"), assistant([call]),
-                       user([{"type": "tool_result", "tool_use_id": "t1", "content": "2"}]),
-                       tools=[{"name": "math.add", "input_schema": {"type": "object"}}])
-    out = to_converse(body)
+    is [a-zA-Z0-9_-]+ (so is the hub's). The Gemini client spoke rewrites them on the way to the
+    hub (router.spokes.gemini.client.names), so the spec's name and the history's call reach
+    Bedrock rewritten alike; answers map them back (tests/spokes/gemini/client/test_function_names.py)."""
+    gemini = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "add"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "math.add", "args": {"a": 1}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "math.add", "response": {"output": 2}}}]},
+        ],
+        "tools": [{"functionDeclarations": [{"name": "math.add", "parameters": {"type": "OBJECT"}},
+                                            {"name": "srv:tool", "parameters": {"type": "OBJECT"}}]}],
+    }
+    ctx = ctx_for(CLAUDE)
+    src = SPOKES["gemini"].client.request_decoder(json.dumps(gemini).encode())
+    out = build_converters("gemini__bedrock", ctx).request.function(src, ctx)
     names = [tool["toolSpec"]["name"] for tool in out["toolConfig"]["tools"]]
-    assert all(TOOL_NAME.fullmatch(name) for name in names), names
-    assert out["messages"][1]["content"][0]["toolUse"]["name"] in names
+    assert all(TOOL_NAME.fullmatch(name) for name in names) and len(set(names)) == 2, names
+    call = next(block["toolUse"] for turn in out["messages"] for block in turn["content"] if "toolUse" in block)
+    assert call["name"] in names
 
 
 # --- a document comes with a text block ---------------------------------------------------------
