@@ -18,6 +18,7 @@ import pytest
 
 from router.config.schema import SetOp
 from router.config.target import Capabilities, TargetContext
+from router.core.usage import Tokens
 from router.hub.messages import AnthropicMessage, MessagesRequest
 from router.routing.compose import Converters, compose
 from router.spokes.chain import ChainedMachine
@@ -103,7 +104,7 @@ def test_the_answer_goes_through_the_hub_and_its_usage_is_read_there() -> None:
     assert message["content"] == "Looking."
     assert json.loads(message["tool_calls"][0]["function"]["arguments"]) == {"path": "/"}
     assert answer["choices"][0]["finish_reason"] == "tool_calls"
-    assert tokens == (40, 9)
+    assert tokens == Tokens(40, 9)
     assert answer["usage"]["prompt_tokens"] == 40 and answer["usage"]["completion_tokens"] == 9
 
 

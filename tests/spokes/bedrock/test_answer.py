@@ -10,6 +10,7 @@ import pytest
 
 from router.config.target import Capabilities, TargetContext
 from router.core.errors import UpstreamProtocolError
+from router.core.usage import Tokens
 from router.spokes.bedrock.usage import read_usage
 from tests.spokes.bedrock.converse_table import CLAUDE, converse_answer, ctx_for, to_hub
 
@@ -133,7 +134,7 @@ def _raw(value: dict[str, Any]) -> bytes:
 def test_read_usage_from_a_unary_answer_and_a_metadata_event() -> None:
     usage = {"inputTokens": 12, "outputTokens": 30, "totalTokens": 1142, "cacheReadInputTokens": 1000,
              "cacheWriteInputTokens": 100}
-    assert read_usage(_raw(converse_answer({"text": "a"}, usage=usage))) == (1112, 30)
-    assert read_usage(_raw({"usage": usage, "metrics": {"latencyMs": 5}})) == (1112, 30)
-    assert read_usage(_raw({"usage": {"inputTokens": 4, "outputTokens": 2, "totalTokens": 6}})) == (4, 2)
+    assert read_usage(_raw(converse_answer({"text": "a"}, usage=usage))) == Tokens(1112, 30, cache_read=1000, cache_write=100)
+    assert read_usage(_raw({"usage": usage, "metrics": {"latencyMs": 5}})) == Tokens(1112, 30, 1000, 100)
+    assert read_usage(_raw({"usage": {"inputTokens": 4, "outputTokens": 2, "totalTokens": 6}})) == Tokens(4, 2)
     assert read_usage(_raw({"metrics": {"latencyMs": 5}})) is None

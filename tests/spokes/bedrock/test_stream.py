@@ -12,6 +12,7 @@ import pytest
 from router.config.target import Capabilities, TargetContext
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.core.sse import SSEEvent
+from router.core.usage import Tokens
 from router.spokes.bedrock.eventstream import EventStreamReframer, converse_event
 from router.spokes.bedrock.stream import HubStreamFromConverse, stream_to_hub
 from router.upstream.relay import ReframedTranslator
@@ -163,7 +164,7 @@ def test_tokens_count_every_prompt_token() -> None:
     m = machine()
     assert m.tokens() is None
     run(STREAMS["text"], m=m)
-    assert m.tokens() == (112, 30)
+    assert m.tokens() == Tokens(112, 30, cache_read=100)
 
 
 def test_tool_calls_are_blocks_with_their_input_in_pieces() -> None:

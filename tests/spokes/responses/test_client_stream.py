@@ -21,6 +21,7 @@ from openai.types.responses import ResponseStreamEvent
 
 from router.config.target import Capabilities, TargetContext
 from router.core.errors import RateLimited, UpstreamProtocolError, UpstreamTimeout
+from router.core.usage import Tokens
 from router.spokes.responses.client.output import REDACTED_MARK
 from router.spokes.responses.client.stream import (
     ResponsesStreamFromHub,
@@ -430,7 +431,7 @@ def test_tokens_count_cache_reads_and_writes_as_input() -> None:
     assert ours.tokens() is None
     for event in stream_of(message(text("x"))):
         ours.on_data(json.dumps(event).encode())
-    assert ours.tokens() == (117, 5)
+    assert ours.tokens() == Tokens(117, 5, cache_read=100, cache_write=7)
 
 
 def test_unknown_events_and_blocks_are_skipped() -> None:

@@ -17,6 +17,7 @@ from google.genai import types
 
 from router.config.target import Capabilities, TargetContext
 from router.core.errors import RateLimited, UpstreamProtocolError, UpstreamStatusError
+from router.core.usage import Tokens
 from router.spokes.gemini.client.signature import thinking_blocks
 from router.spokes.gemini.client.stream import GeminiStreamFromHub, stream_from_hub
 from router.spokes.tables import read_pair_text
@@ -139,6 +140,9 @@ def test_usage_on_the_last_chunk() -> None:
     assert last["usageMetadata"] == {"promptTokenCount": 117, "candidatesTokenCount": 5, "totalTokenCount": 122,
                                      "cachedContentTokenCount": 100}
     assert machine().tokens() is None
+    counted = machine()
+    translate(counted, [sse(stream_of(ANSWERS["text"]))])
+    assert counted.tokens() == Tokens(117, 5, cache_read=100, cache_write=7)
 
 
 @pytest.mark.parametrize("name", ["thinking then call", "text"])

@@ -21,6 +21,7 @@ from router.core.errors import (
     UpstreamStatusError,
     UpstreamTimeout,
 )
+from router.core.usage import Tokens
 from router.spokes.gemini.client.array_stream import json_array
 from router.spokes.gemini.client.models import model_info, model_list
 from router.spokes.gemini.errors import error_body, error_event, error_status
@@ -97,9 +98,10 @@ def test_a_rate_limit_keeps_its_retry_after() -> None:
 # --- usage and the stream's end ----------------------------------------------------------------------
 
 
-def test_usage_counts_thoughts_as_output() -> None:
+def test_usage_counts_thoughts_as_output_and_cached_content_as_cache_reads() -> None:
     raw = b'{"usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 3, "thoughtsTokenCount": 4, "cachedContentTokenCount": 10}}'
-    assert read_usage(raw) == (20, 7)
+    assert read_usage(raw) == Tokens(20, 7, cache_read=10)
+    assert read_usage(b'{"usageMetadata": {"promptTokenCount": 20}}') == Tokens(20, 0)
     assert read_usage(b'{"candidates": []}') is None
     with pytest.raises(msgspec.DecodeError):
         read_usage(b"not json")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
+from router.core.usage import Tokens
 from router.spokes.gemini.upstream.signature import signature_for, thought_signature
 from router.spokes.gemini.upstream.stream import stream_to_hub
 from tests.spokes.gemini.upstream.upstream_table import (
@@ -218,7 +219,7 @@ def test_a_blocked_prompt_is_a_refusal() -> None:
 def test_tokens_are_the_latest_usage() -> None:
     m = machine()
     translate(m, [STREAMS["text"]])
-    assert m.tokens() == (120, 42)
+    assert m.tokens() == Tokens(120, 42, cache_read=100)
     assert machine().tokens() is None
 
 

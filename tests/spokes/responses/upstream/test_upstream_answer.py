@@ -11,6 +11,7 @@ import pytest
 
 from router.config.schema import ResponsesUpstream
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
+from router.core.usage import Tokens
 from router.spokes.responses import stream_end
 from router.spokes.responses.upstream import endpoint
 from router.spokes.responses.upstream.signature import (
@@ -117,11 +118,13 @@ def test_lenient_answers_decode() -> None:
 
 def test_read_usage_of_an_answer_and_of_end_events() -> None:
     answer = json.dumps(s.response([], usage=s.USAGE)).encode()
-    assert read_usage(answer) == (120, 30)
-    assert read_usage(json.dumps({"type": "response.completed", "response": s.response([], usage=s.USAGE)}).encode()) == (120, 30)
+    assert read_usage(answer) == Tokens(120, 30, cache_read=100)
+    assert read_usage(json.dumps({"type": "response.completed", "response": s.response([], usage=s.USAGE)}).encode()) == Tokens(120, 30, 100)
     assert read_usage(b'{"type":"response.created","response":{"usage":null}}') is None
     assert read_usage(b'{"type":"response.output_text.delta","delta":"x"}') is None
     assert read_usage(b'{"usage":{"input_tokens":null,"output_tokens":null}}') is None
+    written = b'{"usage":{"input_tokens":50,"output_tokens":3,"input_tokens_details":{"cached_tokens":10,"cache_write_tokens":20}}}'
+    assert read_usage(written) == Tokens(50, 3, cache_read=10, cache_write=20)
 
 
 @pytest.mark.parametrize("doc", [b"", b"[1]", b"{", b"null", b'"x"', b"{} {}"])

@@ -11,6 +11,7 @@ import pytest
 
 from router.core.errors import RouterError, UpstreamProtocolError, UpstreamStatusError
 from router.core.sse import SSEParser
+from router.core.usage import Tokens
 from router.spokes.responses.upstream.signature import reasoning_ref, signature_for
 from router.spokes.responses.upstream.stream import stream_to_hub
 from tests.spokes.responses.upstream import streams as s
@@ -165,7 +166,7 @@ def test_builtin_tool_calls_are_left_out() -> None:
 def test_tokens_are_the_final_usage() -> None:
     m = machine()
     translate(m, [STREAMS["text"]])
-    assert m.tokens() == (120, 30)
+    assert m.tokens() == Tokens(120, 30, cache_read=100)
     assert machine().tokens() is None
 
 
