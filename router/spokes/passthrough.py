@@ -100,7 +100,8 @@ class PassthroughStream:
         return self._rules.ping
 
     def tokens(self) -> Tokens | None:
-        """(in, out) as the upstream reported them, read only from the events that carry usage."""
+        """The counts as the upstream reported them (each kind's latest non-zero), read only from
+        the events that carry usage."""
         return self._tokens
 
 
