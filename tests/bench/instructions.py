@@ -29,6 +29,12 @@ for them and today's three (a Gemini client's path carries its model, its method
 
 A run naming a pair loads the pairs' routes and warms every scenario up; `--compare` measures
 today's three only, on today's routes, so a base without the Responses spoke still runs.
+
+`--ledger` prices what recording usage costs (issue 18: at most 5 % of a request): each scenario
+under callgrind twice, as it is and with the Exchange's usage recording (the UsageEntry, its
+Prometheus counters, the ledger and every other usage sink) skipped, and the difference as a share:
+
+    python -m tests.bench.instructions 300 small,stream,agent --ledger
 """
 
 from __future__ import annotations
@@ -218,15 +224,33 @@ async def measure(count: int, scenarios: list[str]) -> None:
             print(f"{name}: {(time.process_time() - started) / count * 1e6:.1f} us of CPU per request")
 
 
-def instructions(tree: Path, count: int, scenario: str) -> int:
+# Set in a measured run's environment: skip the Exchange's usage recording (see `--ledger`).
+WITHOUT_USAGE = "ROUTER_BENCH_WITHOUT_USAGE"
+
+
+def skip_usage_recording() -> None:
+    """What a run without the ledger measures: the Exchange's usage recording made a no-op, so
+    the difference to a normal run is all it costs (UsageEntry, counters, sinks)."""
+    from router.observe.exchange import Exchange
+
+    def skipped(self: Exchange, status: int, total: float) -> None:
+        return None
+
+    Exchange._used = skipped  # type: ignore[method-assign]
+
+
+def instructions(tree: Path, count: int, scenario: str, without_usage: bool = False) -> int:
     """callgrind's total for one run of this measurement on `tree`'s router."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    if without_usage:
+        env[WITHOUT_USAGE] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         # This file, run by path with `tree` first on the path: the base's router and bench data,
         # and this measurement even where the base predates it.
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
                         __file__, str(count), scenario],
-                       cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True,
+                       cwd=tree, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         found = re.search(r"^summary: (\d+)$", out.read_text(), re.MULTILINE)
         assert found, "callgrind wrote no summary"
@@ -260,6 +284,17 @@ def counted(count: int, scenarios: list[str]) -> None:
         print(f"| {name} | {(instructions(here, count, name) - idle[with_pairs]) / count:,.0f} |", flush=True)
 
 
+def ledger_cost(count: int, scenarios: list[str]) -> None:
+    """Instructions per request with and without usage recording, and its share (callgrind)."""
+    here = Path(__file__).resolve().parents[2]
+    print(f"usage recording's cost (callgrind, {count} requests after {WARMUP} of each)\n")
+    print("| scenario | with | without | recording's share |\n|---|---:|---:|---:|")
+    for name in scenarios:
+        idle = {flag: instructions(here, 0, name, flag) for flag in (False, True)}
+        with_, without = ((instructions(here, count, name, flag) - idle[flag]) / count for flag in (False, True))
+        print(f"| {name} | {with_:,.0f} | {without:,.0f} | {(with_ - without) / with_ * 100:.1f} % |", flush=True)
+
+
 def expand(names: str) -> list[str]:
     """Scenario names, with `pairs` for every protocol pair and `all` for today's three and the pairs."""
     expanded: list[str] = []
@@ -283,7 +318,14 @@ def main() -> None:
                         help="a checkout of the base commit (with ../shared beside it, like this one)")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per request on this tree under callgrind (a valgrind run each)")
+    parser.add_argument("--ledger", action="store_true",
+                        help="what recording usage costs per request: callgrind with and without it")
     args = parser.parse_args()
+    if args.ledger:
+        ledger_cost(args.count, expand(args.scenario))
+        return
+    if os.environ.get(WITHOUT_USAGE):
+        skip_usage_recording()
     if args.compare is not None:
         compare(args.compare, args.count)
         return
