@@ -109,6 +109,8 @@ async def dispatch(ctx: RequestContext) -> Answer:
             # What the upstream said (its own status when it answered one), whatever the client
             # protocol makes of it: the header is for operators comparing targets.
             outcomes.append(f"{target.key}={getattr(error, 'upstream_status', error.status)}")
+            state.upstream_errors.record(target.key, error.status, getattr(error, "upstream_status", None),
+                                         type(error).__name__, error.message)  # scrubbed in _attempt
             if state.health.failed(target.key, plan.retry):
                 exchange.cooled_down(target.key)
                 log.warning("target %s put aside for %gs after repeated failures", target.key, plan.retry.cooldown)

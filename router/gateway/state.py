@@ -21,6 +21,8 @@ from router.ledger import BudgetBook, Ledger, ledger_matches, open_ledger
 from router.observe.accesslog import AccessLog
 from router.observe.exchange import UsageSink
 from router.observe.metrics import Metrics
+from router.observe.recent import RecentWindow
+from router.observe.upstream_errors import RecentUpstreamErrors
 from router.ratelimit import Limiter
 from router.routing.failover import TargetHealth
 from router.routing.lookup import Table
@@ -76,13 +78,19 @@ class RouterState:
     budgets: BudgetBook = field(init=False)
     # What every finished model request's UsageEntry is handed to (router.observe.exchange).
     usage_sinks: tuple[UsageSink, ...] = field(init=False)
+    # The dashboard's last minutes of traffic (a usage sink) and last failed attempts per
+    # target (fed by the dispatcher); per process, survive reloads.
+    recent: RecentWindow = field(init=False)
+    upstream_errors: RecentUpstreamErrors = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter.on_unavailable = self.metrics.record_limiter_unavailable
         self.store = open_store(store_settings(self.table.loaded))
         self.ledger = open_ledger(self.table.loaded.access.settings, self._wall_now)
         self.budgets = BudgetBook(self.ledger, self._wall_now)
-        self.usage_sinks = (self.ledger.record,)
+        self.recent = RecentWindow(self._wall_now)
+        self.upstream_errors = RecentUpstreamErrors(self._wall_now)
+        self.usage_sinks = (self.ledger.record, self.recent.record)
 
     def _wall_now(self) -> float:
         return self.now()  # read per call: a test may swap `now` after the state is made
@@ -114,7 +122,7 @@ class RouterState:
         if ledger_matches(self.ledger, settings):
             return
         old, self.ledger = self.ledger, open_ledger(settings, self._wall_now)
-        self.budgets.ledger, self.usage_sinks = self.ledger, (self.ledger.record,)
+        self.budgets.ledger, self.usage_sinks = self.ledger, (self.ledger.record, self.recent.record)
         task = asyncio.get_running_loop().create_task(old.aclose())  # it writes what it still holds
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

@@ -74,6 +74,17 @@ class TargetHealth:
     def in_flight(self, key: str) -> int:
         return self._of(key).in_flight
 
+    def breaker(self, key: str) -> tuple[int, float]:
+        """For the dashboard: failures in a row, and seconds of cool-down left (0: available)."""
+        health = self._targets.get(key)
+        if health is None:
+            return 0, 0.0
+        return health.failures, max(health.open_until - self.clock(), 0.0)
+
+    def known(self) -> list[str]:
+        """Every target key asked about so far."""
+        return list(self._targets)
+
 
 def attempt_order(plan: Plan, health: TargetHealth) -> list[Target]:
     """The targets in the order to try them: by the route's balance, then targets in cool-down

@@ -1,5 +1,7 @@
-"""Admin endpoints: `POST /admin/reload` (reload routes.toml now) and `GET /admin/config` (which
-table is serving, since when, how reloads went, and the configuration with every secret redacted).
+"""Admin endpoints' answers: `POST /admin/reload` (reload routes.toml now) and `GET /admin/config`
+(which table is serving, since when, how reloads went, and the configuration with every secret
+redacted). The paths are served by router.server.dashboard, which answers browsers with HTML and
+everyone else with these JSON answers.
 
 Opened by an admin key (`[auth] admin-keys`), never by a client key: a client may call models,
 not change where everyone's traffic goes. With no admin key configured they answer only loopback
@@ -13,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response
 
 from router.config.envref import parse_env_ref
 from router.config.load import SEED_FILENAME, LoadedConfig
@@ -26,11 +28,12 @@ from router.upstream.scrub import REDACTED, Scrubber
 _encode = msgspec.json.Encoder().encode
 
 
-@post("/admin/reload", status_code=200)
-async def admin_reload(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """200 reloaded/unchanged with the serving version; 422 with every problem, old table kept."""
+async def reload_answer(request: Request[Any, Any, Any], key: str | None = None) -> Response[bytes]:
+    """POST /admin/reload's JSON: 200 reloaded/unchanged with the serving version; 422 with every
+    problem, old table kept. `key`: the admin key when it came in a form field rather than a
+    header (router.server.dashboard serves the path and reads the form)."""
     state: RouterState = request.app.state.router
-    denied = admin_denied(request, state)
+    denied = admin_denied(request, state, key)
     if denied is not None:
         return denied
     reloader: Reloader | None = request.app.state.get("reloader")
@@ -43,8 +46,8 @@ async def admin_reload(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json({"status": result.status, "version": version(state)}, 200)
 
 
-@get("/admin/config")
-async def admin_config(request: Request[Any, Any, Any]) -> Response[bytes]:
+def config_answer(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """GET /admin/config's JSON (router.server.dashboard serves the path: HTML to browsers)."""
     state: RouterState = request.app.state.router
     denied = admin_denied(request, state)
     if denied is not None:
@@ -53,7 +56,7 @@ async def admin_config(request: Request[Any, Any, Any]) -> Response[bytes]:
     stats = reloader.stats if reloader is not None else ReloadStats()
     loaded = state.table.loaded
     body = {**version(state), "reloads": stats.as_json(), "config": redacted_config(loaded)}
-    return Response(_scrubbed(_encode(body), loaded), media_type="application/json")
+    return Response(scrubbed(_encode(body), loaded), media_type="application/json")
 
 
 def version(state: RouterState) -> dict[str, str]:
@@ -69,23 +72,31 @@ def source_of(loaded: LoadedConfig) -> str:
 # -- authentication ----------------------------------------------------------------------------
 
 
-def admin_denied(request: Request[Any, Any, Any], state: RouterState) -> Response[bytes] | None:
-    """None when the caller may use the admin endpoints, else the answer to send."""
+LOOPBACK_ONLY = "admin endpoints answer loopback only until [auth] admin-keys is configured"
+MISSING_KEY = "missing admin key: send it as x-api-key or Authorization: Bearer"
+
+
+def admin_denied(request: Request[Any, Any, Any], state: RouterState, key: str | None = None) -> Response[bytes] | None:
+    """None when the caller may use the admin endpoints, else the answer to send. `key`: one
+    presented otherwise than in the headers (a form field); the headers' is used without it."""
+    refusal = admin_refusal(request, state, key)
+    return None if refusal is None else error_answer(*refusal)
+
+
+def admin_refusal(request: Request[Any, Any, Any], state: RouterState, key: str | None = None) -> tuple[int, str, str] | None:
+    """None when the caller may use the admin endpoints, else (status, error type, message)."""
     admin_hashes = state.table.loaded.admin_key_hashes
     if not admin_hashes:
-        if is_local_request(request):
-            return None
-        return _error(403, "permission_error",
-                      "admin endpoints answer loopback only until [auth] admin-keys is configured")
-    key = presented_key(request.headers)
-    if key is None:
-        return _error(401, "authentication_error", "missing admin key: send it as x-api-key or Authorization: Bearer")
+        return None if is_local_request(request) else (403, "permission_error", LOOPBACK_ONLY)
+    key = key or presented_key(request.headers)
+    if not key:
+        return 401, "authentication_error", MISSING_KEY
     digest = hashlib.sha256(key.encode()).hexdigest()
     if digest in admin_hashes:
         return None
     if digest in state.key_hashes:
-        return _error(403, "permission_error", "a client key does not open the admin endpoints")
-    return _error(401, "authentication_error", "invalid admin key")
+        return 403, "permission_error", "a client key does not open the admin endpoints"
+    return 401, "authentication_error", "invalid admin key"
 
 
 def is_local_request(request: Request[Any, Any, Any]) -> bool:
@@ -94,7 +105,7 @@ def is_local_request(request: Request[Any, Any, Any]) -> bool:
     return is_direct_loopback(peer, request.headers)
 
 
-def _error(status: int, kind: str, message: str) -> Response[bytes]:
+def error_answer(status: int, kind: str, message: str) -> Response[bytes]:
     return _json({"error": {"type": kind, "message": message}}, status)
 
 
@@ -123,7 +134,7 @@ def _redact_upstream(upstream: dict[str, Any]) -> None:
     if "headers" in upstream:
         upstream["headers"] = {name: REDACTED for name in upstream["headers"]}
     if "base-url" in upstream:
-        upstream["base-url"] = _redacted_url(upstream["base-url"])
+        upstream["base-url"] = redacted_url(upstream["base-url"])
 
 
 def _redacted_key(entry: Any) -> Any:
@@ -146,7 +157,7 @@ def _reference(value: str) -> str:
     return f"env:{variable}" if variable else REDACTED
 
 
-def _redacted_url(url: str) -> str:
+def redacted_url(url: str) -> str:
     """`https://user:pass@host/v1?key=…` keeps scheme, host and path only."""
     parts = urlsplit(url)
     if not (parts.username or parts.password or parts.query or parts.fragment):
@@ -157,7 +168,7 @@ def _redacted_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, REDACTED if parts.query else "", ""))
 
 
-def _scrubbed(body: bytes, loaded: LoadedConfig) -> bytes:
+def scrubbed(body: bytes, loaded: LoadedConfig) -> bytes:
     """The last net: no resolved upstream key leaves, whatever field it might have landed in."""
     secrets = [key for key in loaded.upstream_api_keys.values() if key]
     return Scrubber.for_secrets(secrets).data(body) if secrets else body

@@ -43,8 +43,8 @@ from router.observe.exchange import (
     access_log_of,
     record_unrouted,
 )
-from router.server.admin import admin_config, admin_reload
 from router.server.admin_usage import admin_usage
+from router.server.dashboard import Dashboard, dashboard_handlers
 from router.server.reload import Reloader
 from router.server.shutdown import serving_lifespan
 from router.spokes.registry import spoke_for_path
@@ -113,12 +113,12 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
         route_handlers=[
             *model_endpoints(), *model_path_endpoints(), *stored_endpoints(), count_tokens,
             *(() if covers_listing() else (list_models,)), health, ready, auth_token,
-            admin_reload, admin_config, admin_usage, prometheus_metrics,
+            *dashboard_handlers(), admin_usage, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],
         middleware=[DefineMiddleware(ObserveMiddleware, state=state)],  # type: ignore[arg-type]
         cors_config=_cors(server.cors),
-        state=State({"router": state, "reloader": reloader}),
+        state=State({"router": state, "reloader": reloader, "dashboard": Dashboard()}),
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
         openapi_config=None,
         request_max_body_size=server.max_body_bytes,

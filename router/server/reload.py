@@ -19,8 +19,9 @@ import logging
 import os
 import signal
 import threading
+from collections import deque
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,7 @@ Fingerprint = tuple[str, int, int, int, int]
 # routes.toml's fingerprint, then its keys file's when it names one.
 Snapshot = tuple[Fingerprint | None, ...]
 DEFAULT_POLL_INTERVAL = 1.0
+HISTORY = 20  # reloads kept in ReloadStats.history
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ class ReloadStats:
     unchanged: int = 0
     failed: int = 0
     last_error: dict[str, Any] | None = None
+    # The last reloads tried, newest last (the dashboard's history; not in as_json, whose shape
+    # is the admin API's).
+    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "unchanged": self.unchanged, "failed": self.failed, "last_error": self.last_error}
@@ -216,6 +221,8 @@ class Reloader:
         return ReloadResult("invalid", reason, serving, tuple(errors))
 
     def _count(self, result: ReloadResult) -> None:
+        self.stats.history.append({"at": iso_now(), "status": result.status, "reason": result.reason,
+                                   "sha256": result.sha256, "problems": len(result.errors)})
         if result.status == "reloaded":
             self.stats.ok += 1
         elif result.status == "unchanged":
