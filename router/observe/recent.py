@@ -93,7 +93,7 @@ class RecentWindow:
     # -- queries ----------------------------------------------------------------------------
 
     def requests_per_second(self, seconds: int) -> float:
-        """Mean over the last `seconds` whole seconds (at most SECONDS), this one excluded."""
+        """Mean over the last `seconds` seconds (at most SECONDS), the current one included."""
         return self._counted(seconds)[0] / max(min(seconds, SECONDS), 1)
 
     def error_rate(self, seconds: int) -> float | None:
@@ -103,7 +103,7 @@ class RecentWindow:
 
     def _counted(self, seconds: int) -> tuple[int, int]:
         now = int(self.clock())
-        stamps = range(now - min(seconds, SECONDS), now)
+        stamps = range(now - min(seconds, SECONDS) + 1, now + 1)
         buckets = [self._seconds[stamp % SECONDS] for stamp in stamps]
         live = [bucket for bucket, stamp in zip(buckets, stamps) if bucket.stamp == stamp]
         return sum(b.requests for b in live), sum(b.errors for b in live)
