@@ -175,6 +175,7 @@ async def test_routes_page_shows_the_table_and_what_is_off(routes: Path) -> None
     for text in ("demo", "failing", "down/gpt", "spare-only", "temperature", "$100.00 per month", "x-team-token"):
         assert text in html, text
     assert "every upstream it names is optional" in html  # spare-only: off, and why
+    assert "spent $0.00, left $100.00" in html  # the route budget's spend this month
     assert "hdr-CANARY-value" not in html  # a header a route sets may be a credential
 
 

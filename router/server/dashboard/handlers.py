@@ -87,7 +87,7 @@ async def _overview(state: RouterState, request: Request[Any, Any, Any]) -> dict
 
 
 async def _routes(state: RouterState, request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return routes_context(state.table)
+    return await routes_context(state)
 
 
 async def _upstreams(state: RouterState, request: Request[Any, Any, Any]) -> dict[str, Any]:

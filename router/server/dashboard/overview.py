@@ -12,7 +12,7 @@ from router.ledger import LedgerUnavailable, UsageTotals
 from router.ledger.ledger import By
 from router.ledger.periods import period_start
 from router.server.dashboard.figures import Figures, Group
-from router.server.dashboard.sparkline import sparkline
+from router.server.dashboard.sparkline import HEIGHT, WIDTH, sparkline
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,8 @@ async def overview_context(state: RouterState) -> dict[str, Any]:
         "requests_line": sparkline([minute.requests for minute in minutes], peak),
         "errors_line": sparkline([minute.errors for minute in minutes], peak),
         "chart_peak": peak,
+        "chart_width": WIDTH,
+        "chart_height": HEIGHT,
         "chart_from": minutes[0].start if minutes else None,
         "totals": figures.overall,
         "ledger_ok": by_route is not None and by_target is not None,

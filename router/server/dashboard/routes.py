@@ -9,7 +9,7 @@ one, ...) are shown next to it. Header values set by a route may be credentials:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -17,6 +17,8 @@ import msgspec
 from router.config.load import LoadedConfig
 from router.config.rules import route_targets, route_weights, split_target
 from router.config.schema import Budget, Rate, Retry, Route, SetHeader
+from router.gateway.state import RouterState
+from router.ledger import BudgetStatus, LedgerUnavailable
 from router.routing.lookup import Table
 from router.upstream.scrub import REDACTED
 
@@ -48,6 +50,7 @@ class RouteView:
     cache: str | None
     off: str | None
     warnings: list[str]
+    spend: BudgetStatus | None = None  # the budget now (None without one, or the store not answering)
 
 
 def compact(value: Any) -> str:
@@ -103,6 +106,17 @@ def route_view(route: Route, table: Table) -> RouteView:
     )
 
 
-def routes_context(table: Table) -> dict[str, Any]:
-    routes = [route_view(route, table) for route in table.loaded.config.routes]
-    return {"routes": routes, "off_count": sum(1 for route in routes if route.off)}
+async def route_spend(state: RouterState) -> dict[str, BudgetStatus] | None:
+    """Each route budget's spend in its period; None when the usage store does not answer."""
+    try:
+        statuses = await state.budgets.budget_status({}, state.table.loaded.access.route_budgets)
+    except LedgerUnavailable:
+        return None
+    return {status.name: status for status in statuses}
+
+
+async def routes_context(state: RouterState) -> dict[str, Any]:
+    table = state.table
+    spend = await route_spend(state)
+    routes = [replace(route_view(route, table), spend=(spend or {}).get(route.name)) for route in table.loaded.config.routes]
+    return {"routes": routes, "off_count": sum(1 for route in routes if route.off), "ledger_ok": spend is not None}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 240
-HEIGHT = 40
+WIDTH = 480
+HEIGHT = 60
 
 
 @dataclass(frozen=True, slots=True)
