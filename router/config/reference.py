@@ -25,6 +25,7 @@ SECTIONS: tuple[tuple[str, type[msgspec.Struct]], ...] = (
     ("keys file: [[keys]]", schema.KeysFile),
     ("[limits]", schema.Limits),
     ("[response-store]", schema.ResponseStore),
+    ("[telemetry]", schema.Telemetry),
     ('[upstreams.NAME] kind = "openai"', schema.OpenAIUpstream),
     ('[upstreams.NAME] kind = "anthropic"', schema.AnthropicUpstream),
     ('[upstreams.NAME] kind = "responses"', schema.ResponsesUpstream),

@@ -541,6 +541,8 @@ class Route(_Strict, frozen=True):
     guardrail: an Amazon Bedrock guardrail for this route's requests to Bedrock upstreams (wins
       over the upstream's own).
     budget: the most this route may spend per period, all keys together (see Budget).
+    trace-content: put this route's prompts and answers on its trace spans (see
+      `[telemetry]` record-content).
     """
 
     name: str
@@ -558,6 +560,7 @@ class Route(_Strict, frozen=True):
     limits: Rate | None = None
     guardrail: Guardrail | None = None
     budget: Budget | None = None
+    trace_content: bool = False
 
 
 class KeyHash(_Strict, frozen=True):
@@ -693,6 +696,41 @@ class ResponseStore(_Strict, frozen=True):
     max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024 * 1024
 
 
+class Telemetry(_Strict, frozen=True):
+    """OpenTelemetry traces (`pip install 'router[otel]'`): one span per model request following
+    the GenAI semantic conventions, a child span per upstream attempt, `traceparent` accepted
+    from clients and sent to upstreams. On when this table is present (unless `enabled = false`)
+    or when the environment configures an OTLP exporter (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+    `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_TRACES_EXPORTER=otlp`); `OTEL_SDK_DISABLED=true`
+    turns it off. What the table leaves out, the standard `OTEL_*` variables set. Read at start: a
+    reload changes only the routes' `trace-content`.
+
+    enabled: `false` keeps the table but sends no traces.
+    endpoint: the OTLP receiver's base URL (`http://collector:4318`; `/v1/traces` is added for
+      http/protobuf unless the URL already ends with it); default `OTEL_EXPORTER_OTLP_ENDPOINT`,
+      else the SDK's `http://localhost:4318`.
+    protocol: `http/protobuf` (the `otel` extra) or `grpc` (also needs
+      opentelemetry-exporter-otlp-proto-grpc installed); default `OTEL_EXPORTER_OTLP_PROTOCOL`,
+      else http/protobuf.
+    headers: sent with every export, values from the environment only (`{ authorization =
+      "env:OTLP_AUTH" }`); never logged.
+    sampling-ratio: the share of requests traced (0 to 1), parent-based: a client's sampled
+      `traceparent` is always followed. Default: `OTEL_TRACES_SAMPLER`, else every request.
+    service-name: the traces' `service.name`; default `OTEL_SERVICE_NAME`, else "router".
+    record-content: put prompts and answers on the spans (`gen_ai.input.messages`,
+      `gen_ai.output.messages`) for every route; a route's `trace-content` does it for that
+      route alone. Off by default: prompts and answers may hold what must not leave the router.
+    """
+
+    enabled: bool = True
+    endpoint: str | None = None
+    protocol: Literal["http/protobuf", "grpc"] | None = None
+    headers: dict[str, str] = {}
+    sampling_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+    service_name: str | None = None
+    record_content: bool = False
+
+
 class KeysFile(_Strict, frozen=True):
     """The keys file (`[auth] keys-file`, written by `router keys`): one `[[keys]]` table per
     key, in the same form as `[auth] keys` tables."""
@@ -707,5 +745,6 @@ class Config(_Strict, frozen=True):
     auth: Auth = Auth()
     limits: Limits = Limits()
     response_store: ResponseStore = ResponseStore()
+    telemetry: Telemetry | None = None
     upstreams: dict[str, Upstream] = {}
     routes: list[Route] = []

@@ -33,6 +33,7 @@ from router.config.rules import (
 )
 from router.config.schema import Route
 from router.config.shadow import check_shadowing
+from router.config.telemetry import check_telemetry
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ def validate(raw: dict[str, Any], environ: Mapping[str, str]) -> Validation:
         *upstream_keys.findings,
         *client_keys.findings,
         *_semantic_findings(decoded, disabled_routes),
+        *check_telemetry(decoded.telemetry, environ),
     ]
     unique = tuple(dict.fromkeys(findings))  # one pass may reach a mistake twice: say it once
     return Validation(decoded, upstream_keys, client_keys, disabled_routes, unique)
