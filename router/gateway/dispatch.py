@@ -115,7 +115,7 @@ async def dispatch(ctx: RequestContext) -> Answer:
                 exchange.cooled_down(target.key)
                 log.warning("target %s put aside for %gs after repeated failures", target.key, plan.retry.cooldown)
             wait = _next_wait(state, plan, order, attempt, attempts, target, error)
-            exchange.attempt_failed(wait)
+            exchange.attempt_failed(wait, error)
             log.warning("route %s attempt %d via %s failed (%s)%s", plan.route, attempt + 1, target.key,
                         error.status, "" if wait is None else f"; retrying in {wait:.2f}s")
             if wait is None:
@@ -193,6 +193,7 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     converters = target.converters
     request = converters.request.function(src, target.ctx)
     headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
+    headers = ctx.exchange.trace_headers(headers)  # the attempt's traceparent, when traced
     if client.body_edit is not None:  # an upstream's dialect of its protocol (Vertex AI, Bedrock)
         request = client.body_edit(request, headers)
     upstream_body = _encode(request)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.config.prices import cost_usd, token_kinds
 from router.config.schema import Price
@@ -33,6 +33,9 @@ from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
 from router.observe.metrics import Metrics
 from router.spokes.registry import CLIENT_SPOKES, HUB, SPOKES
+
+if TYPE_CHECKING:
+    from router.observe.otel import RequestSpan, Tracing
 
 log = logging.getLogger("router.observe.exchange")
 EXCHANGE_KEY = "router.observe.exchange"
@@ -83,6 +86,7 @@ class Exchange:
         "route",
         "scope",
         "sinks",
+        "span",
         "started",
         "status",
         "stream",
@@ -132,12 +136,17 @@ class Exchange:
         self._handler_done = False
         self._crashed = False
         self._response_parts: list[bytes] = []
+        # The request's trace span (router.observe.otel); None when traces are off, and then
+        # every hook below costs one test.
+        self.span: RequestSpan | None = None
 
     # --- the request path (router.gateway.dispatch) ------------------------------------------------
 
     def routed(self, route: str, model: str, stream: bool, attempts: list[str]) -> Exchange:
         """The table chose `route`; `attempts` is dispatch's own "target=status" list."""
         self.route, self.model, self.stream, self.attempts = route, model, stream, attempts
+        if self.span is not None:
+            self.span.routed(route, model)
         return self
 
     def attempting(self, target: str, pair: str, price: Price | None = None) -> None:
@@ -145,6 +154,8 @@ class Exchange:
         if self.first_target is None:
             self.first_target = target
         self._attempt_started = time.perf_counter()
+        if self.span is not None:
+            self.span.attempting(target, self.model or "")
 
     def upstream_done(self) -> None:
         """The upstream is done with this attempt (answered, failed, or its stream ended)."""
@@ -157,9 +168,11 @@ class Exchange:
         if self.metrics is not None and self.target is not None:
             self.metrics.upstream_seconds(self.target, "true" if self.stream else "false").observe(elapsed)
 
-    def attempt_failed(self, wait: float | None) -> None:
+    def attempt_failed(self, wait: float | None, error: RouterError | None = None) -> None:
         """The attempt failed; `wait` is the backoff before the next one (None: no next one)."""
         self.upstream_done()
+        if self.span is not None:
+            self.span.attempt_failed(error)
         if wait is None:
             return
         self.retried = True
@@ -176,6 +189,12 @@ class Exchange:
         report the end)."""
         if self.stream:
             self._stream_open = True
+        if self.span is not None:
+            self.span.answered(self.stream)
+
+    def trace_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """The upstream request's headers, with the attempt's `traceparent` when traced."""
+        return headers if self.span is None else self.span.upstream_headers(headers)
 
     # --- router.upstream.relay.StreamObserver ------------------------------------------------
 
@@ -185,6 +204,8 @@ class Exchange:
     def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None) -> None:
         self.stream_error, self._completed, self.tokens = error, completed, tokens
         self._stream_open = False
+        if self.span is not None:
+            self.span.stream_ended(error, completed)
         try:
             self.upstream_done()
         except Exception:
@@ -201,10 +222,12 @@ class Exchange:
                 self.request_id = value.decode("latin-1")
                 break
         self.reads_body = self.log_bodies
+        if self.span is not None:  # the answer, when the route records content
+            self.reads_body = self.span.response_started(message) or self.log_bodies
 
     def response_body(self, message: Message) -> None:
         body: bytes = message.get("body", b"")
-        if self.log_bodies:
+        if self.reads_body:
             self._response_parts.append(body)
 
     def handler_done(self, crashed: bool) -> None:
@@ -231,6 +254,8 @@ class Exchange:
         try:
             total = time.perf_counter() - self.started
             status, error = self.outcome()
+            if self.span is not None:
+                self.span.finish(self, status, error)  # never raises
             if self.metrics is not None and self.model_request:
                 self._count(status, total)
             if self.log is not None:
@@ -242,6 +267,10 @@ class Exchange:
         # The scope holds this Exchange (EXCHANGE_KEY) and it the scope: cut at the request's real
         # end, so reference counting frees both at once instead of a collection, much later.
         self.scope = None
+
+    def response_bytes(self) -> bytes:
+        """The answer's body as sent, when it was read (log-bodies, or a trace's content)."""
+        return b"".join(self._response_parts)
 
     def _count(self, status: int, total: float) -> None:
         metrics = self.metrics
@@ -333,8 +362,9 @@ class ObserveMiddleware:
     """ASGI middleware for every handled request: one Exchange per request, finished when the
     response (a stream: its last event) is over. Probes and preflights pass straight through."""
 
-    def __init__(self, app: ASGIApp, state: Any) -> None:
+    def __init__(self, app: ASGIApp, state: Any, tracing: Tracing | None = None) -> None:
         self.app = app
+        self.tracing = tracing  # None: traces off
         self.state = state  # router.gateway.state.RouterState: read per request, a reload may change [server]
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
@@ -350,6 +380,8 @@ class ObserveMiddleware:
             wall=self.state.now,
         )
         scope[EXCHANGE_KEY] = exchange
+        if self.tracing is not None and exchange.model_request:
+            exchange.span = self.tracing.request_span(scope)
 
         async def observed(message: Message) -> None:
             if message["type"] == "http.response.start":

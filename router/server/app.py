@@ -3,10 +3,11 @@ from a file) and closes the upstream clients; nothing happens at import."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
@@ -49,6 +50,9 @@ from router.server.reload import Reloader
 from router.server.shutdown import serving_lifespan
 from router.spokes.registry import spoke_for_path
 
+if TYPE_CHECKING:
+    from router.observe.otel import Tracing
+
 log = logging.getLogger("router")
 
 
@@ -89,10 +93,13 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     return error_response(error, spoke_for_path(request.url.path))
 
 
-def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_signals: bool = False) -> Litestar:
+def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_signals: bool = False,
+               tracing: Tracing | None = None) -> Litestar:
     """`reloader`: None for a table that does not come from a file (tests, UPSTREAM_* variables);
     POST /admin/reload then says there is nothing to reload. `drain_signals`: under `router serve`,
-    SIGTERM turns /ready to 503 first (router.server.shutdown). [server] body limit and CORS apply here."""
+    SIGTERM turns /ready to 503 first (router.server.shutdown). [server] body limit and CORS apply here.
+    `tracing`: traces (router.observe.tracing.start_tracing), None when off; shut down (its last
+    spans exported) when the server stops."""
     server = state.table.loaded.config.server
     accesslog.install()
     # httpx logs every request at INFO: a formatted line per call on the hot path, and noise.
@@ -108,6 +115,8 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
             if reloader is not None:
                 await reloader.stop()
             await state.aclose()
+            if tracing is not None:
+                await asyncio.to_thread(tracing.shutdown)  # blocks on the last export
 
     return Litestar(
         route_handlers=[
@@ -116,7 +125,7 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
             *dashboard_handlers(), admin_usage, prometheus_metrics,
         ],
         lifespan=[lifespan, serving_lifespan(state, drain_signals)],
-        middleware=[DefineMiddleware(ObserveMiddleware, state=state)],  # type: ignore[arg-type]
+        middleware=[DefineMiddleware(ObserveMiddleware, state=state, tracing=tracing)],  # type: ignore[arg-type]
         cors_config=_cors(server.cors),
         state=State({"router": state, "reloader": reloader, "dashboard": Dashboard()}),
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},

@@ -21,6 +21,7 @@ from router.config.load import (
 )
 from router.core.errors import ConfigError
 from router.gateway.state import open_state
+from router.observe.tracing import start_tracing
 from router.routing.lookup import build_table
 from router.server.app import create_app
 from router.server.coalesce import HEAD_LIMITS_KEY, HeadLimits
@@ -48,7 +49,8 @@ def app_factory() -> Litestar:
     generated = {key_hash(key): "generated"} if key else None
     state = open_state(build_table(loaded), generated_key_hashes=generated, generated_key=key)
     reloader = Reloader(state, path, environ, interval=reload_interval(environ)) if path is not None else None
-    app = create_app(state, reloader, drain_signals=True)
+    tracing = start_tracing(loaded.config.telemetry, environ, lambda: state.table.loaded.config)
+    app = create_app(state, reloader, drain_signals=True, tracing=tracing)
     # Read by the connection protocol (router.server.coalesce), which sees the app, not the table:
     # [server] is read at start, so a reload does not move the head limits.
     app.state[HEAD_LIMITS_KEY] = HeadLimits.of(loaded.config.server)

@@ -1,0 +1,35 @@
+"""OpenTelemetry traces, when `[telemetry]` or the OTEL_* variables ask for them (router.config.
+telemetry decides). This module imports no OpenTelemetry: only `start_tracing`, at server start and
+with traces on, imports router.observe.otel (which does), so a router without the `otel` extra, or
+with traces off, never loads it and each request pays one `is not None` test (Exchange.span).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from router.config.schema import Config, Telemetry
+from router.config.telemetry import OTEL_EXTRA_FIX, otel_installed, tracing_on
+
+if TYPE_CHECKING:
+    from router.observe.otel import Tracing
+
+log = logging.getLogger("router.observe.tracing")
+
+
+def start_tracing(telemetry: Telemetry | None, environ: Mapping[str, str],
+                  config_now: Callable[[], Config]) -> Tracing | None:
+    """The process's tracer, or None when traces are off. `config_now` reads the table in use (a
+    reload may change the routes' `trace-content` and the upstreams spans describe)."""
+    if not tracing_on(telemetry, environ):
+        return None
+    if not otel_installed():
+        # `router check` refuses a [telemetry] table without the extra; OTEL_* variables alone
+        # (shared by every service of a deployment) only earn this warning.
+        log.warning("traces are asked for but the otel extra is not installed (%s): no traces", OTEL_EXTRA_FIX)
+        return None
+    from router.observe.otel import open_tracing
+
+    return open_tracing(telemetry, environ, config_now)

@@ -1,0 +1,323 @@
+"""OpenTelemetry traces, checked with the SDK's in-memory exporter: the request span's GenAI and
+router attributes, a CLIENT span per upstream attempt (a retry makes two), `traceparent` taken
+from the client and sent upstream with the attempt's span id, a stream's usage at its end,
+content only where a route opts in, no key anywhere, `router check` on `[telemetry]`, and a router
+with traces off that never imports OpenTelemetry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import respx
+from litestar.testing import AsyncTestClient
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from router.config.load import load_config_text
+from router.config.telemetry import tracing_on
+from router.gateway.state import RouterState, open_state
+from router.observe.otel import open_tracing
+from router.routing.lookup import build_table
+from router.server.app import create_app
+from tests.support.config_checks import hide_module, problems
+
+KEY = "sk-router-test-secret-0123456789"
+ROUTES = """
+[telemetry]
+service-name = "router-test"
+
+[auth]
+keys = [{ name = "team-a", key = "env:ROUTER_TEST_KEY" }]
+
+[upstreams.a]
+kind = "openai"
+base-url = "https://a.example/v1"
+
+[upstreams.b]
+kind = "openai"
+base-url = "https://b.example/v1"
+
+[[routes]]
+name = "pair"
+models = ["m"]
+to = ["a/ma", "b/mb"]
+retry = { attempts = 2, backoff = 0.001 }
+
+[[routes]]
+name = "open-book"
+models = ["talk"]
+to = "b/mb"
+trace-content = true
+"""
+A, B = "https://a.example/v1/chat/completions", "https://b.example/v1/chat/completions"
+OK = {"id": "c", "model": "mb", "choices": [{"index": 0, "message": {"role": "assistant", "content": "from b"},
+                                             "finish_reason": "stop"}],
+      "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
+BODY = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "a secret prompt"}]}
+SSE = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+       b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+       b'data: {"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":2,"total_tokens":13}}\n\n'
+       b"data: [DONE]\n\n")
+CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CLIENT_SPAN = "00f067aa0ba902b7"
+HEADERS = {"x-api-key": KEY}
+
+
+def _state() -> RouterState:
+    loaded = load_config_text(ROUTES, filename="routes.toml", environ={"ROUTER_TEST_KEY": KEY})
+    return open_state(build_table(loaded), transport=lambda name, upstream: httpx.AsyncHTTPTransport())
+
+
+@pytest.fixture
+async def traced() -> AsyncIterator[tuple[AsyncTestClient, InMemorySpanExporter]]:  # type: ignore[type-arg]
+    state = _state()
+    exporter = InMemorySpanExporter()
+    tracing = open_tracing(state.table.loaded.config.telemetry, {}, lambda: state.table.loaded.config,
+                           processor=SimpleSpanProcessor(exporter))
+    async with AsyncTestClient(app=create_app(state, tracing=tracing)) as client:
+        yield client, exporter
+
+
+def _spans(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, list[ReadableSpan]]:
+    spans = exporter.get_finished_spans()
+    servers = [span for span in spans if span.kind is SpanKind.SERVER]
+    assert len(servers) == 1, spans
+    return servers[0], sorted((span for span in spans if span.kind is SpanKind.CLIENT), key=lambda s: s.start_time or 0)
+
+
+def _no_secret(spans: tuple[ReadableSpan, ...]) -> None:
+    for span in spans:
+        text = json.dumps({key: str(value) for key, value in (span.attributes or {}).items()})
+        assert KEY not in text and "ROUTER_TEST_KEY" not in text
+
+
+@respx.mock
+async def test_a_unary_request_is_one_server_span_with_genai_attributes_and_one_attempt(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    respx.post(A).mock(return_value=httpx.Response(200, json=OK))
+    response = await client.post("/v1/messages", json=BODY, headers=HEADERS)
+    assert response.status_code == 200
+    server, attempts = _spans(exporter)
+    assert server.name == "chat m"
+    attributes = dict(server.attributes or {})
+    assert attributes == {
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.response.model": "ma",
+        "gen_ai.provider.name": "openai", "server.address": "a.example",
+        "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3,
+        "http.response.status_code": 200, "router.route": "pair", "router.target": "a/ma",
+        "router.attempts": 1, "router.attempt_outcomes": ("a/ma=200",), "router.key_name": "team-a",
+    }
+    assert server.status.status_code is StatusCode.UNSET
+    assert server.resource.attributes["service.name"] == "router-test"
+    [attempt] = attempts
+    assert attempt.name == "chat ma" and attempt.parent is not None
+    assert attempt.parent.span_id == server.context.span_id
+    assert dict(attempt.attributes or {}) == {
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "ma", "gen_ai.provider.name": "openai",
+        "server.address": "a.example", "router.target": "a/ma", "http.response.status_code": 200,
+    }
+    _no_secret(exporter.get_finished_spans())
+
+
+@respx.mock
+async def test_a_clients_traceparent_is_the_parent_and_the_upstream_gets_the_attempts(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    upstream = respx.post(A).mock(return_value=httpx.Response(200, json=OK))
+    traceparent = f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"
+    response = await client.post("/v1/messages", json=BODY,
+                                 headers={**HEADERS, "traceparent": traceparent, "tracestate": "vendor=1"})
+    assert response.status_code == 200
+    server, [attempt] = _spans(exporter)
+    assert format(server.context.trace_id, "032x") == CLIENT_TRACE
+    assert server.parent is not None and format(server.parent.span_id, "016x") == CLIENT_SPAN
+    sent = upstream.calls.last.request.headers
+    assert sent["traceparent"] == f"00-{CLIENT_TRACE}-{format(attempt.context.span_id, '016x')}-01"
+    assert sent["tracestate"] == "vendor=1"
+
+
+@respx.mock
+async def test_a_failed_attempt_and_its_retry_are_two_client_spans(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    first = respx.post(A).mock(return_value=httpx.Response(503, json={"error": {"message": "busy"}}))
+    second = respx.post(B).mock(return_value=httpx.Response(200, json=OK))
+    response = await client.post("/v1/messages", json=BODY, headers=HEADERS)
+    assert response.status_code == 200
+    server, [failed, answered] = _spans(exporter)
+    assert failed.name == "chat ma" and failed.status.status_code is StatusCode.ERROR
+    assert failed.attributes is not None and failed.attributes["http.response.status_code"] == 503
+    assert failed.attributes["error.type"]
+    assert answered.name == "chat mb" and answered.status.status_code is StatusCode.UNSET
+    assert {failed.parent.span_id, answered.parent.span_id} == {server.context.span_id}  # type: ignore[union-attr]
+    # each upstream saw its own attempt's span id
+    assert format(failed.context.span_id, "016x") in first.calls.last.request.headers["traceparent"]
+    assert format(answered.context.span_id, "016x") in second.calls.last.request.headers["traceparent"]
+    assert server.attributes is not None
+    assert server.attributes["router.attempts"] == 2 and server.attributes["router.target"] == "b/mb"
+    assert server.attributes["gen_ai.response.model"] == "mb"
+
+
+@respx.mock
+async def test_a_request_that_fails_is_an_error_span(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    respx.post(A).mock(return_value=httpx.Response(500))
+    respx.post(B).mock(return_value=httpx.Response(500))
+    response = await client.post("/v1/messages", json=BODY, headers=HEADERS)
+    assert response.status_code >= 500
+    server, attempts = _spans(exporter)
+    assert len(attempts) == 2 and all(a.status.status_code is StatusCode.ERROR for a in attempts)
+    assert server.status.status_code is StatusCode.ERROR
+    assert server.attributes is not None and server.attributes["error.type"] == "api_error"
+    assert server.attributes["http.response.status_code"] == response.status_code
+
+
+@respx.mock
+async def test_a_streams_usage_is_on_its_span_when_it_ends(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    respx.post(A).mock(return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=SSE))
+    response = await client.post("/v1/messages", json={**BODY, "stream": True}, headers=HEADERS)
+    assert response.status_code == 200 and "message_stop" in response.text
+    server, [attempt] = _spans(exporter)
+    assert server.attributes is not None
+    assert server.attributes["gen_ai.usage.input_tokens"] == 11
+    assert server.attributes["gen_ai.usage.output_tokens"] == 2
+    assert attempt.status.status_code is StatusCode.UNSET and (attempt.end_time or 0) <= (server.end_time or 0)
+    assert "gen_ai.output.messages" not in server.attributes
+
+
+@respx.mock
+async def test_content_is_recorded_only_where_the_route_opts_in(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    respx.post(A).mock(return_value=httpx.Response(200, json=OK))
+    respx.post(B).mock(return_value=httpx.Response(200, json=OK))
+    await client.post("/v1/messages", json=BODY, headers=HEADERS)
+    closed, _ = _spans(exporter)
+    assert closed.attributes is not None
+    assert not any("a secret prompt" in str(value) or "from b" in str(value) for value in closed.attributes.values())
+    exporter.clear()
+    await client.post("/v1/messages", json={**BODY, "model": "talk"}, headers=HEADERS)
+    opened, _ = _spans(exporter)
+    assert opened.attributes is not None
+    assert json.loads(str(opened.attributes["gen_ai.input.messages"])) == {"messages": BODY["messages"]}
+    assert "from b" in str(opened.attributes["gen_ai.output.messages"])
+    _no_secret(exporter.get_finished_spans())
+
+
+async def test_a_refused_request_has_a_span_without_a_model_or_key() -> None:
+    state = _state()
+    exporter = InMemorySpanExporter()
+    tracing = open_tracing(None, {}, lambda: state.table.loaded.config, processor=SimpleSpanProcessor(exporter))
+    async with AsyncTestClient(app=create_app(state, tracing=tracing)) as client:
+        response = await client.post("/v1/messages", json=BODY, headers={"x-api-key": "wrong"})
+        assert response.status_code == 401
+        assert (await client.get("/health")).status_code == 200  # probes are not traced
+    server, attempts = _spans(exporter)
+    assert attempts == [] and server.name == "chat"
+    assert server.attributes is not None and server.attributes["http.response.status_code"] == 401
+    assert "router.key_name" not in server.attributes
+    _no_secret(exporter.get_finished_spans())
+
+
+def test_traces_are_on_with_the_table_or_the_standard_variables() -> None:
+    telemetry = load_config_text(ROUTES, filename="routes.toml", environ={"ROUTER_TEST_KEY": KEY}).config.telemetry
+    assert tracing_on(telemetry, {}) and not tracing_on(telemetry, {"OTEL_SDK_DISABLED": "true"})
+    assert not tracing_on(None, {})
+    assert tracing_on(None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert tracing_on(None, {"OTEL_TRACES_EXPORTER": "otlp"}) and not tracing_on(None, {"OTEL_TRACES_EXPORTER": "none"})
+
+
+CHECKED = """
+[telemetry]
+endpoint = "http://collector:4318"
+headers = { authorization = "env:OTLP_AUTH" }
+
+[upstreams.local]
+kind = "mock"
+
+[[routes]]
+name = "rest"
+models = ["*"]
+to = "local"
+"""
+
+
+def test_check_says_what_a_telemetry_table_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    [unset] = problems(CHECKED)
+    assert "OTLP_AUTH is not set" in unset.message
+    [literal] = problems(CHECKED.replace("env:OTLP_AUTH", "Bearer abc123"))
+    assert "not an environment reference" in literal.message and "abc123" not in literal.render()
+    [endpoint] = problems(CHECKED.replace("http://collector:4318", "collector"), {"OTLP_AUTH": "t"})
+    assert "not an http(s) URL" in endpoint.message
+    [ratio] = problems(CHECKED.replace("[telemetry]\n", "[telemetry]\nsampling-ratio = 1.5\n"), {"OTLP_AUTH": "t"})
+    assert "sampling-ratio" in ratio.render()
+    hide_module(monkeypatch, "opentelemetry.exporter.otlp.proto.grpc")
+    [grpc] = problems(CHECKED.replace("[telemetry]\n", '[telemetry]\nprotocol = "grpc"\n'), {"OTLP_AUTH": "t"})
+    assert "opentelemetry-exporter-otlp-proto-grpc" in grpc.message
+    hide_module(monkeypatch, "opentelemetry.sdk")
+    [extra] = problems(CHECKED, {"OTLP_AUTH": "t"})
+    assert "otel extra" in extra.message and "router[otel]" in extra.fix
+
+
+OFF = textwrap.dedent("""
+    import sys, asyncio
+    sys.modules["opentelemetry"] = None  # importing it, or anything under it, now fails
+    import httpx, respx
+    from litestar.testing import AsyncTestClient
+    from router.config.load import load_config_text
+    from router.gateway.state import open_state
+    from router.observe.tracing import start_tracing
+    from router.routing.lookup import build_table
+    from router.server.app import create_app
+
+    ROUTES = '''
+    [upstreams.a]
+    kind = "openai"
+    base-url = "https://a.example/v1"
+    [[routes]]
+    name = "r"
+    models = ["m"]
+    to = "a/ma"
+    '''
+    OK = {"id": "c", "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}
+
+    async def main():
+        loaded = load_config_text(ROUTES, filename="routes.toml", environ={})
+        state = open_state(build_table(loaded), transport=lambda name, upstream: httpx.AsyncHTTPTransport())
+        tracing = start_tracing(loaded.config.telemetry, {}, lambda: state.table.loaded.config)
+        assert tracing is None
+        with respx.mock:
+            upstream = respx.post("https://a.example/v1/chat/completions").mock(return_value=httpx.Response(200, json=OK))
+            async with AsyncTestClient(app=create_app(state, tracing=tracing)) as client:
+                response = await client.post("/v1/messages", json={"model": "m", "max_tokens": 5,
+                                             "messages": [{"role": "user", "content": "hi"}]},
+                                             headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+                assert response.status_code == 200, response.text
+            # traces off: a client's traceparent is the client's business (forwarded or not by the
+            # upstream's policy), the router adds none of its own
+            assert "traceparent" not in upstream.calls.last.request.headers
+        assert not [name for name in sys.modules if name.startswith("opentelemetry") and sys.modules[name] is not None]
+        print("off ok")
+
+    asyncio.run(main())
+""")
+
+
+def test_traces_off_import_nothing_and_add_no_header() -> None:
+    result = subprocess.run([sys.executable, "-c", OFF], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "off ok" in result.stdout
+
+
+def test_an_environment_asking_for_traces_without_the_extra_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    hide_module(monkeypatch, "opentelemetry.sdk")
+    text = CHECKED.split("[upstreams.local]")[1]
+    loaded = load_config_text("[upstreams.local]" + text, filename="routes.toml",
+                              environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert any("otel extra is not installed" in warning.message for warning in loaded.warnings)
