@@ -75,8 +75,3 @@ def full_page_screenshot(driver: webdriver.Chrome, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
 
-
-def window_screenshot(driver: webdriver.Chrome, path: Path) -> None:
-    """What the window shows, WINDOW in size: small enough for the README."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(path))

@@ -5,6 +5,7 @@ the admin key."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,18 +16,36 @@ from selenium.webdriver.common.by import By
 
 from tests.browser.chromium import Chromium, full_page_screenshot, start_browser
 from tests.browser.counterparts import expected
-from tests.browser.live_router import ADMIN_KEY, SECRETS
-from tests.browser.pages import PAGES, figures_in, log_in, open_page, submit_form_of
-from tests.browser.prometheus import scrape, total
+from tests.browser.live_router import ADMIN_KEY, SECRETS, routes_toml
+from tests.browser.pages import (
+    PAGES,
+    Figure,
+    figures_in,
+    log_in,
+    open_page,
+    submit_form_of,
+)
+from tests.browser.prometheus import Sample, scrape, total
 
-# What each page must show of the live router's table (names, never secrets).
+# What each page must show of the live router (names, budgets, the scrubbed upstream error; never secrets).
 SHOWS = {
-    "overview": ["claude", "gpt"],
-    "routes": ["claude", "gpt", "claude-mock", "openai-mock"],
-    "upstreams": ["claude-mock", "openai-mock"],
-    "keys": ["team", "ci"],
-    "config": [],
+    "overview": ["claude", "gpt", "claude-mock/claude-mock-model"],
+    "routes": ["claude", "gpt", "claude-mock", "openai-mock", "$100.00 per month"],
+    "upstreams": ["claude-mock", "openai-mock", "scripted 500"],
+    "keys": ["team", "ci", "$25.00 per day"],
+    "config": ["Reload"],
 }
+# The figures each page must carry at least (so comparing them with /metrics is never vacuous).
+CARRIES = {
+    "overview": {"requests_total", "errors_total", "tokens_input_total", "tokens_output_total", "cost_usd_total"},
+    "routes": set(),
+    "upstreams": {"requests_total", "errors_total"},
+    "keys": {"tokens_input_total", "tokens_output_total", "cost_usd_total"},
+    "config": {"router_config_reloads"},
+}
+# The traffic live_router.drive_traffic sends: 2 requests on route claude, 3 on gpt (one failed).
+TRAFFIC = {("requests_total", "claude"): 2, ("requests_total", "gpt"): 3,
+           ("errors_total", "claude"): 0, ("errors_total", "gpt"): 1}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +55,11 @@ def admin(browser: webdriver.Chrome, dashboard_url: str) -> webdriver.Chrome:
     return browser
 
 
-def test_a_wrong_admin_key_stays_on_the_login_form(browser: webdriver.Chrome, dashboard_url: str) -> None:
+def test_a_wrong_admin_key_stays_on_the_login_form(browser: webdriver.Chrome, dashboard_url: str,
+                                                   screenshots: Path) -> None:
     log_in(browser, dashboard_url, "not-the-admin-key")
+    full_page_screenshot(browser, screenshots / "login-refused.png")
+    assert "invalid admin key" in browser.find_element(By.TAG_NAME, "body").text
     open_page(browser, dashboard_url, "overview")
     assert browser.find_elements(By.CSS_SELECTOR, "input[type=password]"), "the overview opened without the admin key"
     assert not figures_in(browser.page_source)
@@ -59,20 +81,33 @@ def test_page_shows_the_live_router(admin: webdriver.Chrome, dashboard_url: str,
     assert not leaked, f"{page} shows a key or a digest: {leaked}"
 
 
+def differences(figures: list[Figure], samples: list[Sample]) -> list[str]:
+    return [f"{figure} but /metrics says {expected(figure, samples):g}" for figure in figures
+            if not math.isclose(figure.value, expected(figure, samples), rel_tol=1e-6, abs_tol=1e-9)]
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_figures_equal_the_metrics(admin: webdriver.Chrome, dashboard_url: str, page: str) -> None:
-    html = open_page(admin, dashboard_url, page)
-    samples = scrape(dashboard_url)
-    wrong = [f"{figure} but /metrics says {expected(figure, samples):g}" for figure in figures_in(html)
-             if not math.isclose(figure.value, expected(figure, samples), rel_tol=1e-6, abs_tol=1e-9)]
+    figures = figures_in(open_page(admin, dashboard_url, page))
+    assert CARRIES[page] <= {figure.name for figure in figures}, [str(figure) for figure in figures]
+    wrong = differences(figures, scrape(dashboard_url))
     assert not wrong, "\n".join(wrong)
 
 
 def test_the_overview_counts_the_traffic(admin: webdriver.Chrome, dashboard_url: str) -> None:
-    """Not only equal to /metrics: the traffic (5 requests, one failed) is there."""
+    """Not only equal to /metrics: the requests the SDKs sent are there, route by route."""
     figures = figures_in(open_page(admin, dashboard_url, "overview"))
-    assert any(figure.value > 0 for figure in figures), [str(figure) for figure in figures]
-    assert total(scrape(dashboard_url), "router_requests") == 5
+    shown = {(figure.name, figure.labels["route"]): figure.value for figure in figures if "route" in figure.labels}
+    assert {pair: shown.get(pair) for pair in TRAFFIC} == TRAFFIC
+    overall = {figure.name: figure.value for figure in figures if not figure.labels}
+    assert overall["requests_total"] == 5 and overall["errors_total"] == 1
+    assert overall["tokens_input_total"] > 0 and overall["tokens_output_total"] > 0 and overall["cost_usd_total"] > 0
+
+
+def test_the_config_page_shows_the_loaded_file(admin: webdriver.Chrome, dashboard_url: str, mock_upstream_url: str) -> None:
+    open_page(admin, dashboard_url, "config")
+    digest = hashlib.sha256(routes_toml(mock_upstream_url).encode()).hexdigest()
+    assert digest in admin.find_element(By.TAG_NAME, "body").text
 
 
 def test_the_reload_button_without_a_key_is_refused(admin: webdriver.Chrome, dashboard_url: str) -> None:
@@ -88,6 +123,18 @@ def test_the_reload_button_without_a_key_is_refused(admin: webdriver.Chrome, das
     assert "reloaded" not in text and "unchanged" not in text, text
     assert any(word in text for word in ("admin key", "authentication", "permission", "refused")), text
     assert total(scrape(dashboard_url), "router_config_reloads") == reloads_before
+
+
+def test_the_reload_button_with_the_key_reloads(admin: webdriver.Chrome, dashboard_url: str) -> None:
+    """The same form with the admin key typed in: the file is read again (unchanged)."""
+    unchanged_before = total(scrape(dashboard_url), "router_config_reloads", {"result": "unchanged"})
+    open_page(admin, dashboard_url, "config")
+    key_field = admin.find_element(By.CSS_SELECTOR, "form[action$='/admin/reload'] input[type=password]")
+    key_field.send_keys(ADMIN_KEY)
+    submit_form_of(admin, key_field)
+    assert "unchanged" in admin.find_element(By.TAG_NAME, "body").text.lower()
+    assert total(scrape(dashboard_url), "router_config_reloads", {"result": "unchanged"}) == unchanged_before + 1
+    assert ADMIN_KEY not in admin.page_source
 
 
 @pytest.fixture
@@ -107,8 +154,6 @@ def test_the_overview_works_without_javascript(no_script: webdriver.Chrome, dash
     html = open_page(no_script, dashboard_url, "overview")
     full_page_screenshot(no_script, screenshots / "overview-no-javascript.png")
     figures = figures_in(html)
-    assert figures, "with JavaScript off the overview shows no figure"
-    samples = scrape(dashboard_url)
-    wrong = [f"{figure} but /metrics says {expected(figure, samples):g}" for figure in figures
-             if not math.isclose(figure.value, expected(figure, samples), rel_tol=1e-6, abs_tol=1e-9)]
+    assert CARRIES["overview"] <= {figure.name for figure in figures}, "with JavaScript off the overview lacks figures"
+    wrong = differences(figures, scrape(dashboard_url))
     assert not wrong, "\n".join(wrong)
