@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from router.config.problems import Finding, SchemaPath
-from router.config.schema import Auth, Config, Limits, ResponseStore, Route, Server, Telemetry, Upstream
+from router.config.schema import Auth, Cache, Config, Limits, ResponseStore, Route, Server, Telemetry, Upstream
 from router.config.structure import from_validation_error, walk
 
 T = TypeVar("T")
@@ -28,6 +28,7 @@ class Decoded:
     auth: Auth = field(default_factory=Auth)
     limits: Limits = field(default_factory=Limits)
     response_store: ResponseStore = field(default_factory=ResponseStore)
+    cache: Cache = field(default_factory=Cache)
     telemetry: Telemetry | None = None
     upstreams: dict[str, Upstream] = field(default_factory=dict)
     upstream_names: frozenset[str] = frozenset()
@@ -38,6 +39,7 @@ class Decoded:
         """The whole table; only meaningful when nothing failed to decode."""
         routes = [route for _, route in self.routes]
         return Config(server=self.server, auth=self.auth, limits=self.limits, response_store=self.response_store,
+                      cache=self.cache,
                       telemetry=self.telemetry,
                       upstreams=self.upstreams, routes=routes)
 
@@ -49,6 +51,7 @@ def decode_config(raw: dict[str, Any]) -> Decoded:
     decoded.auth = _section(raw, "auth", Auth, decoded.findings) or Auth()
     decoded.limits = _section(raw, "limits", Limits, decoded.findings) or Limits()
     decoded.response_store = _section(raw, "response-store", ResponseStore, decoded.findings) or ResponseStore()
+    decoded.cache = _section(raw, "cache", Cache, decoded.findings) or Cache()
     decoded.telemetry = _section(raw, "telemetry", Telemetry, decoded.findings)
     _upstreams(raw.get("upstreams", {}), decoded)
     _routes(raw.get("routes", []), decoded)
@@ -72,7 +75,7 @@ def decode_item(value: Any, tp: Any, path: SchemaPath, findings: list[Finding]) 
 
 def _top_level_keys(raw: dict[str, Any], findings: list[Finding]) -> None:
     """Unknown top-level keys (the sections themselves are walked one item at a time)."""
-    sections = ("server", "auth", "limits", "response-store", "telemetry", "upstreams", "routes")
+    sections = ("server", "auth", "limits", "response-store", "telemetry", "cache", "upstreams", "routes")
     unknown = {key: value for key, value in raw.items() if key not in sections}
     walk(unknown, Config, (), findings)
 

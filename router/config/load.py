@@ -248,7 +248,7 @@ def _label(path: tuple[str | int, ...], route_name: Any) -> str | None:
     if len(path) >= 2 and path[0] == "keys" and isinstance(path[1], int):
         name = route_name(path[1])  # in the keys file, `keys[N]` is known by its name
         return f"key {name}" if name else None
-    if path and path[0] in ("server", "auth", "limits", "response-store"):
+    if path and path[0] in ("server", "auth", "limits", "response-store", "cache"):
         return str(path[0])
     return None
 

@@ -518,6 +518,26 @@ class Rate(_Strict, frozen=True):
     tpm: int | None = None
 
 
+class RouteCache(_Strict, frozen=True):
+    """A route's exact-match response cache (`cache` on a route): a request whose upstream
+    request (after conversion, without `stream` and per-request ids and metadata) matches one
+    answered before on the same route and target is answered from the cache, unary or streamed,
+    in the client's protocol, with `x-router-cache: hit` (`miss` otherwise; `bypass` when the
+    client sent `cache-control: no-cache`, which still stores the answer, or `no-store`, which
+    neither reads nor stores). Errors, cut streams and requests continuing a stored response
+    (`previous_response_id`) are never cached. Where it is kept and its bounds: see `[cache]`.
+
+    ttl: seconds an answer is served from the cache after it was stored.
+    scope: `key`: each client key has its own entries; `global`: every key shares them (a key
+      may then be answered what another key was answered).
+    keep-truncated: also cache answers that stopped at `max_tokens`.
+    """
+
+    ttl: Annotated[int, msgspec.Meta(ge=1)] = 3600
+    scope: Literal["key", "global"] = "key"
+    keep_truncated: bool = False
+
+
 class Route(_Strict, frozen=True):
     """One row of the table; the first route whose `models` match the client's model wins.
 
@@ -543,6 +563,7 @@ class Route(_Strict, frozen=True):
     budget: the most this route may spend per period, all keys together (see Budget).
     trace-content: put this route's prompts and answers on its trace spans (see
       `[telemetry]` record-content).
+    cache: answer repeated requests from a cache (see RouteCache); unset: never cached.
     """
 
     name: str
@@ -561,6 +582,7 @@ class Route(_Strict, frozen=True):
     guardrail: Guardrail | None = None
     budget: Budget | None = None
     trace_content: bool = False
+    cache: RouteCache | None = None
 
 
 class KeyHash(_Strict, frozen=True):
@@ -731,6 +753,21 @@ class Telemetry(_Strict, frozen=True):
     record_content: bool = False
 
 
+class Cache(_Strict, frozen=True):
+    """Where routes with `cache` keep their answers. Like `[response-store]`, in Redis when
+    `[limits]` backend is `redis` (every replica shares the cache), else in each process's memory.
+    Prompts are not kept (entries are named by a hash of the request), answers are.
+
+    max-entries: at most this many answers per process (memory backend); the least recently
+      used go first.
+    max-bytes: at most this many bytes of answers per process (memory backend); the least
+      recently used go first. No single answer larger than this is cached, in memory or Redis.
+    """
+
+    max_entries: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024 * 1024
+
+
 class KeysFile(_Strict, frozen=True):
     """The keys file (`[auth] keys-file`, written by `router keys`): one `[[keys]]` table per
     key, in the same form as `[auth] keys` tables."""
@@ -745,6 +782,7 @@ class Config(_Strict, frozen=True):
     auth: Auth = Auth()
     limits: Limits = Limits()
     response_store: ResponseStore = ResponseStore()
+    cache: Cache = Cache()
     telemetry: Telemetry | None = None
     upstreams: dict[str, Upstream] = {}
     routes: list[Route] = []

@@ -32,6 +32,7 @@ from router.core.usage import Tokens
 from router.gateway.auth import authenticate
 from router.gateway.bodycheck import CHECKED, require_messages
 from router.gateway.budgets import check_budgets
+from router.gateway.cache import CachedCall
 from router.gateway.context import RequestContext, apply_call, decode_client
 from router.gateway.history import kept, resume
 from router.gateway.state import RouterState
@@ -199,11 +200,15 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     upstream_body = _encode(request)
     model = target.ctx.model or fields.model
     stream = bool(fields.stream)
+    cached = None if plan.cache is None else CachedCall(ctx, plan, target, client, request, model)
+    if cached is not None and (hit := await cached.lookup()) is not None:
+        return hit
     # A protocol with the model (or streaming) in its path gets its URL per request.
     url = None if client.url_for is None else client.url_for(model, stream)
     if stream:
-        machine = converters.stream(target.ctx, model, src, client.name)
-        return await _stream(ctx, client, target, machine, upstream_body, headers, plan, url)
+        machine = converters.stream(target.ctx, model, src, client.name) if cached is None else cached.machine(src)
+        streamed = await _stream(ctx, client, target, machine, upstream_body, headers, plan, url)
+        return streamed if cached is None else cached.filled(streamed)
     state = ctx.state
     state.health.started(target.key)
     try:
@@ -213,7 +218,7 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
         ctx.exchange.upstream_done()  # what follows (decode, convert) is the router's time
     body, tokens = _answer(target, client, raw, src, model)
     ctx.settle(tokens)
-    return Unary(body)
+    return Unary(body) if cached is None else await cached.keep_unary(raw, Unary(body))
 
 
 def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any, model: str) -> tuple[bytes, Tokens | None]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from router.config.access import KeyHashes
 from router.config.load import LoadedConfig
+from router.gateway.cache_store import ResponseCache, renewed_cache
 from router.ledger import BudgetBook, Ledger, ledger_matches, open_ledger
 from router.observe.accesslog import AccessLog
 from router.observe.exchange import UsageSink
@@ -69,6 +71,9 @@ class RouterState:
     # Kept answers (`[response-store]`), None when off. Made from the table; a reload keeps it
     # (a memory store keeps its answers) unless the backend or its Redis URL changes.
     store: KeyValueStore | None = field(init=False)
+    # The response cache (routes with `cache`; `[cache]`), None when no route caches; the same
+    # backend rules and reload behaviour as the store.
+    cache: ResponseCache | None = field(init=False)
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
     # The wall clock budget periods are read by; tests inject one to cross a period's end.
     now: Callable[[], float] = time.time
@@ -86,6 +91,7 @@ class RouterState:
     def __post_init__(self) -> None:
         self.limiter.on_unavailable = self.metrics.record_limiter_unavailable
         self.store = open_store(store_settings(self.table.loaded))
+        self.cache, _ = renewed_cache(None, self.table.loaded)
         self.ledger = open_ledger(self.table.loaded.access.settings, self._wall_now)
         self.budgets = BudgetBook(self.ledger, self._wall_now)
         self.recent = RecentWindow(self._wall_now)
@@ -103,6 +109,9 @@ class RouterState:
         self.table, self.pool = table, change.pool
         self.key_hashes = key_hashes(table.loaded, self.generated_key_hashes)
         self._renew_store(table)
+        self.cache, retired = renewed_cache(self.cache, table.loaded)
+        if retired is not None:
+            self._close_later(retired.aclose())
         self._renew_ledger(table)
         self.loaded_at = _now()
         self._retire(change.retired)
@@ -116,6 +125,11 @@ class RouterState:
             task = asyncio.get_running_loop().create_task(old.aclose())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    def _close_later(self, closing: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(closing)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _renew_ledger(self, table: Table) -> None:
         settings = table.loaded.access.settings
@@ -154,6 +168,8 @@ class RouterState:
         await asyncio.gather(*self._closing, return_exceptions=True)
         if self.store is not None:
             await self.store.aclose()
+        if self.cache is not None:
+            await self.cache.store.aclose()
 
 
 def client_specs(loaded: LoadedConfig) -> dict[str, ClientSpec]:

@@ -180,6 +180,10 @@ class Exchange:
         if self.metrics is not None:
             self.metrics.retries(self.route or "", self.target or "").inc()
 
+    def served_from_cache(self) -> None:
+        """The attempt was answered from the response cache: no upstream time to count."""
+        self._attempt_started = None
+
     def cooled_down(self, target: str) -> None:
         if self.metrics is not None:
             self.metrics.record_cooldown(target)

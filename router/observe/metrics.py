@@ -27,6 +27,11 @@ makes before the workers start) and a scrape of any worker sums them all.
     router_rate_limited_total{scope,name}             requests refused by a rate limit (scope
                                                       budget-key / budget-route: by a budget)
     router_config_reloads_total{result}               reloaded | unchanged | invalid
+    router_cache_hits_total{route}                    requests answered from the response cache
+    router_cache_misses_total{route}                  cacheable requests the cache did not have
+    router_cache_bytes                                bytes the response cache holds (memory
+                                                      backend; summed over live workers)
+    router_cache_evictions_total                      cached answers pushed out by its bounds
 
 Per request the cost is a few dict lookups and increments: label children are bound once per
 label set and cached (`labels()` itself parses its arguments and takes a lock every call).
@@ -44,6 +49,7 @@ from typing import TypeVar
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
 )
@@ -122,6 +128,17 @@ class Metrics:
         self.limiter_unavailable = Counter(
             "router_ratelimit_store_unavailable", "Rate-limit decisions taken without the shared store "
             "(Redis unreachable): served when fail-open, refused with 503 otherwise.", registry=reg)
+        self.cache_hits = _bound(Counter(
+            "router_cache_hits", "Requests answered from the response cache, by route.", ["route"], registry=reg))
+        self.cache_misses = _bound(Counter(
+            "router_cache_misses", "Cacheable requests the response cache did not hold, by route.",
+            ["route"], registry=reg))
+        self.cache_bytes = Gauge(
+            "router_cache_bytes", "Bytes of answers the response cache holds in memory (memory backend).",
+            registry=reg, multiprocess_mode="livesum")
+        self.cache_evictions = Counter(
+            "router_cache_evictions", "Cached answers pushed out by the cache's bounds (memory backend).",
+            registry=reg)
 
     # --- called by other parts of the router -------------------------------------------------------
 
@@ -147,6 +164,15 @@ class Metrics:
     def record_config_reload(self, result: str) -> None:
         """A reload attempt ended: `reloaded`, `unchanged` or `invalid` (router.server.reload)."""
         self.config_reloads(result).inc()
+
+    def record_cache(self, route: str, hit: bool) -> None:
+        (self.cache_hits if hit else self.cache_misses)(route).inc()
+
+    def record_cache_size(self, held_bytes: int, evicted: int) -> None:
+        """After a store into the memory cache: what it holds now, and how many it pushed out."""
+        self.cache_bytes.set(held_bytes)
+        if evicted:
+            self.cache_evictions.inc(evicted)
 
     def record_cooldown(self, target: str) -> None:
         self.cooldowns(target).inc()

@@ -27,6 +27,7 @@ from router.config.schema import (
     RemoveHeader,
     Retry,
     Route,
+    RouteCache,
     SetHeader,
     Upstream,
 )
@@ -75,6 +76,7 @@ class Plan:
     targets: tuple[Target, ...]
     balance: str = "ordered"
     retry: Retry = Retry()
+    cache: RouteCache | None = None  # the route's response cache; None: off (one attribute test)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +192,7 @@ def _plan(route: Route, protocol: ClientProtocol, loaded: LoadedConfig) -> Plan 
         target = _target(route, protocol, upstream_name, model, upstream, weight)
         if target is not None:
             targets.append(replace(target, price=target_price(upstream, model, entry_price(route, index))))
-    return Plan(route.name, protocol, tuple(targets), route.balance, route.retry) if targets else None
+    return Plan(route.name, protocol, tuple(targets), route.balance, route.retry, route.cache) if targets else None
 
 
 def _target(

@@ -50,8 +50,9 @@ class KeyValueStore(Protocol):
         """The value, or None: never stored, expired, evicted, deleted, or unreadable now."""
         ...
 
-    async def put(self, key: str, value: bytes) -> None:
-        """Keep `value` under `key` for the TTL (replacing any value there)."""
+    async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
+        """Keep `value` under `key` for `ttl` seconds, by default the settings' (replacing any
+        value there)."""
         ...
 
     async def delete(self, key: str) -> bool:

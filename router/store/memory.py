@@ -43,8 +43,8 @@ class MemoryStore:
     async def get(self, key: str) -> bytes | None:
         return self.get_now(key)
 
-    async def put(self, key: str, value: bytes) -> None:
-        self.put_now(key, value)
+    async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
+        self.put_now(key, value, ttl)
 
     async def delete(self, key: str) -> bool:
         entry = self._entries.pop(key, None)
@@ -63,7 +63,7 @@ class MemoryStore:
         self._entries.move_to_end(key)
         return entry.value
 
-    def put_now(self, key: str, value: bytes) -> None:
+    def put_now(self, key: str, value: bytes, ttl: int | None = None) -> None:
         size = _size(key, value)
         settings = self.settings
         if size > settings.max_bytes:
@@ -73,7 +73,7 @@ class MemoryStore:
         old = self._entries.pop(key, None)
         if old is not None:
             self._bytes -= old.size
-        self._entries[key] = _Entry(value, size, self._clock() + settings.ttl)
+        self._entries[key] = _Entry(value, size, self._clock() + (settings.ttl if ttl is None else ttl))
         self._bytes += size
         self.stats.stored += 1
         self._trim()

@@ -1,6 +1,7 @@
 """The shared store: every replica pointed at one Redis sees every kept answer.
 
-One key per answer, `router:resp:<id>`, written with SET … EX ttl, so Redis expires it; its
+One key per answer, `router:resp:<id>` (another use of the store, the response cache, names its
+own prefix), written with SET … EX ttl, so Redis expires it; its
 maxmemory policy bounds the rest. Like the rate limiter's backend (router.ratelimit.redis_backend),
 a Redis that does not answer within `timeout` is a failure, and for `pause` seconds after one
 the store does not try again (every request would otherwise wait for its own timeout while Redis
@@ -32,7 +33,7 @@ class _Unavailable(Exception):
 class RedisStore:
     def __init__(
         self, settings: StoreSettings, *, timeout: float = 0.5, pause: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, prefix: str = PREFIX,
     ) -> None:
         assert settings.redis_url is not None, "a Redis store needs a URL"
         # Imported here: a deployment without Redis never loads the client.
@@ -42,6 +43,7 @@ class RedisStore:
 
         self.settings = settings
         self.stats = StoreStats()
+        self.prefix = prefix
         self._client: Any = Redis.from_url(
             settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
         )
@@ -52,21 +54,21 @@ class RedisStore:
 
     async def get(self, key: str) -> bytes | None:
         try:
-            value: bytes | None = await self._call(lambda: self._client.get(PREFIX + key))
+            value: bytes | None = await self._call(lambda: self._client.get(self.prefix + key))
         except _Unavailable as exc:
             self.stats.read_failed += 1
             self._warn(f"{key} could not be read, answered as not found ({exc})")
             return None
         return value
 
-    async def put(self, key: str, value: bytes) -> None:
+    async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
         settings = self.settings
         if len(value) + len(key) > settings.max_bytes:
             self.stats.too_large += 1
             log.info("response store: %s not kept: larger than max-bytes (%d)", key, settings.max_bytes)
             return
         try:
-            await self._call(lambda: self._client.set(PREFIX + key, value, ex=settings.ttl))
+            await self._call(lambda: self._client.set(self.prefix + key, value, ex=settings.ttl if ttl is None else ttl))
         except _Unavailable as exc:
             self.stats.write_failed += 1
             self._warn(f"{key} could not be kept ({exc})")
@@ -75,7 +77,7 @@ class RedisStore:
 
     async def delete(self, key: str) -> bool:
         try:
-            deleted: int = await self._call(lambda: self._client.delete(PREFIX + key))
+            deleted: int = await self._call(lambda: self._client.delete(self.prefix + key))
         except _Unavailable as exc:
             self.stats.write_failed += 1
             self._warn(f"{key} could not be deleted ({exc})")
