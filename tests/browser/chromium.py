@@ -18,9 +18,12 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 
 WINDOW = (1280, 900)
 PAGE_LOAD_TIMEOUT = 10.0
+# Each WebDriver command's HTTP round trip to chromedriver: a hung browser fails the test, not CI.
+COMMAND_TIMEOUT = 30
 # The tallest full-page screenshot taken; a runaway page must not make a huge image.
 MAX_SCREENSHOT_HEIGHT = 4000
 
@@ -58,6 +61,9 @@ def start_browser(chromium: Chromium, javascript: bool = True) -> webdriver.Chro
     if not javascript:
         options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(options=options, service=Service(chromium.driver))
+    executor = driver.command_executor
+    assert isinstance(executor, RemoteConnection)
+    executor.client_config.timeout = COMMAND_TIMEOUT  # Selenium's default: wait forever
     driver.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
     driver.set_script_timeout(PAGE_LOAD_TIMEOUT)
     return driver
