@@ -619,3 +619,21 @@ async def test_a_table_without_cache_opens_no_cache(upstream: Upstream) -> None:
     state = make_state(upstream, text)
     assert state.cache is None
     await state.aclose()
+
+
+async def test_a_reload_keeps_the_memory_cache_and_a_table_without_cache_closes_it(upstream: Upstream) -> None:
+    state = make_state(upstream)
+    assert state.cache is not None
+    store = state.cache.store
+    await store.put("entry", b"{}", 60)
+    bounded = load_config_text(routes(cache_section="[cache]\nmax-entries = 5"), filename="routes.toml",
+                               environ={"ANTH_KEY": "sk-ant-upstream-0123456789", "GEM_KEY": "gem-upstream-0123456789"})
+    state.install(build_table(bounded))
+    assert state.cache is not None and state.cache.store is store and store.settings.max_entries == 5
+    assert await store.get("entry") == b"{}"
+    without = load_config_text(routes().replace("cache = {", "# cache = {"), filename="routes.toml",
+                               environ={"ANTH_KEY": "sk-ant-upstream-0123456789", "GEM_KEY": "gem-upstream-0123456789"})
+    state.install(build_table(without))
+    assert state.cache is None
+    await state.aclose()
+    assert isinstance(store, MemoryStore) and len(store) == 0  # closed: its answers are gone
