@@ -210,6 +210,25 @@ async def test_content_is_recorded_only_where_the_route_opts_in(traced) -> None:
     _no_secret(exporter.get_finished_spans())
 
 
+@respx.mock
+async def test_an_unsampled_request_records_nothing_and_still_passes_its_trace_on() -> None:
+    state = _state()
+    exporter = InMemorySpanExporter()
+    never = load_config_text(ROUTES.replace('service-name = "router-test"', "sampling-ratio = 0.0"),
+                             filename="routes.toml", environ={"ROUTER_TEST_KEY": KEY}).config.telemetry
+    tracing = open_tracing(never, {}, lambda: state.table.loaded.config, processor=SimpleSpanProcessor(exporter))
+    upstream = respx.post(A).mock(return_value=httpx.Response(200, json=OK))
+    async with AsyncTestClient(app=create_app(state, tracing=tracing)) as client:
+        assert (await client.post("/v1/messages", json=BODY, headers=HEADERS)).status_code == 200
+        unsampled = upstream.calls.last.request.headers["traceparent"]
+        # parent-based: a client's sampled trace is followed whatever the ratio
+        await client.post("/v1/messages", json=BODY, headers={**HEADERS, "traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"})
+    assert unsampled.startswith("00-") and unsampled.endswith("-00")
+    server, [attempt] = _spans(exporter)
+    assert format(server.context.trace_id, "032x") == CLIENT_TRACE
+    assert upstream.calls.last.request.headers["traceparent"].endswith(f"{attempt.context.span_id:016x}-01")
+
+
 async def test_a_refused_request_has_a_span_without_a_model_or_key() -> None:
     state = _state()
     exporter = InMemorySpanExporter()

@@ -1,11 +1,19 @@
 """The OpenTelemetry side of traces (imported only when they are on: router.observe.tracing).
 
-    Tracing       the process's tracer provider (OTLP exporter behind a BatchSpanProcessor, so
-                  exports are batched on the SDK's own thread) and what spans read from the table
+    Tracing       what the SDK resolved at start (sampler, resource, ids: a TracerProvider made
+                  from `[telemetry]` and OTEL_*) and the span processor (the OTLP exporter behind
+                  a BatchSpanProcessor, which exports in batches on the SDK's own thread)
     RequestSpan   one model request: a SERVER span, child of the client's `traceparent` when it
-                  sent one, and a CLIENT span per upstream attempt whose context goes upstream in
+                  sent one, and a CLIENT span per upstream attempt whose id goes upstream in
                   `traceparent`. Driven by the Exchange's hooks; attributes follow the GenAI
-                  semantic conventions and are set in one call per span, at its end.
+                  semantic conventions.
+
+Why not the SDK's live spans (tracer.start_span): each costs ~15 µs here (sampler, context,
+locks, attribute validation at every set), two per request ~15 % of a small request's CPU. A
+request's spans are instead noted as ids and times while it runs and handed to the processor
+as finished ReadableSpans when it ends (~5 µs each), which is all an exporter ever sees. The
+sampler is the SDK's (parent-based: a client's sampled flag decides, else the ratio), asked once
+per request; an unsampled request records nothing and still passes its trace on.
 
 Spans never carry a key (only its name) nor, unless the route opts in (`trace-content`, or
 `[telemetry] record-content`), a prompt or an answer.
@@ -14,18 +22,20 @@ Spans never carry a key (only its name) nor, unless the route opts in (`trace-co
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, MutableMapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import msgspec
-from opentelemetry import propagate, trace
-from opentelemetry.context import Context
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
 from router.config.envref import resolve
@@ -49,6 +59,11 @@ DEFAULT_HOSTS = {"anthropic": "api.anthropic.com", "gemini": "generativelanguage
 CONVERSATION_FIELDS = ("system", "instructions", "systemInstruction", "system_instruction", "messages", "input",
                        "contents")
 _TRACE_HEADERS = (b"traceparent", b"tracestate")
+_W3C = TraceContextTextMapPropagator()
+_SCOPE = InstrumentationScope("router")
+_OK = Status(StatusCode.UNSET)
+_ERROR = Status(StatusCode.ERROR)
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
 
@@ -71,23 +86,28 @@ class Record(Protocol):
 class Tracing:
     """Made once at start; `shutdown` at the end flushes what the batch processor still holds."""
 
-    __slots__ = ("_config_now", "_content_routes", "_upstreams", "provider", "record_content", "tracer")
+    __slots__ = ("_config_now", "_content_routes", "_targets", "processor", "provider", "record_content")
 
-    def __init__(self, provider: TracerProvider, config_now: Callable[[], Config], record_content: bool) -> None:
-        self.provider = provider
-        self.tracer = provider.get_tracer("router")
+    def __init__(self, provider: TracerProvider, processor: SpanProcessor, config_now: Callable[[], Config],
+                 record_content: bool) -> None:
+        self.provider = provider  # the SDK's resolution of sampler, resource and id generator
+        self.processor = processor
         self.record_content = record_content
         self._config_now = config_now
         # What spans read from the table, remade when a reload brings another one.
         self._content_routes: tuple[Config | None, frozenset[str]] = (None, frozenset())
-        self._upstreams: tuple[Config | None, dict[str, Upstream]] = (None, {})
+        self._targets: tuple[Config | None, dict[str, Attributes]] = (None, {})
 
     def request_span(self, scope: Mapping[str, Any]) -> RequestSpan:
-        """The request's SERVER span, a child of the client's trace when it sent `traceparent`.
-        Named `chat` until routing knows the model."""
-        parent = _client_context(scope.get("headers", ()))
-        span = self.tracer.start_span(OPERATION, context=parent, kind=SpanKind.SERVER)
-        return RequestSpan(self, span)
+        """The request's SERVER span, a child of the client's trace when it sent `traceparent`."""
+        parent = _client_parent(scope.get("headers", ()))
+        if parent is not None:
+            trace_id = parent.trace_id
+        else:
+            trace_id = self.provider.id_generator.generate_trace_id()
+        context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent is not None else None
+        decision = self.provider.sampler.should_sample(context, trace_id, OPERATION, SpanKind.SERVER).decision
+        return RequestSpan(self, trace_id, parent, decision is Decision.RECORD_AND_SAMPLE)
 
     def content_for(self, route: str) -> bool:
         if self.record_content:
@@ -97,64 +117,90 @@ class Tracing:
             self._content_routes = (config, frozenset(r.name for r in config.routes if r.trace_content))
         return route in self._content_routes[1]
 
-    def upstream_attributes(self, target: str) -> Attributes:
-        """gen_ai.provider.name and server.address of a target (`upstream/model`)."""
+    def target_attributes(self, target: str) -> Attributes:
+        """gen_ai.provider.name and server.address of a target (`upstream/model`), read from the
+        table once per target and table."""
         config = self._config_now()
-        if self._upstreams[0] is not config:
-            self._upstreams = (config, dict(config.upstreams))
-        upstream = self._upstreams[1].get(target.partition("/")[0])
-        if upstream is None:
-            return {}
-        kind = str(upstream.__struct_config__.tag)  # the `kind` tag of the upstream's struct
-        vertex = getattr(upstream, "vertex", None) is not None
-        attributes: Attributes = {"gen_ai.provider.name": "gcp.vertex_ai" if vertex else PROVIDERS.get(kind, kind)}
-        base_url: str | None = getattr(upstream, "base_url", None)
-        host = urlsplit(base_url).hostname if base_url else None if vertex else DEFAULT_HOSTS.get(kind)
-        if host:
-            attributes["server.address"] = host
+        if self._targets[0] is not config:
+            self._targets = (config, {})
+        known = self._targets[1]
+        attributes = known.get(target)
+        if attributes is None:
+            attributes = known[target] = _upstream_attributes(config.upstreams.get(target.partition("/")[0]))
         return attributes
+
+    def new_span_id(self) -> int:
+        return self.provider.id_generator.generate_span_id()
+
+    def emit(self, span: ReadableSpan) -> None:
+        self.processor.on_end(span)
 
     def shutdown(self) -> None:
         """Blocking (the last export): call it off the event loop."""
+        self.processor.shutdown()
         self.provider.shutdown()
+
+
+class _Attempt:
+    """One upstream attempt's CLIENT span, noted while it runs."""
+
+    __slots__ = ("attributes", "end", "failed", "model", "span_id", "start")
+
+    def __init__(self, span_id: int, model: str, attributes: Attributes) -> None:
+        self.span_id = span_id
+        self.model = model
+        self.start = time.time_ns()
+        self.end = 0
+        self.failed = False
+        self.attributes = attributes
 
 
 class RequestSpan:
     """One model request's spans. Every method is called from the Exchange's hooks, which run
-    in the request path: none may raise into it (failures are logged)."""
+    in the request path: none may raise into it (`finish` logs its own failures)."""
 
-    __slots__ = ("_attempt", "_attempt_model", "_context", "_tracing", "cache", "content", "span")
+    __slots__ = ("_attempt", "_done", "_flags", "_model", "_name", "_parent", "_start", "_trace_id",
+                 "_tracing", "cache", "content", "sampled", "span_id")
 
-    def __init__(self, tracing: Tracing, span: Span) -> None:
+    def __init__(self, tracing: Tracing, trace_id: int, parent: SpanContext | None, sampled: bool) -> None:
         self._tracing = tracing
-        self.span = span
-        self._context = trace.set_span_in_context(span)
-        self._attempt: Span | None = None
-        self._attempt_model: str | None = None
+        self._trace_id = trace_id
+        self._parent = parent
+        self.sampled = sampled
+        self._flags = "01" if sampled else "00"
+        self.span_id = tracing.new_span_id()
+        self._start = time.time_ns()
+        self._name = OPERATION  # until routing knows the model
+        self._attempt: _Attempt | None = None
+        self._done: list[_Attempt] = []
+        self._model: str | None = None  # the model asked of the last attempt's target
         self.cache: str | None = None  # x-router-cache of the answer
         self.content = False
 
     def routed(self, route: str, model: str) -> None:
-        self.span.update_name(f"{OPERATION} {model}")
-        self.content = self._tracing.content_for(route)
+        self._name = f"{OPERATION} {model}"
+        self.content = self.sampled and self._tracing.content_for(route)
 
     def attempting(self, target: str, model: str) -> None:
         """A CLIENT span for this attempt at `target`, named for the model asked of it."""
-        self._end_attempt({}, failed=False)  # a previous attempt the hooks did not close (never expected)
+        self._end_attempt({"error.type": "_OTHER"}, failed=True)  # one the hooks did not close (never expected)
         target_model = target.partition("/")[2]
-        self._attempt_model = model if target_model in ("", "*") else target_model
-        attributes: Attributes = {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self._attempt_model,
-                                  "router.target": target, **self._tracing.upstream_attributes(target)}
-        self._attempt = self._tracing.tracer.start_span(
-            f"{OPERATION} {self._attempt_model}", context=self._context, kind=SpanKind.CLIENT, attributes=attributes)
+        self._model = model if target_model in ("", "*") else target_model
+        attributes: Attributes = {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self._model,
+                                  "router.target": target, **self._tracing.target_attributes(target)}
+        self._attempt = _Attempt(self._tracing.new_span_id(), self._model, attributes)
 
     def upstream_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
-        """The upstream request's headers with this attempt's `traceparent` (and `tracestate`)."""
-        if self._attempt is None:
+        """The upstream request's headers with this attempt's `traceparent` (and the client's
+        `tracestate`)."""
+        attempt = self._attempt
+        if attempt is None:
             return headers
-        carrier: MutableMapping[str, str] = dict(headers)
-        propagate.inject(carrier, context=trace.set_span_in_context(self._attempt))
-        return carrier
+        sent = {**headers, "traceparent": f"00-{self._trace_id:032x}-{attempt.span_id:016x}-{self._flags}"}
+        parent = self._parent
+        if parent is not None and parent.trace_state:
+            sent["tracestate"] = parent.trace_state.to_header()
+        return sent
 
     def attempt_failed(self, error: RouterError | None) -> None:
         attributes: Attributes = {"error.type": type(error).__name__ if error is not None else "_OTHER"}
@@ -184,35 +230,51 @@ class RequestSpan:
                 break
         return self.content
 
-    def finish(self, exchange: Record, status: int, error: str | None) -> None:
-        """The request is over: its attributes, in one call, and the end of its span."""
+    def finish(self, record: Record, status: int, error: str | None) -> None:
+        """The request is over: its spans, finished, to the processor."""
+        self._end_attempt({"error.type": "cancelled"}, failed=True)  # still open: the request ended first
+        if not self.sampled:
+            return
         try:
-            self._end_attempt({"error.type": "cancelled"}, failed=True)  # still open: the request ended first
-            span = self.span
-            span.set_attributes(self._attributes(exchange, status, error))
-            if error is not None:
-                span.set_status(Status(StatusCode.ERROR))
-            span.end()
+            self._emit(record, status, error)
         except Exception:
-            log.exception("ending the request's span failed")
+            log.exception("recording the request's spans failed")
 
-    def _attributes(self, exchange: Record, status: int, error: str | None) -> Attributes:
+    def _emit(self, record: Record, status: int, error: str | None) -> None:
+        tracing, end = self._tracing, time.time_ns()
+        resource = tracing.provider.resource
+        context = SpanContext(self._trace_id, self.span_id, False, _SAMPLED,
+                              self._parent.trace_state if self._parent is not None else None)
+        for attempt in self._done:
+            tracing.emit(ReadableSpan(
+                name=f"{OPERATION} {attempt.model}",
+                context=SpanContext(self._trace_id, attempt.span_id, False, _SAMPLED, context.trace_state),
+                parent=context, resource=resource, attributes=attempt.attributes, kind=SpanKind.CLIENT,
+                status=_ERROR if attempt.failed else _OK, start_time=attempt.start, end_time=attempt.end,
+                instrumentation_scope=_SCOPE))
+        tracing.emit(ReadableSpan(
+            name=self._name, context=context, parent=self._parent, resource=resource,
+            attributes=self._attributes(record, status, error), kind=SpanKind.SERVER,
+            status=_OK if error is None else _ERROR, start_time=self._start, end_time=end,
+            instrumentation_scope=_SCOPE))
+
+    def _attributes(self, record: Record, status: int, error: str | None) -> Attributes:
         attributes: Attributes = {"gen_ai.operation.name": OPERATION, "http.response.status_code": status,
-                                  "router.attempts": len(exchange.attempts)}
-        if exchange.model is not None:
-            attributes["gen_ai.request.model"] = exchange.model
-        if exchange.route is not None:
-            attributes["router.route"] = exchange.route
-        if exchange.key is not None:
-            attributes["router.key_name"] = exchange.key  # the key's name; the key itself is never kept
-        if exchange.target is not None:
-            attributes["router.target"] = exchange.target
-            attributes.update(self._tracing.upstream_attributes(exchange.target))
-            if self._attempt_model is not None:
-                attributes["gen_ai.response.model"] = self._attempt_model
-        if exchange.attempts:
-            attributes["router.attempt_outcomes"] = list(exchange.attempts)
-        tokens = exchange.tokens
+                                  "router.attempts": len(record.attempts)}
+        if record.model is not None:
+            attributes["gen_ai.request.model"] = record.model
+        if record.route is not None:
+            attributes["router.route"] = record.route
+        if record.key is not None:
+            attributes["router.key_name"] = record.key  # the key's name; the key itself is never kept
+        if record.target is not None:
+            attributes["router.target"] = record.target
+            attributes.update(self._tracing.target_attributes(record.target))
+            if self._model is not None:
+                attributes["gen_ai.response.model"] = self._model
+        if record.attempts:
+            attributes["router.attempt_outcomes"] = tuple(record.attempts)
+        tokens = record.tokens
         if tokens is not None:
             attributes["gen_ai.usage.input_tokens"] = tokens[0]
             attributes["gen_ai.usage.output_tokens"] = tokens[1]
@@ -221,7 +283,7 @@ class RequestSpan:
         if error is not None:
             attributes["error.type"] = error
         if self.content:
-            attributes.update(_content(exchange.request_body, exchange.response_bytes()))
+            attributes.update(_content(record.request_body, record.response_bytes()))
         return attributes
 
     def _end_attempt(self, attributes: Attributes, failed: bool) -> None:
@@ -229,20 +291,32 @@ class RequestSpan:
         if attempt is None:
             return
         self._attempt = None
-        try:
-            if attributes:
-                attempt.set_attributes(attributes)
-            if failed:
-                attempt.set_status(Status(StatusCode.ERROR))
-            attempt.end()
-        except Exception:
-            log.exception("ending an attempt's span failed")
+        if self.sampled:
+            attempt.end, attempt.failed = time.time_ns(), failed
+            attempt.attributes.update(attributes)
+            self._done.append(attempt)
 
 
-def _client_context(headers: Any) -> Context | None:
-    """The client's trace context, when its request carried `traceparent`."""
+def _upstream_attributes(upstream: Upstream | None) -> Attributes:
+    if upstream is None:
+        return {}
+    kind = str(upstream.__struct_config__.tag)  # the `kind` tag of the upstream's struct
+    vertex = getattr(upstream, "vertex", None) is not None
+    attributes: Attributes = {"gen_ai.provider.name": "gcp.vertex_ai" if vertex else PROVIDERS.get(kind, kind)}
+    base_url: str | None = getattr(upstream, "base_url", None)
+    host = urlsplit(base_url).hostname if base_url else None if vertex else DEFAULT_HOSTS.get(kind)
+    if host:
+        attributes["server.address"] = host
+    return attributes
+
+
+def _client_parent(headers: Any) -> SpanContext | None:
+    """The client's span, when its request carried a valid `traceparent` (W3C trace context)."""
     carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name in _TRACE_HEADERS}
-    return propagate.extract(carrier) if carrier else None
+    if not carrier:
+        return None
+    parent = trace.get_current_span(_W3C.extract(carrier)).get_span_context()
+    return parent if parent.is_valid else None
 
 
 def _content(request: bytes | None, response: bytes) -> Attributes:
@@ -272,8 +346,9 @@ def open_tracing(telemetry: Telemetry | None, environ: Mapping[str, str], config
         resource=Resource.create({"service.name": _service_name(telemetry, environ)}),
         shutdown_on_exit=False,  # the server's lifespan shuts it down (router.server.app)
     )
-    provider.add_span_processor(processor or BatchSpanProcessor(_exporter(telemetry, environ)))
-    return Tracing(provider, config_now, telemetry is not None and telemetry.record_content)
+    # Not added to the provider: spans reach it finished (RequestSpan._emit), never started.
+    processor = processor or BatchSpanProcessor(_exporter(telemetry, environ))
+    return Tracing(provider, processor, config_now, telemetry is not None and telemetry.record_content)
 
 
 def _service_name(telemetry: Telemetry | None, environ: Mapping[str, str]) -> str:
