@@ -62,20 +62,13 @@ def cost_usd(tokens: Tokens, price: Price) -> float:
     """What `tokens` cost at `price`. `tokens.input` counts every prompt token, so the uncached
     part is what is left after the cache reads and writes (never below 0: an upstream that
     reports more cache tokens than input is not charged negative input)."""
-    input_tokens, output_tokens, cache_read, cache_write = token_kinds(tokens)
+    input_tokens, output_tokens, cache_read, cache_write = tokens
     uncached = max(input_tokens - cache_read - cache_write, 0)
     read_price = price.input if price.cache_read is None else price.cache_read
     write_price = price.input if price.cache_write is None else price.cache_write
     micro = (uncached * price.input + output_tokens * price.output
              + cache_read * read_price + cache_write * write_price)
     return micro * PER_TOKEN
-
-
-def token_kinds(tokens: Tokens) -> tuple[int, int, int, int]:
-    """(input, output, cache_read, cache_write). Unpacked rather than read by name so that a
-    count without cache figures (a plain (input, output) pair) reads as no cache tokens."""
-    input_tokens, output_tokens, cache_read, cache_write = (*tokens, 0, 0)[:4]
-    return input_tokens, output_tokens, cache_read, cache_write
 
 
 def unpriced_targets(routes: Sequence[tuple[int, Route]], upstreams: Mapping[str, Upstream],

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequen
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from router.config.prices import cost_usd, token_kinds
+from router.config.prices import cost_usd
 from router.config.schema import Price
 from router.core.errors import RouterError
 from router.core.usage import Tokens
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from router.observe.otel import RequestSpan, Tracing
 
 log = logging.getLogger("router.observe.exchange")
+NO_TOKENS = Tokens(0, 0)  # a request that read no usage: zeros of every kind
 EXCHANGE_KEY = "router.observe.exchange"
 # The requests counted in router_requests_total: the ones dispatch serves.
 MODEL_PATHS = frozenset(path for spoke in CLIENT_SPOKES for path in spoke.client.paths)
@@ -297,7 +298,7 @@ class Exchange:
         """The request's UsageEntry, to the usage counters and the sinks. Tokens are the final
         usage, or (a stream that died) the estimate it had; none read: zeros."""
         tokens, price = self.tokens, self.price
-        input_tokens, output_tokens, cache_read, cache_write = token_kinds(tokens) if tokens else (0, 0, 0, 0)
+        input_tokens, output_tokens, cache_read, cache_write = tokens or NO_TOKENS
         entry = UsageEntry(
             time=self.wall_started, key=self.key or "", route=self.route or "", target=self.target or "",
             client=(self.pair or "").partition("__")[0], stream=self.stream,

@@ -66,6 +66,8 @@ OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 
 _M = TypeVar("_M", Counter, Histogram)
+# router_usage_tokens' kinds; `input` is the uncached part, so the kinds add up to every token.
+USAGE_KINDS = ("input", "output", "cache_read", "cache_write")
 
 
 def _bound(metric: _M) -> Callable[..., _M]:
@@ -116,6 +118,9 @@ class Metrics:
         self.usage_tokens = _bound(Counter(
             "router_usage_tokens", "Tokens by client key, route, target and kind: input (uncached), output, "
             "cache_read, cache_write.", ["key", "route", "target", "kind"], registry=reg))
+        # (key, route, target) → its five usage series (record_usage); keys, routes and targets are
+        # the table's, so this stays as small as the series themselves.
+        self._usage_counters: dict[tuple[str, str, str], tuple[Counter, ...]] = {}
         self.cost_usd = _bound(Counter(
             "router_cost_usd", "What requests cost at their target's price, in USD, by client key, route and target.",
             ["key", "route", "target"], registry=reg))
@@ -149,14 +154,28 @@ class Metrics:
 
     def record_usage(self, entry: UsageEntry) -> None:
         """A model request's usage (router.observe.exchange builds the entry once it is over)."""
-        key, route, target = entry.key, entry.route, entry.target
+        where = (entry.key, entry.route, entry.target)
+        counters = self._usage_counters.get(where)
+        if counters is None:
+            counters = self._usage_counters[where] = self._usage_counters_of(*where)
+        input_, output, cache_read, cache_write, cost = counters
         uncached = entry.input_tokens - entry.cache_read_tokens - entry.cache_write_tokens
-        for kind, count in (("input", uncached), ("output", entry.output_tokens),
-                            ("cache_read", entry.cache_read_tokens), ("cache_write", entry.cache_write_tokens)):
-            if count > 0:
-                self.usage_tokens(key, route, target, kind).inc(count)
+        if uncached > 0:
+            input_.inc(uncached)
+        if entry.output_tokens > 0:
+            output.inc(entry.output_tokens)
+        if entry.cache_read_tokens > 0:
+            cache_read.inc(entry.cache_read_tokens)
+        if entry.cache_write_tokens > 0:
+            cache_write.inc(entry.cache_write_tokens)
         if entry.cost_usd:
-            self.cost_usd(key, route, target).inc(entry.cost_usd)
+            cost.inc(entry.cost_usd)
+
+    def _usage_counters_of(self, key: str, route: str, target: str) -> tuple[Counter, ...]:
+        """The five series one (key, route, target) adds to: looked up once each (every request
+        adds to two or more, and a labelled child costs a lookup per label set)."""
+        return (*(self.usage_tokens(key, route, target, kind) for kind in USAGE_KINDS),
+                self.cost_usd(key, route, target))
 
     def record_limiter_unavailable(self) -> None:
         self.limiter_unavailable.inc()
