@@ -260,3 +260,33 @@ def test_literal_secrets_are_reported_without_their_value(tmp_path: Path) -> Non
     assert code == 1
     assert out.count("not an environment reference (value not shown") == 2
     assert "LITERAL" not in out
+
+
+BUDGETED = """\
+[server]
+workers = {workers}
+
+[limits]
+backend = "{backend}"
+redis-url = "redis://localhost:6379"
+
+[upstreams.local]
+kind = "mock"
+price = {{ input = 1, output = 1 }}
+
+[[routes]]
+name = "demo"
+models = ["*"]
+to = "local"
+budget = {{ usd = 5 }}
+"""
+
+
+@pytest.mark.parametrize(("workers", "backend", "warned"), [(3, "memory", True), (1, "memory", False), (3, "redis", False)])
+def test_budgets_in_memory_with_several_workers_warn(tmp_path: Path, workers: int, backend: str, warned: bool) -> None:
+    path = tmp_path / "routes.toml"
+    path.write_text(BUDGETED.format(workers=workers, backend=backend))
+    code, out, _ = check([str(path)])
+    assert code == 0, out
+    assert ("budgets are counted in memory by each of the 3 workers on its own: a key or route may spend 3x its budget"
+            in out) is warned

@@ -216,15 +216,26 @@ def check_access(
     if limited and settings.backend == "memory" and server.workers > 1:
         message = f"rate limits count in each of the {server.workers} workers: together they allow {server.workers}x"
         result.config.append(Finding(("limits", "backend"), message, 'use backend = "redis" to share one budget', "warning"))
+    route_budgets = {route.name: route.budget for _, route in routes if route.budget is not None}
+    result.config.extend(_memory_budget_warning(bool(key_budgets) or bool(route_budgets), settings, server))
     result.access = Access(
         policies=MappingProxyType(policies),
         route_limits=MappingProxyType(route_limits),
         settings=settings,
         active=bool(policies) or bool(route_limits),
         key_budgets=MappingProxyType(key_budgets),
-        route_budgets=MappingProxyType({route.name: route.budget for _, route in routes if route.budget is not None}),
+        route_budgets=MappingProxyType(route_budgets),
     )
     return result
+
+
+def _memory_budget_warning(budgeted: bool, settings: LimitSettings, server: Server) -> Iterator[Finding]:
+    """Spend kept in memory is each worker's own: every worker lets a key or route spend its
+    whole budget, so together they allow `workers` times as much."""
+    if budgeted and settings.backend == "memory" and server.workers > 1:
+        message = (f"budgets are counted in memory by each of the {server.workers} workers on its own: "
+                   f"a key or route may spend {server.workers}x its budget")
+        yield Finding(("limits", "backend"), message, 'use backend = "redis" so every worker adds to one total', "warning")
 
 
 def _duplicate(name: str, path: SchemaPath, seen: dict[str, SchemaPath]) -> list[Finding]:
