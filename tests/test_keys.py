@@ -23,6 +23,7 @@ from router.cli.check import run_check
 from router.cli.keys import HEADER, run_keys
 from router.config.load import load_config_file, load_config_text
 from router.config.problems import InvalidConfig
+from router.config.schema import Budget
 from router.gateway.state import RouterState, open_state
 from router.routing.lookup import build_table
 from router.server.app import create_app
@@ -100,7 +101,7 @@ def test_list_shows_names_routes_and_limits_never_whole_digests(config: Path) ->
     code, out, _ = keys(["list", "--json"], config)
     rows = json.loads(out)
     assert rows[1] == {"name": "ci", "key": f"sha256:{digests[0][:8]}…", "routes": ["demo", "internal"], "models": None,
-                       "limits": {"rpm": 10}, "file": str(keys_file(config))}
+                       "limits": {"rpm": 10}, "budget": None, "file": str(keys_file(config))}
     assert all(digest not in out for digest in digests)
 
 
@@ -117,9 +118,25 @@ def test_revoke_removes_only_that_key(config: Path) -> None:
     assert hashlib.sha256(key_b.strip().encode()).hexdigest() in hashes
 
 
+def test_add_with_a_budget_writes_the_keys_budget_table(config: Path) -> None:
+    code, out, err = keys(["add", "ci", "--budget-usd", "50", "--budget-period", "week"], config)
+    assert code == 0, err
+    assert "$50.00 a week budget" in err
+    entry = tomllib.loads(keys_file(config).read_text())["keys"][0]
+    assert entry["budget"] == {"usd": 50.0, "period": "week"}
+    assert keys(["add", "dev", "--budget-usd", "2.5"], config)[0] == 0  # the period defaults to a day
+    loaded = load_config_file(config, ENV)
+    assert dict(loaded.access.key_budgets) == {"ci": Budget(usd=50, period="week"), "dev": Budget(usd=2.5, period="day")}
+    _, listed, _ = keys(["list", "--json"], config)
+    assert json.loads(listed)[2]["budget"] == {"usd": 2.5, "period": "day"}
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["add", "ci", "--routes", "dmeo"], 'no route named "dmeo": did you mean "demo"?'),
     (["add", "ci", "--rpm", "0"], "--rpm 0 allows nothing"),
+    (["add", "ci", "--budget-usd", "0"], "--budget-usd 0 allows nothing"),
+    (["add", "ci", "--budget-usd", "nan"], "--budget-usd nan allows nothing"),
+    (["add", "ci", "--budget-period", "week"], "--budget-period needs --budget-usd"),
     (["add", "bad name"], "is not a usable key name"),
     (["add", "ADMIN_CLIENT_KEY"], 'a key named "ADMIN_CLIENT_KEY" exists'),
     (["revoke", "ADMIN_CLIENT_KEY"], "remove it there by hand"),
@@ -300,4 +317,4 @@ def test_admin_keys_carry_no_allow_lists() -> None:
     text = ALLOW.replace('"env:ADMIN_CLIENT_KEY",\n]', '"env:ADMIN_CLIENT_KEY",\n]\nadmin-keys = [{ name = "ops", key = "env:OPS", routes = ["demo"] }]')
     with pytest.raises(InvalidConfig) as caught:
         load_config_text(text, filename="routes.toml", environ={**ALLOW_ENV, "OPS": "k-ops"})
-    assert 'admin key "ops" has routes, models or limits' in str(caught.value)
+    assert 'admin key "ops" has routes, models, limits or a budget' in str(caught.value)

@@ -23,6 +23,7 @@ import argparse
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -100,6 +101,9 @@ def _parser() -> _Parser:
     add_cmd.add_argument("--models", help="comma-separated model names or globs this key may ask for")
     add_cmd.add_argument("--rpm", type=int, help="requests per minute for this key")
     add_cmd.add_argument("--tpm", type=int, help="tokens per minute for this key (input + output)")
+    add_cmd.add_argument("--budget-usd", type=float, help="USD this key may spend per budget period")
+    add_cmd.add_argument("--budget-period", choices=("day", "week", "month"),
+                         help="the budget's calendar period in UTC (default: day)")
     list_cmd = commands.add_parser("list", help="names, routes and limits (never the hashes in full)")
     list_cmd.add_argument("--json", action="store_true")
     revoke_cmd = commands.add_parser("revoke", help="remove a key from the keys file")
@@ -127,6 +131,9 @@ def add(config: Path, args: argparse.Namespace, environ: Mapping[str, str], out:
     limits = {unit: _positive(unit, getattr(args, unit)) for unit in ("rpm", "tpm") if getattr(args, unit) is not None}
     if limits:
         entry["limits"] = limits
+    budget = _budget(args.budget_usd, args.budget_period)
+    if budget is not None:
+        entry["budget"] = budget
     write_keys(keys_path, [*entries, entry])
     err.write(f'router keys: added "{args.name}" to {keys_path} ({_describe(entry)}).\n')
     verdict = server_verdict(config, environ)
@@ -334,12 +341,23 @@ def _positive(unit: str, value: int) -> int:
     return value
 
 
+def _budget(usd: float | None, period: str | None) -> dict[str, Any] | None:
+    """The key's `budget` table, or None without --budget-usd (a period alone would cap nothing)."""
+    if usd is None:
+        if period is not None:
+            raise Refused("--budget-period needs --budget-usd (the amount to cap)")
+        return None
+    if not (math.isfinite(usd) and usd > 0):
+        raise Refused(f"--budget-usd {usd:g} allows nothing; leave it out for no budget")
+    return {"usd": usd, "period": period or "day"}
+
+
 def _row(entry: dict[str, Any], file: str) -> dict[str, Any]:
     """What `list` shows of a key: never a whole digest (8 hex digits tell keys apart)."""
     digest = entry.get("sha256")
     key = f"sha256:{digest[:8]}…" if isinstance(digest, str) else str(entry.get("key", "?"))
     return {"name": entry.get("name"), "key": key, "routes": entry.get("routes"), "models": entry.get("models"),
-            "limits": entry.get("limits"), "file": file}
+            "limits": entry.get("limits"), "budget": entry.get("budget"), "file": file}
 
 
 def _describe(entry: dict[str, Any]) -> str:
@@ -347,4 +365,6 @@ def _describe(entry: dict[str, Any]) -> str:
     if "models" in entry:
         parts.append(f"models {', '.join(entry['models'])}")
     parts += [f"{value} {unit}" for unit, value in entry.get("limits", {}).items()]
+    if isinstance(budget := entry.get("budget"), dict) and isinstance(usd := budget.get("usd"), int | float):
+        parts.append(f"${usd:.2f} a {budget.get('period', 'day')} budget")
     return "; ".join(parts)
