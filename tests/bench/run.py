@@ -23,6 +23,11 @@ request and a 54-event stream each, a 40 KB Codex request and a 47 KB Gemini CLI
 `--pair-concurrency` (16),
 each row with its CPU budget checked (✓ / ✗: ≤ 0.6 ms small, ≤ 1.0 ms stream; printed, never
 raised); `--only-pairs` skips today's three; `--pair NAME` picks pairs.
+
+`--telemetry` runs the router with OpenTelemetry traces on at a sampling ratio of 1 (issue 19:
+their cost, ≤ 10 % of a request's CPU), exported over OTLP/HTTP to nginx, which accepts every
+export with an empty 200; the span processor's thread is the router's CPU like the rest. Compare
+a run with it and one without.
 """
 
 from __future__ import annotations
@@ -87,16 +92,23 @@ http {{
     listen 127.0.0.1:{port};
     root {tmp}/static;
 {locations}
+    location = /v1/traces {{ return 200; }}  # OTLP/HTTP exports (--telemetry): accepted, dropped
   }}
 }}
 """
 
 
-def routes_toml(nginx: int, pairs: bool = False) -> str:
+def routes_toml(nginx: int, pairs: bool = False, telemetry: bool = False) -> str:
     """The bench's routes; `pairs` adds the protocol pairs' upstreams and routes (kinds a router
-    from before issue 15 does not know, so `tests.bench.ab` runs both routers without them)."""
+    from before issue 15 does not know, so `tests.bench.ab` runs both routers without them);
+    `telemetry` every request traced, exported to nginx."""
     extra = pair_upstreams_toml(lambda upstream: f"http://127.0.0.1:{nginx}{upstream.base_path}", None)
-    return (f"""
+    traces = f"""
+[telemetry]
+endpoint = "http://127.0.0.1:{nginx}"
+sampling-ratio = 1.0
+""" if telemetry else ""
+    return traces + (f"""
 [auth]
 keys = ["env:BENCH_KEY"]
 
@@ -251,6 +263,8 @@ def main() -> None:
     parser.add_argument("--pair-concurrency", default="16", help="concurrency levels of the pairs' rows")
     parser.add_argument("--pair", action="append", choices=sorted(PAIRS), metavar="NAME",
                         help=f"only these pairs (repeatable): {', '.join(PAIRS)}")
+    parser.add_argument("--telemetry", action="store_true",
+                        help="every request traced (OpenTelemetry, sampling ratio 1), exported to nginx")
     args = parser.parse_args()
     pairs = [PAIRS[name] for name in args.pair or PAIRS] if args.pairs or args.only_pairs or args.pair else []
     for tool in ("nginx", "wrk", "taskset"):
@@ -265,7 +279,7 @@ def main() -> None:
         nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(tmp / "nginx.conf"), "-p", str(tmp), "-g", "daemon off;"])
         try:
             time.sleep(0.5)
-            (tmp / "routes.toml").write_text(routes_toml(nginx_port, pairs=bool(pairs)))
+            (tmp / "routes.toml").write_text(routes_toml(nginx_port, pairs=bool(pairs), telemetry=args.telemetry))
             command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
             env = {"BENCH_KEY": KEY, **(PAIR_ENV if pairs else {})}  # AWS credentials: Bedrock's SigV4
             with running(command, router_port, env=env, log_file=tmp / "router.log") as router:
