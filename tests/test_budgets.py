@@ -1,20 +1,25 @@
-"""Budgets end to end: the official anthropic and openai SDKs → the router (uvicorn, in this
+"""Budgets end to end: the official anthropic, openai (Chat and Responses) and google-genai SDKs → the router (uvicorn, in this
 process, so its clock can be injected) → the local mock upstream. A key or route that has spent
 its budget gets a 429 in its client's protocol saying it is the budget and when it resets, with
 `retry-after`; a request in flight when the budget runs out finishes; the next period lets the
-key through again."""
+key through again. A stream request over budget is refused before any event: a 429 JSON answer in
+its protocol's error shape, never an event stream."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
 
 from router.config.load import load_config_text
 from router.gateway.state import RouterState, open_state
@@ -100,12 +105,29 @@ async def ask_openai(client: openai.AsyncOpenAI, model: str = "gpt-test") -> str
     return answer.choices[0].message.content
 
 
+async def ask_responses(client: openai.AsyncOpenAI, model: str = "gpt-test") -> str:
+    response = await client.responses.create(model=model, input="hello")
+    return response.output_text
+
+
+async def ask_gemini(client: genai.Client, model: str = "gemini-test") -> str | None:
+    answer = await client.aio.models.generate_content(model=model, contents="hello")
+    return answer.text
+
+
+def gemini_client(router: Router, key: str, http: httpx.AsyncClient) -> genai.Client:
+    """Google's SDK on the given httpx client (so the error keeps its httpx response), no retries."""
+    options = genai_types.HttpOptions(base_url=router.url, api_version="v1beta", httpx_async_client=http,
+                                      retry_options=genai_types.HttpRetryOptions(attempts=1))
+    return genai.Client(api_key=KEYS[key], http_options=options)
+
+
 def resets(router: Router, period: str = "day") -> tuple[str, int]:
     end = period_end(router.clock.now, period)  # type: ignore[arg-type]
     return iso(end), math.ceil(end - router.clock.now)
 
 
-def assert_retry_after(headers: httpx.Headers, expected: int) -> None:
+def assert_retry_after(headers: Mapping[str, str], expected: int) -> None:
     assert abs(int(headers["retry-after"]) - expected) <= 1
 
 
@@ -140,6 +162,101 @@ async def test_openai_key_over_its_budget_gets_the_budget_429(router: Router) ->
     assert "key 'dev' has spent $" in error.body["message"]
     assert f"daily budget; it resets at {reset_at}" in error.body["message"]
     assert_retry_after(error.response.headers, wait)
+
+
+async def test_responses_key_over_its_budget_gets_the_budget_429(router: Router) -> None:
+    async with openai_client(router, "CI_KEY") as client:
+        assert await ask_responses(client) == "Echo: hello"
+        with pytest.raises(openai.RateLimitError) as refused:
+            await ask_responses(client)
+    error = refused.value
+    reset_at, wait = resets(router)
+    assert error.status_code == 429
+    assert isinstance(error.body, dict)
+    assert set(error.body) == {"message", "type", "param", "code"}  # the Responses API's error object
+    assert error.body["code"] == "budget_exceeded"
+    assert error.body["message"].startswith("key 'ci' has spent $")
+    assert f"of its $1.00 daily budget; it resets at {reset_at}" in error.body["message"]
+    assert_retry_after(error.response.headers, wait)
+
+
+async def test_gemini_key_over_its_budget_gets_the_budget_429(router: Router) -> None:
+    async with httpx.AsyncClient() as http:
+        client = gemini_client(router, "CI_KEY", http)
+        assert await ask_gemini(client) == "Echo: hello"
+        with pytest.raises(genai_errors.ClientError) as refused:
+            await ask_gemini(client)
+    error = refused.value
+    reset_at, wait = resets(router)
+    assert (error.code, error.status) == (429, "RESOURCE_EXHAUSTED")
+    assert error.message is not None and error.message.startswith("key 'ci' has spent $")
+    assert f"of its $1.00 daily budget; it resets at {reset_at}" in error.message
+    assert isinstance(error.response, httpx.Response)
+    assert_retry_after(error.response.headers, wait)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One client protocol spoken over raw HTTP: where it asks, how it sends the key, and its body."""
+
+    path: str
+    auth: Callable[[str], dict[str, str]]
+    body: dict[str, Any]
+    stream: dict[str, Any]  # what turns the request into a stream (a body field, or the params below)
+    stream_path: str = ""
+    stream_params: dict[str, str] | None = None
+
+    def request(self, *, streamed: bool) -> dict[str, Any]:
+        path = self.stream_path if streamed and self.stream_path else self.path
+        body = {**self.body, **self.stream} if streamed else self.body
+        return {"url": path, "json": body, "params": self.stream_params if streamed else None}
+
+
+HELLO = [{"role": "user", "content": "hello"}]
+PROTOCOLS = {
+    "anthropic": Protocol("/v1/messages", lambda key: {"x-api-key": key},
+                          {"model": "claude-test", "max_tokens": 50, "messages": HELLO}, {"stream": True}),
+    "openai-chat": Protocol("/v1/chat/completions", lambda key: {"authorization": f"Bearer {key}"},
+                            {"model": "gpt-test", "messages": HELLO}, {"stream": True}),
+    "responses": Protocol("/v1/responses", lambda key: {"authorization": f"Bearer {key}"},
+                          {"model": "gpt-test", "input": "hello"}, {"stream": True}),
+    "gemini": Protocol("/v1beta/models/gemini-test:generateContent", lambda key: {"x-goog-api-key": key},
+                       {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}, {},
+                       stream_path="/v1beta/models/gemini-test:streamGenerateContent", stream_params={"alt": "sse"}),
+}
+
+
+def budget_message(protocol: str, answer: httpx.Response) -> str:
+    """The refusal's message, after checking the answer is that protocol's rate-limit error."""
+    error = answer.json()["error"]
+    if protocol == "anthropic":
+        assert answer.json()["type"] == "error" and error["type"] == "rate_limit_error"
+    elif protocol == "gemini":
+        assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED")
+    else:
+        assert error["code"] == "budget_exceeded"
+    message: str = error["message"]
+    return message
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+async def test_a_stream_over_budget_is_refused_before_it_starts(router: Router, protocol: str) -> None:
+    spoken = PROTOCOLS[protocol]
+    async with httpx.AsyncClient(base_url=router.url, headers=spoken.auth(KEYS["FREE_KEY"])) as http:
+        allowed = await http.post(**spoken.request(streamed=True))
+        assert allowed.headers["content-type"].startswith("text/event-stream")  # what the request asks for
+    async with httpx.AsyncClient(base_url=router.url, headers=spoken.auth(KEYS["CI_KEY"])) as http:
+        spent = await http.post(**spoken.request(streamed=False))
+        assert spent.status_code == 200, spent.text
+        refused = await http.post(**spoken.request(streamed=True))
+    reset_at, wait = resets(router)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/json")  # an answer, not an event stream
+    assert not refused.text.startswith(("event:", "data:"))
+    message = budget_message(protocol, refused)
+    assert message.startswith("key 'ci' has spent $")
+    assert f"of its $1.00 daily budget; it resets at {reset_at}" in message
+    assert_retry_after(refused.headers, wait)
 
 
 async def test_other_keys_are_not_held_by_one_keys_budget(router: Router) -> None:

@@ -120,7 +120,7 @@ def test_revoke_removes_only_that_key(config: Path) -> None:
 
 def test_add_with_a_budget_writes_the_keys_budget_table(config: Path) -> None:
     code, out, err = keys(["add", "ci", "--budget-usd", "50", "--budget-period", "week"], config)
-    assert code == 0, err
+    assert code == 0 and out.startswith("rk-"), err
     assert "$50.00 a week budget" in err
     entry = tomllib.loads(keys_file(config).read_text())["keys"][0]
     assert entry["budget"] == {"usd": 50.0, "period": "week"}
