@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from selenium import webdriver
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -67,13 +72,28 @@ def log_in(driver: webdriver.Chrome, base_url: str, admin_key: str) -> None:
     submit_form_of(driver, password)
 
 
-def submit_form_of(driver: webdriver.Chrome, field_element: webdriver.remote.webelement.WebElement) -> None:
+def submit_form_of(driver: webdriver.Chrome, field_element: WebElement) -> None:
     """Click the submit button of the form `field_element` is in, and wait for the next page
     (a click, not form.submit(): it must work with JavaScript off, as a user's click does)."""
     form = field_element.find_element(By.XPATH, "./ancestor::form")
     button = form.find_element(By.CSS_SELECTOR, "button:not([type=button]), input[type=submit]")
     button.click()
-    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, WAIT).until(lambda _: _left_the_document(button))
+
+
+def _left_the_document(element: WebElement) -> bool:
+    """True once the page `element` was on has been replaced. Chromedriver says so with a stale
+    element error, or, when it asks in the middle of the navigation, with an inspector error
+    that the node "does not belong to the document"."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def open_page(driver: webdriver.Chrome, base_url: str, page: str) -> str:
