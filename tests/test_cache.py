@@ -555,6 +555,14 @@ async def test_a_hit_costs_nothing_in_the_ledger(router: tuple[str, RouterState]
         await asyncio.sleep(0.02)
     assert [entry.input_tokens + entry.output_tokens > 0 for entry in entries] == [True, False, False]
     assert all(entry.cost_usd == 0 for entry in entries[1:])
+    # counted as hits: on the entries, in the ledger's totals and the usage counter
+    assert [entry.cache_hit for entry in entries] == [False, True, True]
+    totals = (await state.ledger.totals("route", 0))["anth"]
+    assert (totals.requests, totals.cache_hits, totals.input_tokens, totals.cost_usd) == (
+        3, 2, entries[0].input_tokens, entries[0].cost_usd)
+    hits = state.metrics.registry.get_sample_value(
+        "router_usage_cache_hits_total", {"key": "alice", "route": "anth", "target": "anth/claude-up"})
+    assert hits == 2
 
 
 async def test_the_memory_bounds_hold_under_a_flood_of_distinct_requests(upstream: Upstream) -> None:

@@ -19,7 +19,7 @@ from router.routing.lookup import build_table
 from router.server.admin_usage import parse_duration
 from router.server.app import create_app
 from tests.support.servers import serving_in_process
-from tests.test_ledger_memory import entry
+from tests.test_ledger_memory import cache_hit, entry
 
 ADMIN = "sk-admin-0123456789abcdef"
 ROUTES = """
@@ -46,6 +46,7 @@ async def served() -> AsyncIterator[tuple[str, RouterState]]:
     state.ledger.record(entry(now, key="ci", cost=1.5, tokens=(1000, 200, 300, 100)))
     state.ledger.record(entry(now, key="ci", cost=0.5, status=500))
     state.ledger.record(entry(now, key="ops", target="up/other", cost=0.25))
+    state.ledger.record(cache_hit(now, key="ops"))
     async with serving_in_process(create_app(state)) as port:
         yield f"http://127.0.0.1:{port}", state
     await state.aclose()
@@ -62,11 +63,11 @@ async def test_the_table_by_key(served: tuple[str, RouterState]) -> None:
     code, out, err = await usage("--url", url, "--admin-key", "env:ADMIN_KEY")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["KEY", "REQUESTS", "ERRORS", "INPUT", "OUTPUT", "CACHE-READ", "CACHE-WRITE",
+    assert lines[0].split() == ["KEY", "REQUESTS", "ERRORS", "HITS", "INPUT", "OUTPUT", "CACHE-READ", "CACHE-WRITE",
                                 "COST", "USD", "AVG", "MS"]
-    assert lines[1].split()[:8] == ["ci", "2", "1", "675", "210", "320", "105", "2.0000"]  # input: uncached
-    assert lines[2].split()[:2] == ["ops", "1"]
-    assert lines[3].split()[:3] == ["TOTAL", "3", "1"]
+    assert lines[1].split()[:9] == ["ci", "2", "1", "0", "675", "210", "320", "105", "2.0000"]  # input: uncached
+    assert lines[2].split()[:5] == ["ops", "2", "0", "1", "75"]  # a cache hit: a request, no tokens
+    assert lines[3].split()[:4] == ["TOTAL", "4", "1", "1"]
     assert "key ci: $2.00 of $10.00 per month, resets at" in out
 
 
@@ -77,6 +78,7 @@ async def test_by_target_as_json(served: tuple[str, RouterState]) -> None:
     assert code == 0 and body["by"] == "target"
     assert [row["name"] for row in body["rows"]] == ["up/sonnet", "up/other"]  # costliest first
     assert body["rows"][0]["cost_usd"] == pytest.approx(2.0)
+    assert [row["cache_hits"] for row in body["rows"]] == [1, 0]  # the hit was on up/sonnet
 
 
 async def test_the_admin_key_is_required_and_given_by_reference(served: tuple[str, RouterState]) -> None:

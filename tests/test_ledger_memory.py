@@ -19,12 +19,19 @@ DAY = 86400.0
 
 
 def entry(time: float = NOW, *, key: str = "ci", route: str = "main", target: str = "up/sonnet",
-          cost: float = 0.5, status: int = 200, tokens: tuple[int, int, int, int] = (100, 10, 20, 5)) -> UsageEntry:
+          cost: float = 0.5, status: int = 200, tokens: tuple[int, int, int, int] = (100, 10, 20, 5),
+          cache_hit: bool = False) -> UsageEntry:
     return UsageEntry(
         time=time, key=key, route=route, target=target, client="anthropic", stream=False,
         input_tokens=tokens[0], output_tokens=tokens[1], cache_read_tokens=tokens[2], cache_write_tokens=tokens[3],
         cost_usd=cost, priced=True, status=status, latency_ms=100.0, retried=False, failed_over=False,
+        cache_hit=cache_hit,
     )
+
+
+def cache_hit(time: float = NOW, **names: str) -> UsageEntry:
+    """A request the response cache answered: no tokens, no cost."""
+    return entry(time, cost=0.0, tokens=(0, 0, 0, 0), cache_hit=True, **names)  # type: ignore[arg-type]
 
 
 def test_periods_are_calendar_periods_in_utc() -> None:
@@ -51,6 +58,19 @@ async def test_totals_by_key_route_and_target() -> None:
     assert by_route["main"].cost_usd == pytest.approx(0.75)
     assert by_route["main"].latency_ms_sum == 200.0
     assert set(await ledger.totals("target", NOW - 3600)) == {"up/sonnet", "up/haiku"}
+
+
+async def test_cache_hits_are_counted_apart_and_cost_nothing() -> None:
+    ledger = MemoryLedger(now=lambda: NOW)
+    ledger.record(entry())
+    ledger.record(cache_hit())
+    ledger.record(cache_hit(key="ops"))
+    by_key = await ledger.totals("key", NOW - 3600)
+    assert (by_key["ci"].requests, by_key["ci"].cache_hits, by_key["ci"].cost_usd) == (2, 1, 0.5)
+    assert by_key["ci"].input_tokens == 100
+    assert (by_key["ops"].requests, by_key["ops"].cache_hits, by_key["ops"].cost_usd) == (1, 1, 0.0)
+    assert (await ledger.totals("route", NOW - 3600))["main"].cache_hits == 2
+    assert await ledger.spent("key", "ops", "day", NOW) == 0.0
 
 
 async def test_since_counts_whole_hours() -> None:

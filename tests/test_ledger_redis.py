@@ -15,7 +15,7 @@ from router.ledger import LedgerUnavailable
 from router.ledger.redis_ledger import RedisLedger
 from tests.support.redis_server import redis_server
 from tests.support.servers import free_port
-from tests.test_ledger_memory import DAY, NOW, entry
+from tests.test_ledger_memory import DAY, NOW, cache_hit, entry
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,25 @@ async def test_two_replicas_add_to_the_same_totals(redis_url: str) -> None:
         assert await a.spent("route", "r2", "day", NOW) == pytest.approx(1.75)
         assert await b.spent("key", "r2-a", "month", NOW) == pytest.approx(0.75)
         assert await b.spent("route", "r2", "day", NOW + DAY) == 0.0
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_cache_hits_are_counted_by_both_replicas(redis_url: str) -> None:
+    a = RedisLedger(redis_url, now=lambda: NOW, spent_ttl=0)
+    b = RedisLedger(redis_url, now=lambda: NOW, spent_ttl=0)
+    try:
+        a.record(entry(key="hits-a", route="hits", cost=0.5))
+        a.record(cache_hit(key="hits-a", route="hits"))
+        b.record(cache_hit(key="hits-b", route="hits"))
+        await flushed(a, b)
+        by_route = await b.totals("route", NOW - 3600)
+        assert (by_route["hits"].requests, by_route["hits"].cache_hits) == (3, 2)
+        assert by_route["hits"].input_tokens == 100 and by_route["hits"].cost_usd == pytest.approx(0.5)
+        by_key = await a.totals("key", NOW - 3600)
+        assert by_key["hits-a"].cache_hits == 1 and by_key["hits-b"].cache_hits == 1
+        assert await a.spent("key", "hits-b", "day", NOW) == 0.0
     finally:
         await a.aclose()
         await b.aclose()

@@ -51,6 +51,15 @@ models = ["m"]
 to = ["a/ma", "b/mb"]
 retry = { attempts = 2, backoff = 0.001 }
 
+[upstreams.h]
+kind = "anthropic"
+base-url = "https://h.example"
+
+[[routes]]
+name = "hub"
+models = ["h"]
+to = "h/mh"
+
 [[routes]]
 name = "open-book"
 models = ["talk"]
@@ -66,6 +75,7 @@ SSE = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
        b'data: {"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":2,"total_tokens":13}}\n\n'
        b"data: [DONE]\n\n")
+H = "https://h.example/v1/messages"
 CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
 HEADERS = {"x-api-key": KEY}
@@ -114,6 +124,7 @@ async def test_a_unary_request_is_one_server_span_with_genai_attributes_and_one_
         "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3,
         "http.response.status_code": 200, "router.route": "pair", "router.target": "a/ma",
         "router.attempts": 1, "router.attempt_outcomes": ("a/ma=200",), "router.key_name": "team-a",
+        "gen_ai.response.finish_reasons": ("stop",), "gen_ai.request.max_tokens": 5,
     }
     assert server.status.status_code is StatusCode.UNSET
     assert server.resource.attributes["service.name"] == "router-test"
@@ -190,6 +201,85 @@ async def test_a_streams_usage_is_on_its_span_when_it_ends(traced) -> None:  # t
     assert server.attributes["gen_ai.usage.output_tokens"] == 2
     assert attempt.status.status_code is StatusCode.UNSET and (attempt.end_time or 0) <= (server.end_time or 0)
     assert "gen_ai.output.messages" not in server.attributes
+
+
+def _finish_and_parameters(exporter: InMemorySpanExporter) -> dict[str, object]:
+    server, _ = _spans(exporter)
+    exporter.clear()
+    return {name: value for name, value in (server.attributes or {}).items()
+            if name == "gen_ai.response.finish_reasons" or name.startswith("gen_ai.request.") and name != "gen_ai.request.model"}
+
+
+def _anthropic_sse(stop_reason: str) -> bytes:
+    events = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "mh", "content": [],
+            "stop_reason": None, "usage": {"input_tokens": 4, "output_tokens": 0}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                           "usage": {"output_tokens": 2}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
+
+
+def _anthropic_answer(stop_reason: str) -> dict[str, object]:
+    return {"id": "msg_1", "type": "message", "role": "assistant", "model": "mh",
+            "content": [{"type": "text", "text": "hi"}], "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": 4, "output_tokens": 2}}
+
+
+STREAMED = {"content-type": "text/event-stream"}
+CHAT = {"model": "m", "max_completion_tokens": 9, "temperature": 0.5, "top_p": 1,
+        "messages": [{"role": "user", "content": "hi"}]}
+
+
+@respx.mock
+async def test_finish_reasons_and_request_parameters_of_unary_answers(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    length = {**OK, "choices": [{**OK["choices"][0], "finish_reason": "length"}]}  # type: ignore[index]
+    tool = {**OK, "choices": [{"index": 0, "message": {"role": "assistant", "tool_calls": [
+        {"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, "finish_reason": "tool_calls"}]}
+    respx.post(A).mock(side_effect=[httpx.Response(200, json=length), httpx.Response(200, json=tool)])
+    # converting (anthropic → openai): the hub's stop_reason max_tokens, in the conventions' terms
+    await client.post("/v1/messages", json={**BODY, "temperature": 0.2, "top_p": 0.9}, headers=HEADERS)
+    assert _finish_and_parameters(exporter) == {
+        "gen_ai.response.finish_reasons": ("length",), "gen_ai.request.max_tokens": 5,
+        "gen_ai.request.temperature": 0.2, "gen_ai.request.top_p": 0.9}
+    # passthrough (openai → openai): read from the answer as it came
+    await client.post("/v1/chat/completions", json=CHAT, headers={"authorization": f"Bearer {KEY}"})
+    assert _finish_and_parameters(exporter) == {
+        "gen_ai.response.finish_reasons": ("tool_call",), "gen_ai.request.max_tokens": 9,
+        "gen_ai.request.temperature": 0.5, "gen_ai.request.top_p": 1.0}
+    # the hub upstream, converted for an openai client, and passed through for an anthropic one
+    respx.post(H).mock(side_effect=[httpx.Response(200, json=_anthropic_answer("end_turn")),
+                                    httpx.Response(200, json=_anthropic_answer("refusal"))])
+    await client.post("/v1/chat/completions", json={**CHAT, "model": "h"}, headers={"authorization": f"Bearer {KEY}"})
+    assert _finish_and_parameters(exporter)["gen_ai.response.finish_reasons"] == ("stop",)
+    await client.post("/v1/messages", json={**BODY, "model": "h"}, headers=HEADERS)
+    assert _finish_and_parameters(exporter) == {"gen_ai.response.finish_reasons": ("content_filter",),
+                                                "gen_ai.request.max_tokens": 5}
+
+
+@respx.mock
+async def test_finish_reasons_of_streams(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    respx.post(A).mock(side_effect=[httpx.Response(200, headers=STREAMED, content=SSE) for _ in range(2)])
+    respx.post(H).mock(side_effect=[httpx.Response(200, headers=STREAMED, content=_anthropic_sse(reason))
+                                    for reason in ("max_tokens", "tool_use")])
+    bearer = {"authorization": f"Bearer {KEY}"}
+    cases = [
+        ("/v1/messages", {**BODY, "stream": True}, HEADERS, "stop"),  # openai upstream → hub machine
+        ("/v1/chat/completions", {**CHAT, "stream": True}, bearer, "stop"),  # passthrough: the finish chunk
+        ("/v1/chat/completions", {**CHAT, "model": "h", "stream": True}, bearer, "length"),  # hub → openai machine
+        ("/v1/messages", {**BODY, "model": "h", "stream": True}, HEADERS, "tool_call"),  # passthrough: message_delta
+    ]
+    for path, body, headers, reason in cases:
+        response = await client.post(path, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        assert _finish_and_parameters(exporter)["gen_ai.response.finish_reasons"] == (reason,), path
 
 
 @respx.mock
@@ -340,3 +430,40 @@ def test_an_environment_asking_for_traces_without_the_extra_is_a_warning(monkeyp
     loaded = load_config_text("[upstreams.local]" + text, filename="routes.toml",
                               environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     assert any("otel extra is not installed" in warning.message for warning in loaded.warnings)
+
+
+def test_each_protocols_finish_reader_speaks_the_conventions_values() -> None:
+    from router.hub.finish import read_finish as hub
+    from router.spokes.gemini.finish import read_finish as gemini
+    from router.spokes.openai.finish import read_finish as chat
+    from router.spokes.responses.finish import read_finish as responses
+
+    assert hub(b'{"stop_reason":"stop_sequence"}') == ("stop",)
+    assert hub(b'{"type":"message_delta","delta":{"stop_reason":"pause_turn"}}') == ("pause_turn",)  # no value of theirs
+    assert hub(b'{"type":"message_stop"}') == ()
+    assert chat(b'{"choices":[{"finish_reason":"stop"},{"finish_reason":"length"}]}') == ("stop", "length")
+    assert chat(b'{"choices":[],"usage":{"prompt_tokens":1}}') == ()
+    assert gemini(b'{"candidates":[{"finishReason":"MAX_TOKENS"},{"finishReason":"SAFETY"}]}') == ("length", "content_filter")
+    assert gemini(b'{"candidates":[{"finishReason":"OTHER"}]}') == ("OTHER",)
+    assert responses(b'{"object":"response","status":"completed","output":[{"type":"message"}]}') == ("stop",)
+    assert responses(b'{"type":"response.completed","response":{"status":"completed",'
+                     b'"output":[{"type":"reasoning"},{"type":"function_call"}]}}') == ("tool_call",)
+    assert responses(b'{"type":"response.incomplete","response":{"status":"incomplete",'
+                     b'"incomplete_details":{"reason":"max_output_tokens"}}}') == ("length",)
+    assert responses(b'{"type":"response.failed","response":{"status":"failed"}}') == ("error",)
+    assert responses(b'{"type":"response.output_text.delta","delta":"hi"}') == ()
+
+
+def test_request_parameters_are_read_from_every_protocols_request() -> None:
+    from router.observe.request_params import request_parameters
+    from router.spokes.gemini.spoke import SPOKE as GEMINI
+
+    assert request_parameters({"max_output_tokens": 7, "temperature": 1, "top_p": 0.5}) == {
+        "gen_ai.request.max_tokens": 7, "gen_ai.request.temperature": 1.0, "gen_ai.request.top_p": 0.5}
+    assert request_parameters({"generationConfig": {"maxOutputTokens": 3, "topP": 0.25}}) == {
+        "gen_ai.request.max_tokens": 3, "gen_ai.request.top_p": 0.25}
+    gemini = GEMINI.client.request_decoder(json.dumps({
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generation_config": {"max_output_tokens": 4, "temperature": 0.1}}).encode())
+    assert request_parameters(gemini) == {"gen_ai.request.max_tokens": 4, "gen_ai.request.temperature": 0.1}
+    assert request_parameters({"temperature": True, "max_tokens": "9"}) == {}  # not numbers: left out

@@ -6,7 +6,8 @@ loopback). The admin key, when the server has `[auth] admin-keys`, is given as a
 an environment variable, never on the command line itself.
 
 The table's token columns add up to every token billed: INPUT is the uncached input (prompt
-tokens neither read from nor written to a cache), then OUTPUT, CACHE-READ and CACHE-WRITE.
+tokens neither read from nor written to a cache), then OUTPUT, CACHE-READ and CACHE-WRITE. HITS
+are the requests the response cache answered (counted in REQUESTS too; they use no tokens).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from router.config.load import find_config_path
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
 WILDCARDS = ("0.0.0.0", "::", "")
-COLUMNS = ("REQUESTS", "ERRORS", "INPUT", "OUTPUT", "CACHE-READ", "CACHE-WRITE", "COST USD", "AVG MS")
+COLUMNS = ("REQUESTS", "ERRORS", "HITS", "INPUT", "OUTPUT", "CACHE-READ", "CACHE-WRITE", "COST USD", "AVG MS")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,7 +97,7 @@ def render_table(body: Mapping[str, Any]) -> str:
     rows = [_cells(row) for row in body.get("rows", [])]
     if rows:
         total: dict[str, Any] = {"name": "TOTAL"}
-        for field in ("requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens",
+        for field in ("requests", "errors", "cache_hits", "input_tokens", "output_tokens", "cache_read_tokens",
                       "cache_write_tokens", "cost_usd", "latency_ms_sum"):
             total[field] = sum(row.get(field, 0) for row in body["rows"])
         rows.append(_cells(total))
@@ -118,7 +119,8 @@ def _cells(row: Mapping[str, Any]) -> list[str]:
     uncached = max(int(row.get("input_tokens", 0)) - cache_read - cache_write, 0)
     average = float(row.get("latency_ms_sum", 0.0)) / requests if requests else 0.0
     return [
-        str(row.get("name") or "(no key)"), f"{requests:,}", f"{int(row.get('errors', 0)):,}", f"{uncached:,}",
+        str(row.get("name") or "(no key)"), f"{requests:,}", f"{int(row.get('errors', 0)):,}",
+        f"{int(row.get('cache_hits', 0)):,}", f"{uncached:,}",
         f"{int(row.get('output_tokens', 0)):,}", f"{cache_read:,}", f"{cache_write:,}",
         f"{float(row.get('cost_usd', 0.0)):.4f}", f"{average:.0f}",
     ]

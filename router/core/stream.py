@@ -49,6 +49,11 @@ class StreamMachine(Protocol):
         """The token counts from the usage the upstream reported so far; None if none."""
         ...
 
+    def finish_reasons(self) -> tuple[str, ...]:
+        """Why the model stopped (router.hub.finish's values), as far as the stream said; asked
+        once at its end, and only for a traced request (traces' gen_ai.response.finish_reasons)."""
+        ...
+
 
 class EventMachine(StreamMachine, Protocol):
     """A machine that needs events whole, names included (passthrough re-frames `event:` lines)."""
@@ -72,7 +77,9 @@ class StreamObserver(Protocol):
         """The first bytes made from upstream data (not the opening event, not a ping) went out."""
         ...
 
-    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None) -> None:
+    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None,
+              machine: StreamMachine | None = None) -> None:
         """The stream is over: finished (`completed`), failed (`error`, sent as an error event),
-        or neither (the client went away, or the server cancelled it)."""
+        or neither (the client went away, or the server cancelled it). `machine`: the stream's,
+        for what only a trace asks of it at the end (finish_reasons)."""
         ...

@@ -13,7 +13,8 @@ class UsageEntry(msgspec.Struct, frozen=True, gc=False):
     input_tokens: every prompt token, cache reads and writes included; cache_read_tokens and
     cache_write_tokens are the parts of it that were. cost_usd: 0.0 when the target has no
     price (`priced` false). retried: an attempt failed before this answer. failed_over: the
-    answer came from a target other than the first tried."""
+    answer came from a target other than the first tried. cache_hit: answered from the response
+    cache (no tokens, no cost: counted as a hit)."""
 
     time: float
     key: str
@@ -31,3 +32,4 @@ class UsageEntry(msgspec.Struct, frozen=True, gc=False):
     latency_ms: float
     retried: bool
     failed_over: bool
+    cache_hit: bool = False

@@ -123,7 +123,7 @@ class CachedCall:
         except Exception:  # an entry that no longer converts (a new router version): a miss
             log.exception("request %s: a cached answer could not be replayed; asking the upstream", ctx.request_id)
             return None
-        ctx.exchange.served_from_cache()
+        ctx.exchange.served_from_cache(hub.get("stop_reason"))
         answer.headers[HEADER] = self.header = "hit"
         if isinstance(answer, Unary):
             ctx.settle(NO_TOKENS)
@@ -301,6 +301,9 @@ class _InputTap:
 
     def tokens(self) -> Tokens | None:
         return self._machine.tokens()
+
+    def finish_reasons(self) -> tuple[str, ...]:
+        return self._machine.finish_reasons()
 
 
 class _OutputTap(_InputTap):

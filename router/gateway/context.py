@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from router.core.errors import InvalidRequest, RouterError
+from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.gateway.bodycheck import too_deep
 from router.gateway.incoming import Incoming
@@ -85,10 +86,11 @@ class RequestContext:
     def first_output(self) -> None:
         self.exchange.first_output()
 
-    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None) -> None:
+    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None,
+              machine: StreamMachine | None = None) -> None:
         if self.ticket is not None:
             self.ticket.settle_tokens(tokens)
-        self.exchange.ended(error, completed, tokens)
+        self.exchange.ended(error, completed, tokens, machine)
 
 
 def apply_call(decoded: Any, call: PathCall) -> None:

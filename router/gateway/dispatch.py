@@ -191,6 +191,7 @@ async def _attempt(ctx: RequestContext, pool: UpstreamPool, target: Target, fiel
 async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fields: RoutingFields,
                 plan: Plan) -> Answer:
     src = ctx.for_target(target)
+    ctx.exchange.requested(src)  # traced: the request's sampling parameters
     converters = target.converters
     request = converters.request.function(src, target.ctx)
     headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
@@ -216,13 +217,18 @@ async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fie
     finally:
         state.health.ended(target.key)
         ctx.exchange.upstream_done()  # what follows (decode, convert) is the router's time
-    body, tokens = _answer(target, client, raw, src, model)
+    body, tokens, stop_reason = _answer(target, client, raw, src, model)
     ctx.settle(tokens)
+    span = ctx.exchange.span
+    if span is not None and span.sampled:  # traced: why the model stopped
+        span.finish_reasons = target.converters.finish_reasons(raw, stop_reason)
     return Unary(body) if cached is None else await cached.keep_unary(raw, Unary(body))
 
 
-def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any, model: str) -> tuple[bytes, Tokens | None]:
-    """The client's unary answer and its usage, read once. Passthrough relays the bytes as they
+def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any, model: str
+            ) -> tuple[bytes, Tokens | None, str | None]:
+    """The client's unary answer, its usage, read once, and (converted answers) the hub answer's
+    stop_reason. Passthrough relays the bytes as they
     came, but only once they have decoded as one JSON object (a client SDK would crash on
     anything else): a truncated or malformed 200 is a 502, retryable like any upstream fault
     since nothing was sent yet."""
@@ -231,10 +237,11 @@ def _answer(target: Target, client: UpstreamClient, raw: bytes, src: Any, model:
         tokens = _read_answer(converters.upstream.read_usage, raw, client)
         if converters.response_edit is not None:
             edited = converters.response_edit.function(_read_answer(_decode_object, raw, client), target.ctx)
-            return _encode(edited), tokens
-        return raw, tokens
-    answer, tokens = converters.answer(_read_answer(converters.decode_answer, raw, client), target.ctx, src, model)
-    return _encode(answer), tokens
+            return _encode(edited), tokens, None
+        return raw, tokens, None
+    answer, tokens, stop_reason = converters.answer_read(
+        _read_answer(converters.decode_answer, raw, client), target.ctx, src, model)
+    return _encode(answer), tokens, stop_reason
 
 
 def _read_answer(decode: Callable[[bytes], Any], raw: bytes, client: UpstreamClient) -> Any:

@@ -18,6 +18,7 @@ import msgspec
 from router.config.target import TargetContext
 from router.core.errors import UpstreamProtocolError, UpstreamStatusError
 from router.core.usage import Tokens
+from router.hub.finish import finish_reasons
 from router.hub.messages import StreamError, StreamEvent, Usage
 from router.hub.usage import usage_tokens
 
@@ -88,6 +89,9 @@ class HubEventReader:
     def tokens(self) -> Tokens | None:
         """The counts message_start/message_delta reported (input with the cache's reads and writes)."""
         return usage_tokens(self._usage)
+
+    def finish_reasons(self) -> tuple[str, ...]:
+        return finish_reasons(self._stop_reason)
 
     def _on_message_delta(self, event: StreamEvent) -> bytes:
         if event.delta is not None and event.delta.stop_reason is not None:

@@ -24,7 +24,8 @@ class LedgerUnavailable(Exception):
 
 
 class UsageTotals(msgspec.Struct, gc=False):
-    """What a group of requests used. errors: requests that ended with a status >= 400."""
+    """What a group of requests used. errors: requests that ended with a status >= 400.
+    cache_hits: requests the response cache answered (no tokens, no cost)."""
 
     requests: int = 0
     errors: int = 0
@@ -34,6 +35,7 @@ class UsageTotals(msgspec.Struct, gc=False):
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms_sum: float = 0.0
+    cache_hits: int = 0
 
     def add(self, entry: UsageEntry) -> None:
         self.requests += 1
@@ -44,6 +46,7 @@ class UsageTotals(msgspec.Struct, gc=False):
         self.cache_write_tokens += entry.cache_write_tokens
         self.cost_usd += entry.cost_usd
         self.latency_ms_sum += entry.latency_ms
+        self.cache_hits += entry.cache_hit
 
     def merge(self, other: UsageTotals) -> None:
         for name in self.__struct_fields__:

@@ -54,7 +54,8 @@ SPENT_TTL = 1.0
 SPEND_GRACE_SECONDS = 24 * HOUR
 _BY_INDEX = {"key": 0, "route": 1, "target": 2}
 Slot = tuple[Scope, str, Period, float]  # a spend counter: scope, name, period, the period's start
-_COUNTS = ("requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+_COUNTS = ("requests", "errors", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+           "cache_hits")
 _FLOATS = ("cost_usd", "latency_ms_sum")
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from router.config.prices import cost_usd
 from router.config.schema import Price
 from router.core.errors import RouterError
+from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.core.usage_entry import UsageEntry
 from router.observe import accesslog
@@ -70,6 +71,7 @@ class Exchange:
         "_response_parts",
         "_stream_open",
         "attempts",
+        "cache_hit",
         "dropped",
         "first_target",
         "key",
@@ -120,6 +122,7 @@ class Exchange:
         self.first_target: str | None = None
         self.price: Price | None = None  # the price of the target tried last (the one that answered)
         self.retried = False
+        self.cache_hit = False  # answered from the response cache (the ledger counts it a hit)
         self.attempts: list[str] = []
         self.dropped: str | None = None  # set by dispatch: see AccessLine.dropped
         self.upstream = 0.0
@@ -181,9 +184,18 @@ class Exchange:
         if self.metrics is not None:
             self.metrics.retries(self.route or "", self.target or "").inc()
 
-    def served_from_cache(self) -> None:
-        """The attempt was answered from the response cache: no upstream time to count."""
+    def served_from_cache(self, stop_reason: object = None) -> None:
+        """The attempt was answered from the response cache: no upstream time to count, a hit
+        for the ledger; `stop_reason`: the kept hub answer's (traces)."""
         self._attempt_started = None
+        self.cache_hit = True
+        if self.span is not None:
+            self.span.cache_hit(stop_reason)
+
+    def requested(self, request: Any) -> None:
+        """The request as decoded for the attempt's target (traces read its sampling parameters)."""
+        if self.span is not None:
+            self.span.requested(request)
 
     def cooled_down(self, target: str) -> None:
         if self.metrics is not None:
@@ -206,11 +218,12 @@ class Exchange:
     def first_output(self) -> None:
         self.ttft = time.perf_counter() - self.started
 
-    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None) -> None:
+    def ended(self, error: RouterError | None, completed: bool, tokens: Tokens | None,
+              machine: StreamMachine | None = None) -> None:
         self.stream_error, self._completed, self.tokens = error, completed, tokens
         self._stream_open = False
         if self.span is not None:
-            self.span.stream_ended(error, completed)
+            self.span.stream_ended(error, completed, machine)
         try:
             self.upstream_done()
         except Exception:
@@ -306,7 +319,7 @@ class Exchange:
             cache_read_tokens=cache_read, cache_write_tokens=cache_write,
             cost_usd=cost_usd(tokens, price) if tokens and price else 0.0, priced=price is not None,
             status=status, latency_ms=total * 1000, retried=self.retried,
-            failed_over=self.target != self.first_target,
+            failed_over=self.target != self.first_target, cache_hit=self.cache_hit,
         )
         if self.metrics is not None:
             self.metrics.record_usage(entry)

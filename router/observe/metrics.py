@@ -24,6 +24,8 @@ makes before the workers start) and a scrape of any worker sums them all.
                                                       cache_read, cache_write (they add up to
                                                       every token billed); key "" = no named key
     router_cost_usd_total{key,route,target}           what they cost at the target's price (USD)
+    router_usage_cache_hits_total{key,route,target}   those the response cache answered (no
+                                                      tokens, no cost)
     router_rate_limited_total{scope,name}             requests refused by a rate limit (scope
                                                       budget-key / budget-route: by a budget)
     router_config_reloads_total{result}               reloaded | unchanged | invalid
@@ -124,6 +126,9 @@ class Metrics:
         self.cost_usd = _bound(Counter(
             "router_cost_usd", "What requests cost at their target's price, in USD, by client key, route and target.",
             ["key", "route", "target"], registry=reg))
+        self.usage_cache_hits = _bound(Counter(
+            "router_usage_cache_hits", "Model requests the response cache answered, by client key, route and target.",
+            ["key", "route", "target"], registry=reg))
         self.rate_limited = _bound(Counter(
             "router_rate_limited", "Requests refused by a rate limit (scope: key, route, ...; name: which one).",
             ["scope", "name"], registry=reg))
@@ -170,6 +175,8 @@ class Metrics:
             cache_write.inc(entry.cache_write_tokens)
         if entry.cost_usd:
             cost.inc(entry.cost_usd)
+        if entry.cache_hit:  # rare next to the rest: its series is looked up only then
+            self.usage_cache_hits(entry.key, entry.route, entry.target).inc()
 
     def _usage_counters_of(self, key: str, route: str, target: str) -> tuple[Counter, ...]:
         """The five series one (key, route, target) adds to: looked up once each (every request

@@ -42,7 +42,10 @@ from router.config.envref import resolve
 from router.config.schema import Config, Telemetry, Upstream
 from router.config.telemetry import protocol_of
 from router.core.errors import RouterError
+from router.core.stream import StreamMachine
 from router.core.usage import Tokens
+from router.hub.finish import finish_reasons
+from router.observe.request_params import request_parameters
 
 log = logging.getLogger("router.observe.otel")
 Attributes = dict[str, AttributeValue]
@@ -159,8 +162,8 @@ class RequestSpan:
     """One model request's spans. Every method is called from the Exchange's hooks, which run
     in the request path: none may raise into it (`finish` logs its own failures)."""
 
-    __slots__ = ("_attempt", "_done", "_flags", "_model", "_name", "_parent", "_start", "_trace_id",
-                 "_tracing", "cache", "content", "sampled", "span_id")
+    __slots__ = ("_attempt", "_done", "_flags", "_model", "_name", "_parameters", "_parent", "_start", "_trace_id",
+                 "_tracing", "cache", "content", "finish_reasons", "sampled", "span_id")
 
     def __init__(self, tracing: Tracing, trace_id: int, parent: SpanContext | None, sampled: bool) -> None:
         self._tracing = tracing
@@ -176,6 +179,10 @@ class RequestSpan:
         self._model: str | None = None  # the model asked of the last attempt's target
         self.cache: str | None = None  # x-router-cache of the answer
         self.content = False
+        # gen_ai.response.finish_reasons (router.hub.finish), set by whatever read the answer:
+        # dispatch (unary), the stream's machine (stream_ended), the cache (a hit)
+        self.finish_reasons: tuple[str, ...] = ()
+        self._parameters: dict[str, int | float] | None = None  # gen_ai.request.* the client set
 
     def routed(self, route: str, model: str) -> None:
         self._name = f"{OPERATION} {model}"
@@ -189,6 +196,15 @@ class RequestSpan:
         attributes: Attributes = {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self._model,
                                   "router.target": target, **self._tracing.target_attributes(target)}
         self._attempt = _Attempt(self._tracing.new_span_id(), self._model, attributes)
+
+    def requested(self, request: Any) -> None:
+        """The request as decoded for a target (router.observe.request_params)."""
+        if self.sampled and self._parameters is None:
+            self._parameters = request_parameters(request)
+
+    def cache_hit(self, stop_reason: object) -> None:
+        """The kept hub answer's stop_reason."""
+        self.finish_reasons = finish_reasons(stop_reason if isinstance(stop_reason, str) else None)
 
     def upstream_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
         """The upstream request's headers with this attempt's `traceparent` (and the client's
@@ -214,7 +230,12 @@ class RequestSpan:
         if not stream:
             self._end_attempt({"http.response.status_code": 200}, failed=False)
 
-    def stream_ended(self, error: RouterError | None, completed: bool) -> None:
+    def stream_ended(self, error: RouterError | None, completed: bool, machine: StreamMachine | None = None) -> None:
+        if machine is not None and self.sampled:
+            try:
+                self.finish_reasons = machine.finish_reasons()
+            except Exception:  # noqa: BLE001 - a trace's detail must not cost the request its record
+                log.exception("reading the stream's finish reasons failed")
         if error is not None:
             self._end_attempt({"error.type": error.error_type, "http.response.status_code": 200}, failed=True)
         elif not completed:
@@ -278,6 +299,10 @@ class RequestSpan:
         if tokens is not None:
             attributes["gen_ai.usage.input_tokens"] = tokens[0]
             attributes["gen_ai.usage.output_tokens"] = tokens[1]
+        if self.finish_reasons:
+            attributes["gen_ai.response.finish_reasons"] = self.finish_reasons
+        if self._parameters:
+            attributes.update(self._parameters)
         if self.cache is not None:
             attributes["router.cache"] = self.cache
         if error is not None:

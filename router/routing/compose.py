@@ -27,6 +27,7 @@ from router.config.schema import Op
 from router.config.target import TargetContext
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
+from router.hub.finish import finish_reasons
 from router.hub.messages import AnthropicMessage, MessagesRequest
 from router.hub.usage import answer_tokens, message_tokens
 from router.mapping.compile import Compiled, compile_fields
@@ -75,20 +76,38 @@ class Converters:
         read once from the hub answer on the way. `src`: the client's decoded request, for
         what only it knows (ClientSide.complete_answer); `model`: the model asked of the
         upstream, for an answer that does not name it (Bedrock's Converse)."""
+        answer, tokens, _ = self.answer_read(decoded, ctx, src, model)
+        return answer, tokens
+
+    def answer_read(self, decoded: Any, ctx: TargetContext, src: Any, model: str = ""
+                    ) -> tuple[dict[str, Any], Tokens | None, str | None]:
+        """`answer`, with the hub answer's stop_reason (for traces: `finish_reasons`)."""
         if self.answer_to_hub is None:
-            tokens = message_tokens(decoded)
+            tokens, stop_reason = message_tokens(decoded), decoded.stop_reason
         else:
             hub = self.answer_to_hub.function(decoded, ctx)
-            tokens = answer_tokens(hub)
+            tokens, stop_reason = answer_tokens(hub), hub.get("stop_reason")
             if not hub.get("model"):
                 hub["model"] = model
             if self.answer_to_client is None:
-                return hub, tokens
+                return hub, tokens, stop_reason
             decoded = _decode_hub_answer(_encode(hub))
         assert self.answer_to_client is not None, "a converting pair has at least one answer stage"
         answer = self.answer_to_client.function(decoded, ctx)
         complete = self.client.client.complete_answer
-        return (answer if complete is None else complete(answer, src)), tokens
+        return (answer if complete is None else complete(answer, src)), tokens, stop_reason
+
+    def finish_reasons(self, raw: bytes, stop_reason: str | None) -> tuple[str, ...]:
+        """Why the model stopped (router.hub.finish), asked only for a traced unary answer: a
+        converted one's from the hub answer's `stop_reason` (`answer_read`), a passthrough one's
+        read from its bytes (the only decode made for it). Never raises: a field of an
+        unexpected type only leaves the reasons out."""
+        if not self.passthrough:
+            return finish_reasons(stop_reason if isinstance(stop_reason, str) else None)
+        try:
+            return self.upstream.read_finish(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return ()
 
     def stream(self, ctx: TargetContext, model: str, src: Any, upstream_name: str) -> StreamMachine:
         """A new machine for one streamed request: upstream events → (hub events →) client events."""

@@ -4,11 +4,12 @@ endpoints (router.server.admin.admin_denied); names only, never a key or a diges
 
     {"by": "key", "since": <epoch s>, "rows": [{"name": "ci", "requests": 12, "errors": 0,
       "input_tokens": ..., "output_tokens": ..., "cache_read_tokens": ..., "cache_write_tokens": ...,
-      "cost_usd": 0.42, "latency_ms_sum": ...}, ...],
+      "cost_usd": 0.42, "latency_ms_sum": ..., "cache_hits": 3}, ...],
      "budgets": [{"scope": "key", "name": "ci", "spent": ..., "usd": 50.0, "period": "day",
       "resets_at": "2026-12-05T00:00:00Z", "warn": false}, ...]}
 
-Rows are sorted by cost, then requests, highest first. Budgets are every configured one, with
+`cache_hits`: requests the response cache answered (no tokens, no cost; counted in `requests`
+too). Rows are sorted by cost, then requests, highest first. Budgets are every configured one, with
 what it has spent in its current period (left out when the shared store does not answer).
 """
 

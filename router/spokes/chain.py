@@ -56,6 +56,9 @@ class ChainedMachine:
     def tokens(self) -> Tokens | None:
         return self._second.tokens() or self._first.tokens()
 
+    def finish_reasons(self) -> tuple[str, ...]:
+        return self._second.finish_reasons() or self._first.finish_reasons()
+
     def _hub(self, events: bytes) -> bytes:
         """Each hub event's data to the client machine (see the module docstring for why a split
         is enough)."""

@@ -41,7 +41,7 @@ class PassthroughStream:
     event, never a clean finish. An error event or chunk is the end of its stream too: nothing
     follows it."""
 
-    __slots__ = ("_spoke", "_rules", "_upstream", "_finished", "_tokens", "_first", "_last")
+    __slots__ = ("_spoke", "_rules", "_upstream", "_finished", "_tokens", "_first", "_last", "_before_last")
     reads: Literal["events"] = "events"  # re-frames `event:` lines, so it needs the names
 
     def __init__(self, spoke: Spoke, upstream: str) -> None:
@@ -50,9 +50,13 @@ class PassthroughStream:
         self._upstream = upstream
         self._finished = False
         self._tokens: Tokens | None = None
-        # The first and last events' data, kept only for a spoke whose failure events need them.
+        # The first event's data, kept only for a spoke whose failure events need it; the last
+        # two events' (references, no copy), where the stop reason is: a trace reads them at the
+        # end (Anthropic's message_delta before message_stop, OpenAI's finish chunk before the
+        # usage chunk), and nothing else decodes anything for it.
         self._first: bytes | None = None
         self._last: bytes | None = None
+        self._before_last: bytes | None = None
 
     def start(self) -> bytes:
         return b""
@@ -68,10 +72,9 @@ class PassthroughStream:
             self._tokens = merge(self._tokens, self._read(data))
             if event.event in rules.end_events or (not self._finished and rules.ends(data)):
                 self._finished = True
-        if rules.failure is not None:  # the client got this one: read (above), so it is JSON
-            if self._first is None:
-                self._first = data
-            self._last = data
+            self._before_last, self._last = self._last, data
+        if rules.failure is not None and self._first is None:  # read (above), so it is JSON
+            self._first = data
         return _frame(event.event, data)
 
     def _read(self, data: bytes) -> Tokens | None:
@@ -103,6 +106,16 @@ class PassthroughStream:
         """The counts as the upstream reported them (each kind's latest non-zero), read only from
         the events that carry usage."""
         return self._tokens
+
+    def finish_reasons(self) -> tuple[str, ...]:
+        """Read from the last event that says (of the last two)."""
+        read = self._spoke.read_finish
+        for data in (self._last, self._before_last):
+            if data is not None:
+                reasons = read(data)  # JSON: on_event read each one whole already
+                if reasons:
+                    return reasons
+        return ()
 
 
 def _frame(event: str | None, data: bytes) -> bytes:

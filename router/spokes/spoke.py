@@ -262,6 +262,11 @@ class UpstreamSide:
         return self.variant(upstream) or self
 
 
+def no_finish(_data: bytes) -> tuple[str, ...]:
+    """The finish reasons of a protocol with no reader: none."""
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Spoke:
     """A protocol may have only one side (Bedrock has upstreams, no clients): the other is None,
@@ -274,6 +279,10 @@ class Spoke:
     # JSON object: reading it whole is also what proves a passed-through answer can be parsed.
     read_usage: Callable[[bytes], Tokens | None]
     client_side: ClientSide | None = None
+    # Why the model stopped, in one such JSON document (router.hub.finish's values), for traces
+    # of a passthrough answer or stream; read only when the request is traced. Raises as
+    # read_usage does. The default: a protocol never passed through (Bedrock has no clients).
+    read_finish: Callable[[bytes], tuple[str, ...]] = no_finish
     upstream_side: UpstreamSide | None = None
     is_hub: bool = False
 

@@ -252,7 +252,7 @@ async def relay(
         if isinstance(source, _IteratedChunks):
             source.cancel()
         if observer is not None:  # before the close: a cancelled close would skip what follows
-            observer.ended(translator.error, completed, machine.tokens())
+            observer.ended(translator.error, completed, machine.tokens(), machine)
         if ended:
             await _close_quietly(close)
         else:

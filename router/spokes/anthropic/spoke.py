@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from router.config.schema import Upstream
+from router.hub.finish import read_finish
 from router.hub.messages import MessagesRequest, MessagesRouting
 from router.hub.usage import read_usage
 from router.spokes.anthropic import errors, upstream, view
@@ -72,6 +73,7 @@ SPOKE = Spoke(
     title="Anthropic Messages",
     is_hub=True,
     read_usage=read_usage,
+    read_finish=read_finish,
     client_side=ClientSide(
         paths=("/v1/messages",),
         routing_decoder=msgspec.json.Decoder(MessagesRouting).decode,

@@ -184,6 +184,7 @@ class HubStreamFromConverse(HubEventWriter):
         self._out.append(encode_event("message_delta", _encode(payload)))
         self._out.append(MESSAGE_STOP)
         self._ended = True
+        self._hub_stop = reason
 
     # --- blocks ---------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from router.core.errors import RouterError, UpstreamProtocolError
 from router.hub.event_bytes import MESSAGE_STOP, PING, message_delta, message_start
+from router.hub.finish import finish_reasons
 from router.spokes.anthropic.errors import error_event as hub_error_event
 
 
@@ -19,11 +20,12 @@ class HubEventWriter:
     """Holds `_out` (events produced by the current call, joined on return with
     router.hub.event_bytes.take) and `_ended` (message_stop or an error sent: nothing may follow)."""
 
-    __slots__ = ("_ended", "_out")
+    __slots__ = ("_ended", "_hub_stop", "_out")
 
     def __init__(self) -> None:
         self._out: list[bytes] = []
         self._ended = False
+        self._hub_stop: str | None = None  # the stop_reason the message ended with
 
     def _start_message(self, message_id: str, model: str, input_tokens: int) -> None:
         """message_start, then a ping: how Anthropic opens its streams."""
@@ -35,6 +37,10 @@ class HubEventWriter:
         self._out.append(message_delta(stop_reason, usage))
         self._out.append(MESSAGE_STOP)
         self._ended = True
+        self._hub_stop = stop_reason
+
+    def finish_reasons(self) -> tuple[str, ...]:
+        return finish_reasons(self._hub_stop)
 
     def finish(self) -> bytes:
         """The upstream body ended. Before the upstream's own end of the answer it died

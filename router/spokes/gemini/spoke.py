@@ -24,6 +24,7 @@ from router.spokes.gemini.client import view
 from router.spokes.gemini.client.array_stream import json_array
 from router.spokes.gemini.client.models import model_info, model_list
 from router.spokes.gemini.client.stream import stream_from_hub
+from router.spokes.gemini.finish import read_finish
 from router.spokes.gemini.request_wire import GenerateContentRequest, count_tokens_request, decode_routing
 from router.spokes.gemini.upstream import answer as upstream_answer
 from router.spokes.gemini.upstream import content as upstream_content
@@ -56,6 +57,7 @@ SPOKE = Spoke(
     name="gemini",
     title="Gemini",
     read_usage=read_usage,
+    read_finish=read_finish,
     client_side=ClientSide(
         paths=(),
         routing_decoder=decode_routing,

@@ -21,6 +21,7 @@ from router.spokes.openai.client import content as client_content
 from router.spokes.openai.client import request as client_request
 from router.spokes.openai.client import view
 from router.spokes.openai.client.stream import OpenAIStreamFromAnthropic
+from router.spokes.openai.finish import read_finish
 from router.spokes.openai.upstream import answer as upstream_answer
 from router.spokes.openai.upstream import content as upstream_content
 from router.spokes.openai.upstream import endpoint
@@ -103,6 +104,7 @@ SPOKE = Spoke(
     name="openai",
     title="OpenAI Chat Completions",
     read_usage=read_usage,
+    read_finish=read_finish,
     client_side=ClientSide(
         paths=("/v1/chat/completions",),
         routing_decoder=msgspec.json.Decoder(ModelRequestRouting).decode,

@@ -22,6 +22,7 @@ from router.spokes.responses.client import complete
 from router.spokes.responses.client import request as client_request
 from router.spokes.responses.client import view
 from router.spokes.responses.client.stream import stream_from_hub
+from router.spokes.responses.finish import read_finish
 from router.spokes.responses.history import HISTORY
 from router.spokes.responses.request_wire import ResponsesRequest, ResponsesRouting
 from router.spokes.responses.upstream import answer as upstream_answer
@@ -50,6 +51,7 @@ SPOKE = Spoke(
     name="responses",
     title="OpenAI Responses",
     read_usage=read_usage,
+    read_finish=read_finish,
     client_side=ClientSide(
         paths=("/v1/responses",),
         routing_decoder=msgspec.json.Decoder(ResponsesRouting).decode,
