@@ -11,28 +11,18 @@ from __future__ import annotations
 import msgspec
 
 from router.core.usage import Tokens
-
-
-class _InputDetails(msgspec.Struct, gc=False):
-    cached_tokens: int | None = None
-    cache_write_tokens: int | None = None
-
-
-class _Usage(msgspec.Struct, gc=False):
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    input_tokens_details: _InputDetails | None = None
+from router.spokes.responses.answer_wire import ResponseUsage
 
 
 class _Response(msgspec.Struct, gc=False):
-    usage: _Usage | None = None
+    usage: ResponseUsage | None = None
 
 
 class _Carrier(msgspec.Struct, gc=False):
     """Only the usage: msgspec skips every other field (the output, the echoed tools) without
     building it."""
 
-    usage: _Usage | None = None
+    usage: ResponseUsage | None = None
     response: _Response | None = None
 
 
@@ -48,6 +38,11 @@ def read_usage(doc: bytes) -> Tokens | None:
         usage = carrier.response.usage
     if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
         return None
+    return usage_tokens(usage)
+
+
+def usage_tokens(usage: ResponseUsage) -> Tokens:
+    """A Responses `usage` object's counts (a response's, or a stream's final one)."""
     details = usage.input_tokens_details
     if details is None:
         return Tokens(usage.input_tokens or 0, usage.output_tokens or 0)

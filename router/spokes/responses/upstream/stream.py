@@ -75,6 +75,7 @@ from router.spokes.responses.upstream.answer import (
     usage_to_hub,
 )
 from router.spokes.responses.upstream.signature import signature_for
+from router.spokes.responses.usage import usage_tokens
 from router.spokes.tables import mapped_value
 
 _decode_event = msgspec.json.Decoder(StreamEvent).decode
@@ -164,14 +165,7 @@ class HubStreamFromResponses(HubEventWriter):
     def tokens(self) -> Tokens | None:
         """The final response's counts; None before it (or without one). Input includes the
         cache's reads and writes, which the details also give apart."""
-        usage = self._usage
-        if usage is None:
-            return None
-        details = usage.input_tokens_details
-        if details is None:
-            return Tokens(usage.input_tokens or 0, usage.output_tokens or 0)
-        return Tokens(usage.input_tokens or 0, usage.output_tokens or 0,
-                      details.cached_tokens or 0, details.cache_write_tokens or 0)
+        return None if self._usage is None else usage_tokens(self._usage)
 
     # --- the response -----------------------------------------------------------------------------
 
