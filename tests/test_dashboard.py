@@ -165,6 +165,7 @@ async def test_overview_shows_recent_traffic_and_today(routes: Path) -> None:
         fragment = (await http.get("/admin?fragment=live", headers={**HTML, **ADMIN})).text
     assert "Requests/s, last 1 min" in html and "<polyline" in html
     assert "20.0 %" in html  # 1 error in 5 requests
+    assert "Today: cache hits" in html  # the ledger's hits beside today's requests
     assert "<html" not in fragment and "data-figure" in fragment and "<polyline" in fragment
     assert 'id="live"' in html and "fetch(" in html
 
