@@ -61,6 +61,12 @@ models = ["h"]
 to = "h/mh"
 
 [[routes]]
+name = "cached"
+models = ["c"]
+to = "h/mh"
+cache = { ttl = 600, keep-truncated = true }  # the answer below stops at max_tokens
+
+[[routes]]
 name = "open-book"
 models = ["talk"]
 to = "b/mb"
@@ -280,6 +286,21 @@ async def test_finish_reasons_of_streams(traced) -> None:  # type: ignore[no-unt
         response = await client.post(path, json=body, headers=headers)
         assert response.status_code == 200, response.text
         assert _finish_and_parameters(exporter)["gen_ai.response.finish_reasons"] == (reason,), path
+
+
+@respx.mock
+async def test_a_cache_hit_has_the_kept_answers_finish_reasons(traced) -> None:  # type: ignore[no-untyped-def]
+    client, exporter = traced
+    upstream = respx.post(H).mock(return_value=httpx.Response(200, json=_anthropic_answer("max_tokens")))
+    body = {**BODY, "model": "c"}
+    for stream in (False, False, True):
+        response = await client.post("/v1/messages", json={**body, "stream": stream}, headers=HEADERS)
+        assert response.status_code == 200
+        server, _ = _spans(exporter)
+        exporter.clear()
+        assert server.attributes is not None
+        assert server.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert server.attributes["router.cache"] == "hit" and upstream.call_count == 1
 
 
 @respx.mock
