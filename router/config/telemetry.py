@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from router.config.envref import parse_env_ref
 from router.config.problems import Finding
-from router.config.schema import Telemetry
+from router.config.schema import MockUpstream, Telemetry, Upstream, base_url_of
 
 # The OTEL_* variables that, alone, ask for OTLP traces (the SDK's own meaning of them).
 _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -102,3 +102,28 @@ def _check_header(name: str, value: str, environ: Mapping[str, str]) -> Iterator
     elif not environ.get(variable):
         yield Finding(path, f"environment variable {variable} is not set (header {name} of [telemetry])",
                       f"export {variable}=... or remove the header")
+
+
+# gen_ai.provider.name per upstream kind (the GenAI semantic conventions' well-known values; a
+# Vertex AI upstream is Google's Vertex AI whatever publisher's models it serves).
+PROVIDERS: Mapping[str, str] = {
+    "anthropic": "anthropic", "openai": "openai", "responses": "openai", "gemini": "gcp.gemini",
+    "bedrock": "aws.bedrock", "azure": "azure.ai.openai", "mock": "router.mock",
+}
+VERTEX_PROVIDER = "gcp.vertex_ai"
+
+
+def provider_name(upstream: Upstream) -> str:
+    """What a span says the upstream is (`gen_ai.provider.name`)."""
+    if getattr(upstream, "vertex", None) is not None:
+        return VERTEX_PROVIDER
+    kind = str(upstream.__struct_config__.tag)  # the `kind` tag of the upstream's struct
+    return PROVIDERS.get(kind, kind)
+
+
+def server_address(upstream: Upstream) -> str | None:
+    """The host the upstream's requests go to (`server.address`), its kind's default included;
+    None for the built-in mock."""
+    if isinstance(upstream, MockUpstream):
+        return None
+    return urlsplit(base_url_of(upstream)).hostname

@@ -25,7 +25,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import msgspec
 from opentelemetry import trace
@@ -40,7 +39,7 @@ from opentelemetry.util.types import AttributeValue
 
 from router.config.envref import resolve
 from router.config.schema import Config, Telemetry, Upstream
-from router.config.telemetry import protocol_of
+from router.config.telemetry import protocol_of, provider_name, server_address
 from router.core.errors import RouterError
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
@@ -50,13 +49,6 @@ from router.observe.request_params import request_parameters
 log = logging.getLogger("router.observe.otel")
 Attributes = dict[str, AttributeValue]
 OPERATION = "chat"  # every model request is a chat completion in GenAI terms (count_tokens is not traced)
-# gen_ai.provider.name per upstream kind (the semantic conventions' well-known values).
-PROVIDERS = {
-    "anthropic": "anthropic", "openai": "openai", "responses": "openai", "gemini": "gcp.gemini",
-    "bedrock": "aws.bedrock", "azure": "azure.ai.openai", "mock": "router.mock",
-}
-# Hosts of upstreams whose base-url may be left out.
-DEFAULT_HOSTS = {"anthropic": "api.anthropic.com", "gemini": "generativelanguage.googleapis.com"}
 # Where the conversation is in each client protocol's request (Anthropic and OpenAI Chat
 # `messages`, Responses `input`, Gemini `contents`) and its instructions.
 CONVERSATION_FIELDS = ("system", "instructions", "systemInstruction", "system_instruction", "messages", "input",
@@ -325,11 +317,8 @@ class RequestSpan:
 def _upstream_attributes(upstream: Upstream | None) -> Attributes:
     if upstream is None:
         return {}
-    kind = str(upstream.__struct_config__.tag)  # the `kind` tag of the upstream's struct
-    vertex = getattr(upstream, "vertex", None) is not None
-    attributes: Attributes = {"gen_ai.provider.name": "gcp.vertex_ai" if vertex else PROVIDERS.get(kind, kind)}
-    base_url: str | None = getattr(upstream, "base_url", None)
-    host = urlsplit(base_url).hostname if base_url else None if vertex else DEFAULT_HOSTS.get(kind)
+    attributes: Attributes = {"gen_ai.provider.name": provider_name(upstream)}
+    host = server_address(upstream)
     if host:
         attributes["server.address"] = host
     return attributes
