@@ -372,6 +372,24 @@ async def test_the_cached_signing_key_signs_as_botocore_does_uncached_across_a_d
         assert headers["authorization"].endswith(f"Signature={botocore_signature(env_credentials, url, HEADERS, stamp)}")
 
 
+async def test_requests_in_one_second_share_a_header_selection_and_each_signs_as_botocore_does(
+        env_credentials: KnownCredentials) -> None:
+    """One endpoint's requests in the same second have the same headers (the date is one of
+    them), so the signer selects and canonicalises them once; each signature is still over its
+    own body, URL and headers, exactly botocore's uncached one."""
+    signer = AwsSigner("bedrock", REGION, None)
+    known = {env_credentials.access_key: env_credentials}
+    other_url, other_headers = model_url("amazon.nova-pro-v1:0"), {**HEADERS, "x-extra": "1"}
+    for url, headers, body in [(model_url(), HEADERS, BODY), (model_url(), HEADERS, BODY + b" "),
+                               (other_url, HEADERS, BODY), (model_url(), other_headers, BODY),
+                               (model_url(), HEADERS, BODY)]:
+        sent = await signed(signer, url, headers, body)
+        assert verify(received(url, sent, body), known, REGION) is None
+        signature = sent["authorization"].split("Signature=")[1]
+        expected = botocore_signature(env_credentials, url, headers, sent["x-amz-date"]) if body == BODY else None
+        assert expected is None or signature == expected
+
+
 async def test_every_header_given_is_signed_and_ours_replace_any_given(env_credentials: KnownCredentials) -> None:
     given = {**HEADERS, "X-Amzn-Bedrock-GuardrailIdentifier": "gr-1", "Authorization": "Bearer stale",
              "x-amz-date": "19990101T000000Z", "Date": "Fri, 01 Jan 1999 00:00:00 GMT"}

@@ -12,7 +12,9 @@ HMACs are botocore's `SigV4Auth`; what this module adds is caching around it:
   those HMAC steps is remembered (`_KeyCachingSigV4Auth._sign`), so a request costs only the
   final HMAC over its string to sign;
 - the headers to sign: botocore selects them twice per request (for the canonical request, then
-  for the Authorization header), from the same headers; the second time reuses the first;
+  for the Authorization header), from the same headers; the second time reuses the first, and
+  requests in the same second to the same endpoint (whose headers, the date included, are the
+  same) share the selection and its canonical form;
 - the canonical URI: botocore percent-encodes the path for every request; a model's path is the
   same for every request to it, so each path's encoding is remembered (a few per upstream);
 - the body: botocore reads `AWSRequest.body` to hash it, which prepares a whole copy of the
@@ -45,6 +47,9 @@ _MAX_REMEMBERED_STEPS = 8
 _HEADERS_TO_SIGN = "router.headers_to_sign"  # our key in botocore's per-request context
 # The encoded paths one signer remembers: one per model and API; more are re-encoded from scratch.
 _MAX_REMEMBERED_PATHS = 256
+# The header selections one signer remembers: one per endpoint and second is what repeats (the
+# date is a signed header); a new second's start fills them again.
+_MAX_REMEMBERED_SELECTIONS = 32
 
 
 class NoAwsCredentials(Exception):
@@ -102,6 +107,10 @@ class _KeyCachingSigV4Auth(SigV4Auth):  # type: ignore[misc]
         super().__init__(credentials, service_name, region_name)
         self._derived: dict[tuple[bytes, str], bytes] = {}
         self._paths: dict[str, str] = {}
+        # (url, headers as signed, x-amz-date among them) → botocore's selection of the headers
+        # to sign; and each selection's canonical text, by the selection's id.
+        self._selections: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self._canonical: dict[int, tuple[Any, str]] = {}
 
     def _sign(self, key: bytes, msg: str, hex: bool = False) -> Any:
         if hex:  # the signature itself: over this request's string to sign
@@ -117,11 +126,30 @@ class _KeyCachingSigV4Auth(SigV4Auth):  # type: ignore[misc]
     def headers_to_sign(self, request: Any) -> Any:
         # add_auth asks twice with nothing changed in between (the canonical request, then the
         # Authorization header's SignedHeaders); each answer walks botocore's email-based
-        # header map, a quarter of a signature's time.
+        # header map, a quarter of a signature's time. And requests to one endpoint carry the
+        # same headers, x-amz-date included, for a whole second: a busy upstream's requests in
+        # that second share one selection (and its canonical form, `canonical_headers`).
         selected = request.context.get(_HEADERS_TO_SIGN)
         if selected is None:
-            selected = request.context[_HEADERS_TO_SIGN] = super().headers_to_sign(request)
+            same = (request.url, tuple(request.headers.items()))
+            selected = self._selections.get(same)
+            if selected is None:
+                if len(self._selections) >= _MAX_REMEMBERED_SELECTIONS:
+                    self._selections.clear()
+                    self._canonical.clear()
+                selected = self._selections[same] = super().headers_to_sign(request)
+            request.context[_HEADERS_TO_SIGN] = selected
         return selected
+
+    def canonical_headers(self, headers_to_sign: Any) -> Any:
+        # Selections are shared (headers_to_sign), so their canonical text is too: looked up by
+        # the selection's identity, checked (an id may be reused once its object is gone).
+        known = self._canonical.get(id(headers_to_sign))
+        if known is not None and known[0] is headers_to_sign:
+            return known[1]
+        text = super().canonical_headers(headers_to_sign)
+        self._canonical[id(headers_to_sign)] = (headers_to_sign, text)
+        return text
 
 
     def _normalize_url_path(self, path: str) -> Any:
