@@ -123,19 +123,39 @@ class EventStreamReframer:
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if self.failure is not None or not chunk:
             return []
-        self._buffer.add_data(chunk)
+        buffer = self._buffer
+        buffer.add_data(chunk)
         self._pending += len(chunk)
-        frames, broken = self._frames()
         out: list[SSEEvent] = []
+        convert, upstream = self._convert, self._upstream
+        # One loop over botocore's whole frames, events converted as they come (a stream is all
+        # events but its last frame, if that is an exception): per frame, botocore's parse and
+        # one conversion call, nothing else.
         try:
-            for headers, payload in frames:
-                event = self._message(headers, payload)
-                if event is not None:
-                    out.append(event)
+            for message in buffer:
+                size = message.prelude.total_length
+                if size > MAX_FRAME_BYTES:
+                    self.failure = self._broken(f"a frame of {size} bytes (at most {MAX_FRAME_BYTES})")
+                    return out
+                self._pending -= size
+                headers = message.headers
+                if headers.get(":message-type") == "event":
+                    event_type = headers.get(":event-type")
+                    event = convert(event_type, message.payload, upstream) if isinstance(event_type, str) else None
+                    if event is not None:
+                        out.append(event)
+                else:
+                    self._not_an_event(headers, message.payload)
         except UpstreamError as exc:  # an exception frame, or a payload that is not what its type says
             self.failure = exc
-        else:
-            self.failure = broken
+            return out
+        except Exception as exc:  # noqa: BLE001 - botocore's parser on bytes it cannot parse
+            # ChecksumMismatch, a length over botocore's bounds, an unknown header type, a
+            # header that is not UTF-8: all the same to the client, a stream we cannot read.
+            self.failure = self._broken(f"a malformed frame ({type(exc).__name__}: {exc})")
+            return out
+        if self._pending > MAX_FRAME_BYTES:  # a frame still incomplete past the bound
+            self.failure = self._broken(f"a frame of over {MAX_FRAME_BYTES} bytes")
         return out
 
     def end(self) -> None:
@@ -145,37 +165,15 @@ class EventStreamReframer:
         if self.failure is not None:
             raise self.failure
 
-    def _frames(self) -> tuple[list[tuple[Mapping[str, Any], bytes]], UpstreamProtocolError | None]:
-        """The (headers, payload) of each frame the buffer now holds whole, and the error that
-        stopped the parse, if one did (what came before it still counts)."""
-        frames: list[tuple[Mapping[str, Any], bytes]] = []
-        try:
-            for message in self._buffer:
-                size = message.prelude.total_length
-                if size > MAX_FRAME_BYTES:
-                    return frames, self._broken(f"a frame of {size} bytes (at most {MAX_FRAME_BYTES})")
-                self._pending -= size
-                frames.append((message.headers, message.payload))
-        except Exception as exc:  # noqa: BLE001 - botocore's parser on bytes it cannot parse
-            # ChecksumMismatch, a length over botocore's bounds, an unknown header type, a
-            # header that is not UTF-8: all the same to the client, a stream we cannot read.
-            return frames, self._broken(f"a malformed frame ({type(exc).__name__}: {exc})")
-        if self._pending > MAX_FRAME_BYTES:  # a frame still incomplete past the bound
-            return frames, self._broken(f"a frame of over {MAX_FRAME_BYTES} bytes")
-        return frames, None
-
-    def _message(self, headers: Mapping[str, Any], payload: bytes) -> SSEEvent | None:
-        """One frame → its event (None for none). Raises the error an exception frame carries."""
+    def _not_an_event(self, headers: Mapping[str, Any], payload: bytes) -> None:
+        """A frame that is not an event: raises the error an exception or error frame carries;
+        any other message type (none that Bedrock sends today) is nothing to convert."""
         kind = headers.get(":message-type")
-        if kind == "event":
-            event_type = headers.get(":event-type")
-            return self._convert(event_type, payload, self._upstream) if isinstance(event_type, str) else None
         if kind == "exception":
             raise stream_exception(str(headers.get(":exception-type") or "exception"), payload, self._upstream)
         if kind == "error":  # the framing's own error message: its code and message are headers
             raise failed_mid_stream(str(headers.get(":error-code") or "error"),
                                     str(headers.get(":error-message") or "no message"), self._upstream)
-        return None  # another message type: nothing Bedrock sends today, nothing to convert
 
     def _broken(self, what: str) -> UpstreamProtocolError:
         return UpstreamProtocolError(f"upstream {self._upstream!r} sent an unreadable event stream: {what}")
