@@ -32,6 +32,10 @@ from router.core.errors import PermissionDenied
 Unit = Literal["requests", "tokens"]
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
+# Where the per-worker warnings point: the setting that makes them true and is always written
+# when they are (the memory backend is the default, so [limits] may not be in the file at all).
+WORKERS = ("server", "workers")
+
 
 @dataclass(frozen=True, slots=True)
 class LimitSettings:
@@ -215,7 +219,7 @@ def check_access(
     limited = bool(route_limits) or any(p.limits is not None for p in policies.values())
     if limited and settings.backend == "memory" and server.workers > 1:
         message = f"rate limits count in each of the {server.workers} workers: together they allow {server.workers}x"
-        result.config.append(Finding(("limits", "backend"), message, 'use backend = "redis" to share one budget', "warning"))
+        result.config.append(Finding(WORKERS, message, 'use [limits] backend = "redis" to share one budget', "warning"))
     route_budgets = {route.name: route.budget for _, route in routes if route.budget is not None}
     result.config.extend(_memory_budget_warning(bool(key_budgets) or bool(route_budgets), settings, server))
     result.access = Access(
@@ -235,7 +239,7 @@ def _memory_budget_warning(budgeted: bool, settings: LimitSettings, server: Serv
     if budgeted and settings.backend == "memory" and server.workers > 1:
         message = (f"budgets are counted in memory by each of the {server.workers} workers on its own: "
                    f"a key or route may spend {server.workers}x its budget")
-        yield Finding(("limits", "backend"), message, 'use backend = "redis" so every worker adds to one total', "warning")
+        yield Finding(WORKERS, message, 'use [limits] backend = "redis" so every worker adds to one total', "warning")
 
 
 def _duplicate(name: str, path: SchemaPath, seen: dict[str, SchemaPath]) -> list[Finding]:
