@@ -1,7 +1,7 @@
 """End to end: the anthropic SDK → a real `router serve` configured by `[telemetry]` → a real
 OTLP/HTTP receiver started here, on loopback, which decodes each ExportTraceServiceRequest with
-opentelemetry-proto's generated classes. The same little server is the router's OpenAI-compatible
-upstream, so the `traceparent` the router sent can be compared with the spans it exported."""
+opentelemetry-proto's generated classes (from OTLP/JSON, the default protocol, or from protobuf).
+The same little server is the router's OpenAI-compatible upstream, so the `traceparent` the router sent can be compared with the spans it exported."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from tests.conftest import RouterFactory
+from tests.test_otlp_json import otlp_json_to_proto
 
 CLIENT_KEY = "test-client-key-otlp-0123456789"
 EXPORT_TOKEN = "otlp-token-secret-abc"
@@ -30,6 +31,7 @@ CLIENT_SPAN = "b7ad6b7169203331"
 ROUTES = """
 [telemetry]
 endpoint = "http://127.0.0.1:{port}"
+{protocol}
 headers = {{ authorization = "env:OTLP_TEST_AUTH" }}
 service-name = "router-e2e"
 
@@ -91,8 +93,11 @@ def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
             if self.path == "/v1/traces":
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
+                if headers.get("content-type") == "application/json":  # http/json, the default
+                    request = otlp_json_to_proto(body)
+                else:
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
                 with received.lock:
                     received.export_headers.append(headers)
                     received.spans.extend(_spans(request))
@@ -143,10 +148,15 @@ def _wait_for(received: Received, trace_id: str, count: int, timeout: float = 20
     raise AssertionError(f"{count} spans of trace {trace_id} not received in {timeout}s: {received.spans}")
 
 
+@pytest.mark.parametrize("protocol", ["", 'protocol = "http/protobuf"'], ids=["http/json (default)", "http/protobuf"])
 def test_a_real_router_exports_its_spans_to_an_otlp_receiver(start_router: RouterFactory,
-                                                           receiver: tuple[int, Received]) -> None:
+                                                           receiver: tuple[int, Received], protocol: str) -> None:
     port, received = receiver
-    base_url = start_router(ROUTES.format(port=port), env={
+    with received.lock:  # the receiver serves every protocol's run: only this run's requests count
+        received.spans.clear()
+        received.export_headers.clear()
+        received.upstream_headers.clear()
+    base_url = start_router(ROUTES.format(port=port, protocol=protocol), env={
         "ROUTER_TEST_KEY": CLIENT_KEY, "OTLP_TEST_AUTH": f"Bearer {EXPORT_TOKEN}", "OTEL_BSP_SCHEDULE_DELAY": "100",
     })
     with anthropic.Anthropic(base_url=base_url, api_key=CLIENT_KEY, max_retries=0) as sdk:
@@ -175,5 +185,7 @@ def test_a_real_router_exports_its_spans_to_an_otlp_receiver(start_router: Route
     assert upstream["traceparent"] == f"00-{CLIENT_TRACE}-{attempt.span_id}-01"
     # the export carried the header from the environment; no span carries a secret or the prompt
     assert any(headers.get("authorization") == f"Bearer {EXPORT_TOKEN}" for headers in received.export_headers)
+    content_type = "application/x-protobuf" if protocol else "application/json"
+    assert any(headers.get("content-type") == content_type for headers in received.export_headers)
     text = json.dumps([span.attributes for span in spans])
     assert CLIENT_KEY not in text and EXPORT_TOKEN not in text and "a private prompt" not in text

@@ -1,8 +1,8 @@
 """The OpenTelemetry side of traces (imported only when they are on: router.observe.tracing).
 
     Tracing       what the SDK resolved at start (sampler, resource, ids: a TracerProvider made
-                  from `[telemetry]` and OTEL_*) and the span processor (the OTLP exporter behind
-                  a BatchSpanProcessor, which exports in batches on the SDK's own thread)
+                  from `[telemetry]` and OTEL_*) and the span processor (the OTLP exporter, by
+                  default router.observe.otlp_json's, behind a BatchSpanProcessor, which exports in batches on the SDK's own thread)
     RequestSpan   one model request: a SERVER span, child of the client's `traceparent` when it
                   sent one, and a CLIENT span per upstream attempt whose id goes upstream in
                   `traceparent`. Driven by the Exchange's hooks; attributes follow the GenAI
@@ -44,6 +44,7 @@ from router.core.errors import RouterError
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.hub.finish import finish_reasons
+from router.observe.otlp_json import OtlpJsonExporter, export_headers, traces_url
 from router.observe.request_params import request_parameters
 
 log = logging.getLogger("router.observe.otel")
@@ -372,14 +373,18 @@ def _service_name(telemetry: Telemetry | None, environ: Mapping[str, str]) -> st
 
 
 def _exporter(telemetry: Telemetry | None, environ: Mapping[str, str]) -> SpanExporter:
-    """OTLP over http/protobuf (the `otel` extra) or gRPC (its own package). Left to the SDK when
-    None: the endpoint (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) and headers (..._HEADERS)."""
+    """OTLP over http/json (router.observe.otlp_json, the default), http/protobuf (the `otel`
+    extra) or gRPC (its own package). Left to the SDK when None: the endpoint
+    (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) and headers (..._HEADERS)."""
     endpoint = telemetry.endpoint if telemetry is not None else None
     headers = None
     if telemetry is not None and telemetry.headers:
         # `router check` made sure each is an env: reference to a set variable
         headers = {name: resolve(value, environ) or "" for name, value in telemetry.headers.items()}
-    if protocol_of(telemetry, environ) == "grpc":
+    protocol = protocol_of(telemetry, environ)
+    if protocol == "http/json":
+        return OtlpJsonExporter(traces_url(endpoint, environ), export_headers(headers, environ))
+    if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
             OTLPSpanExporter as GrpcExporter,
         )
