@@ -15,7 +15,7 @@ from typing import Any
 
 from router.spokes.responses.client.echo import declared_tools, echoed, tool_names
 from router.spokes.responses.client.output import client_call_item
-from router.spokes.responses.client.tools import FUNCTION_TOOLS
+from router.spokes.responses.client.tools import is_client_tool
 from router.spokes.responses.request_wire import ResponsesRequest
 
 
@@ -36,5 +36,5 @@ def complete_answer(answer: dict[str, Any], src: ResponsesRequest) -> dict[str, 
 def dropped_tools(src: ResponsesRequest) -> tuple[str, ...]:
     """The types of the built-in tools in the request (web_search, file_search, mcp ...), once
     each, in order: only an OpenAI Responses upstream runs them."""
-    kinds = (tool.get("type") for tool in declared_tools(src))
-    return tuple(dict.fromkeys(kind if type(kind) is str else "unknown" for kind in kinds if kind not in FUNCTION_TOOLS))
+    kinds = (tool.get("type") for tool in declared_tools(src) if not is_client_tool(tool))
+    return tuple(dict.fromkeys(kind if type(kind) is str else "unknown" for kind in kinds))

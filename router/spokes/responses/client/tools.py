@@ -189,8 +189,16 @@ def _object_choice(choice: Item, src: ResponsesRequest) -> dict[str, Any]:
     return {"type": "auto"}  # a built-in tool's choice: the tool itself is left out
 
 
+def is_client_tool(tool: Item) -> bool:
+    """A function, custom or namespace tool: one the hub can carry. A type that is not a string is
+    none of them (the conversion refuses it, naming the field, when it reaches the tool); it is
+    never looked up in a set, where a list would raise."""
+    kind = tool.get("type")
+    return type(kind) is str and kind in FUNCTION_TOOLS
+
+
 def _has_client_tools(src: ResponsesRequest) -> bool:
-    return any(tool.get("type") in FUNCTION_TOOLS for tool in declared_tools(src))
+    return any(is_client_tool(tool) for tool in declared_tools(src))
 
 
 def forces_tool_use(src: ResponsesRequest) -> bool:

@@ -11,7 +11,7 @@ from router.hub.messages import CountTokensRequest, request_from_python
 from router.hub.tokens import count_input_tokens, estimate_text_tokens
 from router.spokes.responses.client.echo import declared_tools
 from router.spokes.responses.client.request import messages_to_hub, system_for
-from router.spokes.responses.client.tools import FUNCTION_TOOLS, tools_to_hub
+from router.spokes.responses.client.tools import is_client_tool, tools_to_hub
 from router.spokes.responses.request_wire import Item, ResponsesRequest
 
 _encode_json = msgspec.json.Encoder().encode
@@ -35,7 +35,7 @@ def _has_image(item: Item) -> bool:
 def tools(src: ResponsesRequest) -> bool:
     """Tools the model may call here: function, custom and namespace tools (built-ins are left out
     for a converting target)."""
-    return any(tool.get("type") in FUNCTION_TOOLS for tool in declared_tools(src))
+    return any(is_client_tool(tool) for tool in declared_tools(src))
 
 
 def input_tokens(src: ResponsesRequest) -> int:
