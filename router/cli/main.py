@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from router.cli.check import run_check
 from router.config.keyfile import ensure_key, key_file_for
@@ -20,6 +21,7 @@ from router.core.netaddr import is_loopback
 # uvicorn's httptools protocol, writing each loop iteration's bytes in one syscall (router.server.coalesce);
 # named, not imported: the CLI must not import uvicorn before it runs it.
 HTTP_PROTOCOL = "router.server.coalesce:CoalescingHttpToolsProtocol"
+APP_FACTORY = "router.server.serve:app_factory"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,13 +136,18 @@ def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str], server
     from router.observe.metrics import multiprocess_directory
 
     os.environ.update(env)
+    options: dict[str, Any] = dict(
+        factory=True, host=host, port=port, workers=workers,
+        loop="uvloop", http=HTTP_PROTOCOL, lifespan="on", access_log=False, log_level="info",
+        timeout_graceful_shutdown=server.shutdown_timeout,  # a float works
+        proxy_headers=bool(server.forwarded_allow_ips), forwarded_allow_ips=server.forwarded_allow_ips,
+    )
     with multiprocess_directory(workers):
-        uvicorn.run(
-            "router.server.serve:app_factory", factory=True, host=host, port=port, workers=workers,
-            loop="uvloop", http=HTTP_PROTOCOL, lifespan="on", access_log=False, log_level="info",
-            timeout_graceful_shutdown=server.shutdown_timeout,  # type: ignore[arg-type]  # a float works
-            proxy_headers=bool(server.forwarded_allow_ips), forwarded_allow_ips=server.forwarded_allow_ips,
-        )
+        if workers > 1:  # our supervisor: SIGHUP reloads the workers in place (router.server.supervisor)
+            from router.server.supervisor import run_workers
+
+            return run_workers(uvicorn.Config(APP_FACTORY, **options))
+        uvicorn.run(APP_FACTORY, **options)
     return 0
 
 

@@ -218,10 +218,16 @@ class Metrics:
 
 
 def worker_exited() -> None:
-    """Bookkeeping when a worker stops: its live gauges (none yet) stop counting."""
+    """Bookkeeping when a worker stops: its live gauges (router_cache_bytes) stop counting."""
+    forget_dead_worker(os.getpid())
+
+
+def forget_dead_worker(pid: int) -> None:
+    """A worker's live gauges stop counting; its counters stay (a total never goes down). The
+    supervisor calls this for a worker killed before its lifespan could (SIGKILL, OOM)."""
     directory = os.environ.get(MULTIPROC_ENV)
     if directory and os.path.isdir(directory):
-        mark_process_dead(os.getpid(), directory)
+        mark_process_dead(pid, directory)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from router.config.load import SEED_FILENAME, LoadedConfig
 from router.core.netaddr import is_direct_loopback
 from router.gateway.auth import presented_key
 from router.gateway.state import RouterState
-from router.server.reload import Reloader, ReloadStats, iso
+from router.server.reload import Reloader, ReloadStats, iso, reload_other_workers
 from router.upstream.scrub import REDACTED, Scrubber
 
 _encode = msgspec.json.Encoder().encode
@@ -41,6 +41,7 @@ async def reload_answer(request: Request[Any, Any, Any], key: str | None = None)
         errors = ["this server's table does not come from a file: there is nothing to reload"]
         return _json({"status": "unavailable", "errors": errors, "version": version(state)}, 409)
     result = await reloader.reload("admin endpoint")
+    reload_other_workers(reloader.environ)
     if result.status == "invalid":
         return _json({"status": "invalid", "errors": list(result.errors), "version": version(state)}, 422)
     return _json({"status": result.status, "version": version(state)}, 200)

@@ -41,6 +41,8 @@ Fingerprint = tuple[str, int, int, int, int]
 Snapshot = tuple[Fingerprint | None, ...]
 DEFAULT_POLL_INTERVAL = 1.0
 HISTORY = 20  # reloads kept in ReloadStats.history
+# Set by router.server.supervisor for its workers: the supervisor's pid.
+SUPERVISOR_PID_ENV = "ROUTER_SUPERVISOR_PID"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,19 @@ class Reloader:
         else:
             self.stats.failed += 1
             self.stats.last_error = {"at": iso_now(), "reason": result.reason, "errors": list(result.errors)}
+
+
+def reload_other_workers(environ: Mapping[str, str]) -> bool:
+    """Under `router serve --workers N`, a reload one worker was asked for (POST /admin/reload)
+    must reach the others: SIGHUP to the supervisor, which forwards it to every worker (this
+    one too: its second reload finds the file unchanged). Why not wait for the file poll: a
+    reload the operator asked for is done when it answers, not a poll interval later. True when
+    the supervisor was told; the pid must be our parent's, so a stale variable signals no one."""
+    text = environ.get(SUPERVISOR_PID_ENV, "")
+    if not text.isdigit() or int(text) != os.getppid() or not hasattr(signal, "SIGHUP"):
+        return False
+    os.kill(int(text), signal.SIGHUP)
+    return True
 
 
 def refusals(old: LoadedConfig, new: LoadedConfig, *, generated_keys: bool) -> list[Problem]:
