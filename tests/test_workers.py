@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -174,7 +175,7 @@ class RequestLoop:
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(fresh,), daemon=True) for fresh in (False, True)]
 
-    def __enter__(self) -> RequestLoop:
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self

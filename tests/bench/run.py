@@ -151,7 +151,9 @@ class Result:
     steal: float  # the share of the machine's CPU time the hypervisor took away during the run
 
 
-def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp: Path, cpu_pids: list[int]) -> Result:
+def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp: Path, cpu_pids: list[int],
+        cpus: str = "0") -> Result:
+    """`cpus`: the cores wrk may run on (taskset's list; tests.bench.workers lets it use every core)."""
     script, payload = tmp / "post.lua", tmp / "body.json"
     payload.write_text(json.dumps(body))
     script.write_text(  # the body is read from a file: Lua strings know no \u escapes
@@ -164,7 +166,7 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
     before = sum(cpu_seconds(pid) for pid in cpu_pids)
     times_before = machine_times()
     done = subprocess.run(
-        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency", "-s", str(script), url],
+        ["taskset", "-c", cpus, "wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency", "-s", str(script), url],
         check=False, capture_output=True, text=True,
     )
     if done.returncode != 0:
