@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -276,3 +278,16 @@ def test_sigterm_drains_a_running_request_and_exits_0(served: Served) -> None:
         assert slow.result(timeout=DEADLINE) == 200
     assert served.process.wait(timeout=DEADLINE) == 0
     assert not served.metrics_dir.exists(), "router serve left its metrics directory behind"
+
+
+def test_workers_that_cannot_start_stop_router_serve_with_status_3(tmp_path: Path) -> None:
+    """A worker failing before it serves (here its app factory refuses the environment) would
+    fail the same way forever: the supervisor stops and says so, rather than restarting it."""
+    config = tmp_path / "routes.toml"
+    config.write_text('[upstreams.m]\nkind = "mock"\n\n[[routes]]\nname = "demo"\nmodels = ["demo"]\nto = "m"\n')
+    env = {key: value for key, value in os.environ.items() if key != MULTIPROC_ENV}
+    done = subprocess.run(
+        [sys.executable, "-m", "router", "serve", "--config", str(config), "--port", str(free_port()), "--workers", "2"],
+        env={**env, "ROUTER_RELOAD_INTERVAL": "never"}, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "ROUTER_RELOAD_INTERVAL='never'" in done.stdout + done.stderr

@@ -58,6 +58,8 @@ class WorkerSupervisor(Multiprocess):
         # Read by each worker (spawned children inherit the environment): POST /admin/reload in
         # one worker sends this process a SIGHUP, so the reload reaches every worker.
         os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
+        self._served = False  # every worker has been ready once
+        self._start_failed = False
 
     def _socket_of(self, index: int) -> list[socket]:
         return [self.sockets[index % len(self.sockets)]]
@@ -69,9 +71,15 @@ class WorkerSupervisor(Multiprocess):
             self.processes.append(process)
 
     def keep_subprocess_alive(self) -> None:
-        """uvicorn's, with the replacement given its predecessor's socket."""
+        """uvicorn's, with the replacement given its predecessor's socket, and a worker that dies
+        before every worker first served taken as a start-up failure whatever its exit status
+        (uvicorn counts only its own 3: an exception in our app factory exits 1, and uvicorn
+        would restart such workers forever)."""
         if self.should_exit.is_set():
             return
+        if not self._served:
+            self._served = all(process.process.is_alive() and process.is_ready(timeout=READY_PING_TIMEOUT)
+                               for process in self.processes)
         for index, process in enumerate(self.processes):
             if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
                 continue
@@ -79,8 +87,9 @@ class WorkerSupervisor(Multiprocess):
             process.join()
             if process.pid is not None:
                 forget_dead_worker(process.pid)
-            if process.exitcode == STARTUP_FAILURE:  # it would fail the same way again
+            if process.exitcode == STARTUP_FAILURE or not self._served:  # it would fail the same way again
                 log.error("Child process [%s] failed to start, stopping the parent process.", process.pid)
+                self._start_failed = True
                 self.should_exit.set()
                 return
             log.info("Child process [%s] died", process.pid)
@@ -109,10 +118,9 @@ class WorkerSupervisor(Multiprocess):
         log.info("SIGTTOU ignored: the number of workers is --workers (or [server] workers)")
 
     def exit_status(self) -> int:
-        """uvicorn's STARTUP_FAILURE (3) when a worker could not start (the app, the socket): the
+        """uvicorn's STARTUP_FAILURE (3) when workers could not start (the app, the socket): the
         supervisor stopped because of it. 0 otherwise: a signal asked it to stop."""
-        failed = any(process.exitcode == STARTUP_FAILURE for process in self.processes)
-        return STARTUP_FAILURE if failed else 0
+        return STARTUP_FAILURE if self._start_failed else 0
 
 
 def worker_sockets(config: Config) -> list[socket]:
