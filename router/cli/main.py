@@ -108,6 +108,8 @@ def serve(argv: list[str]) -> int:
     workers = args.workers or server.workers
     env = _worker_environment(path, loaded, host)
     _print_summary(loaded, host, port)
+    if workers > server.workers:  # `router check` warns about [server] workers, not --workers
+        _warn_per_worker_counts(loaded, workers)
     return _run_uvicorn(host, port, workers, env, server)
 
 
@@ -136,12 +138,12 @@ def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str], server
     from router.observe.metrics import multiprocess_directory
 
     os.environ.update(env)
-    options: dict[str, Any] = dict(
-        factory=True, host=host, port=port, workers=workers,
-        loop="uvloop", http=HTTP_PROTOCOL, lifespan="on", access_log=False, log_level="info",
-        timeout_graceful_shutdown=server.shutdown_timeout,  # a float works
-        proxy_headers=bool(server.forwarded_allow_ips), forwarded_allow_ips=server.forwarded_allow_ips,
-    )
+    options: dict[str, Any] = {
+        "factory": True, "host": host, "port": port, "workers": workers,
+        "loop": "uvloop", "http": HTTP_PROTOCOL, "lifespan": "on", "access_log": False, "log_level": "info",
+        "timeout_graceful_shutdown": server.shutdown_timeout,  # a float works
+        "proxy_headers": bool(server.forwarded_allow_ips), "forwarded_allow_ips": server.forwarded_allow_ips,
+    }
     with multiprocess_directory(workers):
         if workers > 1:  # our supervisor: SIGHUP reloads the workers in place (router.server.supervisor)
             from router.server.supervisor import run_workers
@@ -158,6 +160,14 @@ def _print_problems(exc: ConfigError) -> None:
         return
     for problem in problems:
         print(problem.render(), file=sys.stderr)
+
+
+def _warn_per_worker_counts(loaded: LoadedConfig, workers: int) -> None:
+    access = loaded.access
+    counted = access.active or bool(access.key_budgets) or bool(access.route_budgets)
+    if counted and access.settings.backend == "memory":
+        print(f"router: warning: rate limits and budgets are counted in memory by each of the {workers} workers "
+              f'on its own (together {workers}x); [limits] backend = "redis" shares them', file=sys.stderr)
 
 
 def _print_summary(loaded: LoadedConfig, host: str, port: int) -> None:
