@@ -1,15 +1,16 @@
 """`router serve --workers N` (N > 1): uvicorn's multi-process supervisor, with reloads that reach
 every worker instead of replacing them.
 
-uvicorn's `Multiprocess` already does what a supervisor must: it binds the socket once and hands
-it to N spawned workers (each a uvicorn `Server` with our config), forwards SIGTERM/SIGINT to
-them (each drains through router.server.shutdown), replaces a worker that dies, and stops when a
-worker fails before it started serving. Only its SIGHUP is wrong for us: it restarts every
-worker, which costs each its warm state (upstream connection pools, the memory cache, rate-limit
-windows) and a few seconds of start-up. Our workers reload in place on SIGHUP (router.server.
-reload), so `WorkerSupervisor` forwards the signal instead. Subclassing is a few lines where a
-supervisor of our own would re-implement the socket hand-off, the health pings and the restart
-logic; the price is that uvicorn's class is not a documented API (pyproject bounds the version).
+uvicorn's `Multiprocess` already does most of what a supervisor must: it hands the listening
+socket to N spawned workers (each a uvicorn `Server` with our config), forwards SIGTERM/SIGINT to
+them (each drains through router.server.shutdown), pings them and replaces one that dies. Its
+SIGHUP is wrong for us: it restarts every worker, which costs each its warm state (upstream
+connection pools, the memory cache, rate-limit windows) and seconds of start-up. Our workers
+reload in place on SIGHUP (router.server.reload), so `WorkerSupervisor` forwards the signal.
+Subclassing keeps the signal queue, the health pings and the process hand-off uvicorn's; we
+override four methods (SIGHUP, the sockets, the replacement of a dead worker, SIGTTIN/TTOU);
+the price is that the class is not a documented API (pyproject bounds uvicorn's version, and
+tests/test_workers.py runs it for real).
 
 Its socket is the other thing we change, on Linux. uvicorn hands one listening socket to every
 worker, and each worker's event loop (libuv) accepts every connection waiting when it wakes: a
@@ -20,8 +21,9 @@ in the supervisor, so a replaced worker takes over its predecessor's socket, con
 on it included. Elsewhere (SO_REUSEPORT does not balance there) every worker shares one socket.
 
 Two more differences: a worker that died without its lifespan's shutdown (SIGKILL, OOM) has its
-live gauges marked dead, so the scrape stops summing them; and the exit status says whether the
-workers could start at all.
+live gauges marked dead, so the scrape stops summing them; and a worker that dies before all have
+served once stops `router serve` with status 3 (uvicorn stops only on its own status 3, and
+restarted a worker whose app factory raised forever).
 """
 
 from __future__ import annotations
