@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from router.config.load import load_config_text
 from router.gateway.state import RouterState, open_state
+from router.observe.batched import FLUSH_SECONDS
 from router.observe.metrics import MULTIPROC_ENV, Metrics, multiprocess_directory
 from router.routing.lookup import build_table
 from router.server.app import create_app
@@ -272,6 +273,17 @@ def test_two_workers_one_scrape_counts_both(two_workers: tuple[str, int]) -> Non
             if len(list(directory.glob("counter_*.db"))) >= 2:
                 break
     assert len(list(directory.glob("counter_*.db"))) == 2, "one worker served every request"
+    # The other worker's request counts reach its metrics file with its next flush (at most
+    # router.observe.batched.FLUSH_SECONDS later); histograms are written at once.
+    deadline = time.monotonic() + 5 * FLUSH_SECONDS
+    while True:
+        samples = parse(httpx.get(f"{url}/metrics").text)
+        counted = value(samples, "router_requests_total", route="demo", target="m/*", pair="anthropic__openai",
+                        status="200")
+        if counted == sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert counted == sent
     for _ in range(3):  # whichever worker answers the scrape, it counts both
         samples = parse(httpx.get(f"{url}/metrics").text)
         assert value(samples, "router_requests_total", route="demo", target="m/*", pair="anthropic__openai", status="200") == sent

@@ -170,7 +170,7 @@ class Exchange:
         elapsed = time.perf_counter() - started
         self.upstream += elapsed
         if self.metrics is not None and self.target is not None:
-            self.metrics.upstream_seconds(self.target, "true" if self.stream else "false").observe(elapsed)
+            self.metrics.upstream_times.observe((self.target, "true" if self.stream else "false"), elapsed)
 
     def attempt_failed(self, wait: float | None, error: RouterError | None = None) -> None:
         """The attempt failed; `wait` is the backoff before the next one (None: no next one)."""
@@ -294,16 +294,17 @@ class Exchange:
         metrics = self.metrics
         assert metrics is not None
         route, target, pair = self.route or "", self.target or "", self.pair or ""
-        metrics.requests(route, target, pair, str(status)).inc()
+        metrics.request_counts.add((route, target, pair, str(status)))
         if self.first_target is None:
             return  # answered by the router alone (bad key, unknown model, ...): no upstream to compare
-        metrics.overhead_seconds(pair, "true" if self.stream else "false").observe(
-            max(total - self.upstream - self.waited, 0.0))
+        metrics.overhead_times.observe((pair, "true" if self.stream else "false"),
+                                       max(total - self.upstream - self.waited, 0.0))
         if self.ttft is not None:
-            metrics.ttft_seconds(route, target).observe(self.ttft)
-        if self.tokens is not None:
-            metrics.tokens(route, target, "in").inc(self.tokens[0])
-            metrics.tokens(route, target, "out").inc(self.tokens[1])
+            metrics.ttft_times.observe((route, target), self.ttft)
+        tokens = self.tokens
+        if tokens is not None:
+            metrics.token_counts.add((route, target, "in"), tokens[0])
+            metrics.token_counts.add((route, target, "out"), tokens[1])
         if status < 400 and target != self.first_target:
             metrics.fallbacks(route, target).inc()
 

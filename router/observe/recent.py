@@ -60,35 +60,31 @@ class RecentWindow:
     _minutes: list[_Minute] = field(default_factory=lambda: [_Minute() for _ in range(MINUTES)])
 
     def record(self, entry: UsageEntry) -> None:
-        """Count one finished request at the time it ended (arrival + latency)."""
-        ended = entry.time + entry.latency_ms / 1000
+        """Count one finished request at the time it ended (arrival + latency). Every request
+        passes here: the bucket lookups are inlined and the reservoir's draw is one C call
+        (`random()`, where `randrange` is a few Python frames)."""
+        latency_ms = entry.latency_ms
+        ended = entry.time + latency_ms / 1000
         error = entry.status >= 400
-        second = self._second(int(ended))
+        stamp = int(ended)
+        second = self._seconds[stamp % SECONDS]
+        if second.stamp != stamp:  # a stale bucket from SECONDS ago: this second starts afresh
+            second.stamp, second.requests, second.errors = stamp, 0, 0
         second.requests += 1
         second.errors += error
-        minute = self._minute(int(ended // 60))
+        stamp = int(ended // 60)
+        minute = self._minutes[stamp % MINUTES]
+        if minute.stamp != stamp:
+            minute.stamp, minute.requests, minute.errors, minute.latencies_ms = stamp, 0, 0, []
         minute.requests += 1
         minute.errors += error
         samples = minute.latencies_ms
         if len(samples) < RESERVOIR:
-            samples.append(entry.latency_ms)
-        else:
-            slot = self.rng.randrange(minute.requests)
+            samples.append(latency_ms)
+        else:  # reservoir sampling: the n-th request replaces a sample with probability RESERVOIR / n
+            slot = int(self.rng.random() * minute.requests)
             if slot < RESERVOIR:
-                samples[slot] = entry.latency_ms
-
-    def _second(self, stamp: int) -> _Second:
-        bucket = self._seconds[stamp % SECONDS]
-        if bucket.stamp != stamp:
-            bucket.stamp, bucket.requests, bucket.errors = stamp, 0, 0
-        return bucket
-
-    def _minute(self, stamp: int) -> _Minute:
-        bucket = self._minutes[stamp % MINUTES]
-        if bucket.stamp != stamp:
-            bucket.stamp, bucket.requests, bucket.errors = stamp, 0, 0
-            bucket.latencies_ms = []
-        return bucket
+                samples[slot] = latency_ms
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from router.gateway.ops import (
 from router.gateway.state import RouterState
 from router.gateway.stored import stored_endpoints
 from router.observe import accesslog
+from router.observe.batched import flush_periodically
 from router.observe.exchange import (
     ObserveMiddleware,
     Scope,
@@ -108,12 +109,17 @@ def create_app(state: RouterState, reloader: Reloader | None = None, *, drain_si
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if reloader is not None:
             reloader.start()
+        # The batched counters reach Prometheus (and, with workers, this worker's metrics file)
+        # at least once a second, and once more at the end.
+        flusher = asyncio.get_running_loop().create_task(flush_periodically(state.metrics.flush))
         try:
             yield
         finally:
             state.ready = False
             if reloader is not None:
                 await reloader.stop()
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
             await state.aclose()
             if tracing is not None:
                 await asyncio.to_thread(tracing.shutdown)  # blocks on the last export

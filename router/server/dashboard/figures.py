@@ -41,6 +41,7 @@ Group = dict[str, float]  # figure name → value
 
 def scrape(metrics: Metrics) -> list[Sample]:
     """Every sample /metrics would show now."""
+    metrics.flush()
     registry = metrics.registry
     directory = os.environ.get(MULTIPROC_ENV)
     if directory:
