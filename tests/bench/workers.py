@@ -9,7 +9,8 @@ a figure above ~0.1 means the run is not a clean one) kept busy during the run, 
 connections split between the workers, and the hypervisor's steal. Then, per scenario, the ratio
 of two workers to one in requests/s (issue 20's target: >= 1.8) and in requests per router
 CPU-second (the scaling of the router itself, whatever else shares the machine), and nginx called
-directly. Each figure is the median of `--repeat` runs.
+directly. Each figure is the median of `--repeat` runs; both servers run throughout and their
+runs alternate, so a neighbour's busy minute weighs on both alike.
 
 Needs nginx and wrk (`apt-get install nginx-light wrk`), like tests.bench.run.
 """
@@ -25,7 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -118,6 +119,15 @@ def nginx_upstream(tmp: Path) -> Iterator[tuple[int, list[int]]]:
         nginx.wait()
 
 
+@contextmanager
+def router_serving(tmp: Path, workers: int) -> Iterator[tuple[int, list[int]]]:
+    """`router serve --workers N` on the bench's routes: its port and its processes."""
+    port = free_port()
+    command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(port), "--workers", str(workers)]
+    with running(command, port, env={"BENCH_KEY": KEY}, log_file=tmp / f"router-{workers}.log", timeout=60) as router:
+        yield port, router_pids(router.pid)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -139,20 +149,22 @@ def main() -> None:
             print(f"{'scenario':10} {'workers':>7} | {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
                   f"{'router cores':>12} {'nginx+wrk cores':>15} {'rest':>5} {'conns':>7} {'steal':>6}")
             rows: dict[tuple[str, int], Row] = {}
-            for workers in (1, 2):
-                port = free_port()
-                command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(port),
-                           "--workers", str(workers)]
-                with running(command, port, env={"BENCH_KEY": KEY}, log_file=tmp / f"router-{workers}.log",
-                             timeout=60) as router:
-                    pids = router_pids(router.pid)
-                    url = f"http://127.0.0.1:{port}/v1/messages"
-                    for name, (body, _) in scenarios.items():
-                        wrk(url, body, args.connections, 1.0, tmp, pids, cpus=EVERY_CORE)  # warm-up
-                        runs = [measured(url, body, args.connections, args.seconds, tmp, port, pids, nginx)
-                                for _ in range(args.repeat)]
-                        row = median_by(lambda r: r.rps, [run.result for run in runs])
-                        rows[name, workers] = chosen = next(run for run in runs if run.result is row)
+            with ExitStack() as stack:
+                # Both servers up at once, their runs alternating: a neighbour busy for a minute
+                # then idle slows both alike instead of one (an idle server costs nothing).
+                servers = {workers: stack.enter_context(router_serving(tmp, workers)) for workers in (1, 2)}
+                for name, (body, _) in scenarios.items():
+                    runs: dict[int, list[Row]] = {workers: [] for workers in servers}
+                    for port, pids in servers.values():
+                        wrk(f"http://127.0.0.1:{port}/v1/messages", body, args.connections, 1.0, tmp, pids,
+                            cpus=EVERY_CORE)  # warm-up
+                    for _ in range(args.repeat):
+                        for workers, (port, pids) in servers.items():
+                            runs[workers].append(measured(f"http://127.0.0.1:{port}/v1/messages", body,
+                                                          args.connections, args.seconds, tmp, port, pids, nginx))
+                    for workers, measured_runs in runs.items():
+                        row = median_by(lambda r: r.rps, [run.result for run in measured_runs])
+                        rows[name, workers] = chosen = next(run for run in measured_runs if run.result is row)
                         print(f"{name:10} {workers:>7} | {row.rps:>7.0f} {row.p50_ms:>7.2f} {row.p99_ms:>7.2f} "
                               f"{row.cpu_ms:>10.3f} {chosen.router_cores:>12.2f} {chosen.others_cores:>15.2f} "
                               f"{chosen.rest_cores:>5.2f} {chosen.split:>7} {row.steal:>6.1%}")
