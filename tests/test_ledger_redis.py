@@ -7,15 +7,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from router.core.usage_entry import UsageEntry
 from router.ledger import LedgerUnavailable
 from router.ledger.redis_ledger import RedisLedger
 from tests.support.redis_server import redis_server
 from tests.support.servers import free_port
-from tests.test_ledger_memory import DAY, NOW, cache_hit, entry
+from tests.test_ledger_memory import DAY
+from tests.test_ledger_memory import cache_hit as cache_hit_at
+from tests.test_ledger_memory import entry as entry_at
+
+# Now, not the memory tests' fixed day: Redis expires spend keys at an absolute time (a day after
+# their period ends, by its own clock), so a fixed day in the past read as already expired.
+NOW = time.time()
+
+
+def entry(**fields: Any) -> UsageEntry:
+    return entry_at(NOW, **fields)
+
+
+def cache_hit(**names: str) -> UsageEntry:
+    return cache_hit_at(NOW, **names)
 
 
 @pytest.fixture(scope="module")
