@@ -38,7 +38,7 @@ class MemoryLedger:
         self._spend: dict[tuple[Scope, str, Period], list[float]] = {}
 
     def record(self, entry: UsageEntry) -> None:
-        hour = hour_of(entry.time)
+        hour = int(entry.time // HOUR)  # hour_of, inline: every model request passes here
         groups = self._hours.get(hour)
         if groups is None:
             groups = self._hours[hour] = {}

@@ -313,14 +313,15 @@ class Exchange:
         usage, or (a stream that died) the estimate it had; none read: zeros."""
         tokens, price = self.tokens, self.price
         input_tokens, output_tokens, cache_read, cache_write = tokens or NO_TOKENS
+        # Positional, in the struct's field order: msgspec matches 17 keywords one by one
+        # (~700 ns a request, against ~120 ns for this).
         entry = UsageEntry(
-            time=self.wall_started, key=self.key or "", route=self.route or "", target=self.target or "",
-            client=(self.pair or "").partition("__")[0], stream=self.stream,
-            input_tokens=input_tokens, output_tokens=output_tokens,
-            cache_read_tokens=cache_read, cache_write_tokens=cache_write,
-            cost_usd=cost_usd(tokens, price) if tokens and price else 0.0, priced=price is not None,
-            status=status, latency_ms=total * 1000, retried=self.retried,
-            failed_over=self.target != self.first_target, cache_hit=self.cache_hit,
+            self.wall_started, self.key or "", self.route or "", self.target or "",  # time, key, route, target
+            (self.pair or "").partition("__")[0], self.stream,  # client, stream
+            input_tokens, output_tokens, cache_read, cache_write,
+            cost_usd(tokens, price) if tokens and price else 0.0, price is not None,  # cost_usd, priced
+            status, total * 1000, self.retried,  # status, latency_ms, retried
+            self.target != self.first_target, self.cache_hit,  # failed_over, cache_hit
         )
         if self.metrics is not None:
             self.metrics.record_usage(entry)
@@ -334,14 +335,15 @@ class Exchange:
         scope = self.scope or {}
         client = scope.get("client")
         tokens = self.tokens
+        # Positional, in the struct's field order (one line per request: keywords cost ~700 ns).
         line = AccessLine(
-            time=datetime.fromtimestamp(self.wall_started, UTC),
-            request_id=self.request_id, method=scope.get("method", ""), path=scope.get("path", ""),
-            client=client[0] if client else None, key=self.key, model=self.model, route=self.route,
-            target=self.target, pair=self.pair, attempts=self.attempts, status=status, error=error,
-            stream=self.stream, tokens_in=tokens[0] if tokens else None, tokens_out=tokens[1] if tokens else None,
-            total_ms=_ms(total), upstream_ms=_ms(self.upstream), ttft_ms=None if self.ttft is None else _ms(self.ttft),
-            dropped=self.dropped,
+            datetime.fromtimestamp(self.wall_started, UTC), self.request_id,  # time, request_id
+            scope.get("method", ""), scope.get("path", ""), client[0] if client else None,  # method, path, client
+            self.key, self.model, self.route, self.target, self.pair, self.attempts,
+            status, error, self.stream,
+            tokens[0] if tokens else None, tokens[1] if tokens else None,  # tokens_in, tokens_out
+            _ms(total), _ms(self.upstream), None if self.ttft is None else _ms(self.ttft),  # total, upstream, ttft
+            self.dropped,
         )
         if self.log_bodies:
             body = self.request_body

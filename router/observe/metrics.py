@@ -131,12 +131,12 @@ class Metrics:
         # What every model request adds to, batched (router.observe.batched); flushed by `flush`.
         self.request_counts = BatchedCounter(self.requests)
         self.token_counts = BatchedCounter(self.tokens)
-        self.usage_counts = BatchedCounter(self.usage_tokens)
-        self.cost_counts = BatchedCounter(self.cost_usd)
+        # (key, route, target) → the usage kinds' token sums and the USD (record_usage).
+        self._usage_pending: dict[tuple[str, str, str], list[float]] = {}
         self.upstream_times = BatchedHistogram(self.upstream_seconds, UPSTREAM_BUCKETS)
         self.overhead_times = BatchedHistogram(self.overhead_seconds, OVERHEAD_BUCKETS)
         self.ttft_times = BatchedHistogram(self.ttft_seconds, TTFT_BUCKETS)
-        self._batched = (self.request_counts, self.token_counts, self.usage_counts, self.cost_counts,
+        self._batched = (self.request_counts, self.token_counts,
                          self.upstream_times, self.overhead_times, self.ttft_times)
         self.usage_cache_hits = _bound(Counter(
             "router_usage_cache_hits", "Model requests the response cache answered, by client key, route and target.",
@@ -170,27 +170,36 @@ class Metrics:
         self.rate_limited(scope, name).inc()
 
     def record_usage(self, entry: UsageEntry) -> None:
-        """A model request's usage (router.observe.exchange builds the entry once it is over)."""
-        key, route, target = entry.key, entry.route, entry.target
-        add = self.usage_counts.add
+        """A model request's usage (router.observe.exchange builds the entry once it is over):
+        summed per (key, route, target) until the next flush, one dict lookup a request."""
+        where = (entry.key, entry.route, entry.target)
+        sums = self._usage_pending.get(where)
+        if sums is None:
+            sums = self._usage_pending[where] = [0.0] * (len(USAGE_KINDS) + 1)  # the kinds, then USD
         cache_read, cache_write = entry.cache_read_tokens, entry.cache_write_tokens
-        uncached = entry.input_tokens - cache_read - cache_write
-        if uncached > 0:
-            add((key, route, target, "input"), uncached)
-        if entry.output_tokens > 0:
-            add((key, route, target, "output"), entry.output_tokens)
-        if cache_read > 0:
-            add((key, route, target, "cache_read"), cache_read)
-        if cache_write > 0:
-            add((key, route, target, "cache_write"), cache_write)
-        if entry.cost_usd:
-            self.cost_counts.add((key, route, target), entry.cost_usd)
+        sums[0] += entry.input_tokens - cache_read - cache_write
+        sums[1] += entry.output_tokens
+        sums[2] += cache_read
+        sums[3] += cache_write
+        sums[4] += entry.cost_usd
         if entry.cache_hit:  # rare next to the rest: counted at once
-            self.usage_cache_hits(key, route, target).inc()
+            self.usage_cache_hits(*where).inc()
+
+    def _flush_usage(self) -> None:
+        if not self._usage_pending:
+            return
+        pending, self._usage_pending = self._usage_pending, {}
+        for (key, route, target), sums in pending.items():
+            for kind, amount in zip(USAGE_KINDS, sums, strict=False):
+                if amount > 0:
+                    self.usage_tokens(key, route, target, kind).inc(amount)
+            if sums[-1]:
+                self.cost_usd(key, route, target).inc(sums[-1])
 
     def flush(self) -> None:
         """Hand the batched increments to their counters (before a scrape; the app once a second)."""
         flush_all(self._batched)
+        self._flush_usage()
 
     def record_limiter_unavailable(self) -> None:
         self.limiter_unavailable.inc()
