@@ -4,8 +4,9 @@ Needs Debian's nginx and wrk (`apt-get install nginx-light wrk`). Starts an ngin
 that answers instantly (a fixed chat.completion and a fixed 54-event SSE stream), `router serve`
 pointed at it with auth on, and wrk as the load generator, on loopback only. The router is pinned
 to one core and wrk + nginx to the other. For each scenario and concurrency it prints requests/s,
-p50/p99 latency, the router's CPU time per request (from /proc: utime + stime over the run,
+p50/p99/p99.9 latency, the router's CPU time per request (from /proc: utime + stime over the run,
 divided by the requests wrk completed), and the same figures for a direct call to nginx, plus the
+router's added p99 and p99.9 (router minus direct at the same percentile: the tail, issue 20), the
 router's RSS idle and after load, and the added time to a stream's first byte. Each cell is the
 median of `--repeat` runs (3), since neighbours on a shared VM move a single run by a third; the
 `steal` column (the hypervisor's share of the machine's CPU time during that router run, from
@@ -146,6 +147,7 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
+    p999_ms: float  # wrk's --latency stops at p99; the script's done() prints p99.9 (PERCENTILES_LUA)
     cpu_ms: float
     requests: int
     steal: float  # the share of the machine's CPU time the hypervisor took away during the run
@@ -162,6 +164,7 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.headers["x-api-key"] = "{KEY}"\n'
         'wrk.headers["anthropic-version"] = "2023-06-01"\n'
+        + PERCENTILES_LUA
     )
     before = sum(cpu_seconds(pid) for pid in cpu_pids)
     times_before = machine_times()
@@ -179,7 +182,7 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: float, tmp
         raise RuntimeError(f"non-2xx answers from {url}:\n{out}")
     return Result(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        p50_ms=_latency(out, "50%"), p99_ms=_latency(out, "99%"),
+        **percentiles_ms(out),
         cpu_ms=cpu / max(requests, 1) * 1000, requests=requests, steal=steal / max(total, 1),
     )
 
@@ -224,9 +227,25 @@ def _more(sock: socket.socket) -> bytes:
     return more
 
 
-def _latency(out: str, pct: str) -> float:
-    value, unit = re.search(rf"{pct}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+# wrk calls done() once at the end with its latency histogram (microseconds); --latency prints
+# only up to p99, and the tail past it is what issue 20 asks about.
+PERCENTILES_LUA = (
+    "done = function(summary, latency, requests)\n"
+    '  io.write(string.format("percentiles-us %d %d %d\\n", latency:percentile(50), '
+    "latency:percentile(99), latency:percentile(99.9)))\n"
+    "end\n"
+)
+
+
+def percentiles_ms(out: str) -> dict[str, float]:
+    """p50, p99 and p99.9 from the line PERCENTILES_LUA's done() prints."""
+    p50, p99, p999 = re.search(r"percentiles-us (\d+) (\d+) (\d+)", out).groups()  # type: ignore[union-attr]
+    return {"p50_ms": int(p50) / 1000, "p99_ms": int(p99) / 1000, "p999_ms": int(p999) / 1000}
+
+
+def added_tail(routed: Result, direct: Result) -> str:
+    """The router's added p99 and p99.9 (router minus direct, at the same percentile), in ms."""
+    return f"{routed.p99_ms - direct.p99_ms:>8.2f} {routed.p999_ms - direct.p999_ms:>9.2f}"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -312,8 +331,9 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
     idle = rss_mib(router_pid)
     print(f"router RSS idle: {idle:.1f} MiB   (router on core 1; wrk and nginx on core 0; {seconds:g} s per run, "
           f"median of {repeat})\n")
-    print(f"{'scenario':14} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} | "
-          f"{'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'rps ratio':>9} {'steal':>6}")
+    print(f"{'scenario':14} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'CPU ms/req':>10} | "
+          f"{'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} | {'+p99 ms':>8} {'+p99.9 ms':>9} | "
+          f"{'rps ratio':>9} {'steal':>6}")
     for name, url, body, direct_url in scenarios:
         wrk(url, body, 4, 1.0, tmp, [router_pid])  # warm-up: connections, code paths
         for connections in levels:
@@ -322,8 +342,9 @@ def run_all(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, route
             routed = median_by(lambda result: result.cpu_ms, [r for r, _ in runs])
             direct = median_by(lambda result: result.rps, [d for _, d in runs])
             print(f"{name:14} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
-                  f"{routed.cpu_ms:>10.3f} | {direct.rps:>10.0f} {direct.p50_ms:>7.2f} {direct.p99_ms:>7.2f} | "
-                  f"{routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
+                  f"{routed.p999_ms:>8.2f} {routed.cpu_ms:>10.3f} | {direct.rps:>10.0f} {direct.p50_ms:>7.2f} {direct.p99_ms:>7.2f} "
+                  f"{direct.p999_ms:>8.2f} | {added_tail(routed, direct)} | {routed.rps / direct.rps:>9.3f} "
+                  f"{routed.steal:>6.1%}")
     print(f"\nrouter RSS after load: {rss_mib(router_pid):.1f} MiB (idle {idle:.1f} MiB)")
     stream = small_body("bench-stream", True)
     routed_ms = statistics.median(first_byte_ms(router_port, "/v1/messages", stream) for _ in range(repeat))
@@ -339,7 +360,7 @@ def run_pairs(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, rou
     budget (a report: over budget is printed, never raised), and the ratio to nginx directly."""
     print(f"\nprotocol pairs (router on core 1; wrk and nginx on core 0; {seconds:g} s per run, median of {repeat})\n")
     print(f"{'pair':40} {'conc':>4} | {'router rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
-          f"{'budget':>9} | {'direct rps':>10} | {'rps ratio':>9} {'steal':>6}")
+          f"{'budget':>9} | {'direct rps':>10} | {'+p99 ms':>8} {'+p99.9 ms':>9} | {'rps ratio':>9} {'steal':>6}")
     for pair in pairs:
         url, body = f"http://127.0.0.1:{router_port}{pair.client_path}", pair.request()
         direct_url = f"http://127.0.0.1:{nginx_port}{pair.upstream_path}"
@@ -351,7 +372,7 @@ def run_pairs(tmp: Path, router_pid: int, nginx: list[int], nginx_port: int, rou
             direct = median_by(lambda result: result.rps, [d for _, d in runs])
             print(f"{pair.label:40} {connections:>4} | {routed.rps:>10.0f} {routed.p50_ms:>7.2f} {routed.p99_ms:>7.2f} "
                   f"{routed.cpu_ms:>10.3f} {budget_mark(routed.cpu_ms, pair.budget_ms):>9} | {direct.rps:>10.0f} | "
-                  f"{routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
+                  f"{added_tail(routed, direct)} | {routed.rps / direct.rps:>9.3f} {routed.steal:>6.1%}")
     print(f"\nrouter RSS after the pairs: {rss_mib(router_pid):.1f} MiB")
 
 
