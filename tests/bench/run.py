@@ -201,11 +201,11 @@ def first_byte_ms(port: int, path: str, body: dict[str, object], rounds: int = 4
             sock.sendall(head + payload)
             received = sock.recv(65536)
             times.append(time.perf_counter() - started)
-            _drain(sock, received)
+            drain(sock, received)
     return statistics.median(times[rounds // 10:]) * 1000  # the first tenth warms up
 
 
-def _drain(sock: socket.socket, received: bytes) -> None:
+def drain(sock: socket.socket, received: bytes) -> None:
     """Read the rest of the response: by its content-length (nginx's static file) or to the
     last chunk (the router streams chunked)."""
     while b"\r\n\r\n" not in received:
