@@ -1,0 +1,189 @@
+"""The load generator of the many-open-streams benchmark (tests.bench.open_streams):
+`python -m tests.bench.stream_clients --port P --streams N --rate R --events E --status FILE`.
+
+Opens `streams` streaming Anthropic Messages requests to the router, `rate` new ones a second,
+keeps each open to its end and reads every event. A stream is good when the answer is a 200,
+`events` content_block_delta events arrived, then message_stop, then the chunked body's end, and
+no error event; anything else (another status, an error event, a connection refused or closed
+early, a missing event) is counted by reason. Every half second the figures so far go to the
+`status` file as one JSON object (written whole, then renamed over it: the reader never sees half
+of one), and once more at the end. A bare asyncio protocol on uvloop: ten thousand connections must
+cost this process little, so that the router is what is measured."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+from typing import cast
+from collections import Counter
+from pathlib import Path
+
+import uvloop
+
+DELTA = b"event: content_block_delta"
+STOP = b"event: message_stop"
+ERROR = b"event: error"
+BODY_END = b"\r\n0\r\n\r\n"
+CARRY = max(len(DELTA), len(STOP), len(ERROR), len(BODY_END)) - 1
+
+
+def request(port: int, key: str, model: str) -> bytes:
+    body = json.dumps({"model": model, "max_tokens": 256, "stream": True,
+                       "messages": [{"role": "user", "content": "Think for a minute, then answer."}]}).encode()
+    return (f"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+            f"x-api-key: {key}\r\nanthropic-version: 2023-06-01\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.opened = 0
+        self.open = 0
+        self.events = 0
+        self.good = 0
+        self.errors: Counter[str] = Counter()
+
+    def as_json(self, done: bool) -> dict[str, object]:
+        return {"opened": self.opened, "open": self.open, "events": self.events, "good": self.good,
+                "errors": dict(self.errors), "done": done}
+
+
+class StreamReader(asyncio.Protocol):
+    """One stream: counts the markers across reads (the last bytes of a read are kept, so a marker
+    split between two reads is still seen, and never counted twice)."""
+
+    def __init__(self, figures: Figures, payload: bytes, events: int, finished: asyncio.Future[None]) -> None:
+        self.figures = figures
+        self.payload = payload
+        self.expected = events
+        self.finished = finished
+        self.head = b""
+        self.status_ok: bool | None = None
+        self.tail = b""
+        self.deltas = 0
+        self.stopped = False
+        self.failed = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.figures.open += 1
+        transport.write(self.payload)
+
+    def data_received(self, data: bytes) -> None:
+        if self.status_ok is None:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.status_ok = self.head.startswith(b"HTTP/1.1 200 ")
+            if not self.status_ok:
+                self.finish(f"status {self.head[9:12].decode(errors='replace')}")
+                return
+            data, self.head = self.head[end + 4:], b""
+        seen = self.tail + data
+        deltas = seen.count(DELTA)
+        self.deltas += deltas
+        self.figures.events += deltas
+        if ERROR in seen:
+            self.failed = True
+        if STOP in seen:
+            self.stopped = True
+        if BODY_END in seen:
+            self.finish(self.verdict())
+            return
+        self.tail = seen[-CARRY:]
+
+    def verdict(self) -> str | None:
+        if self.failed:
+            return "error event"
+        if not self.stopped:
+            return "no message_stop"
+        if self.deltas != self.expected:
+            return "missing events" if self.deltas < self.expected else "extra events"
+        return None
+
+    def finish(self, problem: str | None) -> None:
+        if self.finished.done():
+            return
+        if problem is None:
+            self.figures.good += 1
+        else:
+            self.figures.errors[problem] += 1
+        self.finished.set_result(None)
+        assert self.transport is not None
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.figures.open -= 1
+        self.finish("closed early")
+
+
+async def one_stream(port: int, payload: bytes, events: int, figures: Figures) -> None:
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+    figures.opened += 1
+    try:
+        await loop.create_connection(lambda: StreamReader(figures, payload, events, finished), "127.0.0.1", port)
+    except OSError as exc:
+        figures.errors[f"connect: {exc.strerror or exc}"] += 1
+        return
+    await finished
+
+
+async def report(status: Path, figures: Figures, done: bool) -> None:
+    partial = status.with_suffix(".part")
+    partial.write_text(json.dumps(figures.as_json(done)))
+    os.replace(partial, status)
+
+
+async def run(args: argparse.Namespace) -> None:
+    figures = Figures()
+    payload = request(args.port, args.key, args.model)
+    status = Path(args.status)
+    streams: list[asyncio.Task[None]] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    reporter_due = start
+    for index in range(args.streams):
+        # the index-th stream opens at index / rate seconds: a steady ramp, not a burst
+        delay = start + index / args.rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        streams.append(asyncio.ensure_future(one_stream(args.port, payload, args.events, figures)))
+        if loop.time() >= reporter_due:
+            await report(status, figures, done=False)
+            reporter_due = loop.time() + 0.5
+    pending = set(streams)
+    deadline = loop.time() + args.events * args.interval + args.grace
+    while pending and loop.time() < deadline:
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+        await report(status, figures, done=False)
+    for task in pending:
+        task.cancel()
+    if pending:
+        figures.errors["unfinished"] += len(pending)
+    await report(status, figures, done=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--streams", type=int, required=True)
+    parser.add_argument("--rate", type=float, default=1000.0, help="new streams a second")
+    parser.add_argument("--events", type=int, default=60, help="content events each stream must carry")
+    parser.add_argument("--interval", type=float, default=1.0, help="the upstream's seconds between two events")
+    parser.add_argument("--grace", type=float, default=30.0, help="seconds past a stream's expected end")
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--model", default="slow")
+    parser.add_argument("--status", required=True)
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    uvloop.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
