@@ -51,7 +51,7 @@ ENDING = (chunk({**BASE, "choices": [{"index": 0, "delta": {}, "finish_reason": 
 class Stream:
     """One open stream: its connection and how many content chunks it has still to send."""
 
-    __slots__ = ("transport", "left")
+    __slots__ = ("left", "transport")
 
     def __init__(self, transport: asyncio.Transport, left: int) -> None:
         self.transport = transport

@@ -17,9 +17,9 @@ import asyncio
 import json
 import os
 import resource
-from typing import cast
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 import uvloop
 
