@@ -28,9 +28,13 @@ class Timeouts(_Strict, frozen=True):
 
 
 class ConnectionLimits(_Strict, frozen=True):
-    """Connection pool of the one long-lived client per upstream."""
+    """Connection pool of the one long-lived client per upstream. `max-connections` bounds the
+    requests in flight to it (one connection each; beyond it, requests wait up to the connect
+    timeout): a guard against a runaway, not a throttle (rate limits throttle). A stream holds
+    its connection for minutes, so the bound is high: 256, the old default, was 256 agents
+    streaming at once, and every request after them waited and then failed."""
 
-    max_connections: int = 256
+    max_connections: int = 10_000
     max_keepalive: int = 64
     keepalive_expiry: float = 60.0
 

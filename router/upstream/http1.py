@@ -616,7 +616,7 @@ class Http1Pool:
         self,
         origin: httpx.URL | str,
         *,
-        max_connections: int = 256,
+        max_connections: int = 10_000,
         max_keepalive: int = 64,
         keepalive_expiry: float = 60.0,
         connect_timeout: float | None = 10.0,
