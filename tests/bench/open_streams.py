@@ -43,8 +43,9 @@ ROUTER_OWN_FDS = 20  # listening socket, epoll, log file, pipes: 14 counted at 9
 TARGETS = "no errors · ≤ 32 KiB RSS per stream · CPU per event flat · new request ≤ 5 ms p99"
 
 
-def routes_toml(upstream_port: int, max_connections: int | None) -> str:
-    limits = "" if max_connections is None else f"limits = {{ max-connections = {max_connections} }}"
+def routes_toml(upstream_port: int) -> str:
+    """The router's defaults throughout: the table an operator would write (the upstream's
+    connection limit included: at 256, its old default, this bench's first finding)."""
     return f"""
 [auth]
 keys = ["env:BENCH_KEY"]
@@ -52,7 +53,6 @@ keys = ["env:BENCH_KEY"]
 [upstreams.slow]
 kind = "openai"
 base-url = "http://127.0.0.1:{upstream_port}/v1"
-{limits}
 
 [[routes]]
 name = "slow"
@@ -153,7 +153,7 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
                                  "--events", str(args.events), "--interval", str(args.interval)], cwd=REPO)
     try:
         os.sched_setaffinity(upstream.pid, {0})
-        (tmp / "routes.toml").write_text(routes_toml(upstream_port, None if args.default_pool else streams + 100))
+        (tmp / "routes.toml").write_text(routes_toml(upstream_port))
         command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
         with running(command, router_port, env={"BENCH_KEY": KEY}, log_file=tmp / f"router-{streams}.log") as router:
             os.sched_setaffinity(router.pid, {1})
@@ -231,8 +231,6 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after the ramp before the window")
     parser.add_argument("--window", type=float, default=15.0, help="seconds of the measured window")
     parser.add_argument("--grace", type=float, default=30.0)
-    parser.add_argument("--default-pool", action="store_true",
-                        help="leave the upstream's connection limit at the router's default")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the router inherits it
