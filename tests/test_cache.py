@@ -544,12 +544,13 @@ async def test_max_tokens_stops_are_cached_only_with_keep_truncated(
 async def test_a_hit_costs_nothing_in_the_ledger(router: tuple[str, RouterState], upstream: Upstream) -> None:
     base, state = router
     entries: list[Any] = []
-    state.usage_sinks = (*state.usage_sinks, entries.append)
+    state.usage.sinks = (*state.usage.sinks, entries.append)
     text = unique()
     await ask(base, "anthropic", "m-anth", text)
     await ask(base, "anthropic", "m-anth", text)
     await ask(base, "anthropic", "m-anth", text, stream=True)
     for _ in range(50):
+        state.settle_usage()
         if len(entries) == 3:
             break
         await asyncio.sleep(0.02)
@@ -558,6 +559,7 @@ async def test_a_hit_costs_nothing_in_the_ledger(router: tuple[str, RouterState]
     # counted as hits: on the entries, in the ledger's totals and the usage counter
     assert [entry.cache_hit for entry in entries] == [False, True, True]
     totals = (await state.ledger.totals("route", 0))["anth"]
+    state.metrics.flush()
     assert (totals.requests, totals.cache_hits, totals.input_tokens, totals.cost_usd) == (
         3, 2, entries[0].input_tokens, entries[0].cost_usd)
     hits = state.metrics.registry.get_sample_value(

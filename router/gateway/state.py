@@ -21,10 +21,10 @@ from router.config.load import LoadedConfig
 from router.gateway.cache_store import ResponseCache, renewed_cache
 from router.ledger import BudgetBook, Ledger, ledger_matches, open_ledger
 from router.observe.accesslog import AccessLog
-from router.observe.exchange import UsageSink
 from router.observe.metrics import Metrics
 from router.observe.recent import RecentWindow
 from router.observe.upstream_errors import RecentUpstreamErrors
+from router.observe.usage_batch import UsageBatch, UsageSink
 from router.ratelimit import Limiter
 from router.routing.failover import TargetHealth
 from router.routing.lookup import Table
@@ -81,8 +81,9 @@ class RouterState:
     # budgets it counts; both survive reloads (the ledger is made again only when [limits] moves).
     ledger: Ledger = field(init=False)
     budgets: BudgetBook = field(init=False)
-    # What every finished model request's UsageEntry is handed to (router.observe.exchange).
-    usage_sinks: tuple[UsageSink, ...] = field(init=False)
+    # Where every finished model request's UsageEntry waits for the sinks: the usage counters,
+    # the ledger, the recent window (router.observe.usage_batch). Read them after settle_usage().
+    usage: UsageBatch = field(init=False)
     # The dashboard's last minutes of traffic (a usage sink) and last failed attempts per
     # target (fed by the dispatcher); per process, survive reloads.
     recent: RecentWindow = field(init=False)
@@ -93,10 +94,18 @@ class RouterState:
         self.store = open_store(store_settings(self.table.loaded))
         self.cache, _ = renewed_cache(None, self.table.loaded)
         self.ledger = open_ledger(self.table.loaded.access.settings, self._wall_now)
-        self.budgets = BudgetBook(self.ledger, self._wall_now)
         self.recent = RecentWindow(self._wall_now)
         self.upstream_errors = RecentUpstreamErrors(self._wall_now)
-        self.usage_sinks = (self.ledger.record, self.recent.record)
+        self.usage = UsageBatch(self._usage_sinks())
+        self.budgets = BudgetBook(self.ledger, self._wall_now, self.usage.flush)
+        self.metrics.before_flush = self.usage.flush  # a scrape counts every finished request
+
+    def _usage_sinks(self) -> tuple[UsageSink, ...]:
+        return (self.metrics.record_usage, self.ledger.record, self.recent.record)
+
+    def settle_usage(self) -> None:
+        """Before reading the ledger or the recent window: every finished request in them."""
+        self.usage.flush()
 
     def _wall_now(self) -> float:
         return self.now()  # read per call: a test may swap `now` after the state is made
@@ -135,8 +144,10 @@ class RouterState:
         settings = table.loaded.access.settings
         if ledger_matches(self.ledger, settings):
             return
+        self.usage.flush()  # what finished before the reload goes to the ledger it was made for
         old, self.ledger = self.ledger, open_ledger(settings, self._wall_now)
-        self.budgets.ledger, self.usage_sinks = self.ledger, (self.ledger.record, self.recent.record)
+        self.budgets.ledger = self.ledger
+        self.usage.sinks = self._usage_sinks()
         task = asyncio.get_running_loop().create_task(old.aclose())  # it writes what it still holds
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

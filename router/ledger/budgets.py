@@ -45,13 +45,18 @@ class BudgetBook:
     """Reads spend from the ledger and keeps which warnings were logged (one per scope and period;
     kept here, per app, never in module state). `now` is injectable so tests can cross a period."""
 
-    def __init__(self, ledger: Ledger, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, ledger: Ledger, now: Callable[[], float] = time.time,
+                 settle: Callable[[], None] = lambda: None) -> None:
         self.ledger = ledger
         self.now = now
+        # Called before spend is read: hands the ledger the requests that finished and are still
+        # held in a batch (router.observe.usage_batch), so the next request sees their spend.
+        self.settle = settle
         self._warned: dict[tuple[Scope, str], float] = {}  # → start of the period warned about
 
     async def status(self, scope: Scope, name: str, budget: Budget) -> BudgetStatus:
         """Raises LedgerUnavailable when the shared store does not answer."""
+        self.settle()
         now = self.now()
         spent = await self.ledger.spent(scope, name, budget.period, now)
         status = BudgetStatus(scope, name, spent, budget.usd, budget.period, period_end(now, budget.period),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from router.core.usage_entry import UsageEntry
 from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
 from router.observe.metrics import Metrics
+from router.observe.usage_batch import UsageBatch
 from router.spokes.registry import CLIENT_SPOKES, HUB, SPOKES
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ CANCELLED = 499  # nginx's "client closed request": no answer went out, or a str
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-UsageSink = Callable[[UsageEntry], None]  # sync; must neither block nor raise (it queues its own work)
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
@@ -88,7 +88,7 @@ class Exchange:
         "retried",
         "route",
         "scope",
-        "sinks",
+        "usage",
         "span",
         "started",
         "status",
@@ -103,10 +103,10 @@ class Exchange:
     )
 
     def __init__(self, metrics: Metrics | None, *, model_request: bool = False, log: AccessLog | None = None,
-                 log_bodies: bool = False, scope: Scope | None = None, sinks: Sequence[UsageSink] = (),
+                 log_bodies: bool = False, scope: Scope | None = None, usage: UsageBatch | None = None,
                  wall: Callable[[], float] = time.time) -> None:
         self.metrics = metrics
-        self.sinks = sinks
+        self.usage = usage
         self.model_request = model_request
         self.log = log
         self.log_bodies = log_bodies
@@ -309,8 +309,12 @@ class Exchange:
             metrics.fallbacks(route, target).inc()
 
     def _used(self, status: int, total: float) -> None:
-        """The request's UsageEntry, to the usage counters and the sinks. Tokens are the final
-        usage, or (a stream that died) the estimate it had; none read: zeros."""
+        """The request's UsageEntry, to the usage batch (its sinks take it within a second, or
+        before anything reads them). Tokens are the final usage, or (a stream that died) the
+        estimate it had; none read: zeros."""
+        usage = self.usage
+        if usage is None:
+            return
         tokens, price = self.tokens, self.price
         input_tokens, output_tokens, cache_read, cache_write = tokens or NO_TOKENS
         # Positional, in the struct's field order: msgspec matches 17 keywords one by one
@@ -323,13 +327,7 @@ class Exchange:
             status, total * 1000, self.retried,  # status, latency_ms, retried
             self.target != self.first_target, self.cache_hit,  # failed_over, cache_hit
         )
-        if self.metrics is not None:
-            self.metrics.record_usage(entry)
-        for sink in self.sinks:
-            try:
-                sink(entry)
-            except Exception:
-                log.exception("a usage sink failed")
+        usage.add(entry)
 
     def _line(self, status: int, error: str | None, total: float) -> AccessLine:
         scope = self.scope or {}
@@ -397,7 +395,7 @@ class ObserveMiddleware:
         server = self.state.table.loaded.config.server
         exchange = Exchange(
             self.state.metrics, model_request=path in MODEL_PATHS, scope=scope,
-            log=access_log_of(self.state), log_bodies=server.log_bodies, sinks=self.state.usage_sinks,
+            log=access_log_of(self.state), log_bodies=server.log_bodies, usage=self.state.usage,
             wall=self.state.now,
         )
         scope[EXCHANGE_KEY] = exchange

@@ -77,6 +77,10 @@ _M = TypeVar("_M", Counter, Histogram)
 USAGE_KINDS = ("input", "output", "cache_read", "cache_write")
 
 
+def _nothing() -> None:
+    return None
+
+
 def _bound(metric: _M) -> Callable[..., _M]:
     """`labels(*values)` with the child cached by its values: bound once, then one dict hit."""
     children: dict[tuple[str, ...], _M] = {}
@@ -133,6 +137,9 @@ class Metrics:
         self.token_counts = BatchedCounter(self.tokens)
         # (key, route, target) → the usage kinds' token sums and the USD (record_usage).
         self._usage_pending: dict[tuple[str, str, str], list[float]] = {}
+        # Run first by `flush`: the usage batch whose sinks include `record_usage` (set by the app's
+        # state, router.observe.usage_batch), so a scrape counts every finished request.
+        self.before_flush: Callable[[], None] = _nothing
         self.upstream_times = BatchedHistogram(self.upstream_seconds, UPSTREAM_BUCKETS)
         self.overhead_times = BatchedHistogram(self.overhead_seconds, OVERHEAD_BUCKETS)
         self.ttft_times = BatchedHistogram(self.ttft_seconds, TTFT_BUCKETS)
@@ -170,8 +177,8 @@ class Metrics:
         self.rate_limited(scope, name).inc()
 
     def record_usage(self, entry: UsageEntry) -> None:
-        """A model request's usage (router.observe.exchange builds the entry once it is over):
-        summed per (key, route, target) until the next flush, one dict lookup a request."""
+        """A usage sink (router.observe.usage_batch): a finished model request's usage, summed per
+        (key, route, target) until the counters' flush."""
         where = (entry.key, entry.route, entry.target)
         sums = self._usage_pending.get(where)
         if sums is None:
@@ -198,6 +205,7 @@ class Metrics:
 
     def flush(self) -> None:
         """Hand the batched increments to their counters (before a scrape; the app once a second)."""
+        self.before_flush()
         flush_all(self._batched)
         self._flush_usage()
 

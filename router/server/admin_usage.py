@@ -44,6 +44,7 @@ async def admin_usage(request: Request[Any, Any, Any]) -> Response[bytes]:
         message = f"by must be one of {', '.join(BY)}; since a duration such as 90m, 24h, 7d (got by={by!r}, since={since_text!r})"
         return _json({"error": {"type": "invalid_request_error", "message": message}}, 400)
     since = state.budgets.now() - seconds
+    state.settle_usage()
     try:
         totals = await state.ledger.totals(by, since)  # type: ignore[arg-type]  # checked against BY
     except LedgerUnavailable as exc:

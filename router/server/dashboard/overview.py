@@ -28,6 +28,7 @@ class UsageRow:
 
 async def today_totals(state: RouterState, by: By) -> dict[str, UsageTotals] | None:
     """The ledger's totals since 00:00 UTC; None when its store does not answer."""
+    state.settle_usage()
     try:
         return await state.ledger.totals(by, period_start(state.now(), "day"))
     except LedgerUnavailable:
@@ -42,6 +43,7 @@ def usage_rows(figures: Figures, label: str, names: list[str], today: dict[str, 
 
 
 async def overview_context(state: RouterState) -> dict[str, Any]:
+    state.settle_usage()  # the recent window's figures, like the ledger's, count every finished request
     figures = Figures.of(state.metrics)
     recent = state.recent
     minutes = recent.per_minute()
