@@ -1,8 +1,10 @@
 """The OpenTelemetry side of traces (imported only when they are on: router.observe.tracing).
 
     Tracing       what the SDK resolved at start (sampler, resource, ids: a TracerProvider made
-                  from `[telemetry]` and OTEL_*) and the span processor (the OTLP exporter, by
-                  default router.observe.otlp_json's, behind a BatchSpanProcessor, which exports in batches on the SDK's own thread)
+                  from `[telemetry]` and OTEL_*) and where finished spans go: by default (OTLP/JSON)
+                  made as OTLP Structs (router.observe.otlp_json.otlp_span) and batched to one
+                  export thread (router.observe.span_export); for the SDK's exporters (protobuf,
+                  gRPC) and processors (tests' in-memory one), as ReadableSpans
     RequestSpan   one model request: a SERVER span, child of the client's `traceparent` when it
                   sent one, and a CLIENT span per upstream attempt whose id goes upstream in
                   `traceparent`. Driven by the Exchange's hooks; attributes follow the GenAI
@@ -11,9 +13,11 @@
 Why not the SDK's live spans (tracer.start_span): each costs ~15 µs here (sampler, context,
 locks, attribute validation at every set), two per request ~15 % of a small request's CPU. A
 request's spans are instead noted as ids and times while it runs and handed to the processor
-as finished ReadableSpans when it ends (~5 µs each), which is all an exporter ever sees. The
-sampler is the SDK's (parent-based: a client's sampled flag decides, else the ratio), asked once
-per request; an unsampled request records nothing and still passes its trace on.
+as finished spans when it ends, which is all an exporter ever sees. The sampler is the SDK's
+(parent-based: a client's sampled flag decides, else the ratio), asked once per request with a
+parent; without one, a ratio the table set is applied as TraceIdRatioBased does (the trace id's
+low 64 bits under its bound) without the SDK's call chain; an unsampled request records nothing
+and still passes its trace on.
 
 Spans never carry a key (only its name) nor, unless the route opts in (`trace-content`, or
 `[telemetry] record-content`), a prompt or an answer.
@@ -44,8 +48,17 @@ from router.core.errors import RouterError
 from router.core.stream import StreamMachine
 from router.core.usage import Tokens
 from router.hub.finish import finish_reasons
-from router.observe.otlp_json import OtlpJsonExporter, export_headers, traces_url
+from router.observe.otlp_json import (
+    CLIENT,
+    SERVER,
+    OtlpJsonExporter,
+    export_headers,
+    export_timeout,
+    otlp_span,
+    traces_url,
+)
 from router.observe.request_params import request_parameters
+from router.observe.span_export import SpanExport
 
 log = logging.getLogger("router.observe.otel")
 Attributes = dict[str, AttributeValue]
@@ -80,14 +93,22 @@ class Record(Protocol):
 
 
 class Tracing:
-    """Made once at start; `shutdown` at the end flushes what the batch processor still holds."""
+    """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
+    (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_content_routes", "_targets", "processor", "provider", "record_content")
+    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "processor", "provider",
+                 "record_content", "root_bound")
 
-    def __init__(self, provider: TracerProvider, processor: SpanProcessor, config_now: Callable[[], Config],
-                 record_content: bool) -> None:
+    def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
+                 record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
+                 root_bound: int | None = None) -> None:
         self.provider = provider  # the SDK's resolution of sampler, resource and id generator
         self.processor = processor
+        self.export: SpanExport[Any] | None = export[0] if export is not None else None
+        self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
+        # A trace without a parent is sampled when its id's low 64 bits are under this (the
+        # table's ratio, as TraceIdRatioBased decides); None: ask the SDK's sampler
+        self.root_bound = root_bound
         self.record_content = record_content
         self._config_now = config_now
         # What spans read from the table, remade when a reload brings another one.
@@ -97,10 +118,12 @@ class Tracing:
     def request_span(self, scope: Mapping[str, Any]) -> RequestSpan:
         """The request's SERVER span, a child of the client's trace when it sent `traceparent`."""
         parent = _client_parent(scope.get("headers", ()))
-        if parent is not None:
-            trace_id = parent.trace_id
-        else:
+        if parent is None:
             trace_id = self.provider.id_generator.generate_trace_id()
+            if self.root_bound is not None:
+                return RequestSpan(self, trace_id, None, trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self.root_bound)
+        else:
+            trace_id = parent.trace_id
         context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent is not None else None
         decision = self.provider.sampler.should_sample(context, trace_id, OPERATION, SpanKind.SERVER).decision
         return RequestSpan(self, trace_id, parent, decision is Decision.RECORD_AND_SAMPLE)
@@ -128,12 +151,13 @@ class Tracing:
     def new_span_id(self) -> int:
         return self.provider.id_generator.generate_span_id()
 
-    def emit(self, span: ReadableSpan) -> None:
-        self.processor.on_end(span)
-
     def shutdown(self) -> None:
         """Blocking (the last export): call it off the event loop."""
-        self.processor.shutdown()
+        if self.export is not None and self._exporter is not None:
+            self.export.close()
+            self._exporter.shutdown()
+        if self.processor is not None:
+            self.processor.shutdown()
         self.provider.shutdown()
 
 
@@ -227,7 +251,7 @@ class RequestSpan:
         if machine is not None and self.sampled:
             try:
                 self.finish_reasons = machine.finish_reasons()
-            except Exception:  # noqa: BLE001 - a trace's detail must not cost the request its record
+            except Exception:
                 log.exception("reading the stream's finish reasons failed")
         if error is not None:
             self._end_attempt({"error.type": error.error_type, "http.response.status_code": 200}, failed=True)
@@ -256,19 +280,37 @@ class RequestSpan:
 
     def _emit(self, record: Record, status: int, error: str | None) -> None:
         tracing, end = self._tracing, time.time_ns()
+        attributes = self._attributes(record, status, error)
+        export = tracing.export
+        if export is None:
+            self._emit_readable(tracing, attributes, error, end)
+            return
+        parent = self._parent
+        trace_id, trace_state = self._trace_id, parent.trace_state.to_header() if parent and parent.trace_state else ""
+        own = (self.span_id, False)
+        for attempt in self._done:
+            export.add(otlp_span(trace_id, attempt.span_id, own, trace_state, f"{OPERATION} {attempt.model}", CLIENT,
+                                 attempt.start, attempt.end, attempt.failed, attempt.attributes))
+        export.add(otlp_span(trace_id, self.span_id, (parent.span_id, True) if parent is not None else None,
+                             trace_state, self._name, SERVER, self._start, end, error is not None, attributes))
+
+    def _emit_readable(self, tracing: Tracing, attributes: Attributes, error: str | None, end: int) -> None:
+        """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""
+        processor = tracing.processor
+        assert processor is not None  # a Tracing has an export or a processor
         resource = tracing.provider.resource
         context = SpanContext(self._trace_id, self.span_id, False, _SAMPLED,
                               self._parent.trace_state if self._parent is not None else None)
         for attempt in self._done:
-            tracing.emit(ReadableSpan(
+            processor.on_end(ReadableSpan(
                 name=f"{OPERATION} {attempt.model}",
                 context=SpanContext(self._trace_id, attempt.span_id, False, _SAMPLED, context.trace_state),
                 parent=context, resource=resource, attributes=attempt.attributes, kind=SpanKind.CLIENT,
                 status=_ERROR if attempt.failed else _OK, start_time=attempt.start, end_time=attempt.end,
                 instrumentation_scope=_SCOPE))
-        tracing.emit(ReadableSpan(
+        processor.on_end(ReadableSpan(
             name=self._name, context=context, parent=self._parent, resource=resource,
-            attributes=self._attributes(record, status, error), kind=SpanKind.SERVER,
+            attributes=attributes, kind=SpanKind.SERVER,
             status=_OK if error is None else _ERROR, start_time=self._start, end_time=end,
             instrumentation_scope=_SCOPE))
 
@@ -355,15 +397,23 @@ def open_tracing(telemetry: Telemetry | None, environ: Mapping[str, str], config
     """The tracer provider `[telemetry]` describes (OTEL_* variables for what it leaves out);
     `processor`: instead of the OTLP exporter's batch processor (tests' in-memory exporter)."""
     ratio = telemetry.sampling_ratio if telemetry is not None else None
+    root = None if ratio is None else TraceIdRatioBased(ratio)
     provider = TracerProvider(
         # None: the SDK's own choice from OTEL_TRACES_SAMPLER (parent-based, always on by default)
-        sampler=None if ratio is None else ParentBased(TraceIdRatioBased(ratio)),
+        sampler=None if root is None else ParentBased(root),
         resource=Resource.create({"service.name": _service_name(telemetry, environ)}),
         shutdown_on_exit=False,  # the server's lifespan shuts it down (router.server.app)
     )
+    record_content = telemetry is not None and telemetry.record_content
+    root_bound = None if root is None else root.bound
+    if processor is not None:
+        return Tracing(provider, processor, config_now, record_content, root_bound=root_bound)
+    exporter = _exporter(telemetry, environ, provider.resource)
+    if isinstance(exporter, OtlpJsonExporter):  # the router's own spans, batched to its own thread
+        export = SpanExport(exporter.post_spans)
+        return Tracing(provider, None, config_now, record_content, (export, exporter), root_bound)
     # Not added to the provider: spans reach it finished (RequestSpan._emit), never started.
-    processor = processor or BatchSpanProcessor(_exporter(telemetry, environ))
-    return Tracing(provider, processor, config_now, telemetry is not None and telemetry.record_content)
+    return Tracing(provider, BatchSpanProcessor(exporter), config_now, record_content, root_bound=root_bound)
 
 
 def _service_name(telemetry: Telemetry | None, environ: Mapping[str, str]) -> str:
@@ -372,7 +422,7 @@ def _service_name(telemetry: Telemetry | None, environ: Mapping[str, str]) -> st
     return environ.get("OTEL_SERVICE_NAME") or "router"
 
 
-def _exporter(telemetry: Telemetry | None, environ: Mapping[str, str]) -> SpanExporter:
+def _exporter(telemetry: Telemetry | None, environ: Mapping[str, str], resource: Resource | None = None) -> SpanExporter:
     """OTLP over http/json (router.observe.otlp_json, the default), http/protobuf (the `otel`
     extra) or gRPC (its own package). Left to the SDK when None: the endpoint
     (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) and headers (..._HEADERS)."""
@@ -383,7 +433,8 @@ def _exporter(telemetry: Telemetry | None, environ: Mapping[str, str]) -> SpanEx
         headers = {name: resolve(value, environ) or "" for name, value in telemetry.headers.items()}
     protocol = protocol_of(telemetry, environ)
     if protocol == "http/json":
-        return OtlpJsonExporter(traces_url(endpoint, environ), export_headers(headers, environ))
+        return OtlpJsonExporter(traces_url(endpoint, environ), export_headers(headers, environ),
+                                export_timeout(environ), resource=resource.attributes if resource else None)
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
             OTLPSpanExporter as GrpcExporter,

@@ -1,5 +1,10 @@
-"""OTLP over HTTP with the JSON encoding (`protocol = "http/json"`, the default): a SpanExporter
-for the batch processor.
+"""OTLP over HTTP with the JSON encoding (`protocol = "http/json"`, the default).
+
+    otlp_span / encode_spans   the router's own spans (router.observe.otel) made as OTLP Structs
+                               directly, and a batch of them encoded in one msgspec call
+                               (router.observe.span_export's thread posts them: `post_spans`)
+    OtlpJsonExporter           also an SDK SpanExporter (`export` of ReadableSpans), for the SDK's
+                               processors
 
 Why not the SDK's http/protobuf exporter: its encoder (opentelemetry.exporter.otlp.proto.common's
 encode_spans) costs ~110 µs a span, on the batch processor's thread, which is the router's CPU
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,10 +35,17 @@ from opentelemetry.util.re import parse_env_headers
 log = logging.getLogger("router.observe.otlp_json")
 TRACES_PATH = "/v1/traces"
 DEFAULT_ENDPOINT = "http://localhost:4318"  # the SDK's default OTLP/HTTP receiver
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = 10.0  # the SDK's default; OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT in seconds, as the SDK reads it
+# Answers that say "later" (OTLP/HTTP's retryable ones), retried after these pauses, then the batch is dropped.
+RETRYABLE = frozenset({429, 502, 503, 504})
+RETRY_PAUSES = (1.0, 2.0, 4.0)
+SERVER, CLIENT = 2, 3  # OTLP's SpanKind numbers (SPAN_KIND_UNSPECIFIED is 0)
+_ERROR_STATUS = {"code": 2, "message": ""}  # STATUS_CODE_ERROR
 # Span.flags: bit 8 says whether bit 9 (the parent is remote) is known; the SDK's encoder sets both so.
 _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
+_SAMPLED_FLAGS = 0x01 | _HAS_IS_REMOTE  # the router records sampled spans only
+_ROUTER_SCOPE = {"name": "router"}
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _encode = msgspec.json.Encoder().encode
 Json = dict[str, Any]
@@ -61,39 +74,85 @@ def export_headers(headers: Mapping[str, str] | None, environ: Mapping[str, str]
     return merged
 
 
-class OtlpJsonExporter(SpanExporter):
-    """POSTs each batch as one ExportTraceServiceRequest in JSON. Called synchronously from the
-    batch processor's thread; never raises (a failed batch is FAILURE, and dropped by the
-    processor), and logs once per outage, not once per batch."""
+def export_timeout(environ: Mapping[str, str]) -> float:
+    """OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT, in seconds (as the SDK's
+    own OTLP exporters read them), else 10."""
+    raw = environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or environ.get("OTEL_EXPORTER_OTLP_TIMEOUT")
+    try:
+        timeout = float(raw) if raw else TIMEOUT_SECONDS
+    except ValueError:
+        log.warning("OTEL_EXPORTER_OTLP_TIMEOUT %r is not a number of seconds: %s s", raw, TIMEOUT_SECONDS)
+        return TIMEOUT_SECONDS
+    return timeout if timeout > 0 else TIMEOUT_SECONDS
 
-    def __init__(self, url: str, headers: Mapping[str, str], timeout: float = TIMEOUT_SECONDS) -> None:
+
+class OtlpJsonExporter(SpanExporter):
+    """POSTs each batch as one ExportTraceServiceRequest in JSON, on one kept-alive connection.
+    Called from one thread (router.observe.span_export's, or an SDK processor's); never raises (a
+    failed batch is dropped), retries answers that ask for it (429, 502, 503, 504) and refused
+    connections after RETRY_PAUSES, and logs once per outage, not once per batch."""
+
+    def __init__(self, url: str, headers: Mapping[str, str], timeout: float = TIMEOUT_SECONDS,
+                 retry_pauses: Sequence[float] = RETRY_PAUSES, resource: Mapping[str, Any] | None = None) -> None:
         self.url = url
         self._client = httpx.Client(headers=dict(headers), timeout=timeout)
+        self._retry_pauses = tuple(retry_pauses)
+        self._closing = threading.Event()  # set by shutdown: a pause before a retry ends at once
         self._failing = False
         self._closed = False
+        # The resource's part of every body the router's own spans go in (`post_spans`).
+        self._resource: Json = {"attributes": attributes_of(resource)}
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._closed:
             return SpanExportResult.FAILURE
         try:
             body = encode_request(spans)
-            response = self._client.post(self.url, content=body)
         except Exception as error:  # noqa: BLE001 - the processor's thread must never see an exception
+            self._failed(f"{type(error).__name__}: {error}")
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS if self.post(body) else SpanExportResult.FAILURE
+
+    def post_spans(self, spans: list[_Span]) -> bool:
+        """The router's own spans (`otlp_span`), encoded and posted: False when dropped."""
+        if self._closed:
+            return False
+        try:
+            body = encode_spans(self._resource, spans)
+        except Exception as error:  # noqa: BLE001 - the export thread must never see an exception
             return self._failed(f"{type(error).__name__}: {error}")
-        if not response.is_success:
-            return self._failed(f"HTTP {response.status_code}")
+        return self.post(body)
+
+    def post(self, body: bytes) -> bool:
+        """One batch's body sent, retried while the receiver asks for it (or refuses the connection)."""
+        pauses = iter(self._retry_pauses)
+        while True:
+            try:
+                response = self._client.post(self.url, content=body)
+            except Exception as error:  # noqa: BLE001 - the exporting thread must never see an exception
+                reason, retry = f"{type(error).__name__}: {error}", isinstance(error, httpx.TransportError)
+            else:
+                if response.is_success:
+                    return self._succeeded()
+                reason, retry = f"HTTP {response.status_code}", response.status_code in RETRYABLE
+            pause = next(pauses, None) if retry else None
+            if pause is None or self._closing.wait(pause):
+                return self._failed(reason)
+
+    def _succeeded(self) -> bool:
         if self._failing:
             self._failing = False
             log.info("traces are exported to %s again", self.url)
-        return SpanExportResult.SUCCESS
+        return True
 
-    def _failed(self, reason: str) -> SpanExportResult:
+    def _failed(self, reason: str) -> bool:
         if not self._failing:
             self._failing = True  # logged again only after a success
             log.warning("exporting traces to %s failed (%s): spans are dropped until it answers", self.url, reason)
-        return SpanExportResult.FAILURE
+        return False
 
     def shutdown(self) -> None:
+        self._closing.set()
         self._closed = True
         self._client.close()
 
@@ -118,6 +177,29 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
             group[0]["scopeSpans"].append(scope_spans)
         scope_spans["spans"].append(encode_span(span))
     return _encode({"resourceSpans": [group[0] for group in resources.values()]})
+
+
+def encode_spans(resource: Json, spans: list[_Span]) -> bytes:
+    """The router's own spans (one resource, one scope) as an ExportTraceServiceRequest."""
+    return _encode({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": _ROUTER_SCOPE, "spans": spans}]}]})
+
+
+def otlp_span(trace_id: int, span_id: int, parent: tuple[int, bool] | None, trace_state: str, name: str, kind: int,
+              start: int, end: int, failed: bool, attributes: Mapping[str, Any]) -> _Span:
+    """One of the router's spans, made as OTLP wants it (no ReadableSpan between): `parent` is the
+    parent span's id and whether it is remote (the client's), `kind` SERVER or CLIENT, `failed` the
+    ERROR status (else UNSET)."""
+    span = _Span(f"{trace_id:032x}", f"{span_id:016x}", name, kind, str(start), str(end), attributes_of(attributes),
+                 _SAMPLED_FLAGS)
+    if parent is not None:
+        span.parent_span_id = f"{parent[0]:016x}"
+        if parent[1]:
+            span.flags = _SAMPLED_FLAGS | _IS_REMOTE
+    if trace_state:
+        span.trace_state = trace_state
+    if failed:
+        span.status = _ERROR_STATUS
+    return span
 
 
 def _scope(scope: Any) -> Json:
@@ -222,7 +304,9 @@ def _link(link: Link) -> Json:
 def attributes_of(attributes: Mapping[str, Any] | None) -> list[_KeyValue]:
     if not attributes:
         return []
-    return [_KeyValue(key, any_value(value)) for key, value in attributes.items()]
+    # str first, without a call: most of a request span's attributes are
+    return [_KeyValue(key, _String(value) if type(value) is str else any_value(value))
+            for key, value in attributes.items()]
 
 
 def any_value(value: Any) -> Any:

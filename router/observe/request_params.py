@@ -17,20 +17,33 @@ PARAMETERS: tuple[tuple[str, tuple[str, ...], tuple[type, ...]], ...] = (
     ("gen_ai.request.temperature", ("temperature",), (int, float)),
     ("gen_ai.request.top_p", ("top_p", "topP", "top_p_snake"), (int, float)),
 )
+_INT = (int,)
 # Where Gemini keeps them (its request Struct has one field per spelling).
 CONFIGS = ("generationConfig", "generation_config", "generation_config_snake")
 
 
 def request_parameters(request: Any) -> dict[str, int | float]:
-    """The parameters `request` sets (none of them: an empty dict)."""
-    sources = [request, *(config for name in CONFIGS if (config := _field(request, name)) is not None)]
+    """The parameters `request` sets (none of them: an empty dict): the request's own fields
+    first, then Gemini's generation config. Plain loops: this runs on every traced request."""
     found: dict[str, int | float] = {}
-    for attribute, names, types in PARAMETERS:
-        value = next((value for source in sources for name in names
-                      if isinstance(value := _field(source, name), types) and not isinstance(value, bool)), None)
-        if isinstance(value, int | float):
-            found[attribute] = value if types == (int,) else float(value)
+    _collect(request, found)
+    for name in CONFIGS:
+        config = _field(request, name)
+        if config is not None:
+            _collect(config, found)
     return found
+
+
+def _collect(source: Any, found: dict[str, int | float]) -> None:
+    """The parameters `source` sets that `found` lacks (its first spelling set wins)."""
+    for attribute, names, types in PARAMETERS:
+        if attribute in found:
+            continue
+        for name in names:
+            value = _field(source, name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and isinstance(value, types):
+                found[attribute] = value if types == _INT else float(value)
+                break
 
 
 def _field(source: Any, name: str) -> Any:

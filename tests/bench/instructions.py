@@ -35,6 +35,14 @@ under callgrind twice, as it is and with the Exchange's usage recording (the Usa
 Prometheus counters, the ledger and every other usage sink) skipped, and the difference as a share:
 
     python -m tests.bench.instructions 300 small,stream,agent --ledger
+
+`--telemetry` prices traces the same way (issue 19: at most 10 % at a sampling ratio of 1): each
+scenario with every request traced and without traces, OTLP/JSON posted over loopback to a
+receiver in a child process (not counted: valgrind follows no children). The run ends with the
+tracer's shutdown, which exports what it still holds, so every span recorded is encoded and
+posted inside the count, whichever thread does it (callgrind counts them all):
+
+    python -m tests.bench.instructions 300 small,stream,agent --telemetry
 """
 
 from __future__ import annotations
@@ -179,6 +187,40 @@ async def one(app: App, body: bytes, target: str = "/v1/messages") -> None:
     assert sent[0]["status"] == 200, sent
 
 
+# Set in a measured run's environment: the receiver's port, and every request traced (`--telemetry`).
+TELEMETRY_PORT = "ROUTER_BENCH_TELEMETRY_PORT"
+RECEIVER = """
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def start_tracing_for_bench(routes: str, environ: dict[str, str]) -> tuple[str, Any]:
+    """`routes` with every request traced to the receiver `--telemetry` started, and the tracer."""
+    port = os.environ.get(TELEMETRY_PORT)
+    if not port:
+        return routes, None
+    from router.config.load import load_config_text
+    from router.observe.tracing import start_tracing
+
+    routes = f'[telemetry]\nendpoint = "http://127.0.0.1:{port}"\nsampling-ratio = 1.0\n' + routes
+    loaded = load_config_text(routes, filename="routes.toml", environ=environ)
+    return routes, start_tracing(loaded.config.telemetry, {}, lambda: loaded.config)
+
+
 async def measure(count: int, scenarios: list[str]) -> None:
     try:  # a base from before the hub-and-spokes layout (issue 14) first: an editable install
         # would fill the new packages it lacks from this checkout instead of failing to import
@@ -197,9 +239,10 @@ async def measure(count: int, scenarios: list[str]) -> None:
     # any pair loads the pairs' routes and warms every pair up too.
     with_pairs = not set(scenarios) <= set(SCENARIOS)
     routes, environ = (pair_routes(), pair_environ()) if with_pairs else (ROUTES, ENVIRON)
+    routes, tracing = start_tracing_for_bench(routes, environ)
     state = open_state(build_table(load_config_text(routes, filename="routes.toml", environ=environ)),
                        transport=transport)
-    app = create_app(state)
+    app = create_app(state) if tracing is None else create_app(state, tracing=tracing)
     requests = {name: ("/v1/messages", body) for name, body in bodies().items()}
     if with_pairs:
         requests |= pair_requests()
@@ -226,6 +269,8 @@ async def measure(count: int, scenarios: list[str]) -> None:
         flush = getattr(state.metrics, "flush", None)
         if flush is not None:
             flush()
+        if tracing is not None:  # the spans still held, encoded and posted inside the count
+            await asyncio.to_thread(tracing.shutdown)
         if count:
             print(f"{name}: {(time.process_time() - started) / count * 1e6:.1f} us of CPU per request")
 
@@ -245,11 +290,14 @@ def skip_usage_recording() -> None:
     Exchange._used = skipped  # type: ignore[method-assign]
 
 
-def instructions(tree: Path, count: int, scenario: str, without_usage: bool = False) -> int:
+def instructions(tree: Path, count: int, scenario: str, without_usage: bool = False,
+                 telemetry_port: int | None = None) -> int:
     """callgrind's total for one run of this measurement on `tree`'s router."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     if without_usage:
         env[WITHOUT_USAGE] = "1"
+    if telemetry_port is not None:
+        env[TELEMETRY_PORT] = str(telemetry_port)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         # This file, run by path with `tree` first on the path: the base's router and bench data,
@@ -301,6 +349,27 @@ def ledger_cost(count: int, scenarios: list[str]) -> None:
         print(f"| {name} | {with_:,.0f} | {without:,.0f} | {(with_ - without) / with_ * 100:.1f} % |", flush=True)
 
 
+def telemetry_cost(count: int, scenarios: list[str]) -> None:
+    """Instructions per request with every request traced and without traces, and their share."""
+    here = Path(__file__).resolve().parents[2]
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout is not None
+        port = int(receiver.stdout.readline())
+        print(f"traces' cost (callgrind, {count} requests after {WARMUP} of each, sampling ratio 1)\n")
+        print("| scenario | traced | untraced | traces add |\n|---|---:|---:|---:|")
+        ports = {True: port, False: None}
+        idle = {traced: instructions(here, 0, "small", telemetry_port=ports[traced]) for traced in ports}
+        for name in scenarios:
+            traced, untraced = ((instructions(here, count, name, telemetry_port=ports[flag]) - idle[flag]) / count
+                                for flag in (True, False))
+            print(f"| {name} | {traced:,.0f} | {untraced:,.0f} | {(traced / untraced - 1) * 100:+.1f} % |",
+                  flush=True)
+    finally:
+        receiver.kill()
+        receiver.wait()
+
+
 def expand(names: str) -> list[str]:
     """Scenario names, with `pairs` for every protocol pair and `all` for today's three and the pairs."""
     expanded: list[str] = []
@@ -326,7 +395,12 @@ def main() -> None:
                         help="count instructions per request on this tree under callgrind (a valgrind run each)")
     parser.add_argument("--ledger", action="store_true",
                         help="what recording usage costs per request: callgrind with and without it")
+    parser.add_argument("--telemetry", action="store_true",
+                        help="what traces cost per request at a sampling ratio of 1: callgrind with and without")
     args = parser.parse_args()
+    if args.telemetry:
+        telemetry_cost(args.count, expand(args.scenario))
+        return
     if args.ledger:
         ledger_cost(args.count, expand(args.scenario))
         return

@@ -1,0 +1,116 @@
+"""The router's spans from the event loop to the OTLP receiver, in batches, on one thread.
+
+Why not the SDK's BatchSpanProcessor: it takes a lock and signals a condition for every span
+ended, and wakes its thread for them; with every request traced that was a large share of a
+small request's CPU. Here a finished span is appended to a plain list on the event loop (every
+span is finished there: no lock), and the list goes to the export thread whole when it holds
+MAX_BATCH spans or DELAY seconds after its first span (one loop timer per batch, never one per
+request). The thread encodes and posts each batch (router.observe.otlp_json). At most
+MAX_PENDING batches wait for it: past that (a slow or absent receiver) a batch is dropped and
+counted, and the count logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger("router.observe.span_export")
+MAX_BATCH = 512  # spans per export (the SDK's default batch)
+DELAY = 1.0  # seconds a span may wait for its batch to fill
+MAX_PENDING = 8  # batches waiting for the export thread
+CLOSE_TIMEOUT = 10.0  # seconds `close` waits for the last exports
+Span = TypeVar("Span")
+
+
+class SpanExport(Generic[Span]):
+    """`add` on the event loop; `post` (a batch, False when it was dropped) on the export thread;
+    `close` from anywhere but the loop (it waits for the thread)."""
+
+    def __init__(self, post: Callable[[list[Span]], bool], max_batch: int = MAX_BATCH, delay: float = DELAY,
+                 max_pending: int = MAX_PENDING) -> None:
+        self._post = post
+        self._max_batch = max_batch
+        self._delay = delay
+        self._batch: list[Span] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._pending: queue.Queue[list[Span] | None] = queue.Queue(max_pending)
+        self._closed = False
+        self.dropped = 0  # spans dropped: the export thread was behind, or the receiver refused them
+        self._dropped_logged = 0
+        self._drops = threading.Lock()  # both threads drop (rarely): the count stays exact
+        self._thread = threading.Thread(target=self._run, name="router-span-export", daemon=True)
+        self._thread.start()
+
+    def add(self, span: Span) -> None:
+        batch = self._batch
+        batch.append(span)
+        if len(batch) >= self._max_batch:
+            self.hand_off()
+        elif self._timer is None:
+            self._arm()
+
+    def _arm(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside a loop (a test): the batch waits for MAX_BATCH or `close`
+            return
+        self._timer = loop.call_later(self._delay, self.hand_off)
+
+    def hand_off(self) -> None:
+        """The batch so far, to the export thread (on the loop, or once the loop is done)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._batch = self._batch, []
+        if not batch or self._closed:
+            return
+        try:
+            self._pending.put_nowait(batch)
+        except queue.Full:
+            self._drop(len(batch), "the export thread is behind")
+
+    def _drop(self, count: int, why: str) -> None:
+        """Counted, and logged at the first drop and then once per MAX_BATCH more."""
+        with self._drops:
+            self.dropped += count
+            if self._dropped_logged and self.dropped - self._dropped_logged < MAX_BATCH:
+                return
+            self._dropped_logged = self.dropped
+        log.warning("%d spans dropped so far (%s)", self.dropped, why)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._pending.get()
+            if batch is None:
+                return
+            try:
+                posted = self._post(batch)
+            except Exception:
+                log.exception("exporting a batch of spans failed")
+                posted = False
+            if not posted:
+                self._drop(len(batch), "the receiver did not take them")
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """What is held exported (waiting at most `timeout`), then the thread ends. Called once
+        the loop has no more requests (the server's shutdown, off the loop)."""
+        if self._closed:
+            return
+        batch, self._batch = self._batch, []
+        self._closed = True
+        if batch:
+            try:
+                self._pending.put(batch, timeout=timeout)
+            except queue.Full:
+                self._drop(len(batch), "the export thread is behind")
+        try:
+            self._pending.put(None, timeout=timeout)
+        except queue.Full:
+            log.warning("the span export thread did not finish its batches in %s s", timeout)
+            return
+        self._thread.join(timeout)
