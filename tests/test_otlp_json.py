@@ -38,9 +38,15 @@ from router.config.schema import Telemetry
 from router.config.telemetry import protocol_of
 from router.observe.otel import _exporter
 from router.observe.otlp_json import (
+    CLIENT,
+    SERVER,
+    KeyValues,
     OtlpJsonExporter,
     encode_request,
+    encode_spans,
     export_headers,
+    export_timeout,
+    otlp_span,
     traces_url,
 )
 
@@ -151,13 +157,14 @@ def test_non_finite_doubles_are_proto3_json_strings() -> None:
 class _Receiver:
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, str], bytes]] = []
-        received = self.posts
+        self.statuses: list[int] = []  # the answers to the first posts (then 200)
+        received, statuses = self.posts, self.statuses
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # http.server calls it by this name
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
+                self.send_response(statuses.pop(0) if statuses else 200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", "2")
                 self.end_headers()
@@ -202,7 +209,7 @@ def test_a_refused_connection_is_a_failure_logged_once(caplog: pytest.LogCapture
     with socket.socket() as unused:  # a port nothing listens on
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    exporter = OtlpJsonExporter(f"http://127.0.0.1:{port}/v1/traces", export_headers(None, {}))
+    exporter = OtlpJsonExporter(f"http://127.0.0.1:{port}/v1/traces", export_headers(None, {}), retry_pauses=())
     with caplog.at_level(logging.WARNING, logger="router.observe.otlp_json"):
         assert exporter.export(_sdk_spans()) is SpanExportResult.FAILURE
         assert exporter.export(_sdk_spans()) is SpanExportResult.FAILURE
@@ -238,3 +245,55 @@ def test_http_json_is_the_default_and_each_protocol_can_be_chosen() -> None:
     exporter = _exporter(default, {})
     assert isinstance(exporter, OtlpJsonExporter) and exporter.url == "http://c:4318/v1/traces"
     exporter.shutdown()
+
+
+def test_the_routers_own_spans_are_encoded_as_the_sdks_would_be() -> None:
+    key_values = KeyValues()
+    server = otlp_span(PARENT.trace_id, 0x1111, (PARENT.span_id, True), "vendor=value", "chat m", SERVER, 5, 9, True,
+                       key_values(ATTRIBUTES))
+    client = otlp_span(PARENT.trace_id, 0x2222, (0x1111, False), "", "chat mm", CLIENT, 6, 8, False,
+                       key_values({"text": "héllo \"quoted\"", "count": 8}))
+    body = encode_spans({"attributes": key_values({"service.name": "router-test"})}, [server, client])
+    request = otlp_json_to_proto(body)
+    [resource_spans] = request.resource_spans
+    assert resource_spans.resource.attributes[0].value.string_value == "router-test"
+    [scope_spans] = resource_spans.scope_spans
+    assert scope_spans.scope.name == "router"
+    first, second = scope_spans.spans
+    assert first.trace_id.hex() == f"{PARENT.trace_id:032x}" and first.parent_span_id.hex() == f"{PARENT.span_id:016x}"
+    assert first.flags == 0x301 and first.trace_state == "vendor=value" and first.kind == 2
+    assert first.status.code == 2 and (first.start_time_unix_nano, first.end_time_unix_nano) == (5, 9)
+    values = {a.key: a.value for a in first.attributes}
+    assert values["text"].string_value == ATTRIBUTES["text"] and values["big"].int_value == 2**62
+    assert values["flag"].bool_value is True and values["ratio"].double_value == 0.25
+    assert second.parent_span_id.hex() == "0000000000001111" and second.flags == 0x101 and second.status.code == 0
+    assert {a.key: a.value.int_value for a in second.attributes if a.key == "count"} == {"count": 8}
+    # a pair seen before is the same KeyValue; a long string (content) is never kept
+    assert key_values({"text": ATTRIBUTES["text"]})[0] is server.attributes[0]
+    long = "x" * 1000
+    assert key_values({"m": long})[0] is not key_values({"m": long})[0]
+
+
+def test_a_receiver_that_asks_for_a_retry_gets_the_batch_again(receiver: tuple[int, _Receiver]) -> None:
+    port, received = receiver
+    received.statuses[:] = [503, 429]
+    exporter = OtlpJsonExporter(traces_url(f"http://127.0.0.1:{port}", {}), export_headers(None, {}),
+                                retry_pauses=(0.01, 0.01))
+    span = otlp_span(1, 2, None, "", "chat m", SERVER, 1, 2, False, [])
+    try:
+        assert exporter.post_spans([span]) is True
+        assert len(received.posts) == 3
+        received.statuses[:] = [503, 503, 503]  # more than the pauses allow: dropped
+        assert exporter.post_spans([span]) is False
+        received.statuses[:] = [400]  # not retryable
+        assert exporter.post_spans([span]) is False
+    finally:
+        exporter.shutdown()
+    assert len(received.posts) == 7
+
+
+def test_the_export_timeout_is_read_as_the_sdk_reads_it() -> None:
+    assert export_timeout({}) == 10.0
+    assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "3"}) == 3.0
+    assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "3", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "0.5"}) == 0.5
+    assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "soon"}) == 10.0

@@ -51,6 +51,7 @@ from router.hub.finish import finish_reasons
 from router.observe.otlp_json import (
     CLIENT,
     SERVER,
+    KeyValues,
     OtlpJsonExporter,
     export_headers,
     export_timeout,
@@ -96,8 +97,8 @@ class Tracing:
     """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
     (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "processor", "provider",
-                 "record_content", "root_bound")
+    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "key_values", "processor",
+                 "provider", "record_content", "root_bound")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
                  record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
@@ -106,6 +107,7 @@ class Tracing:
         self.processor = processor
         self.export: SpanExport[Any] | None = export[0] if export is not None else None
         self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
+        self.key_values = KeyValues()  # the attributes of spans to `export`, made once each
         # A trace without a parent is sampled when its id's low 64 bits are under this (the
         # table's ratio, as TraceIdRatioBased decides); None: ask the SDK's sampler
         self.root_bound = root_bound
@@ -287,12 +289,13 @@ class RequestSpan:
             return
         parent = self._parent
         trace_id, trace_state = self._trace_id, parent.trace_state.to_header() if parent and parent.trace_state else ""
-        own = (self.span_id, False)
+        own, key_values = (self.span_id, False), tracing.key_values
         for attempt in self._done:
             export.add(otlp_span(trace_id, attempt.span_id, own, trace_state, f"{OPERATION} {attempt.model}", CLIENT,
-                                 attempt.start, attempt.end, attempt.failed, attempt.attributes))
+                                 attempt.start, attempt.end, attempt.failed, key_values(attempt.attributes)))
         export.add(otlp_span(trace_id, self.span_id, (parent.span_id, True) if parent is not None else None,
-                             trace_state, self._name, SERVER, self._start, end, error is not None, attributes))
+                             trace_state, self._name, SERVER, self._start, end, error is not None,
+                             key_values(attributes)))
 
     def _emit_readable(self, tracing: Tracing, attributes: Attributes, error: str | None, end: int) -> None:
         """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""

@@ -185,12 +185,11 @@ def encode_spans(resource: Json, spans: list[_Span]) -> bytes:
 
 
 def otlp_span(trace_id: int, span_id: int, parent: tuple[int, bool] | None, trace_state: str, name: str, kind: int,
-              start: int, end: int, failed: bool, attributes: Mapping[str, Any]) -> _Span:
+              start: int, end: int, failed: bool, attributes: list[_KeyValue]) -> _Span:
     """One of the router's spans, made as OTLP wants it (no ReadableSpan between): `parent` is the
     parent span's id and whether it is remote (the client's), `kind` SERVER or CLIENT, `failed` the
     ERROR status (else UNSET)."""
-    span = _Span(f"{trace_id:032x}", f"{span_id:016x}", name, kind, str(start), str(end), attributes_of(attributes),
-                 _SAMPLED_FLAGS)
+    span = _Span(f"{trace_id:032x}", f"{span_id:016x}", name, kind, str(start), str(end), attributes, _SAMPLED_FLAGS)
     if parent is not None:
         span.parent_span_id = f"{parent[0]:016x}"
         if parent[1]:
@@ -200,6 +199,35 @@ def otlp_span(trace_id: int, span_id: int, parent: tuple[int, bool] | None, trac
     if failed:
         span.status = _ERROR_STATUS
     return span
+
+
+class KeyValues:
+    """Attributes as OTLP KeyValues, each (key, value) pair made once and then reused: a request
+    span's values repeat from request to request (its model, route, key name, target, status,
+    finish reasons), and a KeyValue with its AnyValue is two Structs and a type test to make.
+    Bounded: past MAX_KEPT pairs it starts over; long strings (prompts, answers) are never kept.
+    Used on the event loop only."""
+
+    MAX_KEPT = 4096
+    LONGEST_KEPT = 256  # characters of a string value
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, Any], _KeyValue] = {}
+
+    def __call__(self, attributes: Mapping[str, Any]) -> list[_KeyValue]:
+        made = self._made  # a Struct is true: `or` makes only what is missing
+        return [made.get(item) or self._make(item) for item in attributes.items()]
+
+    def _make(self, item: tuple[str, Any]) -> _KeyValue:
+        key, value = item
+        made = _KeyValue(key, any_value(value))
+        if type(value) is not str or len(value) <= self.LONGEST_KEPT:
+            if len(self._made) >= self.MAX_KEPT:
+                self._made.clear()
+            self._made[item] = made
+        return made
 
 
 def _scope(scope: Any) -> Json:

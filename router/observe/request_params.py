@@ -17,34 +17,49 @@ PARAMETERS: tuple[tuple[str, tuple[str, ...], tuple[type, ...]], ...] = (
     ("gen_ai.request.temperature", ("temperature",), (int, float)),
     ("gen_ai.request.top_p", ("top_p", "topP", "top_p_snake"), (int, float)),
 )
-_INT = (int,)
 # Where Gemini keeps them (its request Struct has one field per spelling).
-CONFIGS = ("generationConfig", "generation_config", "generation_config_snake")
+CONFIGS = frozenset({"generationConfig", "generation_config", "generation_config_snake"})
+# Each spelling: its attribute, its rank among the attribute's spellings (the first set wins), its types.
+_SPELLINGS = {name: (attribute, rank, types) for attribute, names, types in PARAMETERS
+              for rank, name in enumerate(names)}
+_WANTED = CONFIGS | _SPELLINGS.keys()
 
 
 def request_parameters(request: Any) -> dict[str, int | float]:
     """The parameters `request` sets (none of them: an empty dict): the request's own fields
-    first, then Gemini's generation config. Plain loops: this runs on every traced request."""
-    found: dict[str, int | float] = {}
-    _collect(request, found)
-    for name in CONFIGS:
-        config = _field(request, name)
-        if config is not None:
-            _collect(config, found)
-    return found
+    first, then Gemini's generation config. One pass over each source's own fields: asking a
+    Struct for a field it lacks (getattr's default) raises inside, and this runs on every traced
+    request."""
+    found: dict[str, tuple[int, int | float]] = {}
+    configs: list[Any] = []
+    for name, value in _fields(request):
+        if name in CONFIGS:
+            if value is not None:
+                configs.append(value)
+        else:
+            _note(name, value, found)
+    parameters = {attribute: value for attribute, (_, value) in found.items()}
+    for config in configs:
+        found = {}
+        for name, value in _fields(config):
+            _note(name, value, found)
+        for attribute, (_, value) in found.items():
+            parameters.setdefault(attribute, value)
+    return parameters
 
 
-def _collect(source: Any, found: dict[str, int | float]) -> None:
-    """The parameters `source` sets that `found` lacks (its first spelling set wins)."""
-    for attribute, names, types in PARAMETERS:
-        if attribute in found:
-            continue
-        for name in names:
-            value = _field(source, name)
-            if isinstance(value, int | float) and not isinstance(value, bool) and isinstance(value, types):
-                found[attribute] = value if types == _INT else float(value)
-                break
+def _note(name: str, value: Any, found: dict[str, tuple[int, int | float]]) -> None:
+    spelling = _SPELLINGS.get(name)
+    if spelling is None or not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    attribute, rank, types = spelling
+    if isinstance(value, types) and (attribute not in found or rank < found[attribute][0]):
+        found[attribute] = (rank, value if types == (int,) else float(value))
 
 
-def _field(source: Any, name: str) -> Any:
-    return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+def _fields(source: Any) -> Any:
+    """(name, value) of the fields of a dict or a Struct that may hold a parameter."""
+    if isinstance(source, dict):
+        return source.items()
+    names = getattr(type(source), "__struct_fields__", ())
+    return [(name, getattr(source, name)) for name in names if name in _WANTED]
