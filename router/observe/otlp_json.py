@@ -185,7 +185,7 @@ def encode_spans(resource: Json, spans: list[_Span]) -> bytes:
 
 
 def otlp_span(trace_id: int, span_id: int, parent: tuple[int, bool] | None, trace_state: str, name: str, kind: int,
-              start: int, end: int, failed: bool, attributes: list[_KeyValue]) -> _Span:
+              start: int, end: int, failed: bool, attributes: list[KeyValue]) -> _Span:
     """One of the router's spans, made as OTLP wants it (no ReadableSpan between): `parent` is the
     parent span's id and whether it is remote (the client's), `kind` SERVER or CLIENT, `failed` the
     ERROR status (else UNSET)."""
@@ -202,11 +202,12 @@ def otlp_span(trace_id: int, span_id: int, parent: tuple[int, bool] | None, trac
 
 
 class KeyValues:
-    """Attributes as OTLP KeyValues, each (key, value) pair made once and then reused: a request
-    span's values repeat from request to request (its model, route, key name, target, status,
-    finish reasons), and a KeyValue with its AnyValue is two Structs and a type test to make.
-    Bounded: past MAX_KEPT pairs it starts over; long strings (prompts, answers) are never kept.
-    Used on the event loop only."""
+    """Attributes as OTLP KeyValues, each (key, value) pair made and encoded once and then reused
+    as its JSON (msgspec.Raw, copied as it is into every body: a quarter of the encoding time): a
+    request span's values repeat from request to request (its model, route, key name, target,
+    status, finish reasons), and a KeyValue with its AnyValue is two Structs and a type test to
+    make. Bounded: past MAX_KEPT pairs it starts over; long strings (prompts, answers) are never
+    kept. Used on the event loop only."""
 
     MAX_KEPT = 4096
     LONGEST_KEPT = 256  # characters of a string value
@@ -214,20 +215,21 @@ class KeyValues:
     __slots__ = ("_made",)
 
     def __init__(self) -> None:
-        self._made: dict[tuple[str, Any], _KeyValue] = {}
+        self._made: dict[tuple[str, Any], msgspec.Raw] = {}
 
-    def __call__(self, attributes: Mapping[str, Any]) -> list[_KeyValue]:
-        made = self._made  # a Struct is true: `or` makes only what is missing
+    def __call__(self, attributes: Mapping[str, Any]) -> list[KeyValue]:
+        made = self._made  # a Raw of a KeyValue is never empty, so true: `or` makes only what is missing
         return [made.get(item) or self._make(item) for item in attributes.items()]
 
-    def _make(self, item: tuple[str, Any]) -> _KeyValue:
+    def _make(self, item: tuple[str, Any]) -> KeyValue:
         key, value = item
         made = _KeyValue(key, any_value(value))
-        if type(value) is not str or len(value) <= self.LONGEST_KEPT:
-            if len(self._made) >= self.MAX_KEPT:
-                self._made.clear()
-            self._made[item] = made
-        return made
+        if type(value) is str and len(value) > self.LONGEST_KEPT:
+            return made
+        if len(self._made) >= self.MAX_KEPT:
+            self._made.clear()
+        encoded = self._made[item] = msgspec.Raw(_encode(made))
+        return encoded
 
 
 def _scope(scope: Any) -> Json:
@@ -249,7 +251,7 @@ class _Span(msgspec.Struct, gc=False, omit_defaults=True, rename="camel"):
     kind: int
     start_time_unix_nano: str
     end_time_unix_nano: str
-    attributes: list[_KeyValue]
+    attributes: list[KeyValue]
     flags: int
     parent_span_id: str = ""
     trace_state: str = ""
@@ -262,6 +264,9 @@ class _Span(msgspec.Struct, gc=False, omit_defaults=True, rename="camel"):
 class _KeyValue(msgspec.Struct, gc=False):
     key: str
     value: Any
+
+
+KeyValue = _KeyValue | msgspec.Raw  # a KeyValue, or one already encoded (KeyValues)
 
 
 # AnyValue, one Struct per case (the case is the field's name).
@@ -329,7 +334,7 @@ def _link(link: Link) -> Json:
     return encoded
 
 
-def attributes_of(attributes: Mapping[str, Any] | None) -> list[_KeyValue]:
+def attributes_of(attributes: Mapping[str, Any] | None) -> list[KeyValue]:
     if not attributes:
         return []
     # str first, without a call: most of a request span's attributes are
