@@ -7,6 +7,12 @@ of the base commit) and from this checkout, both pinned to core 1 (one is idle w
 is loaded), and runs wrk at concurrency 16 against each in turn, alternating which goes first.
 Single runs here move by a third with the neighbours; side by side, both routers see the same
 stretch, so the ratio of the medians of router CPU per request is what a change costs.
+
+    python -m tests.bench.ab --without-usage [small|stream|agent] [ROUNDS]
+
+prices usage recording (issue 18: at most 5 % of a request's CPU): the base is a temporary
+worktree of this commit whose `Exchange._used` returns at once (no UsageEntry, no usage
+counters, no ledger, no recent window), so this/base is what recording costs.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import os
 import statistics
 import subprocess
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -33,16 +40,46 @@ BODIES = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("base", type=Path, help="a checkout of the base commit")
-    parser.add_argument("scenario", nargs="?", default="stream", choices=sorted(BODIES))
-    parser.add_argument("rounds", nargs="?", type=int, default=12)
+    parser.add_argument("words", nargs="*", metavar="BASE_DIR [SCENARIO] [ROUNDS]",
+                        help=f"a checkout of the base commit (not with --without-usage); a scenario of "
+                             f"{', '.join(sorted(BODIES))} (stream); rounds (12)")
+    parser.add_argument("--without-usage", action="store_true",
+                        help="the base: this commit with usage recording off")
     args = parser.parse_args()
-    trees = {"base": args.base.resolve(), "this": HERE}
-    cpu = compare(trees, BODIES[args.scenario](), args.rounds)
+    words = list(args.words)
+    base_dir = None if args.without_usage or not words else Path(words.pop(0))
+    scenario = words.pop(0) if words else "stream"
+    rounds = int(words.pop(0)) if words else 12
+    if (base_dir is None) != args.without_usage or scenario not in BODIES or words:
+        parser.error(f"usage: BASE_DIR [SCENARIO] [ROUNDS] or --without-usage [SCENARIO] [ROUNDS]; "
+                     f"scenarios: {', '.join(sorted(BODIES))}")
+    with ExitStack() as stack:
+        base = stack.enter_context(without_usage()) if base_dir is None else base_dir.resolve()
+        cpu = compare({"base": base, "this": HERE}, BODIES[scenario](), rounds)
     for label, runs in cpu.items():
-        print(f"{label:5} {args.scenario}: median {statistics.median(runs):.4f} ms CPU/request   "
+        print(f"{label:5} {scenario}: median {statistics.median(runs):.4f} ms CPU/request   "
               + " ".join(f"{run:.3f}" for run in runs))
     print(f"this/base: {statistics.median(cpu['this']) / statistics.median(cpu['base']):.3f}")
+
+
+@contextmanager
+def without_usage() -> Iterator[Path]:
+    """A worktree of HEAD whose usage recording is a no-op, removed afterwards."""
+    with TemporaryDirectory() as name:
+        tree = Path(name) / "without-usage"
+        subprocess.run(["git", "-C", str(HERE), "worktree", "add", "--detach", "--quiet", str(tree), "HEAD"], check=True)
+        try:
+            exchange = tree / "router" / "observe" / "exchange.py"
+            text = exchange.read_text()
+            marker = "    def _used(self, status: int, total: float) -> None:\n"
+            at = text.index('"""', text.index('"""', text.index(marker)) + 3) + 3  # after its docstring
+            exchange.write_text(text[:at] + "\n        return  # the A/B's control: no usage recording" + text[at:])
+            schemas = HERE / "router" / "_schemas"
+            if schemas.is_symlink() and not (tree / "router" / "_schemas").exists():
+                (tree / "router" / "_schemas").symlink_to(os.readlink(schemas))
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def compare(trees: dict[str, Path], body: dict[str, object], rounds: int) -> dict[str, list[float]]:
