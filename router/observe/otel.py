@@ -55,6 +55,8 @@ from router.observe.otlp_json import (
     OtlpJsonExporter,
     export_headers,
     export_timeout,
+    int_key_value,
+    int_template,
     otlp_span,
     traces_url,
 )
@@ -74,6 +76,8 @@ _SCOPE = InstrumentationScope("router")
 _OK = Status(StatusCode.UNSET)
 _ERROR = Status(StatusCode.ERROR)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_INPUT_TOKENS = int_template("gen_ai.usage.input_tokens")  # counts differ from request to request: never kept
+_OUTPUT_TOKENS = int_template("gen_ai.usage.output_tokens")
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
 
@@ -163,18 +167,31 @@ class Tracing:
         self.provider.shutdown()
 
 
+# How an attempt ended: its last attributes, as (key, value) pairs (a tuple: part of a cache key).
+Outcome = tuple[tuple[str, AttributeValue], ...]
+_ANSWERED: Outcome = (("http.response.status_code", 200),)
+_NOT_CLOSED: Outcome = (("error.type", "_OTHER"),)  # an attempt the hooks did not close (never expected)
+_REQUEST_ENDED: Outcome = (("error.type", "cancelled"),)  # still open when the request ended
+_STREAM_CANCELLED: Outcome = (("error.type", "cancelled"), ("http.response.status_code", 200))
+
+
 class _Attempt:
     """One upstream attempt's CLIENT span, noted while it runs."""
 
-    __slots__ = ("attributes", "end", "failed", "model", "span_id", "start")
+    __slots__ = ("end", "failed", "model", "outcome", "span_id", "start", "target")
 
-    def __init__(self, span_id: int, model: str, attributes: Attributes) -> None:
+    def __init__(self, span_id: int, target: str, model: str) -> None:
         self.span_id = span_id
+        self.target = target
         self.model = model
         self.start = time.time_ns()
         self.end = 0
         self.failed = False
-        self.attributes = attributes
+        self.outcome: Outcome = ()
+
+    def attributes(self, tracing: Tracing) -> Attributes:
+        return {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self.model, "router.target": self.target,
+                **tracing.target_attributes(self.target), **dict(self.outcome)}
 
 
 class RequestSpan:
@@ -209,12 +226,11 @@ class RequestSpan:
 
     def attempting(self, target: str, model: str) -> None:
         """A CLIENT span for this attempt at `target`, named for the model asked of it."""
-        self._end_attempt({"error.type": "_OTHER"}, failed=True)  # one the hooks did not close (never expected)
+        if self._attempt is not None:
+            self._end_attempt(_NOT_CLOSED, failed=True)
         target_model = target.partition("/")[2]
         self._model = model if target_model in ("", "*") else target_model
-        attributes: Attributes = {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self._model,
-                                  "router.target": target, **self._tracing.target_attributes(target)}
-        self._attempt = _Attempt(self._tracing.new_span_id(), self._model, attributes)
+        self._attempt = _Attempt(self._tracing.new_span_id(), target, self._model)
 
     def requested(self, request: Any) -> None:
         """The request as decoded for a target (router.observe.request_params)."""
@@ -238,16 +254,16 @@ class RequestSpan:
         return sent
 
     def attempt_failed(self, error: RouterError | None) -> None:
-        attributes: Attributes = {"error.type": type(error).__name__ if error is not None else "_OTHER"}
+        outcome: Outcome = (("error.type", type(error).__name__ if error is not None else "_OTHER"),)
         status = getattr(error, "upstream_status", None)
         if isinstance(status, int):
-            attributes["http.response.status_code"] = status
-        self._end_attempt(attributes, failed=True)
+            outcome += (("http.response.status_code", status),)
+        self._end_attempt(outcome, failed=True)
 
     def answered(self, stream: bool) -> None:
         """A unary answer is in hand (the attempt is over); a stream's attempt lasts to its end."""
         if not stream:
-            self._end_attempt({"http.response.status_code": 200}, failed=False)
+            self._end_attempt(_ANSWERED, failed=False)
 
     def stream_ended(self, error: RouterError | None, completed: bool, machine: StreamMachine | None = None) -> None:
         if machine is not None and self.sampled:
@@ -256,11 +272,11 @@ class RequestSpan:
             except Exception:
                 log.exception("reading the stream's finish reasons failed")
         if error is not None:
-            self._end_attempt({"error.type": error.error_type, "http.response.status_code": 200}, failed=True)
+            self._end_attempt((("error.type", error.error_type), *_ANSWERED), failed=True)
         elif not completed:
-            self._end_attempt({"error.type": "cancelled", "http.response.status_code": 200}, failed=True)
+            self._end_attempt(_STREAM_CANCELLED, failed=True)
         else:
-            self._end_attempt({"http.response.status_code": 200}, failed=False)
+            self._end_attempt(_ANSWERED, failed=False)
 
     def response_started(self, message: Mapping[str, Any]) -> bool:
         """Reads the answer's cache header; True when the answer's body is wanted (content)."""
@@ -272,7 +288,8 @@ class RequestSpan:
 
     def finish(self, record: Record, status: int, error: str | None) -> None:
         """The request is over: its spans, finished, to the processor."""
-        self._end_attempt({"error.type": "cancelled"}, failed=True)  # still open: the request ended first
+        if self._attempt is not None:
+            self._end_attempt(_REQUEST_ENDED, failed=True)
         if not self.sampled:
             return
         try:
@@ -282,20 +299,34 @@ class RequestSpan:
 
     def _emit(self, record: Record, status: int, error: str | None) -> None:
         tracing, end = self._tracing, time.time_ns()
-        attributes = self._attributes(record, status, error)
         export = tracing.export
         if export is None:
+            attributes = {**self._profile_attributes(record, status, error), **self._own_attributes(record)}
             self._emit_readable(tracing, attributes, error, end)
             return
         parent = self._parent
         trace_id, trace_state = self._trace_id, parent.trace_state.to_header() if parent and parent.trace_state else ""
         own, key_values = (self.span_id, False), tracing.key_values
         for attempt in self._done:
+            # its attributes, made and encoded once per target, model and outcome
+            profile = (attempt.target, attempt.model, attempt.outcome)
+            encoded = key_values.runs.get(profile) or key_values.keep(profile, attempt.attributes(tracing))
             export.add(otlp_span(trace_id, attempt.span_id, own, trace_state, f"{OPERATION} {attempt.model}", CLIENT,
-                                 attempt.start, attempt.end, attempt.failed, key_values(attempt.attributes)))
+                                 attempt.start, attempt.end, attempt.failed, encoded))
+        # The request span's attributes but its tokens, parameters and content repeat from one
+        # request to the next: made and encoded once per combination of what they are made of.
+        made_of = (status, error, record.model, record.route, record.key, record.target, self._model,
+                   tuple(record.attempts), self.finish_reasons, self.cache)
+        encoded = key_values.runs.get(made_of) or key_values.keep(made_of, self._profile_attributes(record, status, error))
+        tokens = record.tokens
+        if tokens is not None:
+            encoded = [*encoded, int_key_value(_INPUT_TOKENS, tokens[0]), int_key_value(_OUTPUT_TOKENS, tokens[1])]
+        if self._parameters:
+            encoded = [*encoded, *key_values(self._parameters)]
+        if self.content:
+            encoded = [*encoded, *key_values(_content(record.request_body, record.response_bytes()))]
         export.add(otlp_span(trace_id, self.span_id, (parent.span_id, True) if parent is not None else None,
-                             trace_state, self._name, SERVER, self._start, end, error is not None,
-                             key_values(attributes)))
+                             trace_state, self._name, SERVER, self._start, end, error is not None, encoded))
 
     def _emit_readable(self, tracing: Tracing, attributes: Attributes, error: str | None, end: int) -> None:
         """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""
@@ -308,7 +339,7 @@ class RequestSpan:
             processor.on_end(ReadableSpan(
                 name=f"{OPERATION} {attempt.model}",
                 context=SpanContext(self._trace_id, attempt.span_id, False, _SAMPLED, context.trace_state),
-                parent=context, resource=resource, attributes=attempt.attributes, kind=SpanKind.CLIENT,
+                parent=context, resource=resource, attributes=attempt.attributes(tracing), kind=SpanKind.CLIENT,
                 status=_ERROR if attempt.failed else _OK, start_time=attempt.start, end_time=attempt.end,
                 instrumentation_scope=_SCOPE))
         processor.on_end(ReadableSpan(
@@ -317,7 +348,9 @@ class RequestSpan:
             status=_OK if error is None else _ERROR, start_time=self._start, end_time=end,
             instrumentation_scope=_SCOPE))
 
-    def _attributes(self, record: Record, status: int, error: str | None) -> Attributes:
+    def _profile_attributes(self, record: Record, status: int, error: str | None) -> Attributes:
+        """The request span's attributes that are the same for every request with the same
+        status, error, models, route, key name, target, outcomes, finish reasons and cache."""
         attributes: Attributes = {"gen_ai.operation.name": OPERATION, "http.response.status_code": status,
                                   "router.attempts": len(record.attempts)}
         if record.model is not None:
@@ -333,30 +366,34 @@ class RequestSpan:
                 attributes["gen_ai.response.model"] = self._model
         if record.attempts:
             attributes["router.attempt_outcomes"] = tuple(record.attempts)
-        tokens = record.tokens
-        if tokens is not None:
-            attributes["gen_ai.usage.input_tokens"] = tokens[0]
-            attributes["gen_ai.usage.output_tokens"] = tokens[1]
         if self.finish_reasons:
             attributes["gen_ai.response.finish_reasons"] = self.finish_reasons
-        if self._parameters:
-            attributes.update(self._parameters)
         if self.cache is not None:
             attributes["router.cache"] = self.cache
         if error is not None:
             attributes["error.type"] = error
+        return attributes
+
+    def _own_attributes(self, record: Record) -> Attributes:
+        """The request span's attributes of this request alone: tokens, parameters, content."""
+        attributes: Attributes = {}
+        tokens = record.tokens
+        if tokens is not None:
+            attributes["gen_ai.usage.input_tokens"] = tokens[0]
+            attributes["gen_ai.usage.output_tokens"] = tokens[1]
+        if self._parameters:
+            attributes.update(self._parameters)
         if self.content:
             attributes.update(_content(record.request_body, record.response_bytes()))
         return attributes
 
-    def _end_attempt(self, attributes: Attributes, failed: bool) -> None:
+    def _end_attempt(self, outcome: Outcome, failed: bool) -> None:
         attempt = self._attempt
         if attempt is None:
             return
         self._attempt = None
         if self.sampled:
-            attempt.end, attempt.failed = time.time_ns(), failed
-            attempt.attributes.update(attributes)
+            attempt.end, attempt.failed, attempt.outcome = time.time_ns(), failed, outcome
             self._done.append(attempt)
 
 

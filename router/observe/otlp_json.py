@@ -212,10 +212,20 @@ class KeyValues:
     MAX_KEPT = 4096
     LONGEST_KEPT = 256  # characters of a string value
 
-    __slots__ = ("_made",)
+    __slots__ = ("_made", "runs")
 
     def __init__(self) -> None:
         self._made: dict[tuple[str, Any], msgspec.Raw] = {}
+        # Whole runs of attributes, encoded, by what they were made of (a caller's tuple: `keep`).
+        self.runs: dict[tuple[Any, ...], list[KeyValue]] = {}
+
+    def keep(self, made_of: tuple[Any, ...], attributes: Mapping[str, Any]) -> list[KeyValue]:
+        """`attributes` encoded, kept as the run `made_of` describes (a prompt or an answer never)."""
+        run = self(attributes)
+        if len(self.runs) >= self.MAX_KEPT:
+            self.runs.clear()
+        self.runs[made_of] = run
+        return run
 
     def __call__(self, attributes: Mapping[str, Any]) -> list[KeyValue]:
         made = self._made  # a Raw of a KeyValue is never empty, so true: `or` makes only what is missing
@@ -230,6 +240,16 @@ class KeyValues:
             self._made.clear()
         encoded = self._made[item] = msgspec.Raw(_encode(made))
         return encoded
+
+
+def int_template(key: str) -> bytes:
+    """A KeyValue of an integer attribute, its value left as a %d (`int_key_value`)."""
+    return _encode(_KeyValue(key, _Int("%d")))  # intValue is a string in proto3 JSON: "%d" stays quoted
+
+
+def int_key_value(template: bytes, value: int) -> msgspec.Raw:
+    """An integer attribute (`int_template`) encoded without a Struct: a token count."""
+    return msgspec.Raw(template % value)
 
 
 def _scope(scope: Any) -> Json:
