@@ -2,8 +2,9 @@
 `python -m tests.bench.slow_upstream --port P --events E --interval S`.
 
 A streaming chat-completions request gets a 200 event stream that sends one content chunk every
-`interval` seconds, `events` of them, then the finish chunk, the usage chunk and `[DONE]`: a model
-that thinks for a minute. Any other request gets a small chat.completion at once (the probe's
+`interval` seconds, `events` of them (or the request's `max_tokens`: the load generator sets each
+stream's length that way), then the finish chunk, the usage chunk and `[DONE]`: a model that
+thinks for a minute. Any other request gets a small chat.completion at once (the probe's
 request). Thousands of streams must cost this process little, so it is a bare asyncio protocol on
 uvloop, and the streams are driven by one ticker, not a timer each: the interval is cut into slots
 of `TICK` seconds, every stream belongs to one slot (by when it arrived), and each tick writes the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import resource
 from typing import cast
 
@@ -30,6 +32,7 @@ COMPLETION = json.dumps({
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
 }).encode()
+MAX_TOKENS = re.compile(rb'"max_(?:completion_)?tokens":\s*(\d+)')
 UNARY = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
          + str(len(COMPLETION)).encode() + b"\r\n\r\n" + COMPLETION)
 
@@ -134,7 +137,8 @@ class Connection(asyncio.Protocol):
             self.transport.write(UNARY)
             return
         self.transport.write(HEAD + OPENING)
-        self.stream = Stream(self.transport, self.ticker.events)
+        asked = MAX_TOKENS.search(body)
+        self.stream = Stream(self.transport, int(asked.group(1)) if asked else self.ticker.events)
         self.ticker.add(self.stream)
 
     def connection_lost(self, exc: Exception | None) -> None:
