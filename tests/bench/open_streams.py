@@ -87,6 +87,17 @@ class Row:
     probe_direct: list[float]
     fds: int
     threads: int
+    causes: dict[str, tuple[int, float, float]]  # `--causes`: kind → (runs, total ms, longest ms) in the windows
+
+
+def causes_in(path: Path, window_ns: list[int]) -> dict[str, tuple[int, float, float]]:
+    """The router's collections and periodic work (tests.bench.tail_probe's file, written when it
+    stopped) that ran between the CPU window's start and the probe window's end."""
+    found: dict[str, list[float]] = {}
+    for kind, start, end in json.loads(path.read_text()) if path.exists() else []:
+        if window_ns[0] <= start <= window_ns[1]:
+            found.setdefault(kind, []).append((end - start) / 1e6)
+    return {kind: (len(times), sum(times), max(times)) for kind, times in sorted(found.items())}
 
 
 def fitting_streams(asked: int) -> int:
@@ -159,6 +170,9 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
         os.sched_setaffinity(upstream.pid, {0})
         (tmp / "routes.toml").write_text(routes_toml(upstream_port))
         command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
+        causes_file = tmp / f"causes-{streams}.json"
+        if args.causes:  # the same router, its collections and periodic work timestamped
+            command = ["tests.bench.tail_probe", str(causes_file), *command[1:]]
         with running(command, router_port, env={"BENCH_KEY": KEY}, log_file=tmp / f"router-{streams}.log") as router:
             os.sched_setaffinity(router.pid, {1})
             probe(router_port, upstream_port, 1.0)  # warm-up: imports, first-request caches
@@ -175,6 +189,7 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
                 time.sleep(ramp + args.settle)
                 # the CPU window has no probe in it: only the streams' own work is divided by their events
                 before = read_status(status)
+                window_ns = [time.monotonic_ns()]
                 cpu_before, wall_before = cpu_seconds(router.pid), time.monotonic()
                 fewest_open = int(before.get("open", 0))  # type: ignore[call-overload]
                 while time.monotonic() < wall_before + args.window:
@@ -184,6 +199,7 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
                 after = read_status(status)
                 loaded_rss, fds, threads = rss_mib(router.pid), count_fds(router.pid), count_threads(router.pid)
                 whole, first, floor = probe(router_port, upstream_port, args.window)
+                window_ns.append(time.monotonic_ns())
                 final = wait_for(status, lambda s: s.get("done") is True, args.window + 30)
                 clients.wait(timeout=30)
             finally:
@@ -195,7 +211,8 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
         return Row(asked, streams, fewest_open, started / seconds, int(final.get("good", 0)),  # type: ignore[call-overload]
                    int(final.get("cut", 0)), dict(final.get("errors", {})),  # type: ignore[call-overload, arg-type]
                    idle_rss, loaded_rss, (cpu_after - cpu_before) / max(events, 1) * 1e6,
-                   events / seconds, whole, first, floor, fds, threads)
+                   events / seconds, whole, first, floor, fds, threads,
+                   causes_in(causes_file, window_ns) if args.causes else {})
     finally:
         upstream.terminate()
         upstream.wait()
@@ -222,6 +239,8 @@ def print_table(rows: list[Row]) -> None:
               f"{len(row.probe_router):>4} {row.fds:>6,} {row.threads:>3}")
         for reason, count in sorted(row.errors.items()):
             print(f"{'':>8}   {count:,} × {reason}")
+        for kind, (runs, total, longest) in row.causes.items():
+            print(f"{'':>8}   {kind}: {runs} runs, {total:.1f} ms in all, the longest {longest:.2f} ms")
     print("open: the fewest open in the CPU window; new/s: streams begun a second in it; cut: still open "
           "at the end, closed by the load generator; KiB/strm: (RSS open − RSS idle) / streams; probe: a "
           "new connection and a small request to the router every 20 ms while the streams run, p50/p99 "
@@ -240,6 +259,9 @@ def main() -> None:
     parser.add_argument("--streams", default="1000,5000,10000", help="comma-separated N")
     parser.add_argument("--events", type=int, default=60, help="events of a stream: its length in seconds at 1/s")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between two upstream events")
+    parser.add_argument("--causes", action="store_true",
+                        help="run the router under tests.bench.tail_probe: its garbage collections and periodic "
+                             "work in the windows, counted and timed")
     parser.add_argument("--rate", type=float, default=1000.0, help="new streams a second")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after the ramp before the window")
     parser.add_argument("--window", type=float, default=15.0, help="seconds of the measured window")
