@@ -60,3 +60,13 @@ def test_batches_past_the_queue_and_refused_ones_are_dropped_and_counted() -> No
     export.close()
     # 0 taken by the thread, 1 waiting, 2 and 3 past the queue; 0 and 1 refused by the receiver
     assert export.dropped == 4 and posts.batches == [[0], [1]]
+
+
+def test_the_sdks_batch_variables_set_the_batches() -> None:
+    posts = _Posts()
+    export: SpanExport[int] = SpanExport.from_environment(posts, {
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2", "OTEL_BSP_SCHEDULE_DELAY": "250", "OTEL_BSP_MAX_QUEUE_SIZE": "oops"})
+    for span in range(3):
+        export.add(span)
+    export.close()
+    assert posts.batches == [[0, 1], [2]]

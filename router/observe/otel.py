@@ -313,16 +313,15 @@ class RequestSpan:
             encoded = key_values.runs.get(profile) or key_values.keep(profile, attempt.attributes(tracing))
             export.add(otlp_span(trace_id, attempt.span_id, own, trace_state, f"{OPERATION} {attempt.model}", CLIENT,
                                  attempt.start, attempt.end, attempt.failed, encoded))
-        # The request span's attributes but its tokens, parameters and content repeat from one
-        # request to the next: made and encoded once per combination of what they are made of.
+        # The request span's attributes but its tokens and content repeat from one request to the
+        # next: made and encoded once per combination of what they are made of.
         made_of = (status, error, record.model, record.route, record.key, record.target, self._model,
-                   tuple(record.attempts), self.finish_reasons, self.cache)
+                   tuple(record.attempts), self.finish_reasons, self.cache,
+                   tuple(self._parameters.items()) if self._parameters else ())
         encoded = key_values.runs.get(made_of) or key_values.keep(made_of, self._profile_attributes(record, status, error))
         tokens = record.tokens
         if tokens is not None:
             encoded = [*encoded, int_key_value(_INPUT_TOKENS, tokens[0]), int_key_value(_OUTPUT_TOKENS, tokens[1])]
-        if self._parameters:
-            encoded = [*encoded, *key_values(self._parameters)]
         if self.content:
             encoded = [*encoded, *key_values(_content(record.request_body, record.response_bytes()))]
         export.add(otlp_span(trace_id, self.span_id, (parent.span_id, True) if parent is not None else None,
@@ -350,7 +349,8 @@ class RequestSpan:
 
     def _profile_attributes(self, record: Record, status: int, error: str | None) -> Attributes:
         """The request span's attributes that are the same for every request with the same
-        status, error, models, route, key name, target, outcomes, finish reasons and cache."""
+        status, error, models, route, key name, target, outcomes, finish reasons, cache and
+        request parameters."""
         attributes: Attributes = {"gen_ai.operation.name": OPERATION, "http.response.status_code": status,
                                   "router.attempts": len(record.attempts)}
         if record.model is not None:
@@ -372,17 +372,17 @@ class RequestSpan:
             attributes["router.cache"] = self.cache
         if error is not None:
             attributes["error.type"] = error
+        if self._parameters:
+            attributes.update(self._parameters)
         return attributes
 
     def _own_attributes(self, record: Record) -> Attributes:
-        """The request span's attributes of this request alone: tokens, parameters, content."""
+        """The request span's attributes of this request alone: tokens, content."""
         attributes: Attributes = {}
         tokens = record.tokens
         if tokens is not None:
             attributes["gen_ai.usage.input_tokens"] = tokens[0]
             attributes["gen_ai.usage.output_tokens"] = tokens[1]
-        if self._parameters:
-            attributes.update(self._parameters)
         if self.content:
             attributes.update(_content(record.request_body, record.response_bytes()))
         return attributes
@@ -450,7 +450,7 @@ def open_tracing(telemetry: Telemetry | None, environ: Mapping[str, str], config
         return Tracing(provider, processor, config_now, record_content, root_bound=root_bound)
     exporter = _exporter(telemetry, environ, provider.resource)
     if isinstance(exporter, OtlpJsonExporter):  # the router's own spans, batched to its own thread
-        export = SpanExport(exporter.post_spans)
+        export = SpanExport.from_environment(exporter.post_spans, environ)
         return Tracing(provider, None, config_now, record_content, (export, exporter), root_bound)
     # Not added to the provider: spans reach it finished (RequestSpan._emit), never started.
     return Tracing(provider, BatchSpanProcessor(exporter), config_now, record_content, root_bound=root_bound)

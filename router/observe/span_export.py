@@ -5,9 +5,9 @@ ended, and wakes its thread for them; with every request traced that was a large
 small request's CPU. Here a finished span is appended to a plain list on the event loop (every
 span is finished there: no lock), and the list goes to the export thread whole when it holds
 MAX_BATCH spans or DELAY seconds after its first span (one loop timer per batch, never one per
-request). The thread encodes and posts each batch (router.observe.otlp_json). At most
-MAX_PENDING batches wait for it: past that (a slow or absent receiver) a batch is dropped and
-counted, and the count logged.
+request). The thread encodes and posts each batch (router.observe.otlp_json). At most MAX_QUEUE
+spans wait for it: past that (a slow or absent receiver) a batch is dropped and counted, and
+the count logged. The SDK's OTEL_BSP_* variables set the three as they set its processor.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 log = logging.getLogger("router.observe.span_export")
-MAX_BATCH = 512  # spans per export (the SDK's default batch)
-DELAY = 1.0  # seconds a span may wait for its batch to fill
-MAX_PENDING = 8  # batches waiting for the export thread
+# The SDK's batch processor's defaults, and the OTEL_BSP_* variables that change them (`from_environment`).
+MAX_BATCH = 512  # spans per export (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)
+DELAY = 5.0  # seconds a span may wait for its batch to fill (OTEL_BSP_SCHEDULE_DELAY, in ms)
+MAX_QUEUE = 2048  # spans waiting for the export thread (OTEL_BSP_MAX_QUEUE_SIZE), in whole batches
 CLOSE_TIMEOUT = 10.0  # seconds `close` waits for the last exports
 Span = TypeVar("Span")
 
@@ -32,7 +33,7 @@ class SpanExport(Generic[Span]):
     `close` from anywhere but the loop (it waits for the thread)."""
 
     def __init__(self, post: Callable[[list[Span]], bool], max_batch: int = MAX_BATCH, delay: float = DELAY,
-                 max_pending: int = MAX_PENDING) -> None:
+                 max_pending: int = MAX_QUEUE // MAX_BATCH) -> None:
         self._post = post
         self._max_batch = max_batch
         self._delay = delay
@@ -45,6 +46,14 @@ class SpanExport(Generic[Span]):
         self._drops = threading.Lock()  # both threads drop (rarely): the count stays exact
         self._thread = threading.Thread(target=self._run, name="router-span-export", daemon=True)
         self._thread.start()
+
+    @classmethod
+    def from_environment(cls, post: Callable[[list[Span]], bool], environ: Mapping[str, str]) -> SpanExport[Span]:
+        """Batch size, delay and queue as OTEL_BSP_* set them (the SDK's defaults otherwise)."""
+        batch = _positive(environ, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", MAX_BATCH)
+        queue_size = _positive(environ, "OTEL_BSP_MAX_QUEUE_SIZE", MAX_QUEUE)
+        delay = _positive(environ, "OTEL_BSP_SCHEDULE_DELAY", int(DELAY * 1000)) / 1000
+        return cls(post, batch, delay, max(1, queue_size // batch))
 
     def add(self, span: Span) -> None:
         batch = self._batch
@@ -114,3 +123,17 @@ class SpanExport(Generic[Span]):
             log.warning("the span export thread did not finish its batches in %s s", timeout)
             return
         self._thread.join(timeout)
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value > 0:
+        return value
+    log.warning("%s=%r is not a positive integer: %d", name, raw, default)
+    return default
