@@ -249,9 +249,9 @@ def test_http_json_is_the_default_and_each_protocol_can_be_chosen() -> None:
 
 def test_the_routers_own_spans_are_encoded_as_the_sdks_would_be() -> None:
     key_values = KeyValues()
-    server = otlp_span(PARENT.trace_id, 0x1111, (PARENT.span_id, True), "vendor=value", "chat m", SERVER, 5, 9, True,
+    server = otlp_span(f"{PARENT.trace_id:032x}", 0x1111, (PARENT.span_id, True), "vendor=value", "chat m", SERVER, 5, 9, True,
                        key_values(ATTRIBUTES))
-    client = otlp_span(PARENT.trace_id, 0x2222, (0x1111, False), "", "chat mm", CLIENT, 6, 8, False,
+    client = otlp_span(f"{PARENT.trace_id:032x}", 0x2222, (0x1111, False), "", "chat mm", CLIENT, 6, 8, False,
                        key_values({"text": "héllo \"quoted\"", "count": 8}))
     body = encode_spans({"attributes": key_values({"service.name": "router-test"})}, [server, client])
     request = otlp_json_to_proto(body)
@@ -279,7 +279,7 @@ def test_a_receiver_that_asks_for_a_retry_gets_the_batch_again(receiver: tuple[i
     received.statuses[:] = [503, 429]
     exporter = OtlpJsonExporter(traces_url(f"http://127.0.0.1:{port}", {}), export_headers(None, {}),
                                 retry_pauses=(0.01, 0.01))
-    span = otlp_span(1, 2, None, "", "chat m", SERVER, 1, 2, False, [])
+    span = otlp_span(f"{1:032x}", 2, None, "", "chat m", SERVER, 1, 2, False, [])
     try:
         assert exporter.post_spans([span]) is True
         assert len(received.posts) == 3

@@ -101,8 +101,8 @@ class Tracing:
     """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
     (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "key_values", "processor",
-                 "provider", "record_content", "root_bound")
+    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "key_values", "new_span_id",
+                 "new_trace_id", "processor", "provider", "record_content", "root_bound")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
                  record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
@@ -112,6 +112,8 @@ class Tracing:
         self.export: SpanExport[Any] | None = export[0] if export is not None else None
         self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
         self.key_values = KeyValues()  # the attributes of spans to `export`, made once each
+        self.new_trace_id: Callable[[], int] = provider.id_generator.generate_trace_id
+        self.new_span_id: Callable[[], int] = provider.id_generator.generate_span_id
         # A trace without a parent is sampled when its id's low 64 bits are under this (the
         # table's ratio, as TraceIdRatioBased decides); None: ask the SDK's sampler
         self.root_bound = root_bound
@@ -125,7 +127,7 @@ class Tracing:
         """The request's SERVER span, a child of the client's trace when it sent `traceparent`."""
         parent = _client_parent(scope.get("headers", ()))
         if parent is None:
-            trace_id = self.provider.id_generator.generate_trace_id()
+            trace_id = self.new_trace_id()
             if self.root_bound is not None:
                 return RequestSpan(self, trace_id, None, trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self.root_bound)
         else:
@@ -153,9 +155,6 @@ class Tracing:
         if attributes is None:
             attributes = known[target] = _upstream_attributes(config.upstreams.get(target.partition("/")[0]))
         return attributes
-
-    def new_span_id(self) -> int:
-        return self.provider.id_generator.generate_span_id()
 
     def shutdown(self) -> None:
         """Blocking (the last export): call it off the event loop."""
@@ -198,12 +197,13 @@ class RequestSpan:
     """One model request's spans. Every method is called from the Exchange's hooks, which run
     in the request path: none may raise into it (`finish` logs its own failures)."""
 
-    __slots__ = ("_attempt", "_done", "_flags", "_model", "_name", "_parameters", "_parent", "_start", "_trace_id",
-                 "_tracing", "cache", "content", "finish_reasons", "sampled", "span_id")
+    __slots__ = ("_attempt", "_done", "_flags", "_model", "_name", "_parameters", "_parent", "_start", "_trace_hex",
+                 "_trace_id", "_tracing", "cache", "content", "finish_reasons", "sampled", "span_id")
 
     def __init__(self, tracing: Tracing, trace_id: int, parent: SpanContext | None, sampled: bool) -> None:
         self._tracing = tracing
         self._trace_id = trace_id
+        self._trace_hex = f"{trace_id:032x}"  # in every traceparent sent and every span exported
         self._parent = parent
         self.sampled = sampled
         self._flags = "01" if sampled else "00"
@@ -247,7 +247,7 @@ class RequestSpan:
         attempt = self._attempt
         if attempt is None:
             return headers
-        sent = {**headers, "traceparent": f"00-{self._trace_id:032x}-{attempt.span_id:016x}-{self._flags}"}
+        sent = {**headers, "traceparent": f"00-{self._trace_hex}-{attempt.span_id:016x}-{self._flags}"}
         parent = self._parent
         if parent is not None and parent.trace_state:
             sent["tracestate"] = parent.trace_state.to_header()
@@ -305,7 +305,7 @@ class RequestSpan:
             self._emit_readable(tracing, attributes, error, end)
             return
         parent = self._parent
-        trace_id, trace_state = self._trace_id, parent.trace_state.to_header() if parent and parent.trace_state else ""
+        trace_id, trace_state = self._trace_hex, parent.trace_state.to_header() if parent and parent.trace_state else ""
         own, key_values = (self.span_id, False), tracing.key_values
         for attempt in self._done:
             # its attributes, made and encoded once per target, model and outcome
@@ -321,9 +321,9 @@ class RequestSpan:
         encoded = key_values.runs.get(made_of) or key_values.keep(made_of, self._profile_attributes(record, status, error))
         tokens = record.tokens
         if tokens is not None:
-            encoded = [*encoded, int_key_value(_INPUT_TOKENS, tokens[0]), int_key_value(_OUTPUT_TOKENS, tokens[1])]
+            encoded += (int_key_value(_INPUT_TOKENS, tokens[0]), int_key_value(_OUTPUT_TOKENS, tokens[1]))
         if self.content:
-            encoded = [*encoded, *key_values(_content(record.request_body, record.response_bytes()))]
+            encoded += tuple(key_values(_content(record.request_body, record.response_bytes())))
         export.add(otlp_span(trace_id, self.span_id, (parent.span_id, True) if parent is not None else None,
                              trace_state, self._name, SERVER, self._start, end, error is not None, encoded))
 
@@ -409,8 +409,12 @@ def _upstream_attributes(upstream: Upstream | None) -> Attributes:
 
 def _client_parent(headers: Any) -> SpanContext | None:
     """The client's span, when its request carried a valid `traceparent` (W3C trace context)."""
-    carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name in _TRACE_HEADERS}
-    if not carrier:
+    carrier: dict[str, str] | None = None
+    for name, value in headers:
+        if name in _TRACE_HEADERS:  # rarely: most requests come without
+            carrier = carrier or {}
+            carrier[name.decode("latin-1")] = value.decode("latin-1")
+    if carrier is None:
         return None
     parent = trace.get_current_span(_W3C.extract(carrier)).get_span_context()
     return parent if parent.is_valid else None

@@ -184,12 +184,12 @@ def encode_spans(resource: Json, spans: list[_Span]) -> bytes:
     return _encode({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": _ROUTER_SCOPE, "spans": spans}]}]})
 
 
-def otlp_span(trace_id: int, span_id: int, parent: tuple[int, bool] | None, trace_state: str, name: str, kind: int,
-              start: int, end: int, failed: bool, attributes: list[KeyValue]) -> _Span:
+def otlp_span(trace_id: str, span_id: int, parent: tuple[int, bool] | None, trace_state: str, name: str, kind: int,
+              start: int, end: int, failed: bool, attributes: Sequence[KeyValue]) -> _Span:
     """One of the router's spans, made as OTLP wants it (no ReadableSpan between): `parent` is the
     parent span's id and whether it is remote (the client's), `kind` SERVER or CLIENT, `failed` the
-    ERROR status (else UNSET)."""
-    span = _Span(f"{trace_id:032x}", f"{span_id:016x}", name, kind, str(start), str(end), attributes, _SAMPLED_FLAGS)
+    ERROR status (else UNSET); `trace_id` in hex."""
+    span = _Span(trace_id, f"{span_id:016x}", name, kind, str(start), str(end), attributes, _SAMPLED_FLAGS)
     if parent is not None:
         span.parent_span_id = f"{parent[0]:016x}"
         if parent[1]:
@@ -217,11 +217,12 @@ class KeyValues:
     def __init__(self) -> None:
         self._made: dict[tuple[str, Any], msgspec.Raw] = {}
         # Whole runs of attributes, encoded, by what they were made of (a caller's tuple: `keep`).
-        self.runs: dict[tuple[Any, ...], list[KeyValue]] = {}
+        # Tuples: the cyclic collector stops tracking a tuple of Raws, where a list stays tracked.
+        self.runs: dict[tuple[Any, ...], tuple[KeyValue, ...]] = {}
 
-    def keep(self, made_of: tuple[Any, ...], attributes: Mapping[str, Any]) -> list[KeyValue]:
+    def keep(self, made_of: tuple[Any, ...], attributes: Mapping[str, Any]) -> tuple[KeyValue, ...]:
         """`attributes` encoded, kept as the run `made_of` describes (a prompt or an answer never)."""
-        run = self(attributes)
+        run = tuple(self(attributes))
         if len(self.runs) >= self.MAX_KEPT:
             self.runs.clear()
         self.runs[made_of] = run
@@ -271,7 +272,7 @@ class _Span(msgspec.Struct, gc=False, omit_defaults=True, rename="camel"):
     kind: int
     start_time_unix_nano: str
     end_time_unix_nano: str
-    attributes: list[KeyValue]
+    attributes: Sequence[KeyValue]
     flags: int
     parent_span_id: str = ""
     trace_state: str = ""

@@ -23,6 +23,7 @@ CONFIGS = frozenset({"generationConfig", "generation_config", "generation_config
 _SPELLINGS = {name: (attribute, rank, types) for attribute, names, types in PARAMETERS
               for rank, name in enumerate(names)}
 _WANTED = CONFIGS | _SPELLINGS.keys()
+_NUMBER = (int, float)
 
 
 def request_parameters(request: Any) -> dict[str, int | float]:
@@ -33,6 +34,8 @@ def request_parameters(request: Any) -> dict[str, int | float]:
     found: dict[str, tuple[int, int | float]] = {}
     configs: list[Any] = []
     for name, value in _fields(request):
+        if name not in _WANTED:  # most of a request (a dict's fields are not sifted by _fields)
+            continue
         if name in CONFIGS:
             if value is not None:
                 configs.append(value)
@@ -42,17 +45,17 @@ def request_parameters(request: Any) -> dict[str, int | float]:
     for config in configs:
         found = {}
         for name, value in _fields(config):
-            _note(name, value, found)
+            if name in _SPELLINGS:
+                _note(name, value, found)
         for attribute, (_, value) in found.items():
             parameters.setdefault(attribute, value)
     return parameters
 
 
 def _note(name: str, value: Any, found: dict[str, tuple[int, int | float]]) -> None:
-    spelling = _SPELLINGS.get(name)
-    if spelling is None or not isinstance(value, int | float) or isinstance(value, bool):
+    if not isinstance(value, _NUMBER) or isinstance(value, bool):
         return
-    attribute, rank, types = spelling
+    attribute, rank, types = _SPELLINGS[name]
     if isinstance(value, types) and (attribute not in found or rank < found[attribute][0]):
         found[attribute] = (rank, value if types == (int,) else float(value))
 
