@@ -40,13 +40,16 @@ from router.observe.otel import _exporter
 from router.observe.otlp_json import (
     CLIENT,
     SERVER,
-    KeyValues,
     OtlpJsonExporter,
+    SpanTails,
+    attributes_of,
     encode_request,
     encode_spans,
     export_headers,
     export_timeout,
-    otlp_span,
+    int_attributes,
+    span_json,
+    span_tail,
     traces_url,
 )
 
@@ -248,30 +251,33 @@ def test_http_json_is_the_default_and_each_protocol_can_be_chosen() -> None:
 
 
 def test_the_routers_own_spans_are_encoded_as_the_sdks_would_be() -> None:
-    key_values = KeyValues()
-    server = otlp_span(f"{PARENT.trace_id:032x}", 0x1111, (PARENT.span_id, True), "vendor=value", "chat m", SERVER, 5, 9, True,
-                       key_values(ATTRIBUTES))
-    client = otlp_span(f"{PARENT.trace_id:032x}", 0x2222, (0x1111, False), "", "chat mm", CLIENT, 6, 8, False,
-                       key_values({"text": "héllo \"quoted\"", "count": 8}))
-    body = encode_spans({"attributes": key_values({"service.name": "router-test"})}, [server, client])
-    request = otlp_json_to_proto(body)
+    tokens = int_attributes("in", "out")
+    server = span_json(PARENT.trace_id, 0x1111, PARENT.span_id, 5, 9,
+                       span_tail("chat m", SERVER, True, "vendor=value", True, ATTRIBUTES), tokens % (3, 2**40))
+    client = span_json(PARENT.trace_id, 0x2222, 0x1111, 6, 8,
+                       span_tail("chat mm", CLIENT, False, "", False, {"text": "héllo \"quoted\" 100%"}))
+    resource = {"attributes": attributes_of({"service.name": "router-test"})}
+    request = otlp_json_to_proto(encode_spans(resource, [server, client]))
     [resource_spans] = request.resource_spans
     assert resource_spans.resource.attributes[0].value.string_value == "router-test"
     [scope_spans] = resource_spans.scope_spans
     assert scope_spans.scope.name == "router"
     first, second = scope_spans.spans
     assert first.trace_id.hex() == f"{PARENT.trace_id:032x}" and first.parent_span_id.hex() == f"{PARENT.span_id:016x}"
+    assert first.span_id.hex() == "0000000000001111" and first.name == "chat m"
     assert first.flags == 0x301 and first.trace_state == "vendor=value" and first.kind == 2
     assert first.status.code == 2 and (first.start_time_unix_nano, first.end_time_unix_nano) == (5, 9)
     values = {a.key: a.value for a in first.attributes}
     assert values["text"].string_value == ATTRIBUTES["text"] and values["big"].int_value == 2**62
     assert values["flag"].bool_value is True and values["ratio"].double_value == 0.25
+    assert [v.string_value for v in values["words"].array_value.values] == ["a", "b"]
+    assert values["in"].int_value == 3 and values["out"].int_value == 2**40
     assert second.parent_span_id.hex() == "0000000000001111" and second.flags == 0x101 and second.status.code == 0
-    assert {a.key: a.value.int_value for a in second.attributes if a.key == "count"} == {"count": 8}
-    # a pair seen before is the same KeyValue; a long string (content) is never kept
-    assert key_values({"text": ATTRIBUTES["text"]})[0] is server.attributes[0]
-    long = "x" * 1000
-    assert key_values({"m": long})[0] is not key_values({"m": long})[0]
+    assert second.kind == 3 and [(a.key, a.value.string_value) for a in second.attributes] == [
+        ("text", 'héllo "quoted" 100%')]
+    tails = SpanTails()
+    tail = tails.keep(("made", "of"), b'"name":"x"')
+    assert tails.kept[("made", "of")] is tail
 
 
 def test_a_receiver_that_asks_for_a_retry_gets_the_batch_again(receiver: tuple[int, _Receiver]) -> None:
@@ -279,7 +285,7 @@ def test_a_receiver_that_asks_for_a_retry_gets_the_batch_again(receiver: tuple[i
     received.statuses[:] = [503, 429]
     exporter = OtlpJsonExporter(traces_url(f"http://127.0.0.1:{port}", {}), export_headers(None, {}),
                                 retry_pauses=(0.01, 0.01))
-    span = otlp_span(f"{1:032x}", 2, None, "", "chat m", SERVER, 1, 2, False, [])
+    span = span_json(1, 2, None, 1, 2, span_tail("chat m", SERVER, False, "", False, {"a": 1}))
     try:
         assert exporter.post_spans([span]) is True
         assert len(received.posts) == 3

@@ -51,13 +51,14 @@ from router.hub.finish import finish_reasons
 from router.observe.otlp_json import (
     CLIENT,
     SERVER,
-    KeyValues,
     OtlpJsonExporter,
+    SpanTails,
+    attributes_of,
     export_headers,
     export_timeout,
-    int_key_value,
-    int_template,
-    otlp_span,
+    int_attributes,
+    span_json,
+    span_tail,
     traces_url,
 )
 from router.observe.request_params import request_parameters
@@ -76,8 +77,8 @@ _SCOPE = InstrumentationScope("router")
 _OK = Status(StatusCode.UNSET)
 _ERROR = Status(StatusCode.ERROR)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_INPUT_TOKENS = int_template("gen_ai.usage.input_tokens")  # counts differ from request to request: never kept
-_OUTPUT_TOKENS = int_template("gen_ai.usage.output_tokens")
+# Token counts differ from request to request: formatted into each span, never kept.
+_TOKENS = int_attributes("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
 
@@ -101,8 +102,8 @@ class Tracing:
     """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
     (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "key_values", "new_span_id",
-                 "new_trace_id", "processor", "provider", "record_content", "root_bound")
+    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "new_span_id", "new_trace_id",
+                 "processor", "provider", "record_content", "root_bound", "tails")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
                  record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
@@ -111,7 +112,7 @@ class Tracing:
         self.processor = processor
         self.export: SpanExport[Any] | None = export[0] if export is not None else None
         self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
-        self.key_values = KeyValues()  # the attributes of spans to `export`, made once each
+        self.tails = SpanTails()  # the repeating part of spans to `export`, encoded once each
         self.new_trace_id: Callable[[], int] = provider.id_generator.generate_trace_id
         self.new_span_id: Callable[[], int] = provider.id_generator.generate_span_id
         # A trace without a parent is sampled when its id's low 64 bits are under this (the
@@ -304,28 +305,29 @@ class RequestSpan:
             attributes = {**self._profile_attributes(record, status, error), **self._own_attributes(record)}
             self._emit_readable(tracing, attributes, error, end)
             return
-        parent = self._parent
-        trace_id, trace_state = self._trace_hex, parent.trace_state.to_header() if parent and parent.trace_state else ""
-        own, key_values = (self.span_id, False), tracing.key_values
+        parent, tails = self._parent, tracing.tails
+        trace_state = parent.trace_state.to_header() if parent is not None and parent.trace_state else ""
+        trace_id, span_id = self._trace_id, self.span_id
         for attempt in self._done:
-            # its attributes, made and encoded once per target, model and outcome
-            profile = (attempt.target, attempt.model, attempt.outcome)
-            encoded = key_values.runs.get(profile) or key_values.keep(profile, attempt.attributes(tracing))
-            export.add(otlp_span(trace_id, attempt.span_id, own, trace_state, f"{OPERATION} {attempt.model}", CLIENT,
-                                 attempt.start, attempt.end, attempt.failed, encoded))
-        # The request span's attributes but its tokens and content repeat from one request to the
-        # next: made and encoded once per combination of what they are made of.
-        made_of = (status, error, record.model, record.route, record.key, record.target, self._model,
+            attempt_made_of = (attempt.target, attempt.model, attempt.outcome, attempt.failed, trace_state)
+            tail = tails.kept.get(attempt_made_of) or tails.keep(attempt_made_of, span_tail(
+                f"{OPERATION} {attempt.model}", CLIENT, False, trace_state, attempt.failed, attempt.attributes(tracing)))
+            export.add(span_json(trace_id, attempt.span_id, span_id, attempt.start, attempt.end, tail))
+        # All but the token counts and content repeat from one request to the next: the span's
+        # tail is encoded once per combination of what it is made of.
+        made_of = (self._name, status, error, record.model, record.route, record.key, record.target, self._model,
                    tuple(record.attempts), self.finish_reasons, self.cache,
-                   tuple(self._parameters.items()) if self._parameters else ())
-        encoded = key_values.runs.get(made_of) or key_values.keep(made_of, self._profile_attributes(record, status, error))
+                   tuple(self._parameters.items()) if self._parameters else (), parent is not None, trace_state)
+        tail = tails.kept.get(made_of) or tails.keep(made_of, span_tail(
+            self._name, SERVER, parent is not None, trace_state, error is not None,
+            self._profile_attributes(record, status, error)))
         tokens = record.tokens
-        if tokens is not None:
-            encoded += (int_key_value(_INPUT_TOKENS, tokens[0]), int_key_value(_OUTPUT_TOKENS, tokens[1]))
+        more = b"" if tokens is None else _TOKENS % (tokens[0], tokens[1])
         if self.content:
-            encoded += tuple(key_values(_content(record.request_body, record.response_bytes())))
-        export.add(otlp_span(trace_id, self.span_id, (parent.span_id, True) if parent is not None else None,
-                             trace_state, self._name, SERVER, self._start, end, error is not None, encoded))
+            more += b"".join(b"," + _encode(value) for value in attributes_of(
+                _content(record.request_body, record.response_bytes())))
+        export.add(span_json(trace_id, span_id, parent.span_id if parent is not None else None, self._start, end,
+                             tail, more))
 
     def _emit_readable(self, tracing: Tracing, attributes: Attributes, error: str | None, end: int) -> None:
         """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""

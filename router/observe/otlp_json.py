@@ -1,8 +1,9 @@
 """OTLP over HTTP with the JSON encoding (`protocol = "http/json"`, the default).
 
-    otlp_span / encode_spans   the router's own spans (router.observe.otel) made as OTLP Structs
-                               directly, and a batch of them encoded in one msgspec call
-                               (router.observe.span_export's thread posts them: `post_spans`)
+    span_json / encode_spans   the router's own spans (router.observe.otel) written as OTLP/JSON
+                               directly (their repeating part kept encoded: SpanTails), and a
+                               batch of them put in one body (router.observe.span_export's
+                               thread posts them: `post_spans`)
     OtlpJsonExporter           also an SDK SpanExporter (`export` of ReadableSpans), for the SDK's
                                processors
 
@@ -113,8 +114,8 @@ class OtlpJsonExporter(SpanExporter):
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS if self.post(body) else SpanExportResult.FAILURE
 
-    def post_spans(self, spans: list[_Span]) -> bool:
-        """The router's own spans (`otlp_span`), encoded and posted: False when dropped."""
+    def post_spans(self, spans: list[msgspec.Raw]) -> bool:
+        """The router's own spans (`span_json`), in one body, posted: False when dropped."""
         if self._closed:
             return False
         try:
@@ -179,78 +180,64 @@ def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
     return _encode({"resourceSpans": [group[0] for group in resources.values()]})
 
 
-def encode_spans(resource: Json, spans: list[_Span]) -> bytes:
-    """The router's own spans (one resource, one scope) as an ExportTraceServiceRequest."""
+def encode_spans(resource: Json, spans: list[msgspec.Raw]) -> bytes:
+    """The router's own spans (`span_json`: one resource, one scope) as an ExportTraceServiceRequest."""
     return _encode({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": _ROUTER_SCOPE, "spans": spans}]}]})
 
 
-def otlp_span(trace_id: str, span_id: int, parent: tuple[int, bool] | None, trace_state: str, name: str, kind: int,
-              start: int, end: int, failed: bool, attributes: Sequence[KeyValue]) -> _Span:
-    """One of the router's spans, made as OTLP wants it (no ReadableSpan between): `parent` is the
-    parent span's id and whether it is remote (the client's), `kind` SERVER or CLIENT, `failed` the
-    ERROR status (else UNSET); `trace_id` in hex."""
-    span = _Span(trace_id, f"{span_id:016x}", name, kind, str(start), str(end), attributes, _SAMPLED_FLAGS)
-    if parent is not None:
-        span.parent_span_id = f"{parent[0]:016x}"
-        if parent[1]:
-            span.flags = _SAMPLED_FLAGS | _IS_REMOTE
+# A span as the router writes it: ids, times, then its tail (`span_tail`: name, kind, flags,
+# trace state, status, attributes; the last attributes, `more`, closing the array).
+_SPAN = b'{"traceId":"%032x","spanId":"%016x",%s"startTimeUnixNano":"%d","endTimeUnixNano":"%d",%s%s]}'
+_PARENT = b'"parentSpanId":"%016x",'
+
+
+def span_json(trace_id: int, span_id: int, parent_id: int | None, start: int, end: int, tail: bytes,
+              more: bytes = b"") -> msgspec.Raw:
+    """One of the router's spans, written as OTLP/JSON at once (one bytes format: no ReadableSpan,
+    no Struct, nothing left for the export thread but copying): `tail` from `span_tail`, kept for
+    spans alike but for ids, times and `more` (`,` then more encoded KeyValues: token counts)."""
+    parent = b"" if parent_id is None else _PARENT % parent_id
+    return msgspec.Raw(_SPAN % (trace_id, span_id, parent, start, end, tail, more))
+
+
+def span_tail(name: str, kind: int, remote_parent: bool, trace_state: str, failed: bool,
+              attributes: Mapping[str, Any]) -> bytes:
+    """What follows a span's times (`span_json`), its attributes array left open. `kind` SERVER
+    or CLIENT; `remote_parent`: the client's span is the parent; `failed`: the ERROR status."""
+    head: Json = {"name": name, "kind": kind, "flags": _SAMPLED_FLAGS | _IS_REMOTE if remote_parent else _SAMPLED_FLAGS}
     if trace_state:
-        span.trace_state = trace_state
+        head["traceState"] = trace_state
     if failed:
-        span.status = _ERROR_STATUS
-    return span
+        head["status"] = _ERROR_STATUS
+    head["attributes"] = attributes_of(attributes)
+    encoded = _encode(head)
+    assert encoded.endswith(b"]}")
+    return encoded[1:-2]  # `"name":…,"attributes":[…` (never empty: the router's spans have attributes)
 
 
-class KeyValues:
-    """Attributes as OTLP KeyValues, each (key, value) pair made and encoded once and then reused
-    as its JSON (msgspec.Raw, copied as it is into every body: a quarter of the encoding time): a
-    request span's values repeat from request to request (its model, route, key name, target,
-    status, finish reasons), and a KeyValue with its AnyValue is two Structs and a type test to
-    make. Bounded: past MAX_KEPT pairs it starts over; long strings (prompts, answers) are never
-    kept. Used on the event loop only."""
+def int_attributes(*keys: str) -> bytes:
+    """`,` and integer KeyValues of `keys`, their values left as %d: `more` for `span_json`."""
+    return b"".join(b"," + _encode(_KeyValue(key, _Int("%d"))) for key in keys)  # "%d" stays quoted (int64)
+
+
+class SpanTails:
+    """Span tails (`span_tail`) kept by what they are made of (a caller's tuple): a request span's
+    name, status and attributes but its tokens repeat from request to request (its models, route,
+    key name, target, outcomes, finish reasons), so each combination is encoded once. Bounded:
+    past MAX_KEPT it starts over. Used on the event loop only."""
 
     MAX_KEPT = 4096
-    LONGEST_KEPT = 256  # characters of a string value
 
-    __slots__ = ("_made", "runs")
+    __slots__ = ("kept",)
 
     def __init__(self) -> None:
-        self._made: dict[tuple[str, Any], msgspec.Raw] = {}
-        # Whole runs of attributes, encoded, by what they were made of (a caller's tuple: `keep`).
-        # Tuples: the cyclic collector stops tracking a tuple of Raws, where a list stays tracked.
-        self.runs: dict[tuple[Any, ...], tuple[KeyValue, ...]] = {}
+        self.kept: dict[tuple[Any, ...], bytes] = {}
 
-    def keep(self, made_of: tuple[Any, ...], attributes: Mapping[str, Any]) -> tuple[KeyValue, ...]:
-        """`attributes` encoded, kept as the run `made_of` describes (a prompt or an answer never)."""
-        run = tuple(self(attributes))
-        if len(self.runs) >= self.MAX_KEPT:
-            self.runs.clear()
-        self.runs[made_of] = run
-        return run
-
-    def __call__(self, attributes: Mapping[str, Any]) -> list[KeyValue]:
-        made = self._made  # a Raw of a KeyValue is never empty, so true: `or` makes only what is missing
-        return [made.get(item) or self._make(item) for item in attributes.items()]
-
-    def _make(self, item: tuple[str, Any]) -> KeyValue:
-        key, value = item
-        made = _KeyValue(key, any_value(value))
-        if type(value) is str and len(value) > self.LONGEST_KEPT:
-            return made
-        if len(self._made) >= self.MAX_KEPT:
-            self._made.clear()
-        encoded = self._made[item] = msgspec.Raw(_encode(made))
-        return encoded
-
-
-def int_template(key: str) -> bytes:
-    """A KeyValue of an integer attribute, its value left as a %d (`int_key_value`)."""
-    return _encode(_KeyValue(key, _Int("%d")))  # intValue is a string in proto3 JSON: "%d" stays quoted
-
-
-def int_key_value(template: bytes, value: int) -> msgspec.Raw:
-    """An integer attribute (`int_template`) encoded without a Struct: a token count."""
-    return msgspec.Raw(template % value)
+    def keep(self, made_of: tuple[Any, ...], tail: bytes) -> bytes:
+        if len(self.kept) >= self.MAX_KEPT:
+            self.kept.clear()
+        self.kept[made_of] = tail
+        return tail
 
 
 def _scope(scope: Any) -> Json:
@@ -272,7 +259,7 @@ class _Span(msgspec.Struct, gc=False, omit_defaults=True, rename="camel"):
     kind: int
     start_time_unix_nano: str
     end_time_unix_nano: str
-    attributes: Sequence[KeyValue]
+    attributes: list[_KeyValue]
     flags: int
     parent_span_id: str = ""
     trace_state: str = ""
@@ -285,9 +272,6 @@ class _Span(msgspec.Struct, gc=False, omit_defaults=True, rename="camel"):
 class _KeyValue(msgspec.Struct, gc=False):
     key: str
     value: Any
-
-
-KeyValue = _KeyValue | msgspec.Raw  # a KeyValue, or one already encoded (KeyValues)
 
 
 # AnyValue, one Struct per case (the case is the field's name).
@@ -355,7 +339,7 @@ def _link(link: Link) -> Json:
     return encoded
 
 
-def attributes_of(attributes: Mapping[str, Any] | None) -> list[KeyValue]:
+def attributes_of(attributes: Mapping[str, Any] | None) -> list[_KeyValue]:
     if not attributes:
         return []
     # str first, without a call: most of a request span's attributes are
