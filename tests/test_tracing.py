@@ -16,6 +16,7 @@ import httpx
 import pytest
 import respx
 from litestar.testing import AsyncTestClient
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -25,9 +26,11 @@ from router.config.load import load_config_text
 from router.config.telemetry import tracing_on
 from router.gateway.state import RouterState, open_state
 from router.observe.otel import open_tracing
+from router.observe.otlp_json import OtlpJsonExporter
 from router.routing.lookup import build_table
 from router.server.app import create_app
 from tests.support.config_checks import hide_module, problems
+from tests.test_otlp_json import otlp_json_to_proto
 
 KEY = "sk-router-test-secret-0123456789"
 ROUTES = """
@@ -488,3 +491,58 @@ def test_request_parameters_are_read_from_every_protocols_request() -> None:
         "generation_config": {"max_output_tokens": 4, "temperature": 0.1}}).encode())
     assert request_parameters(gemini) == {"gen_ai.request.max_tokens": 4, "gen_ai.request.temperature": 0.1}
     assert request_parameters({"temperature": True, "max_tokens": "9"}) == {}  # not numbers: left out
+
+
+def _plain(value: AnyValue) -> object:
+    """An OTLP AnyValue as the SDK's attribute value."""
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return tuple(_plain(item) for item in value.array_value.values)
+    return getattr(value, kind or "string_value")
+
+
+async def _requests(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    respx.post(A).mock(return_value=httpx.Response(500, json={"error": {"message": "down"}}))
+    respx.post(B).mock(return_value=httpx.Response(200, json=OK))
+    await client.post("/v1/messages", json=BODY, headers={**HEADERS, "traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"})
+    await client.post("/v1/messages", json={**BODY, "model": "talk"}, headers=HEADERS)
+
+
+@respx.mock
+async def test_the_default_exports_spans_are_the_sdk_paths_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OTLP/JSON path (spans written by the router, batched to its export thread) says what
+    the SDK path (ReadableSpans, checked by every test above) says, span for span."""
+    state = _state()
+    exporter = InMemorySpanExporter()
+    sdk = open_tracing(state.table.loaded.config.telemetry, {}, lambda: state.table.loaded.config,
+                       processor=SimpleSpanProcessor(exporter))
+    async with AsyncTestClient(app=create_app(state, tracing=sdk)) as client:
+        await _requests(client)
+    bodies: list[bytes] = []
+
+    def posted(self: OtlpJsonExporter, body: bytes) -> bool:
+        bodies.append(body)
+        return True
+
+    monkeypatch.setattr(OtlpJsonExporter, "post", posted)
+    state = _state()
+    own = open_tracing(state.table.loaded.config.telemetry, {}, lambda: state.table.loaded.config)
+    async with AsyncTestClient(app=create_app(state, tracing=own)) as client:
+        await _requests(client)
+    own.shutdown()  # what the batch holds goes to the export thread, then `post`
+    exported = [span for body in bodies for group in otlp_json_to_proto(body).resource_spans
+                for scope in group.scope_spans for span in scope.spans]
+    expected = exporter.get_finished_spans()
+    assert len(exported) == len(expected) == 5  # two attempts and a request span, an attempt and a request span
+    made_index = {span.span_id.hex(): index for index, span in enumerate(exported)}
+    sdk_index = {f"{span.context.span_id:016x}": index for index, span in enumerate(expected) if span.context}
+    for made, sdk_span in zip(exported, expected, strict=True):
+        assert made.name == sdk_span.name and made.kind == sdk_span.kind.value + 1
+        assert {a.key: _plain(a.value) for a in made.attributes} == dict(sdk_span.attributes or {})
+        assert (made.status.code == 2) == (sdk_span.status.status_code is StatusCode.ERROR)
+        parent = f"{sdk_span.parent.span_id:016x}" if sdk_span.parent is not None else ""
+        # ids are new in each run: the same parent is the same span of the run, or the client's
+        assert made_index.get(made.parent_span_id.hex(), made.parent_span_id.hex()) == sdk_index.get(parent, parent)
+        assert (made.trace_id.hex() == CLIENT_TRACE) == (sdk_span.context is not None
+                                                         and f"{sdk_span.context.trace_id:032x}" == CLIENT_TRACE)
+        assert bool(made.flags & 0x200) == (parent == CLIENT_SPAN)  # the parent is remote
