@@ -26,12 +26,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
 import msgspec
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
 from opentelemetry.util.re import parse_env_headers
+
+from router.observe.otlp_post import TRANSPORT_ERRORS, Poster
 
 log = logging.getLogger("router.observe.otlp_json")
 TRACES_PATH = "/v1/traces"
@@ -88,7 +89,8 @@ def export_timeout(environ: Mapping[str, str]) -> float:
 
 
 class OtlpJsonExporter(SpanExporter):
-    """POSTs each batch as one ExportTraceServiceRequest in JSON, on one kept-alive connection.
+    """POSTs each batch as one ExportTraceServiceRequest in JSON, on one kept-alive connection
+    (router.observe.otlp_post).
     Called from one thread (router.observe.span_export's, or an SDK processor's); never raises (a
     failed batch is dropped), retries answers that ask for it (429, 502, 503, 504) and refused
     connections after RETRY_PAUSES, and logs once per outage, not once per batch."""
@@ -96,7 +98,7 @@ class OtlpJsonExporter(SpanExporter):
     def __init__(self, url: str, headers: Mapping[str, str], timeout: float = TIMEOUT_SECONDS,
                  retry_pauses: Sequence[float] = RETRY_PAUSES, resource: Mapping[str, Any] | None = None) -> None:
         self.url = url
-        self._client = httpx.Client(headers=dict(headers), timeout=timeout)
+        self._poster = Poster(url, headers, timeout)
         self._retry_pauses = tuple(retry_pauses)
         self._closing = threading.Event()  # set by shutdown: a pause before a retry ends at once
         self._failing = False
@@ -129,13 +131,13 @@ class OtlpJsonExporter(SpanExporter):
         pauses = iter(self._retry_pauses)
         while True:
             try:
-                response = self._client.post(self.url, content=body)
+                status = self._poster.post(body)
             except Exception as error:  # noqa: BLE001 - the exporting thread must never see an exception
-                reason, retry = f"{type(error).__name__}: {error}", isinstance(error, httpx.TransportError)
+                reason, retry = f"{type(error).__name__}: {error}", isinstance(error, TRANSPORT_ERRORS)
             else:
-                if response.is_success:
+                if 200 <= status < 300:
                     return self._succeeded()
-                reason, retry = f"HTTP {response.status_code}", response.status_code in RETRYABLE
+                reason, retry = f"HTTP {status}", status in RETRYABLE
             pause = next(pauses, None) if retry else None
             if pause is None or self._closing.wait(pause):
                 return self._failed(reason)
@@ -155,7 +157,7 @@ class OtlpJsonExporter(SpanExporter):
     def shutdown(self) -> None:
         self._closing.set()
         self._closed = True
-        self._client.close()
+        self._poster.close()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # nothing is held here: each export is sent when called
