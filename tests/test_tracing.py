@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from router.config.load import load_config_text
+from router.config.schema import Telemetry
 from router.config.telemetry import tracing_on
 from router.gateway.state import RouterState, open_state
 from router.observe.otel import open_tracing
@@ -546,3 +547,16 @@ async def test_the_default_exports_spans_are_the_sdk_paths_spans(monkeypatch: py
         assert (made.trace_id.hex() == CLIENT_TRACE) == (sdk_span.context is not None
                                                          and f"{sdk_span.context.trace_id:032x}" == CLIENT_TRACE)
         assert bool(made.flags & 0x200) == (parent == CLIENT_SPAN)  # the parent is remote
+
+
+def test_a_request_without_a_parent_is_sampled_as_the_sdks_sampler_would() -> None:
+    state = _state()
+    tracing = open_tracing(Telemetry(sampling_ratio=0.5), {}, lambda: state.table.loaded.config,
+                           processor=SimpleSpanProcessor(InMemorySpanExporter()))
+    ids = iter(range(1, 2**64, 2**57 + 12345))
+    tracing.new_trace_id = lambda: next(ids)
+    decisions = []
+    for trace_id in range(1, 2**64, 2**57 + 12345):
+        sdk = tracing.provider.sampler.should_sample(None, trace_id, "chat").decision.is_sampled()
+        decisions.append((tracing.request_span({"headers": []}).sampled, sdk))
+    assert all(ours == sdk for ours, sdk in decisions) and {sdk for _, sdk in decisions} == {True, False}
