@@ -560,3 +560,14 @@ def test_a_request_without_a_parent_is_sampled_as_the_sdks_sampler_would() -> No
         sdk = tracing.provider.sampler.should_sample(None, trace_id, "chat").decision.is_sampled()
         decisions.append((tracing.request_span({"headers": []}).sampled, sdk))
     assert all(ours == sdk for ours, sdk in decisions) and {sdk for _, sdk in decisions} == {True, False}
+
+
+def test_kept_span_tails_start_over_with_a_new_table() -> None:
+    """A reload may move an upstream (server.address): tails kept for the old table are not reused."""
+    tables = [_state().table.loaded.config]
+    tracing = open_tracing(None, {}, lambda: tables[-1], processor=SimpleSpanProcessor(InMemorySpanExporter()))
+    kept = tracing.tails()
+    kept.keep(("made", "of"), b"tail")
+    assert tracing.tails() is kept
+    tables.append(_state().table.loaded.config)
+    assert tracing.tails() is not kept and not tracing.tails().kept

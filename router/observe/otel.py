@@ -102,8 +102,8 @@ class Tracing:
     """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
     (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_content_routes", "_exporter", "_targets", "export", "new_span_id", "new_trace_id",
-                 "processor", "provider", "record_content", "root_bound", "tails")
+    __slots__ = ("_config_now", "_content_routes", "_exporter", "_tails", "_targets", "export", "new_span_id",
+                 "new_trace_id", "processor", "provider", "record_content", "root_bound")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
                  record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
@@ -112,7 +112,8 @@ class Tracing:
         self.processor = processor
         self.export: SpanExport[Any] | None = export[0] if export is not None else None
         self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
-        self.tails = SpanTails()  # the repeating part of spans to `export`, encoded once each
+        # The repeating part of spans to `export`, encoded once each, for the table in use.
+        self._tails: tuple[Config | None, SpanTails] = (None, SpanTails())
         self.new_trace_id: Callable[[], int] = provider.id_generator.generate_trace_id
         self.new_span_id: Callable[[], int] = provider.id_generator.generate_span_id
         # A trace without a parent is sampled when its id's low 64 bits are under this (the
@@ -144,6 +145,14 @@ class Tracing:
         if self._content_routes[0] is not config:
             self._content_routes = (config, frozenset(r.name for r in config.routes if r.trace_content))
         return route in self._content_routes[1]
+
+    def tails(self) -> SpanTails:
+        """The span tails kept for the table in use: a reload may move an upstream (its
+        server.address, its provider), so a new table starts them over."""
+        config = self._config_now()
+        if self._tails[0] is not config:
+            self._tails = (config, SpanTails())
+        return self._tails[1]
 
     def target_attributes(self, target: str) -> Attributes:
         """gen_ai.provider.name and server.address of a target (`upstream/model`), read from the
@@ -305,7 +314,7 @@ class RequestSpan:
             attributes = {**self._profile_attributes(record, status, error), **self._own_attributes(record)}
             self._emit_readable(tracing, attributes, error, end)
             return
-        parent, tails = self._parent, tracing.tails
+        parent, tails = self._parent, tracing.tails()
         trace_state = parent.trace_state.to_header() if parent is not None and parent.trace_state else ""
         trace_id, span_id = self._trace_id, self.span_id
         for attempt in self._done:
