@@ -88,7 +88,6 @@ class Exchange:
         "retried",
         "route",
         "scope",
-        "usage",
         "span",
         "started",
         "status",
@@ -98,6 +97,7 @@ class Exchange:
         "tokens",
         "ttft",
         "upstream",
+        "usage",
         "waited",
         "wall_started",
     )
