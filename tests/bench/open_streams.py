@@ -171,9 +171,12 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
         (tmp / "routes.toml").write_text(routes_toml(upstream_port))
         command = ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(router_port)]
         causes_file = tmp / f"causes-{streams}.json"
-        if args.causes:  # the same router, its collections and periodic work timestamped
+        env = {"BENCH_KEY": KEY}
+        if args.causes or args.loop_lag:  # the same router, its collections and periodic work timestamped
             command = ["tests.bench.tail_probe", str(causes_file), *command[1:]]
-        with running(command, router_port, env={"BENCH_KEY": KEY}, log_file=tmp / f"router-{streams}.log") as router:
+        if args.loop_lag:
+            env["TAIL_PROBE_LOOP_LAG"] = "1"
+        with running(command, router_port, env=env, log_file=tmp / f"router-{streams}.log") as router:
             os.sched_setaffinity(router.pid, {1})
             probe(router_port, upstream_port, 1.0)  # warm-up: imports, first-request caches
             time.sleep(1.0)
@@ -212,7 +215,7 @@ def measure(asked: int, args: argparse.Namespace, tmp: Path) -> Row:
                    int(final.get("cut", 0)), dict(final.get("errors", {})),  # type: ignore[call-overload, arg-type]
                    idle_rss, loaded_rss, (cpu_after - cpu_before) / max(events, 1) * 1e6,
                    events / seconds, whole, first, floor, fds, threads,
-                   causes_in(causes_file, window_ns) if args.causes else {})
+                   causes_in(causes_file, window_ns) if args.causes or args.loop_lag else {})
     finally:
         upstream.terminate()
         upstream.wait()
@@ -262,6 +265,9 @@ def main() -> None:
     parser.add_argument("--causes", action="store_true",
                         help="run the router under tests.bench.tail_probe: its garbage collections and periodic "
                              "work in the windows, counted and timed")
+    parser.add_argument("--loop-lag", action="store_true",
+                        help="--causes, and a task on the router's loop waking every ms records each wake-up "
+                             "1 ms or more late (the loop busy that long); its wake-ups cost CPU: not for µs/event")
     parser.add_argument("--rate", type=float, default=1000.0, help="new streams a second")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after the ramp before the window")
     parser.add_argument("--window", type=float, default=15.0, help="seconds of the measured window")

@@ -12,6 +12,7 @@ not at exit: uvicorn re-raises the SIGTERM it caught, and the process dies by it
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import json
@@ -63,6 +64,28 @@ def timed_async(kind: str, events: list[Event],
     return wrapper
 
 
+async def watch_loop(events: list[Event], tick_s: float = 0.001, late_ns: int = 1_000_000) -> None:
+    """Wakes every `tick_s` and records each wake-up at least `late_ns` late as ("loop late …",
+    when it was due, when it ran): how long the loop was busy with something else, which is what a
+    new request arriving then waits. The kind says how long, and whether the process was on the
+    core for most of the wait ("busy": a long iteration of its own work) or not ("off core":
+    descheduled, or waiting in the kernel), or another of its threads was ("other threads": the GIL). Only under TAIL_PROBE_LOOP_LAG: its thousand wake-ups
+    a second cost the router CPU of their own."""
+    while True:
+        slept, cpu, all_threads = time.monotonic_ns(), time.thread_time_ns(), time.process_time_ns()
+        await asyncio.sleep(tick_s)
+        ran = time.monotonic_ns()
+        due = slept + int(tick_s * 1e9)
+        late = ran - due
+        if late >= late_ns:
+            bucket = "1-2 ms" if late < 2_000_000 else "2-5 ms" if late < 5_000_000 else ">= 5 ms"
+            own = time.thread_time_ns() - cpu
+            others = time.process_time_ns() - all_threads - own
+            where = "busy" if own >= 0.8 * (ran - slept) else "other threads" if others >= 0.5 * (ran - slept) \
+                else "off core"
+            events.append((f"loop late {bucket} {where}", due, ran))
+
+
 def instrument(events: list[Event], events_file: Path) -> None:
     import uvicorn.server
 
@@ -81,6 +104,9 @@ def instrument(events: list[Event], events_file: Path) -> None:
     serve = uvicorn.server.Server._serve
 
     async def serve_then_write(self: uvicorn.server.Server, *args: Any, **kwargs: Any) -> None:
+        if os.environ.get("TAIL_PROBE_LOOP_LAG"):
+            watcher = asyncio.get_running_loop().create_task(watch_loop(events))
+            watcher.add_done_callback(lambda _: None)  # cancelled with the loop, never awaited
         try:
             await serve(self, *args, **kwargs)
         finally:
