@@ -108,6 +108,7 @@ def serve(argv: list[str]) -> int:
     workers = args.workers or server.workers
     env = _worker_environment(path, loaded, host)
     _print_summary(loaded, host, port)
+    _raise_open_file_limit()
     if workers > server.workers:  # `router check` warns about [server] workers, not --workers
         _warn_per_worker_counts(loaded, workers)
     return _run_uvicorn(host, port, workers, env, server)
@@ -129,6 +130,17 @@ def _worker_environment(path: Path | None, loaded: LoadedConfig, host: str) -> d
             print(f"router: generated a key (shown once, stored 0600 in {key_file}):\n\n    {key}\n")
         env[KEY_FILE_ENV] = str(key_file.absolute())
     return env
+
+
+def _raise_open_file_limit() -> None:
+    """Two descriptors an open stream: the soft limit a shell gives (often 1,024) would cap the
+    router near 460 streams, so it is raised to the hard limit before the workers start."""
+    from router.server.open_files import describe, raise_open_file_limit
+
+    limit = raise_open_file_limit()
+    line = describe(limit) if limit is not None else None
+    if line:
+        print(line)
 
 
 def _run_uvicorn(host: str, port: int, workers: int, env: dict[str, str], server: Server) -> int:
