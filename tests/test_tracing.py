@@ -480,7 +480,7 @@ def test_each_protocols_finish_reader_speaks_the_conventions_values() -> None:
 
 
 def test_request_parameters_are_read_from_every_protocols_request() -> None:
-    from router.observe.request_params import request_parameters
+    from router.observe.request_params import Fields, request_parameters
     from router.spokes.gemini.spoke import SPOKE as GEMINI
 
     assert request_parameters({"max_output_tokens": 7, "temperature": 1, "top_p": 0.5}) == {
@@ -492,6 +492,12 @@ def test_request_parameters_are_read_from_every_protocols_request() -> None:
         "generation_config": {"max_output_tokens": 4, "temperature": 0.1}}).encode())
     assert request_parameters(gemini) == {"gen_ai.request.max_tokens": 4, "gen_ai.request.temperature": 0.1}
     assert request_parameters({"temperature": True, "max_tokens": "9"}) == {}  # not numbers: left out
+    # The first spelling set wins; a Struct type's fields are looked at once and kept in `known`.
+    assert request_parameters({"max_completion_tokens": 5, "max_tokens": 6}) == {"gen_ai.request.max_tokens": 6}
+    known: dict[type, Fields] = {}
+    for _ in range(2):
+        assert request_parameters(gemini, known) == {"gen_ai.request.max_tokens": 4, "gen_ai.request.temperature": 0.1}
+    assert type(gemini) in known
 
 
 def _plain(value: AnyValue) -> object:

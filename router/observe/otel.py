@@ -61,7 +61,7 @@ from router.observe.otlp_json import (
     span_tail,
     traces_url,
 )
-from router.observe.request_params import request_parameters
+from router.observe.request_params import Fields, request_parameters
 from router.observe.span_export import SpanExport
 
 log = logging.getLogger("router.observe.otel")
@@ -103,7 +103,7 @@ class Tracing:
     (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
     __slots__ = ("_config_now", "_content_routes", "_exporter", "_tails", "_targets", "export", "new_span_id",
-                 "new_trace_id", "processor", "provider", "record_content", "root_bound")
+                 "new_trace_id", "processor", "provider", "record_content", "request_fields", "root_bound")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
                  record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
@@ -124,6 +124,8 @@ class Tracing:
         # What spans read from the table, remade when a reload brings another one.
         self._content_routes: tuple[Config | None, frozenset[str]] = (None, frozenset())
         self._targets: tuple[Config | None, dict[str, Attributes]] = (None, {})
+        # Which fields of each request Struct type may hold a sampling parameter (request_params).
+        self.request_fields: dict[type, Fields] = {}
 
     def request_span(self, scope: Mapping[str, Any]) -> RequestSpan:
         """The request's SERVER span, a child of the client's trace when it sent `traceparent`."""
@@ -245,7 +247,7 @@ class RequestSpan:
     def requested(self, request: Any) -> None:
         """The request as decoded for a target (router.observe.request_params)."""
         if self.sampled and self._parameters is None:
-            self._parameters = request_parameters(request)
+            self._parameters = request_parameters(request, self._tracing.request_fields)
 
     def cache_hit(self, stop_reason: object) -> None:
         """The kept hub answer's stop_reason."""

@@ -7,7 +7,7 @@ so one list of names serves all of them. Traces only: read once per attempt of a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 # attribute, the fields that may hold it (Anthropic, OpenAI Chat, Responses, Gemini camel and
 # snake case, and the Gemini request Struct's snake-case twins), the JSON types it may have
@@ -19,50 +19,59 @@ PARAMETERS: tuple[tuple[str, tuple[str, ...], tuple[type, ...]], ...] = (
 )
 # Where Gemini keeps them (its request Struct has one field per spelling).
 CONFIGS = frozenset({"generationConfig", "generation_config", "generation_config_snake"})
-# Each spelling: its attribute, its rank among the attribute's spellings (the first set wins), its types.
-_SPELLINGS = {name: (attribute, rank, types) for attribute, names, types in PARAMETERS
-              for rank, name in enumerate(names)}
-_WANTED = CONFIGS | _SPELLINGS.keys()
-_NUMBER = (int, float)
+# Every spelling in the order its attribute takes it (the first set wins), with its attribute and
+# whether only an integer will do.
+_ORDER: tuple[tuple[str, str, bool], ...] = tuple(
+    (name, attribute, types == (int,)) for attribute, names, types in PARAMETERS for name in names)
 
 
-def request_parameters(request: Any) -> dict[str, int | float]:
-    """The parameters `request` sets (none of them: an empty dict): the request's own fields
-    first, then Gemini's generation config. One pass over each source's own fields: asking a
-    Struct for a field it lacks (getattr's default) raises inside, and this runs on every traced
-    request."""
-    found: dict[str, tuple[int, int | float]] = {}
-    configs: list[Any] = []
-    for name, value in _fields(request):
-        if name not in _WANTED:  # most of a request (a dict's fields are not sifted by _fields)
+class Fields(NamedTuple):
+    """What to read of one request type: its parameter fields in `_ORDER`'s order, and its
+    generation-config fields."""
+
+    parameters: tuple[tuple[str, str, bool], ...]
+    configs: tuple[str, ...]
+
+
+def fields_of(kind: type) -> Fields:
+    """The fields of a Struct type that may hold a parameter (asking a Struct for a field it lacks
+    raises inside getattr, so only its own are read)."""
+    names = frozenset(getattr(kind, "__struct_fields__", ()))
+    return Fields(tuple(spelling for spelling in _ORDER if spelling[0] in names),
+                  tuple(name for name in getattr(kind, "__struct_fields__", ()) if name in CONFIGS))
+
+
+_DICT = Fields(_ORDER, tuple(sorted(CONFIGS)))  # a dict may hold any spelling
+
+
+def request_parameters(request: Any, known: dict[type, Fields] | None = None) -> dict[str, int | float]:
+    """The parameters `request` (a Struct or a dict) sets, none of them: an empty dict; its own
+    fields first, then Gemini's generation config. `known`: the fields of each Struct type seen
+    (the Tracing's, so that each type is looked at once), this runs on every traced request."""
+    kind = type(request)
+    is_dict = kind is dict
+    if is_dict:
+        fields = _DICT
+    else:
+        kept = known.get(kind) if known is not None else None
+        if kept is None:
+            kept = fields_of(kind)
+            if known is not None:
+                known[kind] = kept
+        fields = kept
+    parameters: dict[str, int | float] = {}
+    for name, attribute, integer in fields.parameters:
+        if attribute in parameters:
             continue
-        if name in CONFIGS:
-            if value is not None:
-                configs.append(value)
-        else:
-            _note(name, value, found)
-    parameters = {attribute: value for attribute, (_, value) in found.items()}
-    for config in configs:
-        found = {}
-        for name, value in _fields(config):
-            if name in _SPELLINGS:
-                _note(name, value, found)
-        for attribute, (_, value) in found.items():
-            parameters.setdefault(attribute, value)
+        value = request.get(name) if is_dict else getattr(request, name)
+        number = value.__class__  # exactly int or float: a JSON true is a bool, an int subclass
+        if number is int:
+            parameters[attribute] = value if integer else float(value)
+        elif number is float and not integer:
+            parameters[attribute] = value
+    for name in fields.configs:
+        config = request.get(name) if is_dict else getattr(request, name)
+        if config is not None:
+            for attribute, value in request_parameters(config, known).items():
+                parameters.setdefault(attribute, value)
     return parameters
-
-
-def _note(name: str, value: Any, found: dict[str, tuple[int, int | float]]) -> None:
-    if not isinstance(value, _NUMBER) or isinstance(value, bool):
-        return
-    attribute, rank, types = _SPELLINGS[name]
-    if isinstance(value, types) and (attribute not in found or rank < found[attribute][0]):
-        found[attribute] = (rank, value if types == (int,) else float(value))
-
-
-def _fields(source: Any) -> Any:
-    """(name, value) of the fields of a dict or a Struct that may hold a parameter."""
-    if isinstance(source, dict):
-        return source.items()
-    names = getattr(type(source), "__struct_fields__", ())
-    return [(name, getattr(source, name)) for name in names if name in _WANTED]
