@@ -345,6 +345,20 @@ def test_an_unknown_tool_choice_names_the_path() -> None:
         to_hub(body(tools=[function_tool("f")], tool_choice="sometimes"))
 
 
+@pytest.mark.parametrize(("choice", "message"), [
+    # Found by the fuzz suite: a list for `mode` was read as "auto", the answer echoed it, and
+    # the openai SDK refused the response.
+    ({"type": "allowed_tools", "mode": [], "tools": []}, r"Expected `str`, got `array` - at `\$\.tool_choice\.mode`"),
+    ({"type": "allowed_tools", "mode": "sometimes", "tools": []}, r"'sometimes' - at `\$\.tool_choice\.mode`"),
+    ({"type": "allowed_tools", "tools": []}, r"field `mode` - at `\$\.tool_choice`"),
+    ({"type": "allowed_tools", "mode": "auto"}, r"field `tools` - at `\$\.tool_choice`"),
+    ({"type": "allowed_tools", "mode": "auto", "tools": {}}, r"Expected `array`, got `object` - at `\$\.tool_choice\.tools`"),
+])
+def test_an_allowed_tools_choice_is_checked(choice: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        to_hub(body(tools=[function_tool("f")], tool_choice=choice))
+
+
 # --- text.format ---------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from router.core.errors import InvalidRequest
-from router.spokes.common.invalid import require_str, wrong_type
+from router.spokes.common.invalid import field_required, invalid_value, require_str, wrong_type
 from router.spokes.openai.client.tools import (
     FORCING_CHOICES,
     JSON_OBJECT_INSTRUCTION,
@@ -155,6 +155,8 @@ def json_response_tool(text_format: TextFormat) -> HubTool:
 
 # --- tool_choice ---------------------------------------------------------------------------------
 
+ALLOWED_TOOLS_MODES = ("auto", "required")  # an allowed_tools choice's `mode`
+
 
 def tool_choice_to_hub(src: ResponsesRequest) -> dict[str, Any] | None:
     """auto/required/none/{function|custom: name} → auto/any/none/tool, then the OpenAI client's
@@ -184,8 +186,17 @@ def _object_choice(choice: Item, src: ResponsesRequest) -> dict[str, Any]:
         name = require_str(choice, "name", "$.tool_choice")
         return {"type": "tool", "name": CallNames(declared_tools(src)).hub_name(name, choice.get("namespace"))}
     if kind == "allowed_tools":
-        # A subset the hub cannot express: any of the tools when the client requires one.
-        return {"type": "any" if choice.get("mode") == "required" else "auto"}
+        # A subset the hub cannot express: any of the tools when the client requires one. Its
+        # mode and tools are checked all the same: the answer echoes tool_choice as sent, and an
+        # SDK refuses a response whose tool_choice is not one it knows.
+        mode = require_str(choice, "mode", "$.tool_choice")
+        if mode not in ALLOWED_TOOLS_MODES:
+            raise invalid_value(mode, "$.tool_choice.mode")
+        if type(choice.get("tools")) is not list:
+            if "tools" not in choice:
+                raise field_required("tools", "$.tool_choice")
+            raise wrong_type("array", choice["tools"], "$.tool_choice.tools")
+        return {"type": "any" if mode == "required" else "auto"}
     return {"type": "auto"}  # a built-in tool's choice: the tool itself is left out
 
 
