@@ -69,12 +69,19 @@ class ToolNames:
 EMPTY = ToolNames(MappingProxyType({}))
 
 
+def namespace_tools(tool: Mapping[str, Any]) -> list[Any]:
+    """A namespace tool's own tools; none when `tools` is not an array (the request's conversion
+    refuses that, naming the field: readers of names before it must not trip on it)."""
+    inner = tool.get("tools")
+    return inner if type(inner) is list else []
+
+
 def _add(table: dict[str, ClientTool], tool: Mapping[str, Any], namespace: str | None) -> None:
     kind, name = tool.get("type"), tool.get("name")
     if not isinstance(name, str):
         return
     if kind == "namespace" and namespace is None:
-        for inner in tool.get("tools") or ():
+        for inner in namespace_tools(tool):
             if isinstance(inner, Mapping):
                 _add(table, inner, name)
     elif kind in ("function", "custom") and (kind == "custom" or namespace is not None):

@@ -345,6 +345,16 @@ def test_an_unknown_tool_choice_names_the_path() -> None:
         to_hub(body(tools=[function_tool("f")], tool_choice="sometimes"))
 
 
+@pytest.mark.parametrize("inner", [True, 3, "f", {"type": "function", "name": "f"}])
+def test_a_namespace_whose_tools_are_not_an_array_is_a_400_naming_them(inner: Any) -> None:
+    # Found by the fuzz suite: `tools: true` on a namespace was iterated (a 500), first where a
+    # custom tool call in the input looks its bare name up, before the tools are converted.
+    namespace = {"type": "namespace", "name": "ns", "tools": inner}
+    call = {"type": "custom_tool_call", "call_id": "c1", "name": "c", "input": "x"}
+    with pytest.raises(InvalidRequest, match=r"Expected `array`, got `\w+` - at `\$\.tools\[0\]\.tools`"):
+        to_hub(body(tools=[namespace, function_tool("f")], input=[call]))
+
+
 @pytest.mark.parametrize(("choice", "message"), [
     # Found by the fuzz suite: a list for `mode` was read as "auto", the answer echoed it, and
     # the openai SDK refused the response.

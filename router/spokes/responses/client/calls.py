@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from router.spokes.responses.names import flat_name
+from router.spokes.responses.names import flat_name, namespace_tools
 
 DEFAULT_NAMESPACE = "functions"  # Codex's namespace for its top-level function and custom tools
 
@@ -48,7 +48,7 @@ def _bare_names(tools: Iterable[Mapping[str, Any]]) -> Mapping[str, str]:
         if kind != "namespace":
             top_level.add(name)
             continue
-        for inner in tool.get("tools") or ():
+        for inner in namespace_tools(tool):
             inner_name = inner.get("name") if type(inner) is dict else None
             if type(inner_name) is str and (inner_name not in namespaced or name == DEFAULT_NAMESPACE):
                 namespaced[inner_name] = flat_name(name, inner_name)

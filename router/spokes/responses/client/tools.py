@@ -67,7 +67,10 @@ def _hub_tools(tool: Item, path: str) -> Iterator[HubTool]:
         raise wrong_type("string", kind, f"{path}.type")
     if kind == "namespace":
         namespace = require_str(tool, "name", path)
-        for index, inner in enumerate(tool.get("tools") or ()):
+        inner_tools = tool.get("tools")
+        if inner_tools is not None and type(inner_tools) is not list:
+            raise wrong_type("array", inner_tools, f"{path}.tools")
+        for index, inner in enumerate(inner_tools or ()):
             if type(inner) is dict:
                 yield from _named_tool(inner, f"{path}.tools[{index}]", namespace)
     else:
