@@ -44,21 +44,27 @@ def invalid_value(value: object, path: str) -> InvalidRequest:
 
 def require_str(obj: dict[str, Any], name: str, path: str) -> str:
     """`obj[name]` as a string, or the error naming `path` (the object) / `path.name` (the value)."""
-    value = obj.get(name)
-    if type(value) is str:
-        return value
-    if name not in obj:
-        raise field_required(name, path)
-    raise wrong_type("str", value, f"{path}.{name}")
+    value: str = _required(obj, name, path, str, "str")
+    return value
 
 
 def require_object(obj: dict[str, Any], name: str, path: str) -> dict[str, Any]:
+    value: dict[str, Any] = _required(obj, name, path, dict, "object")
+    return value
+
+
+def require_array(obj: dict[str, Any], name: str, path: str) -> list[Any]:
+    value: list[Any] = _required(obj, name, path, list, "array")
+    return value
+
+
+def _required(obj: dict[str, Any], name: str, path: str, kind: type, expected: str) -> Any:
     value = obj.get(name)
-    if type(value) is dict:
+    if type(value) is kind:
         return value
     if name not in obj:
         raise field_required(name, path)
-    raise wrong_type("object", value, f"{path}.{name}")
+    raise wrong_type(expected, value, f"{path}.{name}")
 
 
 def raw_object(raw: msgspec.Raw, path: str) -> msgspec.Raw:

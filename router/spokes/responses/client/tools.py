@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from router.core.errors import InvalidRequest
-from router.spokes.common.invalid import field_required, invalid_value, require_str, wrong_type
+from router.spokes.common.invalid import invalid_value, require_array, require_str, wrong_type
 from router.spokes.openai.client.tools import (
     FORCING_CHOICES,
     JSON_OBJECT_INSTRUCTION,
@@ -195,10 +195,7 @@ def _object_choice(choice: Item, src: ResponsesRequest) -> dict[str, Any]:
         mode = require_str(choice, "mode", "$.tool_choice")
         if mode not in ALLOWED_TOOLS_MODES:
             raise invalid_value(mode, "$.tool_choice.mode")
-        if type(choice.get("tools")) is not list:
-            if "tools" not in choice:
-                raise field_required("tools", "$.tool_choice")
-            raise wrong_type("array", choice["tools"], "$.tool_choice.tools")
+        require_array(choice, "tools", "$.tool_choice")
         return {"type": "any" if mode == "required" else "auto"}
     return {"type": "auto"}  # a built-in tool's choice: the tool itself is left out
 
