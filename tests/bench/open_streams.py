@@ -42,12 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from router.server.open_files import OWN_DESCRIPTORS
 from tests.bench.run import KEY, cpu_seconds, drain, rss_mib
 from tests.support.servers import REPO, free_port, running
 
 # The router's descriptors beyond two a stream: its own (listening socket, epoll, log file, pipes:
-# 14 counted) and the upstream pool's idle keep-alive connections (up to max-keepalive, 64).
-ROUTER_OWN_FDS = 100
+# 14 counted) and the upstream pool's idle keep-alive connections (up to max-keepalive, 64), as
+# router serve counts them when it says how many streams its file limit allows.
+ROUTER_OWN_FDS = OWN_DESCRIPTORS
 TARGETS = "no errors · ≤ 32 KiB RSS per stream · CPU per event flat · new request ≤ 5 ms p99"
 
 
