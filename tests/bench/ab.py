@@ -13,6 +13,12 @@ stretch, so the ratio of the medians of router CPU per request is what a change 
 prices usage recording (issue 18: at most 5 % of a request's CPU): the base is a temporary
 worktree of this commit whose `Exchange._used` returns at once (no UsageEntry, no usage
 counters, no ledger, no recent window), so this/base is what recording costs.
+
+    python -m tests.bench.ab --telemetry [small|stream|agent] [ROUNDS]
+
+prices traces (issue 19: at most 10 % of a request's CPU at a sampling ratio of 1): both are
+this checkout, the base with traces off, this one with every request traced and exported over
+OTLP/JSON to nginx (which answers every export 200); the export thread is the router's CPU too.
 """
 
 from __future__ import annotations
@@ -45,17 +51,24 @@ def main() -> None:
                              f"{', '.join(sorted(BODIES))} (stream); rounds (12)")
     parser.add_argument("--without-usage", action="store_true",
                         help="the base: this commit with usage recording off")
+    parser.add_argument("--telemetry", action="store_true",
+                        help="the base: this commit with traces off; this: every request traced")
     args = parser.parse_args()
     words = list(args.words)
-    base_dir = None if args.without_usage or not words else Path(words.pop(0))
+    same_tree = args.without_usage or args.telemetry
+    base_dir = None if same_tree or not words else Path(words.pop(0))
     scenario = words.pop(0) if words else "stream"
     rounds = int(words.pop(0)) if words else 12
-    if (base_dir is None) != args.without_usage or scenario not in BODIES or words:
-        parser.error(f"usage: BASE_DIR [SCENARIO] [ROUNDS] or --without-usage [SCENARIO] [ROUNDS]; "
+    if (base_dir is None) != same_tree or (args.without_usage and args.telemetry) or scenario not in BODIES or words:
+        parser.error(f"usage: BASE_DIR [SCENARIO] [ROUNDS], or --without-usage or --telemetry [SCENARIO] [ROUNDS]; "
                      f"scenarios: {', '.join(sorted(BODIES))}")
     with ExitStack() as stack:
-        base = stack.enter_context(without_usage()) if base_dir is None else base_dir.resolve()
-        cpu = compare({"base": base, "this": HERE}, BODIES[scenario](), rounds)
+        if args.without_usage:
+            base = stack.enter_context(without_usage())
+        else:
+            base = HERE if base_dir is None else base_dir.resolve()
+        traced = frozenset({"this"}) if args.telemetry else frozenset()
+        cpu = compare({"base": base, "this": HERE}, BODIES[scenario](), rounds, traced)
     for label, runs in cpu.items():
         print(f"{label:5} {scenario}: median {statistics.median(runs):.4f} ms CPU/request   "
               + " ".join(f"{run:.3f}" for run in runs))
@@ -82,7 +95,10 @@ def without_usage() -> Iterator[Path]:
             subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(tree)], check=False)
 
 
-def compare(trees: dict[str, Path], body: dict[str, object], rounds: int) -> dict[str, list[float]]:
+def compare(trees: dict[str, Path], body: dict[str, object], rounds: int, traced: frozenset[str] = frozenset()
+            ) -> dict[str, list[float]]:
+    """Router CPU per request of each tree, `rounds` runs each, alternated; `traced`: the labels
+    whose router traces every request (to nginx's /v1/traces)."""
     with TemporaryDirectory() as name, ExitStack() as stack:
         tmp = Path(name)
         nginx_port = free_port()
@@ -92,13 +108,14 @@ def compare(trees: dict[str, Path], body: dict[str, object], rounds: int) -> dic
         stack.callback(nginx.wait)
         stack.callback(nginx.terminate)
         time.sleep(0.5)
-        (tmp / "routes.toml").write_text(routes_toml(nginx_port))
         urls, pids = {}, {}
         for label, tree in trees.items():
             port = free_port()
+            routes = tmp / f"routes-{label}.toml"
+            routes.write_text(routes_toml(nginx_port, telemetry=label in traced))
             # `python -m router` with the tree first on the path: each serves its own code.
             router = stack.enter_context(running(
-                ["router", "serve", "--config", str(tmp / "routes.toml"), "--port", str(port)], port,
+                ["router", "serve", "--config", str(routes), "--port", str(port)], port,
                 env={"BENCH_KEY": KEY, "PYTHONPATH": str(tree)}, cwd=tree, log_file=tmp / f"{label}.log"))
             os.sched_setaffinity(router.pid, {1})
             urls[label], pids[label] = f"http://127.0.0.1:{port}/v1/messages", router.pid
