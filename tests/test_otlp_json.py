@@ -50,6 +50,7 @@ from router.observe.otlp_json import (
     int_attributes,
     span_json,
     span_tail,
+    spans_head,
     traces_url,
 )
 
@@ -257,7 +258,11 @@ def test_the_routers_own_spans_are_encoded_as_the_sdks_would_be() -> None:
     client = span_json(PARENT.trace_id, 0x2222, 0x1111, 6, 8,
                        span_tail("chat mm", CLIENT, False, "", False, {"text": "héllo \"quoted\" 100%"}))
     resource = {"attributes": attributes_of({"service.name": "router-test"})}
-    request = otlp_json_to_proto(encode_spans(resource, [server, client]))
+    head = spans_head(resource)
+    body = encode_spans(head, [server, client])
+    assert encode_spans(head, [server + b"," + client]) == body  # a request's spans go as one item
+    assert json.loads(encode_spans(head, []))["resourceSpans"][0]["scopeSpans"][0]["spans"] == []
+    request = otlp_json_to_proto(body)
     [resource_spans] = request.resource_spans
     assert resource_spans.resource.attributes[0].value.string_value == "router-test"
     [scope_spans] = resource_spans.scope_spans

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -515,6 +516,24 @@ async def _requests(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
     await client.post("/v1/messages", json={**BODY, "model": "talk"}, headers=HEADERS)
 
 
+def _posted_bodies(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies the OTLP/JSON exporter posts from now on, kept instead of sent."""
+    bodies: list[bytes] = []
+
+    def posted(self: OtlpJsonExporter, body: bytes) -> bool:
+        bodies.append(body)
+        return True
+
+    monkeypatch.setattr(OtlpJsonExporter, "post", posted)
+    return bodies
+
+
+def _exported(bodies: list[bytes]) -> list[Any]:
+    """The spans of posted OTLP/JSON bodies, as protobuf Spans."""
+    return [span for body in bodies for group in otlp_json_to_proto(body).resource_spans
+            for scope in group.scope_spans for span in scope.spans]
+
+
 @respx.mock
 async def test_the_default_exports_spans_are_the_sdk_paths_spans(monkeypatch: pytest.MonkeyPatch) -> None:
     """The OTLP/JSON path (spans written by the router, batched to its export thread) says what
@@ -525,20 +544,13 @@ async def test_the_default_exports_spans_are_the_sdk_paths_spans(monkeypatch: py
                        processor=SimpleSpanProcessor(exporter))
     async with AsyncTestClient(app=create_app(state, tracing=sdk)) as client:
         await _requests(client)
-    bodies: list[bytes] = []
-
-    def posted(self: OtlpJsonExporter, body: bytes) -> bool:
-        bodies.append(body)
-        return True
-
-    monkeypatch.setattr(OtlpJsonExporter, "post", posted)
+    bodies = _posted_bodies(monkeypatch)
     state = _state()
     own = open_tracing(state.table.loaded.config.telemetry, {}, lambda: state.table.loaded.config)
     async with AsyncTestClient(app=create_app(state, tracing=own)) as client:
         await _requests(client)
     own.shutdown()  # what the batch holds goes to the export thread, then `post`
-    exported = [span for body in bodies for group in otlp_json_to_proto(body).resource_spans
-                for scope in group.scope_spans for span in scope.spans]
+    exported = _exported(bodies)
     expected = exporter.get_finished_spans()
     assert len(exported) == len(expected) == 5  # two attempts and a request span, an attempt and a request span
     made_index = {span.span_id.hex(): index for index, span in enumerate(exported)}
@@ -577,3 +589,33 @@ def test_kept_span_tails_start_over_with_a_new_table() -> None:
     assert tracing.tails() is kept
     tables.append(_state().table.loaded.config)
     assert tracing.tails() is not kept and not tracing.tails().kept
+
+
+@respx.mock
+async def test_the_default_exports_spans_tell_apart_requests_kept_tails_would_confuse(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OTLP/JSON path encodes a request span's tail once per combination of what it says:
+    requests that differ only in a sampling parameter (or whose parameter is no JSON number, a
+    list that cannot even be a key) each get their own."""
+    bodies = _posted_bodies(monkeypatch)
+    state = _state()
+    own = open_tracing(state.table.loaded.config.telemetry, {}, lambda: state.table.loaded.config)
+    respx.post(A).mock(return_value=httpx.Response(200, json=OK))
+    chat = {"authorization": f"Bearer {KEY}"}
+    async with AsyncTestClient(app=create_app(state, tracing=own)) as client:
+        for temperature in (0.5, 0.7, [1], 0.5):  # passthrough: the body's dict
+            await client.post("/v1/chat/completions", json={**CHAT, "temperature": temperature}, headers=chat)
+        for top_p in (0.9, 0.8):  # converting: the Anthropic request's Struct
+            await client.post("/v1/messages", json={**BODY, "top_p": top_p}, headers=HEADERS)
+    own.shutdown()
+    servers = [span for span in _exported(bodies) if span.kind == 2]
+    asked = [{a.key: _plain(a.value) for a in span.attributes if a.key.startswith("gen_ai.request.")
+              and a.key != "gen_ai.request.model"} for span in servers]
+    assert asked == [
+        {"gen_ai.request.max_tokens": 9, "gen_ai.request.temperature": 0.5, "gen_ai.request.top_p": 1.0},
+        {"gen_ai.request.max_tokens": 9, "gen_ai.request.temperature": 0.7, "gen_ai.request.top_p": 1.0},
+        {"gen_ai.request.max_tokens": 9, "gen_ai.request.top_p": 1.0},
+        {"gen_ai.request.max_tokens": 9, "gen_ai.request.temperature": 0.5, "gen_ai.request.top_p": 1.0},
+        {"gen_ai.request.max_tokens": 5, "gen_ai.request.top_p": 0.9},
+        {"gen_ai.request.max_tokens": 5, "gen_ai.request.top_p": 0.8},
+    ]

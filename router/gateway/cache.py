@@ -125,6 +125,7 @@ class CachedCall:
             return None
         ctx.exchange.served_from_cache(hub.get("stop_reason"))
         answer.headers[HEADER] = self.header = "hit"
+        ctx.exchange.cache_answered(self.header)
         if isinstance(answer, Unary):
             ctx.settle(NO_TOKENS)
         return answer
@@ -194,6 +195,7 @@ class CachedCall:
 
     def filled(self, answer: Streamed) -> Streamed:
         answer.headers[HEADER] = self.header
+        self._ctx.exchange.cache_answered(self.header)
         if self._folder is None:
             return answer
         answer.iterator = self._keep_stream(answer.iterator, self._folder)
@@ -201,6 +203,7 @@ class CachedCall:
 
     async def keep_unary(self, raw: bytes, answer: Unary) -> Unary:
         answer.headers[HEADER] = self.header
+        self._ctx.exchange.cache_answered(self.header)
         if not self.write:
             return answer
         try:

@@ -192,6 +192,11 @@ class Exchange:
         if self.span is not None:
             self.span.cache_hit(stop_reason)
 
+    def cache_answered(self, header: str) -> None:
+        """The answer goes with `x-router-cache: header` (hit, miss or bypass): its trace says so."""
+        if self.span is not None:
+            self.span.cache = header
+
     def requested(self, request: Any) -> None:
         """The request as decoded for the attempt's target (traces read its sampling parameters)."""
         if self.span is not None:
@@ -239,9 +244,8 @@ class Exchange:
             if name == b"request-id":
                 self.request_id = value.decode("latin-1")
                 break
-        self.reads_body = self.log_bodies
-        if self.span is not None:  # the answer, when the route records content
-            self.reads_body = self.span.response_started(message) or self.log_bodies
+        # The answer's body is kept for the access log's bodies, or a trace's content.
+        self.reads_body = self.log_bodies or (self.span is not None and self.span.content)
 
     def response_body(self, message: Message) -> None:
         body: bytes = message.get("body", b"")

@@ -26,6 +26,7 @@ Spans never carry a key (only its name) nor, unless the route opts in (`trace-co
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -34,6 +35,7 @@ import msgspec
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -57,11 +59,12 @@ from router.observe.otlp_json import (
     export_headers,
     export_timeout,
     int_attributes,
+    request_spans_json,
     span_json,
     span_tail,
     traces_url,
 )
-from router.observe.request_params import Fields, request_parameters
+from router.observe.request_params import Fields, parameters_key, request_parameters
 from router.observe.span_export import SpanExport
 
 log = logging.getLogger("router.observe.otel")
@@ -80,6 +83,7 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 # Token counts differ from request to request: formatted into each span, never kept.
 _TOKENS = int_attributes("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
+_random_bits = random.getrandbits  # RandomIdGenerator's source of ids
 _encode = msgspec.json.Encoder().encode
 
 
@@ -114,8 +118,11 @@ class Tracing:
         self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
         # The repeating part of spans to `export`, encoded once each, for the table in use.
         self._tails: tuple[Config | None, SpanTails] = (None, SpanTails())
-        self.new_trace_id: Callable[[], int] = provider.id_generator.generate_trace_id
-        self.new_span_id: Callable[[], int] = provider.id_generator.generate_span_id
+        generator = provider.id_generator
+        self.new_trace_id: Callable[[], int] = generator.generate_trace_id
+        self.new_span_id: Callable[[], int] = generator.generate_span_id
+        if type(generator) is RandomIdGenerator:  # the default: the same ids, minus a call each
+            self.new_trace_id, self.new_span_id = _random_trace_id, _random_span_id
         # A trace without a parent is sampled when its id's low 64 bits are under this (the
         # table's ratio, as TraceIdRatioBased decides); None: ask the SDK's sampler
         self.root_bound = root_bound
@@ -129,7 +136,8 @@ class Tracing:
 
     def request_span(self, scope: Mapping[str, Any]) -> RequestSpan:
         """The request's SERVER span, a child of the client's trace when it sent `traceparent`."""
-        parent = _client_parent(scope.get("headers", ()))
+        headers = dict(scope.get("headers", ()))  # in C: most requests come without a trace
+        parent = _client_parent(headers) if b"traceparent" in headers else None
         if parent is None:
             trace_id = self.new_trace_id()
             if self.root_bound is not None:
@@ -187,67 +195,79 @@ _STREAM_CANCELLED: Outcome = (("error.type", "cancelled"), ("http.response.statu
 
 
 class _Attempt:
-    """One upstream attempt's CLIENT span, noted while it runs."""
+    """One upstream attempt's CLIENT span, noted while it runs (its end set when it ends)."""
 
     __slots__ = ("end", "failed", "model", "outcome", "span_id", "start", "target")
+    end: int
+    failed: bool
+    outcome: Outcome
 
-    def __init__(self, span_id: int, target: str, model: str) -> None:
+    def __init__(self, span_id: int, target: str, model: str, start: int) -> None:
         self.span_id = span_id
         self.target = target
         self.model = model
-        self.start = time.time_ns()
-        self.end = 0
-        self.failed = False
-        self.outcome: Outcome = ()
+        self.start = start
 
     def attributes(self, tracing: Tracing) -> Attributes:
         return {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self.model, "router.target": self.target,
                 **tracing.target_attributes(self.target), **dict(self.outcome)}
 
+    def tail(self, tracing: Tracing, trace_state: str) -> bytes:
+        return span_tail(f"{OPERATION} {self.model}", CLIENT, False, trace_state, self.failed, self.attributes(tracing))
+
+    def span(self, tracing: Tracing, tails: SpanTails, trace_id: int, parent_id: int, trace_state: str) -> bytes:
+        """This attempt's span, one of several a request made (one alone is written with the request's)."""
+        made_of = (self.target, self.model, self.outcome, self.failed, trace_state)
+        tail = tails.kept.get(made_of) or tails.keep(made_of, self.tail(tracing, trace_state))
+        return span_json(trace_id, self.span_id, parent_id, self.start, self.end, tail)
+
 
 class RequestSpan:
     """One model request's spans. Every method is called from the Exchange's hooks, which run
-    in the request path: none may raise into it (`finish` logs its own failures)."""
+    in the request path: none may raise into it (`finish` logs its own failures).
 
-    __slots__ = ("_attempt", "_done", "_flags", "_model", "_name", "_parameters", "_parent", "_start", "_trace_hex",
-                 "_trace_id", "_tracing", "cache", "content", "finish_reasons", "sampled", "span_id")
+    Each request makes one, traced or not, so it is kept small: what most requests leave as it
+    was is a class attribute until set (no __slots__, which would need every one set per
+    request), and what a span says is worked out at its end, once, from what was noted."""
+
+    _name = OPERATION  # until routing knows the model
+    _attempt: _Attempt | None = None
+    _done: list[_Attempt] | None = None  # the attempts ended, when sampled
+    _model: str | None = None  # the model asked of the last attempt's target
+    _request: Any = None  # the first attempt's request as decoded (its sampling parameters)
+    cache: str | None = None  # x-router-cache of the answer (Exchange.cache_answered)
+    content = False  # the route records prompts and answers
+    # gen_ai.response.finish_reasons (router.hub.finish), set by whatever read the answer:
+    # dispatch (unary), the stream's machine (stream_ended), the cache (a hit)
+    finish_reasons: tuple[str, ...] = ()
 
     def __init__(self, tracing: Tracing, trace_id: int, parent: SpanContext | None, sampled: bool) -> None:
         self._tracing = tracing
         self._trace_id = trace_id
-        self._trace_hex = f"{trace_id:032x}"  # in every traceparent sent and every span exported
         self._parent = parent
         self.sampled = sampled
-        self._flags = "01" if sampled else "00"
-        self.span_id = tracing.new_span_id()
-        self._start = time.time_ns()
-        self._name = OPERATION  # until routing knows the model
-        self._attempt: _Attempt | None = None
-        self._done: list[_Attempt] = []
-        self._model: str | None = None  # the model asked of the last attempt's target
-        self.cache: str | None = None  # x-router-cache of the answer
-        self.content = False
-        # gen_ai.response.finish_reasons (router.hub.finish), set by whatever read the answer:
-        # dispatch (unary), the stream's machine (stream_ended), the cache (a hit)
-        self.finish_reasons: tuple[str, ...] = ()
-        self._parameters: dict[str, int | float] | None = None  # gen_ai.request.* the client set
+        self._start = time.time_ns()  # its id is drawn at the end, when it is sampled
 
     def routed(self, route: str, model: str) -> None:
         self._name = f"{OPERATION} {model}"
-        self.content = self.sampled and self._tracing.content_for(route)
+        if self.sampled:
+            self.content = self._tracing.content_for(route)
 
     def attempting(self, target: str, model: str) -> None:
         """A CLIENT span for this attempt at `target`, named for the model asked of it."""
         if self._attempt is not None:
             self._end_attempt(_NOT_CLOSED, failed=True)
         target_model = target.partition("/")[2]
-        self._model = model if target_model in ("", "*") else target_model
-        self._attempt = _Attempt(self._tracing.new_span_id(), target, self._model)
+        if target_model not in ("", "*"):
+            model = target_model
+        self._model = model
+        self._attempt = _Attempt(self._tracing.new_span_id(), target, model, time.time_ns())
 
     def requested(self, request: Any) -> None:
-        """The request as decoded for a target (router.observe.request_params)."""
-        if self.sampled and self._parameters is None:
-            self._parameters = request_parameters(request, self._tracing.request_fields)
+        """The request as decoded for a target: its sampling parameters are read at the end
+        (router.observe.request_params)."""
+        if self._request is None and self.sampled:
+            self._request = request
 
     def cache_hit(self, stop_reason: object) -> None:
         """The kept hub answer's stop_reason."""
@@ -259,7 +279,8 @@ class RequestSpan:
         attempt = self._attempt
         if attempt is None:
             return headers
-        sent = {**headers, "traceparent": f"00-{self._trace_hex}-{attempt.span_id:016x}-{self._flags}"}
+        flags = "01" if self.sampled else "00"
+        sent = {**headers, "traceparent": f"00-{self._trace_id:032x}-{attempt.span_id:016x}-{flags}"}
         parent = self._parent
         if parent is not None and parent.trace_state:
             sent["tracestate"] = parent.trace_state.to_header()
@@ -290,14 +311,6 @@ class RequestSpan:
         else:
             self._end_attempt(_ANSWERED, failed=False)
 
-    def response_started(self, message: Mapping[str, Any]) -> bool:
-        """Reads the answer's cache header; True when the answer's body is wanted (content)."""
-        for name, value in message.get("headers", ()):
-            if name == b"x-router-cache":
-                self.cache = value.decode("latin-1")
-                break
-        return self.content
-
     def finish(self, record: Record, status: int, error: str | None) -> None:
         """The request is over: its spans, finished, to the processor."""
         if self._attempt is not None:
@@ -311,43 +324,74 @@ class RequestSpan:
 
     def _emit(self, record: Record, status: int, error: str | None) -> None:
         tracing, end = self._tracing, time.time_ns()
+        span_id = tracing.new_span_id()
         export = tracing.export
         if export is None:
             attributes = {**self._profile_attributes(record, status, error), **self._own_attributes(record)}
-            self._emit_readable(tracing, attributes, error, end)
+            self._emit_readable(tracing, span_id, attributes, error, end)
             return
         parent, tails = self._parent, tracing.tails()
         trace_state = parent.trace_state.to_header() if parent is not None and parent.trace_state else ""
-        trace_id, span_id = self._trace_id, self.span_id
-        for attempt in self._done:
-            attempt_made_of = (attempt.target, attempt.model, attempt.outcome, attempt.failed, trace_state)
-            tail = tails.kept.get(attempt_made_of) or tails.keep(attempt_made_of, span_tail(
-                f"{OPERATION} {attempt.model}", CLIENT, False, trace_state, attempt.failed, attempt.attributes(tracing)))
-            export.add(span_json(trace_id, attempt.span_id, span_id, attempt.start, attempt.end, tail))
-        # All but the token counts and content repeat from one request to the next: the span's
-        # tail is encoded once per combination of what it is made of.
+        done = self._done
+        attempt = done[0] if done is not None and len(done) == 1 else None  # most requests make one
+        # All but ids, times, token counts and content repeat from one request to the next: the
+        # spans' tails are encoded once per combination of what they are made of (a lone
+        # attempt's with the request's: its target and model are the request's last).
         made_of = (self._name, status, error, record.model, record.route, record.key, record.target, self._model,
-                   tuple(record.attempts), self.finish_reasons, self.cache,
-                   tuple(self._parameters.items()) if self._parameters else (), parent is not None, trace_state)
-        tail = tails.kept.get(made_of) or tails.keep(made_of, span_tail(
-            self._name, SERVER, parent is not None, trace_state, error is not None,
-            self._profile_attributes(record, status, error)))
+                   tuple(record.attempts), self.finish_reasons, self.cache, self._parameters_key(),
+                   parent is not None, trace_state, attempt is None or (attempt.outcome, attempt.failed))
+        try:
+            kept = tails.kept.get(made_of)
+        except TypeError:  # a parameter that is not a JSON scalar (a Gemini config, a stray list)
+            made_of = (*made_of[:11], tuple(self._parameters().items()), *made_of[12:])
+            kept = tails.kept.get(made_of)
+        if kept is None:
+            kept = tails.keep(made_of, self._tails(record, status, error, trace_state, attempt))
         tokens = record.tokens
         more = b"" if tokens is None else _TOKENS % (tokens[0], tokens[1])
         if self.content:
             more += b"".join(b"," + _encode(value) for value in attributes_of(
                 _content(record.request_body, record.response_bytes())))
-        export.add(span_json(trace_id, span_id, parent.span_id if parent is not None else None, self._start, end,
-                             tail, more))
+        trace_id, parent_id = self._trace_id, parent.span_id if parent is not None else None
+        if attempt is not None:  # a request's spans go as one item: its attempt's, then its own
+            export.add(request_spans_json(trace_id, span_id, parent_id, self._start, end, kept[1], more, attempt.span_id,
+                                          attempt.start, attempt.end, kept[0]), 2)
+            return
+        spans = span_json(trace_id, span_id, parent_id, self._start, end, kept[1], more)
+        if done is None:
+            export.add(spans, 1)
+            return
+        export.add(b",".join([*(attempt.span(tracing, tails, trace_id, span_id, trace_state) for attempt in done),
+                              spans]), 1 + len(done))
 
-    def _emit_readable(self, tracing: Tracing, attributes: Attributes, error: str | None, end: int) -> None:
+    def _tails(self, record: Record, status: int, error: str | None, trace_state: str, attempt: _Attempt | None
+               ) -> tuple[bytes, bytes]:
+        """The spans' tails (`span_tail`): a lone attempt's (else empty), the request's."""
+        remote = self._parent is not None
+        tail = span_tail(self._name, SERVER, remote, trace_state, error is not None,
+                         self._profile_attributes(record, status, error))
+        if attempt is None:
+            return b"", tail
+        return attempt.tail(self._tracing, trace_state), tail
+
+    def _parameters_key(self) -> Any:
+        """What the request's sampling parameters follow from (router.observe.request_params)."""
+        request = self._request
+        return None if request is None else parameters_key(request, self._tracing.request_fields)
+
+    def _parameters(self) -> dict[str, int | float]:
+        request = self._request
+        return {} if request is None else request_parameters(request, self._tracing.request_fields)
+
+    def _emit_readable(self, tracing: Tracing, span_id: int, attributes: Attributes, error: str | None, end: int
+                       ) -> None:
         """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""
         processor = tracing.processor
         assert processor is not None  # a Tracing has an export or a processor
         resource = tracing.provider.resource
-        context = SpanContext(self._trace_id, self.span_id, False, _SAMPLED,
+        context = SpanContext(self._trace_id, span_id, False, _SAMPLED,
                               self._parent.trace_state if self._parent is not None else None)
-        for attempt in self._done:
+        for attempt in self._done or ():
             processor.on_end(ReadableSpan(
                 name=f"{OPERATION} {attempt.model}",
                 context=SpanContext(self._trace_id, attempt.span_id, False, _SAMPLED, context.trace_state),
@@ -385,8 +429,7 @@ class RequestSpan:
             attributes["router.cache"] = self.cache
         if error is not None:
             attributes["error.type"] = error
-        if self._parameters:
-            attributes.update(self._parameters)
+        attributes.update(self._parameters())
         return attributes
 
     def _own_attributes(self, record: Record) -> Attributes:
@@ -407,7 +450,18 @@ class RequestSpan:
         self._attempt = None
         if self.sampled:
             attempt.end, attempt.failed, attempt.outcome = time.time_ns(), failed, outcome
-            self._done.append(attempt)
+            if self._done is None:
+                self._done = [attempt]
+            else:
+                self._done.append(attempt)
+
+
+def _random_trace_id() -> int:
+    return _random_bits(128) or 1  # 0 is the invalid id (RandomIdGenerator draws again; 1 in 2**128)
+
+
+def _random_span_id() -> int:
+    return _random_bits(64) or 1
 
 
 def _upstream_attributes(upstream: Upstream | None) -> Attributes:
@@ -420,15 +474,9 @@ def _upstream_attributes(upstream: Upstream | None) -> Attributes:
     return attributes
 
 
-def _client_parent(headers: Any) -> SpanContext | None:
+def _client_parent(headers: Mapping[bytes, bytes]) -> SpanContext | None:
     """The client's span, when its request carried a valid `traceparent` (W3C trace context)."""
-    carrier: dict[str, str] | None = None
-    for name, value in headers:
-        if name in _TRACE_HEADERS:  # rarely: most requests come without
-            carrier = carrier or {}
-            carrier[name.decode("latin-1")] = value.decode("latin-1")
-    if carrier is None:
-        return None
+    carrier = {name.decode("latin-1"): headers[name].decode("latin-1") for name in _TRACE_HEADERS if name in headers}
     parent = trace.get_current_span(_W3C.extract(carrier)).get_span_context()
     return parent if parent.is_valid else None
 

@@ -2,11 +2,16 @@
 conventions' gen_ai.request.max_tokens, .temperature, .top_p), read from the request as it was
 decoded for its target: the client spoke's request Struct (converting pairs) or the body's dict
 (passthrough). Protocols name them differently; none names another's field for something else,
-so one list of names serves all of them. Traces only: read once per attempt of a sampled request.
+so one list of names serves all of them. Traces only: a sampled request's first attempt notes
+its request, and its span reads `parameters_key` at its end (what the parameters follow from,
+read in C, a part of the key its span's kept encoding is found by); `request_parameters` runs
+only for a combination not yet encoded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 # attribute, the fields that may hold it (Anthropic, OpenAI Chat, Responses, Gemini camel and
@@ -26,39 +31,63 @@ _ORDER: tuple[tuple[str, str, bool], ...] = tuple(
 
 
 class Fields(NamedTuple):
-    """What to read of one request type: its parameter fields in `_ORDER`'s order, and its
-    generation-config fields."""
+    """What to read of one request type: its parameter fields in `_ORDER`'s order, its
+    generation-config fields, and (a type without those) all its parameter fields' values at
+    once, in C (`parameters_key`)."""
 
     parameters: tuple[tuple[str, str, bool], ...]
     configs: tuple[str, ...]
+    values: Callable[[Any], tuple[Any, ...]] | None = None  # ends with the type: part of the key
 
 
 def fields_of(kind: type) -> Fields:
     """The fields of a Struct type that may hold a parameter (asking a Struct for a field it lacks
     raises inside getattr, so only its own are read)."""
     names = frozenset(getattr(kind, "__struct_fields__", ()))
-    return Fields(tuple(spelling for spelling in _ORDER if spelling[0] in names),
-                  tuple(name for name in getattr(kind, "__struct_fields__", ()) if name in CONFIGS))
+    parameters = tuple(spelling for spelling in _ORDER if spelling[0] in names)
+    configs = tuple(name for name in getattr(kind, "__struct_fields__", ()) if name in CONFIGS)
+    if configs:
+        return Fields(parameters, configs)
+    # "__class__" last: the key says whose fields these are, and attrgetter returns a tuple even
+    # for a type with one parameter field (or none).
+    values = attrgetter(*(name for name, _, _ in parameters), "__class__")
+    return Fields(parameters, configs, values)
 
 
 _DICT = Fields(_ORDER, tuple(sorted(CONFIGS)))  # a dict may hold any spelling
+_DICT_VALUES = tuple(name for name, _, _ in _ORDER) + _DICT.configs
+
+
+def parameters_key(request: Any, known: dict[type, Fields]) -> tuple[Any, ...]:
+    """What `request_parameters(request)` follows from, cheaply: the request's type and the values
+    of its parameter fields, read in C (the parameters themselves are found only when a trace's
+    span tail is made: router.observe.otel). A value that is not a JSON scalar (a Gemini
+    generation config, a client's stray list) makes it the parameters' own items instead."""
+    kind = type(request)
+    if kind is dict:
+        return tuple(map(request.get, _DICT_VALUES))
+    fields = known.get(kind) or _remember(kind, known)
+    if fields.values is None:
+        return tuple(request_parameters(request, known).items())
+    return fields.values(request)
+
+
+def _remember(kind: type, known: dict[type, Fields]) -> Fields:
+    fields = known[kind] = fields_of(kind)
+    return fields
 
 
 def request_parameters(request: Any, known: dict[type, Fields] | None = None) -> dict[str, int | float]:
     """The parameters `request` (a Struct or a dict) sets, none of them: an empty dict; its own
     fields first, then Gemini's generation config. `known`: the fields of each Struct type seen
-    (the Tracing's, so that each type is looked at once), this runs on every traced request."""
+    (the Tracing's, so that each type is looked at once)."""
     kind = type(request)
     is_dict = kind is dict
     if is_dict:
         fields = _DICT
     else:
         kept = known.get(kind) if known is not None else None
-        if kept is None:
-            kept = fields_of(kind)
-            if known is not None:
-                known[kind] = kept
-        fields = kept
+        fields = kept or (fields_of(kind) if known is None else _remember(kind, known))
     parameters: dict[str, int | float] = {}
     for name, attribute, integer in fields.parameters:
         if attribute in parameters:

@@ -2,9 +2,9 @@
 
 Why not the SDK's BatchSpanProcessor: it takes a lock and signals a condition for every span
 ended, and wakes its thread for them; with every request traced that was a large share of a
-small request's CPU. Here a finished span is appended to a plain list on the event loop (every
-span is finished there: no lock), and the list goes to the export thread whole when it holds
-MAX_BATCH spans or DELAY seconds after its first span (one loop timer per batch, never one per
+small request's CPU. Here a request's finished spans are appended to a plain list on the event
+loop as one item (every span is finished there: no lock), and the list goes to the export
+thread whole when it holds MAX_BATCH spans or DELAY seconds after its first span (one loop timer per batch, never one per
 request). The thread encodes and posts each batch (router.observe.otlp_json). At most MAX_QUEUE
 spans wait for it: past that (a slow or absent receiver) a batch is dropped and counted, and
 the count logged. The SDK's OTEL_BSP_* variables set the three as they set its processor.
@@ -38,8 +38,9 @@ class SpanExport(Generic[Span]):
         self._max_batch = max_batch
         self._delay = delay
         self._batch: list[Span] = []
+        self._count = 0  # spans in the batch
         self._timer: asyncio.TimerHandle | None = None
-        self._pending: queue.Queue[list[Span] | None] = queue.Queue(max_pending)
+        self._pending: queue.Queue[tuple[list[Span], int] | None] = queue.Queue(max_pending)
         self._closed = False
         self.dropped = 0  # spans dropped: the export thread was behind, or the receiver refused them
         self._dropped_logged = 0
@@ -55,10 +56,11 @@ class SpanExport(Generic[Span]):
         delay = _positive(environ, "OTEL_BSP_SCHEDULE_DELAY", int(DELAY * 1000)) / 1000
         return cls(post, batch, delay, max(1, queue_size // batch))
 
-    def add(self, span: Span) -> None:
-        batch = self._batch
-        batch.append(span)
-        if len(batch) >= self._max_batch:
+    def add(self, spans: Span, count: int = 1) -> None:
+        """`spans`: one item of a batch, `count` spans (a request's spans go as one)."""
+        self._batch.append(spans)
+        self._count += count
+        if self._count >= self._max_batch:
             self.hand_off()
         elif self._timer is None:
             self._arm()
@@ -75,13 +77,13 @@ class SpanExport(Generic[Span]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._batch = self._batch, []
+        batch, count, self._batch, self._count = self._batch, self._count, [], 0
         if not batch or self._closed:
             return
         try:
-            self._pending.put_nowait(batch)
+            self._pending.put_nowait((batch, count))
         except queue.Full:
-            self._drop(len(batch), "the export thread is behind")
+            self._drop(count, "the export thread is behind")
 
     def _drop(self, count: int, why: str) -> None:
         """Counted, and logged at the first drop and then once per MAX_BATCH more."""
@@ -94,29 +96,30 @@ class SpanExport(Generic[Span]):
 
     def _run(self) -> None:
         while True:
-            batch = self._pending.get()
-            if batch is None:
+            pending = self._pending.get()
+            if pending is None:
                 return
+            batch, count = pending
             try:
                 posted = self._post(batch)
             except Exception:
                 log.exception("exporting a batch of spans failed")
                 posted = False
             if not posted:
-                self._drop(len(batch), "the receiver did not take them")
+                self._drop(count, "the receiver did not take them")
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """What is held exported (waiting at most `timeout`), then the thread ends. Called once
         the loop has no more requests (the server's shutdown, off the loop)."""
         if self._closed:
             return
-        batch, self._batch = self._batch, []
+        batch, count, self._batch, self._count = self._batch, self._count, [], 0
         self._closed = True
         if batch:
             try:
-                self._pending.put(batch, timeout=timeout)
+                self._pending.put((batch, count), timeout=timeout)
             except queue.Full:
-                self._drop(len(batch), "the export thread is behind")
+                self._drop(count, "the export thread is behind")
         try:
             self._pending.put(None, timeout=timeout)
         except queue.Full:
