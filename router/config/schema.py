@@ -738,8 +738,8 @@ class Telemetry(_Strict, frozen=True):
     protocol: `http/json` (OTLP's JSON encoding over HTTP), `http/protobuf` or `grpc` (also needs
       opentelemetry-exporter-otlp-proto-grpc installed); default `OTEL_EXPORTER_OTLP_PROTOCOL`,
       else http/json: the SDK's protobuf encoder costs ~110 µs a span of the router's CPU, the
-      router's JSON spans ~1.5 µs (written once, on the event loop, from parts kept encoded), and
-      OTLP receivers (the OTel Collector, Jaeger, Tempo) take both.
+      router's JSON spans a few µs a request (written once, from parts kept encoded), and OTLP
+      receivers (the OTel Collector, Jaeger, Tempo) take both.
     headers: sent with every export, values from the environment only (`{ authorization =
       "env:OTLP_AUTH" }`); never logged.
     sampling-ratio: the share of requests traced (0 to 1), parent-based: a client's sampled
