@@ -327,6 +327,32 @@ async def test_content_is_recorded_only_where_the_route_opts_in(traced) -> None:
 
 
 @respx.mock
+async def test_record_content_puts_every_routes_content_on_its_spans() -> None:
+    """`[telemetry] record-content` is every route's `trace-content`; a reload that opts a route
+    in or out changes its next request (the route's plan carries it)."""
+    state = _state()
+    exporter = InMemorySpanExporter()
+    telemetry = Telemetry(service_name="router-test", record_content=True)
+    tracing = open_tracing(telemetry, {}, lambda: state.table.loaded.config, processor=SimpleSpanProcessor(exporter))
+    respx.post(A).mock(return_value=httpx.Response(200, json=OK))
+    async with AsyncTestClient(app=create_app(state, tracing=tracing)) as client:
+        await client.post("/v1/messages", json=BODY, headers=HEADERS)  # a route without trace-content
+        span, _ = _spans(exporter)
+        assert span.attributes is not None
+        assert json.loads(str(span.attributes["gen_ai.input.messages"])) == {"messages": BODY["messages"]}
+        _no_secret(exporter.get_finished_spans())
+        exporter.clear()
+        loaded = load_config_text(ROUTES.replace("trace-content = true", "trace-content = false"),
+                                  filename="routes.toml", environ={"ROUTER_TEST_KEY": KEY})
+        state.table = build_table(loaded)
+        tracing.record_content = False
+        respx.post(B).mock(return_value=httpx.Response(200, json=OK))
+        await client.post("/v1/messages", json={**BODY, "model": "talk"}, headers=HEADERS)
+        span, _ = _spans(exporter)
+        assert span.attributes is not None and "gen_ai.input.messages" not in span.attributes
+
+
+@respx.mock
 async def test_an_unsampled_request_records_nothing_and_still_passes_its_trace_on() -> None:
     state = _state()
     exporter = InMemorySpanExporter()

@@ -99,7 +99,7 @@ async def dispatch(ctx: RequestContext) -> Answer:
     order = attempt_order(plan, state.health)
     attempts = max(plan.retry.attempts, 1)
     outcomes: list[str] = []
-    exchange = ctx.exchange.routed(plan.route, fields.model, bool(fields.stream), outcomes)
+    exchange = ctx.exchange.routed(plan.route, fields.model, bool(fields.stream), outcomes, plan.trace_content)
     pool = state.pool  # with the table, once per request: a reload between retries changes neither
     for attempt in range(attempts):
         target = order[attempt % len(order)]

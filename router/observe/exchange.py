@@ -146,11 +146,13 @@ class Exchange:
 
     # --- the request path (router.gateway.dispatch) ------------------------------------------------
 
-    def routed(self, route: str, model: str, stream: bool, attempts: list[str]) -> Exchange:
-        """The table chose `route`; `attempts` is dispatch's own "target=status" list."""
+    def routed(self, route: str, model: str, stream: bool, attempts: list[str], trace_content: bool = False
+               ) -> Exchange:
+        """The table chose `route`; `attempts` is dispatch's own "target=status" list;
+        `trace_content`: the route puts prompts and answers on its spans."""
         self.route, self.model, self.stream, self.attempts = route, model, stream, attempts
-        if self.span is not None:
-            self.span.routed(route, model)
+        if trace_content and self.span is not None:
+            self.span.content = self.span.sampled
         return self
 
     def attempting(self, target: str, pair: str, price: Price | None = None) -> None:

@@ -106,7 +106,7 @@ class Tracing:
     """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
     (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_content_routes", "_exporter", "_tails", "_targets", "export", "new_span_id",
+    __slots__ = ("_config_now", "_exporter", "_tails", "_targets", "export", "new_span_id",
                  "new_trace_id", "processor", "provider", "record_content", "request_fields", "root_bound")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
@@ -129,7 +129,6 @@ class Tracing:
         self.record_content = record_content
         self._config_now = config_now
         # What spans read from the table, remade when a reload brings another one.
-        self._content_routes: tuple[Config | None, frozenset[str]] = (None, frozenset())
         self._targets: tuple[Config | None, dict[str, Attributes]] = (None, {})
         # Which fields of each request Struct type may hold a sampling parameter (request_params).
         self.request_fields: dict[type, Fields] = {}
@@ -147,14 +146,6 @@ class Tracing:
         context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent is not None else None
         decision = self.provider.sampler.should_sample(context, trace_id, OPERATION, SpanKind.SERVER).decision
         return RequestSpan(self, trace_id, parent, decision is Decision.RECORD_AND_SAMPLE)
-
-    def content_for(self, route: str) -> bool:
-        if self.record_content:
-            return True
-        config = self._config_now()
-        if self._content_routes[0] is not config:
-            self._content_routes = (config, frozenset(r.name for r in config.routes if r.trace_content))
-        return route in self._content_routes[1]
 
     def tails(self) -> SpanTails:
         """The span tails kept for the table in use: a reload may move an upstream (its
@@ -230,13 +221,14 @@ class RequestSpan:
     was is a class attribute until set (no __slots__, which would need every one set per
     request), and what a span says is worked out at its end, once, from what was noted."""
 
-    _name = OPERATION  # until routing knows the model
     _attempt: _Attempt | None = None
     _done: list[_Attempt] | None = None  # the attempts ended, when sampled
     _model: str | None = None  # the model asked of the last attempt's target
     _request: Any = None  # the first attempt's request as decoded (its sampling parameters)
     cache: str | None = None  # x-router-cache of the answer (Exchange.cache_answered)
-    content = False  # the route records prompts and answers
+    # Prompts and answers go on the spans: `[telemetry] record-content`, or the route's
+    # `trace-content` (Exchange.routed, from the table's plan: no look-up per request).
+    content = False
     # gen_ai.response.finish_reasons (router.hub.finish), set by whatever read the answer:
     # dispatch (unary), the stream's machine (stream_ended), the cache (a hit)
     finish_reasons: tuple[str, ...] = ()
@@ -247,11 +239,8 @@ class RequestSpan:
         self._parent = parent
         self.sampled = sampled
         self._start = time.time_ns()  # its id is drawn at the end, when it is sampled
-
-    def routed(self, route: str, model: str) -> None:
-        self._name = f"{OPERATION} {model}"
-        if self.sampled:
-            self.content = self._tracing.content_for(route)
+        if tracing.record_content:
+            self.content = sampled
 
     def attempting(self, target: str, model: str) -> None:
         """A CLIENT span for this attempt at `target`, named for the model asked of it."""
@@ -328,7 +317,7 @@ class RequestSpan:
         export = tracing.export
         if export is None:
             attributes = {**self._profile_attributes(record, status, error), **self._own_attributes(record)}
-            self._emit_readable(tracing, span_id, attributes, error, end)
+            self._emit_readable(tracing, span_id, _span_name(record.model), attributes, error, end)
             return
         parent, tails = self._parent, tracing.tails()
         trace_state = parent.trace_state.to_header() if parent is not None and parent.trace_state else ""
@@ -337,13 +326,13 @@ class RequestSpan:
         # All but ids, times, token counts and content repeat from one request to the next: the
         # spans' tails are encoded once per combination of what they are made of (a lone
         # attempt's with the request's: its target and model are the request's last).
-        made_of = (self._name, status, error, record.model, record.route, record.key, record.target, self._model,
+        made_of = (status, error, record.model, record.route, record.key, record.target, self._model,
                    tuple(record.attempts), self.finish_reasons, self.cache, self._parameters_key(),
                    parent is not None, trace_state, attempt is None or (attempt.outcome, attempt.failed))
         try:
             kept = tails.kept.get(made_of)
         except TypeError:  # a parameter that is not a JSON scalar (a Gemini config, a stray list)
-            made_of = (*made_of[:11], tuple(self._parameters().items()), *made_of[12:])
+            made_of = (*made_of[:10], tuple(self._parameters().items()), *made_of[11:])
             kept = tails.kept.get(made_of)
         if kept is None:
             kept = tails.keep(made_of, self._tails(record, status, error, trace_state, attempt))
@@ -368,7 +357,7 @@ class RequestSpan:
                ) -> tuple[bytes, bytes]:
         """The spans' tails (`span_tail`): a lone attempt's (else empty), the request's."""
         remote = self._parent is not None
-        tail = span_tail(self._name, SERVER, remote, trace_state, error is not None,
+        tail = span_tail(_span_name(record.model), SERVER, remote, trace_state, error is not None,
                          self._profile_attributes(record, status, error))
         if attempt is None:
             return b"", tail
@@ -383,8 +372,8 @@ class RequestSpan:
         request = self._request
         return {} if request is None else request_parameters(request, self._tracing.request_fields)
 
-    def _emit_readable(self, tracing: Tracing, span_id: int, attributes: Attributes, error: str | None, end: int
-                       ) -> None:
+    def _emit_readable(self, tracing: Tracing, span_id: int, name: str, attributes: Attributes, error: str | None,
+                       end: int) -> None:
         """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""
         processor = tracing.processor
         assert processor is not None  # a Tracing has an export or a processor
@@ -399,7 +388,7 @@ class RequestSpan:
                 status=_ERROR if attempt.failed else _OK, start_time=attempt.start, end_time=attempt.end,
                 instrumentation_scope=_SCOPE))
         processor.on_end(ReadableSpan(
-            name=self._name, context=context, parent=self._parent, resource=resource,
+            name=name, context=context, parent=self._parent, resource=resource,
             attributes=attributes, kind=SpanKind.SERVER,
             status=_OK if error is None else _ERROR, start_time=self._start, end_time=end,
             instrumentation_scope=_SCOPE))
@@ -454,6 +443,11 @@ class RequestSpan:
                 self._done = [attempt]
             else:
                 self._done.append(attempt)
+
+
+def _span_name(model: str | None) -> str:
+    """A request span's name: the operation and the model the client asked for, once routed."""
+    return OPERATION if model is None else f"{OPERATION} {model}"
 
 
 def _random_trace_id() -> int:

@@ -22,7 +22,7 @@ log = logging.getLogger("router.observe.tracing")
 def start_tracing(telemetry: Telemetry | None, environ: Mapping[str, str],
                   config_now: Callable[[], Config]) -> Tracing | None:
     """The process's tracer, or None when traces are off. `config_now` reads the table in use (a
-    reload may change the routes' `trace-content` and the upstreams spans describe)."""
+    reload may change the upstreams spans describe; a route's `trace-content` comes with its plan)."""
     if not tracing_on(telemetry, environ):
         return None
     if not otel_installed():

@@ -77,6 +77,7 @@ class Plan:
     balance: str = "ordered"
     retry: Retry = Retry()
     cache: RouteCache | None = None  # the route's response cache; None: off (one attribute test)
+    trace_content: bool = False  # the route's prompts and answers go on its trace spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,9 @@ def _plan(route: Route, protocol: ClientProtocol, loaded: LoadedConfig) -> Plan 
         target = _target(route, protocol, upstream_name, model, upstream, weight)
         if target is not None:
             targets.append(replace(target, price=target_price(upstream, model, entry_price(route, index))))
-    return Plan(route.name, protocol, tuple(targets), route.balance, route.retry, route.cache) if targets else None
+    if not targets:
+        return None
+    return Plan(route.name, protocol, tuple(targets), route.balance, route.retry, route.cache, route.trace_content)
 
 
 def _target(
