@@ -629,7 +629,8 @@ async def test_the_default_exports_spans_tell_apart_requests_kept_tails_would_co
     respx.post(A).mock(return_value=httpx.Response(200, json=OK))
     chat = {"authorization": f"Bearer {KEY}"}
     async with AsyncTestClient(app=create_app(state, tracing=own)) as client:
-        for temperature in (0.5, 0.7, [1], 0.5):  # passthrough: the body's dict
+        # passthrough (the body's dict); 1 and true are one key unless their types are in it
+        for temperature in (0.5, 0.7, [1], 0.5, 1, True):
             await client.post("/v1/chat/completions", json={**CHAT, "temperature": temperature}, headers=chat)
         for top_p in (0.9, 0.8):  # converting: the Anthropic request's Struct
             await client.post("/v1/messages", json={**BODY, "top_p": top_p}, headers=HEADERS)
@@ -642,6 +643,8 @@ async def test_the_default_exports_spans_tell_apart_requests_kept_tails_would_co
         {"gen_ai.request.max_tokens": 9, "gen_ai.request.temperature": 0.7, "gen_ai.request.top_p": 1.0},
         {"gen_ai.request.max_tokens": 9, "gen_ai.request.top_p": 1.0},
         {"gen_ai.request.max_tokens": 9, "gen_ai.request.temperature": 0.5, "gen_ai.request.top_p": 1.0},
+        {"gen_ai.request.max_tokens": 9, "gen_ai.request.temperature": 1.0, "gen_ai.request.top_p": 1.0},
+        {"gen_ai.request.max_tokens": 9, "gen_ai.request.top_p": 1.0},
         {"gen_ai.request.max_tokens": 5, "gen_ai.request.top_p": 0.9},
         {"gen_ai.request.max_tokens": 5, "gen_ai.request.top_p": 0.8},
     ]

@@ -59,17 +59,22 @@ _DICT_VALUES = tuple(name for name, _, _ in _ORDER) + _DICT.configs
 
 
 def parameters_key(request: Any, known: dict[type, Fields]) -> tuple[Any, ...]:
-    """What `request_parameters(request)` follows from, cheaply: the request's type and the values
-    of its parameter fields, read in C (the parameters themselves are found only when a trace's
-    span tail is made: router.observe.otel). A value that is not a JSON scalar (a Gemini
-    generation config, a client's stray list) makes it the parameters' own items instead."""
+    """What `request_parameters(request)` follows from, cheaply: the values of the request's
+    parameter fields (a Struct's type last) and their types, read in C (the parameters
+    themselves are found only when a trace's span tail is made: router.observe.otel). The types
+    because 1, 1.0 and true are one key, and set different parameters. A Struct type with
+    generation configs gives the parameters' own items. A value that cannot hash (a dict's
+    generation config, a client's stray list) makes the key unhashable: the caller then uses
+    the parameters' items."""
     kind = type(request)
     if kind is dict:
-        return tuple(map(request.get, _DICT_VALUES))
-    fields = known.get(kind) or _remember(kind, known)
-    if fields.values is None:
-        return tuple(request_parameters(request, known).items())
-    return fields.values(request)
+        values = tuple(map(request.get, _DICT_VALUES))
+    else:
+        fields = known.get(kind) or _remember(kind, known)
+        if fields.values is None:
+            return tuple(request_parameters(request, known).items())
+        values = fields.values(request)
+    return values + tuple(map(type, values))
 
 
 def _remember(kind: type, known: dict[type, Fields]) -> Fields:
