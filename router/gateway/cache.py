@@ -124,8 +124,8 @@ class CachedCall:
             log.exception("request %s: a cached answer could not be replayed; asking the upstream", ctx.request_id)
             return None
         ctx.exchange.served_from_cache(hub.get("stop_reason"))
-        answer.headers[HEADER] = self.header = "hit"
-        ctx.exchange.cache_answered(self.header)
+        self.header = "hit"
+        self._said(answer)
         if isinstance(answer, Unary):
             ctx.settle(NO_TOKENS)
         return answer
@@ -167,6 +167,11 @@ class CachedCall:
             body = b"".join(parts)
         return Streamed(_replay(ctx, body))
 
+    def _said(self, answer: Answer) -> None:
+        """`x-router-cache` on the answer, and on its trace."""
+        answer.headers[HEADER] = self.header
+        self._ctx.exchange.cache_answered(self.header)
+
     # --- a miss: keeping the answer --------------------------------------------------------------
 
     def machine(self, src: Any) -> StreamMachine:
@@ -194,16 +199,14 @@ class CachedCall:
         return ChainedMachine(_OutputTap(first, folder), from_hub(tctx, model, src, converters.values))
 
     def filled(self, answer: Streamed) -> Streamed:
-        answer.headers[HEADER] = self.header
-        self._ctx.exchange.cache_answered(self.header)
+        self._said(answer)
         if self._folder is None:
             return answer
         answer.iterator = self._keep_stream(answer.iterator, self._folder)
         return answer
 
     async def keep_unary(self, raw: bytes, answer: Unary) -> Unary:
-        answer.headers[HEADER] = self.header
-        self._ctx.exchange.cache_answered(self.header)
+        self._said(answer)
         if not self.write:
             return answer
         try:

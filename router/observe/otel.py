@@ -327,12 +327,12 @@ class RequestSpan:
         # spans' tails are encoded once per combination of what they are made of (a lone
         # attempt's with the request's: its target and model are the request's last).
         made_of = (status, error, record.model, record.route, record.key, record.target, self._model,
-                   tuple(record.attempts), self.finish_reasons, self.cache, self._parameters_key(),
-                   parent is not None, trace_state, attempt is None or (attempt.outcome, attempt.failed))
+                   tuple(record.attempts), self.finish_reasons, self.cache, parent is not None, trace_state,
+                   attempt is None or (attempt.outcome, attempt.failed), self._parameters_key())
         try:
             kept = tails.kept.get(made_of)
-        except TypeError:  # a parameter that is not a JSON scalar (a Gemini config, a stray list)
-            made_of = (*made_of[:10], tuple(self._parameters().items()), *made_of[11:])
+        except TypeError:  # the parameters' key holds a value that cannot hash (a Gemini config, a stray list)
+            made_of = (*made_of[:-1], tuple(self._parameters().items()))  # it is last: their items instead
             kept = tails.kept.get(made_of)
         if kept is None:
             kept = tails.keep(made_of, self._tails(record, status, error, trace_state, attempt))
