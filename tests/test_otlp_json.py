@@ -40,6 +40,8 @@ from router.observe.otel import _exporter
 from router.observe.otlp_json import (
     CLIENT,
     SERVER,
+    SPAN_ID,
+    TRACE_ID,
     OtlpJsonExporter,
     SpanTails,
     attributes_of,
@@ -47,7 +49,6 @@ from router.observe.otlp_json import (
     encode_spans,
     export_headers,
     export_timeout,
-    int_attributes,
     span_json,
     span_tail,
     spans_head,
@@ -252,15 +253,16 @@ def test_http_json_is_the_default_and_each_protocol_can_be_chosen() -> None:
 
 
 def test_the_routers_own_spans_are_encoded_as_the_sdks_would_be() -> None:
-    tokens = int_attributes("in", "out")
-    server = span_json(PARENT.trace_id, 0x1111, PARENT.span_id, 5, 9,
+    tokens = ',{"key":"in","value":{"intValue":"%d"}},{"key":"out","value":{"intValue":"%d"}}'  # as otel writes them
+    trace_id = TRACE_ID % PARENT.trace_id
+    server = span_json(trace_id, SPAN_ID % 0x1111, SPAN_ID % PARENT.span_id, 5, 9,
                        span_tail("chat m", SERVER, True, "vendor=value", True, ATTRIBUTES), tokens % (3, 2**40))
-    client = span_json(PARENT.trace_id, 0x2222, 0x1111, 6, 8,
+    client = span_json(trace_id, SPAN_ID % 0x2222, SPAN_ID % 0x1111, 6, 8,
                        span_tail("chat mm", CLIENT, False, "", False, {"text": "héllo \"quoted\" 100%"}))
     resource = {"attributes": attributes_of({"service.name": "router-test"})}
     head = spans_head(resource)
     body = encode_spans(head, [server, client])
-    assert encode_spans(head, [server + b"," + client]) == body  # a request's spans go as one item
+    assert encode_spans(head, [server + "," + client]) == body  # a request's spans go as one item
     assert json.loads(encode_spans(head, []))["resourceSpans"][0]["scopeSpans"][0]["spans"] == []
     request = otlp_json_to_proto(body)
     [resource_spans] = request.resource_spans
@@ -281,7 +283,7 @@ def test_the_routers_own_spans_are_encoded_as_the_sdks_would_be() -> None:
     assert second.kind == 3 and [(a.key, a.value.string_value) for a in second.attributes] == [
         ("text", 'héllo "quoted" 100%')]
     tails = SpanTails()
-    tail = tails.keep(("made", "of"), b'"name":"x"')
+    tail = tails.keep(("made", "of"), '"name":"x"')
     assert tails.kept[("made", "of")] is tail
 
 
@@ -290,7 +292,7 @@ def test_a_receiver_that_asks_for_a_retry_gets_the_batch_again(receiver: tuple[i
     received.statuses[:] = [503, 429]
     exporter = OtlpJsonExporter(traces_url(f"http://127.0.0.1:{port}", {}), export_headers(None, {}),
                                 retry_pauses=(0.01, 0.01))
-    span = span_json(1, 2, None, 1, 2, span_tail("chat m", SERVER, False, "", False, {"a": 1}))
+    span = span_json(TRACE_ID % 1, SPAN_ID % 2, None, 1, 2, span_tail("chat m", SERVER, False, "", False, {"a": 1}))
     try:
         assert exporter.post_spans([span]) is True
         assert len(received.posts) == 3

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -147,6 +148,9 @@ async def test_a_unary_request_is_one_server_span_with_genai_attributes_and_one_
         "server.address": "a.example", "router.target": "a/ma", "http.response.status_code": 200,
     }
     _no_secret(exporter.get_finished_spans())
+    # The request span starts before its attempt and ends after it (its start is read off the
+    # request's own clock, the attempt's end off the upstream's time: both in wall time).
+    assert (server.start_time or 0) <= (attempt.start_time or 0) < (attempt.end_time or 0) <= (server.end_time or 0)
 
 
 @respx.mock
@@ -598,11 +602,11 @@ def test_a_request_without_a_parent_is_sampled_as_the_sdks_sampler_would() -> No
     tracing = open_tracing(Telemetry(sampling_ratio=0.5), {}, lambda: state.table.loaded.config,
                            processor=SimpleSpanProcessor(InMemorySpanExporter()))
     ids = iter(range(1, 2**64, 2**57 + 12345))
-    tracing.new_trace_id = lambda: next(ids)
+    tracing.new_trace_id, tracing.random_ids = lambda: next(ids), False
     decisions = []
     for trace_id in range(1, 2**64, 2**57 + 12345):
         sdk = tracing.provider.sampler.should_sample(None, trace_id, "chat").decision.is_sampled()
-        decisions.append((tracing.request_span({"headers": []}).sampled, sdk))
+        decisions.append((tracing.request_span({}, time.perf_counter(), False).sampled, sdk))
     assert all(ours == sdk for ours, sdk in decisions) and {sdk for _, sdk in decisions} == {True, False}
 
 

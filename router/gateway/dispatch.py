@@ -191,15 +191,15 @@ async def _attempt(ctx: RequestContext, pool: UpstreamPool, target: Target, fiel
 async def _call(ctx: RequestContext, client: UpstreamClient, target: Target, fields: RoutingFields,
                 plan: Plan) -> Answer:
     src = ctx.for_target(target)
-    ctx.exchange.requested(src)  # traced: the request's sampling parameters
     converters = target.converters
     request = converters.request.function(src, target.ctx)
+    model = target.ctx.model or fields.model
     headers = target.upstream_headers(client.forwarded(ctx.incoming.headers))
-    headers = ctx.exchange.trace_headers(headers)  # the attempt's traceparent, when traced
+    # Traced: the attempt's span starts, its traceparent goes upstream, `src` has the sampling parameters.
+    headers = ctx.exchange.trace_headers(headers, src, model, ctx.incoming.headers)
     if client.body_edit is not None:  # an upstream's dialect of its protocol (Vertex AI, Bedrock)
         request = client.body_edit(request, headers)
     upstream_body = _encode(request)
-    model = target.ctx.model or fields.model
     stream = bool(fields.stream)
     cached = None if plan.cache is None else CachedCall(ctx, plan, target, client, request, model)
     if cached is not None and (hit := await cached.lookup()) is not None:

@@ -50,7 +50,7 @@ async def answer_request(scope: Scope, receive: Receive, send: Send, spoke: Spok
         incoming = await read_incoming(scope, receive, state.table.loaded.config.server.max_body_bytes)
         body = incoming.body
         ctx = RequestContext(state, incoming, spoke, request_id)  # looks the exchange up, once
-        if ctx.exchange.log_bodies or ctx.exchange.span is not None:  # the access log's, or a trace's content
+        if ctx.exchange.log_bodies or ctx.exchange.tracing is not None:  # the access log's, or a trace's content
             ctx.exchange.request_body = body
         answer = await handle(ctx)
     except ClientGone:

@@ -33,6 +33,7 @@ from router.core.usage_entry import UsageEntry
 from router.observe import accesslog
 from router.observe.accesslog import AccessLine, AccessLog
 from router.observe.metrics import Metrics
+from router.observe.tracing import trace_headers_of
 from router.observe.usage_batch import UsageBatch
 from router.spokes.registry import CLIENT_SPOKES, HUB, SPOKES
 
@@ -95,6 +96,8 @@ class Exchange:
         "stream_error",
         "target",
         "tokens",
+        "trace_content",
+        "tracing",
         "ttft",
         "upstream",
         "usage",
@@ -140,9 +143,13 @@ class Exchange:
         self._handler_done = False
         self._crashed = False
         self._response_parts: list[bytes] = []
-        # The request's trace span (router.observe.otel); None when traces are off, and then
-        # every hook below costs one test.
+        # Traces (router.observe.otel), set by the middleware when they are on. The request's
+        # span is made at its first attempt's upstream headers (`trace_headers`), where the
+        # client's own are at hand, or at its end when it made none; until then, and with traces
+        # off, every hook below costs one test.
+        self.tracing: Tracing | None = None
         self.span: RequestSpan | None = None
+        self.trace_content = False  # the route puts prompts and answers on its spans
 
     # --- the request path (router.gateway.dispatch) ------------------------------------------------
 
@@ -151,17 +158,14 @@ class Exchange:
         """The table chose `route`; `attempts` is dispatch's own "target=status" list;
         `trace_content`: the route puts prompts and answers on its spans."""
         self.route, self.model, self.stream, self.attempts = route, model, stream, attempts
-        if trace_content and self.span is not None:
-            self.span.content = self.span.sampled
+        self.trace_content = trace_content
         return self
 
     def attempting(self, target: str, pair: str, price: Price | None = None) -> None:
         self.target, self.pair, self.price = target, pair, price
         if self.first_target is None:
             self.first_target = target
-        self._attempt_started = time.perf_counter()
-        if self.span is not None:
-            self.span.attempting(target, self.model or "")
+        self._attempt_started = time.perf_counter()  # a traced attempt's span starts at trace_headers
 
     def upstream_done(self) -> None:
         """The upstream is done with this attempt (answered, failed, or its stream ended)."""
@@ -199,11 +203,6 @@ class Exchange:
         if self.span is not None:
             self.span.cache = header
 
-    def requested(self, request: Any) -> None:
-        """The request as decoded for the attempt's target (traces read its sampling parameters)."""
-        if self.span is not None:
-            self.span.requested(request)
-
     def cooled_down(self, target: str) -> None:
         if self.metrics is not None:
             self.metrics.record_cooldown(target)
@@ -213,12 +212,22 @@ class Exchange:
         report the end)."""
         if self.stream:
             self._stream_open = True
-        if self.span is not None:
-            self.span.answered(self.stream)
+        elif self.span is not None:  # unary: the attempt is over (a stream's lasts to its end: `ended`)
+            self.span.answered()
 
-    def trace_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
-        """The upstream request's headers, with the attempt's `traceparent` when traced."""
-        return headers if self.span is None else self.span.upstream_headers(headers)
+    def trace_headers(self, headers: Mapping[str, str], request: Any, model: str, client: Mapping[str, str]
+                      ) -> Mapping[str, str]:
+        """The upstream request's headers, with the attempt's `traceparent` when traced: its
+        span starts here (the request's too, at its first attempt: `client`, the client's
+        headers, may carry a trace). `request`: as decoded for the target (a span reads its
+        sampling parameters); `model`: the model asked of the target."""
+        span = self.span
+        if span is None:
+            tracing = self.tracing
+            if tracing is None:
+                return headers
+            span = self.span = tracing.request_span(client, self.started, self.trace_content)
+        return span.attempt_headers(self.target or "", model, request, headers)
 
     # --- router.upstream.relay.StreamObserver ------------------------------------------------
 
@@ -247,7 +256,13 @@ class Exchange:
                 self.request_id = value.decode("latin-1")
                 break
         # The answer's body is kept for the access log's bodies, or a trace's content.
-        self.reads_body = self.log_bodies or (self.span is not None and self.span.content)
+        self.reads_body = self.log_bodies or self._traces_content()
+
+    def _traces_content(self) -> bool:
+        """The request's spans will carry its prompt and answer (asked before its span may exist)."""
+        if self.span is not None:
+            return self.span.content
+        return self.tracing is not None and (self.trace_content or self.tracing.record_content)
 
     def response_body(self, message: Message) -> None:
         body: bytes = message.get("body", b"")
@@ -260,6 +275,16 @@ class Exchange:
             self._finish()
 
     # --- the end ------------------------------------------------------------------------------------
+
+    def _finish_span(self, status: int, error: str | None) -> None:
+        """The request's spans, ended: made now when it made no attempt (refused, or failed
+        before reaching an upstream), a child of the trace its client sent."""
+        span = self.span
+        if span is None:
+            assert self.tracing is not None
+            client = trace_headers_of(self.scope.get("headers", ()) if self.scope is not None else ())
+            span = self.span = self.tracing.request_span(client, self.started, self.trace_content)
+        span.finish(self, status, error)  # never raises
 
     def outcome(self) -> tuple[int, str | None]:
         """The status this request really ended with, and the error type the client saw."""
@@ -278,8 +303,8 @@ class Exchange:
         try:
             total = time.perf_counter() - self.started
             status, error = self.outcome()
-            if self.span is not None:
-                self.span.finish(self, status, error)  # never raises
+            if self.tracing is not None:
+                self._finish_span(status, error)
             if self.metrics is not None and self.model_request:
                 self._count(status, total)
             if self.log is not None:
@@ -405,8 +430,8 @@ class ObserveMiddleware:
             wall=self.state.now,
         )
         scope[EXCHANGE_KEY] = exchange
-        if self.tracing is not None and exchange.model_request:
-            exchange.span = self.tracing.request_span(scope)
+        if exchange.model_request:
+            exchange.tracing = self.tracing  # None: traces off
 
         async def observed(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -2,13 +2,14 @@
 
     Tracing       what the SDK resolved at start (sampler, resource, ids: a TracerProvider made
                   from `[telemetry]` and OTEL_*) and where finished spans go: by default (OTLP/JSON)
-                  made as OTLP Structs (router.observe.otlp_json.otlp_span) and batched to one
+                  written as text (router.observe.otlp_json.request_spans_json) and batched to one
                   export thread (router.observe.span_export); for the SDK's exporters (protobuf,
                   gRPC) and processors (tests' in-memory one), as ReadableSpans
     RequestSpan   one model request: a SERVER span, child of the client's `traceparent` when it
                   sent one, and a CLIENT span per upstream attempt whose id goes upstream in
-                  `traceparent`. Driven by the Exchange's hooks; attributes follow the GenAI
-                  semantic conventions.
+                  `traceparent`. Made at the request's first attempt (or its end, when it made
+                  none) and driven by the Exchange's hooks; attributes follow the GenAI semantic
+                  conventions.
 
 Why not the SDK's live spans (tracer.start_span): each costs ~15 µs here (sampler, context,
 locks, attribute validation at every set), two per request ~15 % of a small request's CPU. A
@@ -29,7 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import msgspec
 from opentelemetry import trace
@@ -53,12 +54,13 @@ from router.hub.finish import finish_reasons
 from router.observe.otlp_json import (
     CLIENT,
     SERVER,
+    SPAN_ID,
+    TRACE_ID,
     OtlpJsonExporter,
     SpanTails,
     attributes_of,
     export_headers,
     export_timeout,
-    int_attributes,
     request_spans_json,
     span_json,
     span_tail,
@@ -74,14 +76,12 @@ OPERATION = "chat"  # every model request is a chat completion in GenAI terms (c
 # `messages`, Responses `input`, Gemini `contents`) and its instructions.
 CONVERSATION_FIELDS = ("system", "instructions", "systemInstruction", "system_instruction", "messages", "input",
                        "contents")
-_TRACE_HEADERS = (b"traceparent", b"tracestate")
+_TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT  # a ratio sampler compares the id's bits under it
 _W3C = TraceContextTextMapPropagator()
 _SCOPE = InstrumentationScope("router")
 _OK = Status(StatusCode.UNSET)
 _ERROR = Status(StatusCode.ERROR)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-# Token counts differ from request to request: formatted into each span, never kept.
-_TOKENS = int_attributes("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 _random_bits = random.getrandbits  # RandomIdGenerator's source of ids
 _encode = msgspec.json.Encoder().encode
@@ -104,25 +104,29 @@ class Record(Protocol):
 
 class Tracing:
     """Made once at start; `shutdown` at the end exports what is still held. Spans go to `export`
-    (OTLP Structs, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
+    (OTLP/JSON text, the default) or, when it is None, to the SDK `processor` (ReadableSpans)."""
 
-    __slots__ = ("_config_now", "_exporter", "_tails", "_targets", "export", "new_span_id",
-                 "new_trace_id", "processor", "provider", "record_content", "request_fields", "root_bound")
+    __slots__ = ("_config_now", "_exporter", "_parameters", "_tails", "_targets", "export", "new_span_id",
+                 "new_trace_id", "processor", "provider", "random_ids", "record_content", "request_fields",
+                 "root_bound")
 
     def __init__(self, provider: TracerProvider, processor: SpanProcessor | None, config_now: Callable[[], Config],
-                 record_content: bool, export: tuple[SpanExport[Any], OtlpJsonExporter] | None = None,
-                 root_bound: int | None = None) -> None:
+                 record_content: bool, exporter: OtlpJsonExporter | None = None,
+                 root_bound: int | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.provider = provider  # the SDK's resolution of sampler, resource and id generator
         self.processor = processor
-        self.export: SpanExport[Any] | None = export[0] if export is not None else None
-        self._exporter: OtlpJsonExporter | None = export[1] if export is not None else None
+        self._exporter = exporter
+        # Ended requests' spans, written, batched to the export thread, which posts them.
+        self.export: SpanExport[str] | None = None
+        if exporter is not None:
+            self.export = SpanExport.from_environment(exporter.post_spans, environ or {})
         # The repeating part of spans to `export`, encoded once each, for the table in use.
         self._tails: tuple[Config | None, SpanTails] = (None, SpanTails())
         generator = provider.id_generator
         self.new_trace_id: Callable[[], int] = generator.generate_trace_id
         self.new_span_id: Callable[[], int] = generator.generate_span_id
-        if type(generator) is RandomIdGenerator:  # the default: the same ids, minus a call each
-            self.new_trace_id, self.new_span_id = _random_trace_id, _random_span_id
+        # The default generator: its ids are drawn in line (`_random_bits`), the same ids minus a call each.
+        self.random_ids = type(generator) is RandomIdGenerator
         # A trace without a parent is sampled when its id's low 64 bits are under this (the
         # table's ratio, as TraceIdRatioBased decides); None: ask the SDK's sampler
         self.root_bound = root_bound
@@ -132,20 +136,41 @@ class Tracing:
         self._targets: tuple[Config | None, dict[str, Attributes]] = (None, {})
         # Which fields of each request Struct type may hold a sampling parameter (request_params).
         self.request_fields: dict[type, Fields] = {}
+        # The sampling parameters of each combination of them seen (`parameters`), on the event loop.
+        self._parameters: dict[Any, dict[str, int | float]] = {}
 
-    def request_span(self, scope: Mapping[str, Any]) -> RequestSpan:
-        """The request's SERVER span, a child of the client's trace when it sent `traceparent`."""
-        headers = dict(scope.get("headers", ()))  # in C: most requests come without a trace
-        parent = _client_parent(headers) if b"traceparent" in headers else None
+    def parameters(self, request: Any) -> tuple[Any, dict[str, int | float]]:
+        """The sampling parameters `request` sets (request_params), found once per combination
+        of them, and that combination (a key for the span tails that say them)."""
+        key = parameters_key(request, self.request_fields)
+        known = self._parameters
+        try:
+            found = known.get(key)
+        except TypeError:  # a value that cannot hash (a Gemini config, a client's stray list): the items
+            found = request_parameters(request, self.request_fields)
+            return tuple(found.items()), found
+        if found is None:
+            if len(known) >= SpanTails.MAX_KEPT:
+                known.clear()
+            found = known[key] = request_parameters(request, self.request_fields)
+        return key, found
+
+    def request_span(self, headers: Mapping[str, str], started: float, content: bool) -> RequestSpan:
+        """The request's SERVER span, a child of the client's trace when `headers` (the
+        client's, lower-case names) carry `traceparent`; `started`: when the request came
+        (time.perf_counter); `content`: its route puts prompts and answers on its spans."""
+        parent = _client_parent(headers) if "traceparent" in headers else None
+        start = time.time_ns() - int((time.perf_counter() - started) * 1e9)  # made at its first attempt
         if parent is None:
-            trace_id = self.new_trace_id()
+            # 0 is the invalid id (RandomIdGenerator draws again; here 1, once in 2**128 draws)
+            trace_id = (_random_bits(128) or 1) if self.random_ids else self.new_trace_id()
             if self.root_bound is not None:
-                return RequestSpan(self, trace_id, None, trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self.root_bound)
+                return RequestSpan(self, trace_id, None, trace_id & _TRACE_ID_LIMIT < self.root_bound, start, content)
         else:
             trace_id = parent.trace_id
         context = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent is not None else None
         decision = self.provider.sampler.should_sample(context, trace_id, OPERATION, SpanKind.SERVER).decision
-        return RequestSpan(self, trace_id, parent, decision is Decision.RECORD_AND_SAMPLE)
+        return RequestSpan(self, trace_id, parent, decision is Decision.RECORD_AND_SAMPLE, start, content)
 
     def tails(self) -> SpanTails:
         """The span tails kept for the table in use: a reload may move an upstream (its
@@ -185,46 +210,60 @@ _REQUEST_ENDED: Outcome = (("error.type", "cancelled"),)  # still open when the 
 _STREAM_CANCELLED: Outcome = (("error.type", "cancelled"), ("http.response.status_code", 200))
 
 
-class _Attempt:
-    """One upstream attempt's CLIENT span, noted while it runs (its end set when it ends)."""
+# What a request span says of its request, noted at its end (a tuple: made in one step): status,
+# error type, the model asked, route, key name, target, attempt outcomes, tokens.
+Facts = tuple[int, str | None, str | None, str | None, str | None, str | None, tuple[str, ...], Tokens | None]
+_FACT_ERROR: Final = 1
+_FACT_MODEL: Final = 2
+_FACT_TOKENS: Final = 7
+# An attempt that ended, as noted (a tuple: made in one step, read by position): its span id
+# (hex), start, end, target, the model asked of it, how it ended, whether it failed.
+Ended = tuple[str, int, int, str, str, Outcome, bool]
+_ID: Final = 0
+_START: Final = 1
+_END: Final = 2
+_TARGET: Final = 3
+_MODEL: Final = 4
+_OUTCOME: Final = 5
 
-    __slots__ = ("end", "failed", "model", "outcome", "span_id", "start", "target")
-    end: int
-    failed: bool
-    outcome: Outcome
 
-    def __init__(self, span_id: int, target: str, model: str, start: int) -> None:
-        self.span_id = span_id
-        self.target = target
-        self.model = model
-        self.start = start
+def _attempt_attributes(tracing: Tracing, attempt: Ended) -> Attributes:
+    return {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": attempt[_MODEL],
+            "router.target": attempt[_TARGET], **tracing.target_attributes(attempt[_TARGET]), **dict(attempt[_OUTCOME])}
 
-    def attributes(self, tracing: Tracing) -> Attributes:
-        return {"gen_ai.operation.name": OPERATION, "gen_ai.request.model": self.model, "router.target": self.target,
-                **tracing.target_attributes(self.target), **dict(self.outcome)}
 
-    def tail(self, tracing: Tracing, trace_state: str) -> bytes:
-        return span_tail(f"{OPERATION} {self.model}", CLIENT, False, trace_state, self.failed, self.attributes(tracing))
+def _attempt_tail(tracing: Tracing, attempt: Ended, trace_state: str) -> str:
+    return span_tail(f"{OPERATION} {attempt[_MODEL]}", CLIENT, False, trace_state, attempt[-1],
+                     _attempt_attributes(tracing, attempt))
 
-    def span(self, tracing: Tracing, tails: SpanTails, trace_id: int, parent_id: int, trace_state: str) -> bytes:
-        """This attempt's span, one of several a request made (one alone is written with the request's)."""
-        made_of = (self.target, self.model, self.outcome, self.failed, trace_state)
-        tail = tails.kept.get(made_of) or tails.keep(made_of, self.tail(tracing, trace_state))
-        return span_json(trace_id, self.span_id, parent_id, self.start, self.end, tail)
+
+def _attempt_span(tracing: Tracing, tails: SpanTails, attempt: Ended, trace_id: str, parent_id: str,
+                  trace_state: str) -> str:
+    """An attempt's span, one of several a request made (one alone is written with the request's)."""
+    made_of = (*attempt[_TARGET:], trace_state)
+    tail = tails.kept.get(made_of) or tails.keep(made_of, _attempt_tail(tracing, attempt, trace_state))
+    return span_json(trace_id, attempt[_ID], parent_id, attempt[_START], attempt[_END], tail)
 
 
 class RequestSpan:
     """One model request's spans. Every method is called from the Exchange's hooks, which run
     in the request path: none may raise into it (`finish` logs its own failures).
 
-    Each request makes one, traced or not, so it is kept small: what most requests leave as it
-    was is a class attribute until set (no __slots__, which would need every one set per
-    request), and what a span says is worked out at its end, once, from what was noted."""
+    Each request makes one, traced or not, so it is kept small and its steps few: what most
+    requests leave as it was is a class attribute until set (no __slots__, which would need every
+    one set per request), the open attempt is noted on the span itself and an ended one as a
+    tuple, ids are hex text written once each (for `traceparent` and the span alike), and what a
+    span says is worked out at its end, once, from what was noted."""
 
-    _attempt: _Attempt | None = None
-    _done: list[_Attempt] | None = None  # the attempts ended, when sampled
+    _attempt_id = ""  # the open attempt's span id (hex); "": none is open
+    _attempt_start = 0
+    _attempt_target = ""
+    _done: list[Ended] | None = None  # the attempts ended, when sampled
     _model: str | None = None  # the model asked of the last attempt's target
-    _request: Any = None  # the first attempt's request as decoded (its sampling parameters)
+    # The first attempt's request's sampling parameters (request_params), read while it is at
+    # hand and its fields in cache, and what they follow from (part of the kept tails' key).
+    _parameters: dict[str, int | float] = {}  # noqa: RUF012 - never mutated: replaced
+    _parameters_key: Any = None
     cache: str | None = None  # x-router-cache of the answer (Exchange.cache_answered)
     # Prompts and answers go on the spans: `[telemetry] record-content`, or the route's
     # `trace-content` (Exchange.routed, from the table's plan: no look-up per request).
@@ -233,47 +272,50 @@ class RequestSpan:
     # dispatch (unary), the stream's machine (stream_ended), the cache (a hit)
     finish_reasons: tuple[str, ...] = ()
 
-    def __init__(self, tracing: Tracing, trace_id: int, parent: SpanContext | None, sampled: bool) -> None:
+    def __init__(self, tracing: Tracing, trace_id: int, parent: SpanContext | None, sampled: bool, start: int,
+                 content: bool = False) -> None:
         self._tracing = tracing
-        self._trace_id = trace_id
+        self._trace_id = TRACE_ID % trace_id
         self._parent = parent
         self.sampled = sampled
-        self._start = time.time_ns()  # its id is drawn at the end, when it is sampled
-        if tracing.record_content:
+        self._start = start  # its own id is drawn at the end, when it is sampled
+        if content or tracing.record_content:
             self.content = sampled
 
-    def attempting(self, target: str, model: str) -> None:
-        """A CLIENT span for this attempt at `target`, named for the model asked of it."""
-        if self._attempt is not None:
+    def attempt_headers(self, target: str, model: str, request: Any, headers: Mapping[str, str]
+                        ) -> Mapping[str, str]:
+        """An attempt at `target` starts: its CLIENT span, named for `model` (the model asked
+        of the target), whose id goes upstream in `traceparent` (with the client's
+        `tracestate`) added to `headers`. `request`: the request as decoded for the target, the
+        first attempt's read for its sampling parameters (Tracing.parameters). One hook for
+        the three: each separate call was a share of a small request's CPU."""
+        if self._attempt_id:
             self._end_attempt(_NOT_CLOSED, failed=True)
-        target_model = target.partition("/")[2]
-        if target_model not in ("", "*"):
-            model = target_model
+        tracing = self._tracing
+        attempt_id = self._attempt_id = SPAN_ID % ((_random_bits(64) or 1) if tracing.random_ids
+                                                    else tracing.new_span_id())
+        self._attempt_start = time.time_ns()
+        self._attempt_target = target
         self._model = model
-        self._attempt = _Attempt(self._tracing.new_span_id(), target, model, time.time_ns())
-
-    def requested(self, request: Any) -> None:
-        """The request as decoded for a target: its sampling parameters are read at the end
-        (router.observe.request_params)."""
-        if self._request is None and self.sampled:
-            self._request = request
-
-    def cache_hit(self, stop_reason: object) -> None:
-        """The kept hub answer's stop_reason."""
-        self.finish_reasons = finish_reasons(stop_reason if isinstance(stop_reason, str) else None)
-
-    def upstream_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
-        """The upstream request's headers with this attempt's `traceparent` (and the client's
-        `tracestate`)."""
-        attempt = self._attempt
-        if attempt is None:
-            return headers
-        flags = "01" if self.sampled else "00"
-        sent = {**headers, "traceparent": f"00-{self._trace_id:032x}-{attempt.span_id:016x}-{flags}"}
+        if self.sampled:
+            if self._parameters_key is None:
+                self._parameters_key, self._parameters = tracing.parameters(request)
+            sent = {**headers, "traceparent": f"00-{self._trace_id}-{attempt_id}-01"}
+        else:
+            sent = {**headers, "traceparent": f"00-{self._trace_id}-{attempt_id}-00"}
         parent = self._parent
         if parent is not None and parent.trace_state:
             sent["tracestate"] = parent.trace_state.to_header()
         return sent
+
+    def cache_hit(self, stop_reason: object) -> None:
+        """The attempt was answered from the response cache (its kept hub answer's stop_reason)."""
+        self.finish_reasons = finish_reasons(stop_reason if isinstance(stop_reason, str) else None)
+        self._end_attempt(_ANSWERED, failed=False)
+
+    def answered(self) -> None:
+        """A unary answer is in hand: the attempt is over."""
+        self._end_attempt(_ANSWERED, failed=False)
 
     def attempt_failed(self, error: RouterError | None) -> None:
         outcome: Outcome = (("error.type", type(error).__name__ if error is not None else "_OTHER"),)
@@ -281,11 +323,6 @@ class RequestSpan:
         if isinstance(status, int):
             outcome += (("http.response.status_code", status),)
         self._end_attempt(outcome, failed=True)
-
-    def answered(self, stream: bool) -> None:
-        """A unary answer is in hand (the attempt is over); a stream's attempt lasts to its end."""
-        if not stream:
-            self._end_attempt(_ANSWERED, failed=False)
 
     def stream_ended(self, error: RouterError | None, completed: bool, machine: StreamMachine | None = None) -> None:
         if machine is not None and self.sampled:
@@ -301,161 +338,155 @@ class RequestSpan:
             self._end_attempt(_ANSWERED, failed=False)
 
     def finish(self, record: Record, status: int, error: str | None) -> None:
-        """The request is over: its spans, finished, to the processor."""
-        if self._attempt is not None:
-            self._end_attempt(_REQUEST_ENDED, failed=True)
+        """The request is over: its spans, written, to the export (the SDK's processor when it
+        has none)."""
         if not self.sampled:
             return
         try:
-            self._emit(record, status, error)
+            end = time.time_ns()
+            if self._attempt_id:  # the request's end cut it short
+                self._end_attempt(_REQUEST_ENDED, failed=True, end=end)
+            facts = (status, error, record.model, record.route, record.key, record.target, tuple(record.attempts),
+                     record.tokens)
+            content = _content(record.request_body, record.response_bytes()) if self.content else None
+            export = self._tracing.export
+            if export is None:
+                self._emit_readable(facts, content, end)
+                return
+            done = self._done
+            export.add(self._json(facts, end, content), 1 if done is None else 1 + len(done))
         except Exception:
             log.exception("recording the request's spans failed")
 
-    def _emit(self, record: Record, status: int, error: str | None) -> None:
-        tracing, end = self._tracing, time.time_ns()
-        span_id = tracing.new_span_id()
-        export = tracing.export
-        if export is None:
-            attributes = {**self._profile_attributes(record, status, error), **self._own_attributes(record)}
-            self._emit_readable(tracing, span_id, _span_name(record.model), attributes, error, end)
-            return
-        parent, tails = self._parent, tracing.tails()
+    def _json(self, facts: Facts, end: int, content: Attributes | None) -> str:
+        """The request's spans as OTLP/JSON, one item of a batch: its attempts', then its own.
+        (Written here, not on the export thread: there a batch's writing competed with the
+        event loop for the GIL and cost more than here, 1.24 against 1.16 of an untraced
+        small request's CPU.)"""
+        tracing = self._tracing
+        tails = tracing.tails()
+        status, error, model, route, key, target, attempts, tokens = facts
+        span_id = SPAN_ID % ((_random_bits(64) or 1) if tracing.random_ids else tracing.new_span_id())
+        parent = self._parent
         trace_state = parent.trace_state.to_header() if parent is not None and parent.trace_state else ""
         done = self._done
         attempt = done[0] if done is not None and len(done) == 1 else None  # most requests make one
         # All but ids, times, token counts and content repeat from one request to the next: the
         # spans' tails are encoded once per combination of what they are made of (a lone
         # attempt's with the request's: its target and model are the request's last).
-        made_of = (status, error, record.model, record.route, record.key, record.target, self._model,
-                   tuple(record.attempts), self.finish_reasons, self.cache, parent is not None, trace_state,
-                   attempt is None or (attempt.outcome, attempt.failed), self._parameters_key())
-        try:
-            kept = tails.kept.get(made_of)
-        except TypeError:  # the parameters' key holds a value that cannot hash (a Gemini config, a stray list)
-            made_of = (*made_of[:-1], tuple(self._parameters().items()))  # it is last: their items instead
-            kept = tails.kept.get(made_of)
+        made_of = (status, error, model, route, key, target, self._model, attempts, self.finish_reasons, self.cache,
+                   parent is not None, trace_state, attempt is None or attempt[_OUTCOME:], self._parameters_key)
+        kept = tails.kept.get(made_of)
         if kept is None:
-            kept = tails.keep(made_of, self._tails(record, status, error, trace_state, attempt))
-        tokens = record.tokens
-        more = b"" if tokens is None else _TOKENS % (tokens[0], tokens[1])
-        if self.content:
-            more += b"".join(b"," + _encode(value) for value in attributes_of(
-                _content(record.request_body, record.response_bytes())))
-        trace_id, parent_id = self._trace_id, parent.span_id if parent is not None else None
-        if attempt is not None:  # a request's spans go as one item: its attempt's, then its own
-            export.add(request_spans_json(trace_id, span_id, parent_id, self._start, end, kept[1], more, attempt.span_id,
-                                          attempt.start, attempt.end, kept[0]), 2)
-            return
+            kept = tails.keep(made_of, self._tails(facts, trace_state, attempt))
+        # Token counts differ from request to request: written into each span, never kept (int64 as text).
+        more = "" if tokens is None else (
+            f',{{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"{tokens[0]}"}}}}'
+            f',{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":"{tokens[1]}"}}}}')
+        if content is not None:
+            more += "".join("," + _encode(value).decode() for value in attributes_of(content))
+        trace_id, parent_id = self._trace_id, None if parent is None else SPAN_ID % parent.span_id
+        if attempt is not None:
+            return request_spans_json(trace_id, span_id, parent_id, self._start, end, kept[1], more,
+                                      attempt[_ID], attempt[_START], attempt[_END], kept[0])
         spans = span_json(trace_id, span_id, parent_id, self._start, end, kept[1], more)
         if done is None:
-            export.add(spans, 1)
-            return
-        export.add(b",".join([*(attempt.span(tracing, tails, trace_id, span_id, trace_state) for attempt in done),
-                              spans]), 1 + len(done))
+            return spans
+        return ",".join([*(_attempt_span(tracing, tails, ended, trace_id, span_id, trace_state) for ended in done),
+                         spans])
 
-    def _tails(self, record: Record, status: int, error: str | None, trace_state: str, attempt: _Attempt | None
-               ) -> tuple[bytes, bytes]:
+    def _tails(self, facts: Facts, trace_state: str, attempt: Ended | None) -> tuple[str, str]:
         """The spans' tails (`span_tail`): a lone attempt's (else empty), the request's."""
         remote = self._parent is not None
-        tail = span_tail(_span_name(record.model), SERVER, remote, trace_state, error is not None,
-                         self._profile_attributes(record, status, error))
+        tail = span_tail(_span_name(facts[_FACT_MODEL]), SERVER, remote, trace_state, facts[_FACT_ERROR] is not None,
+                         self._profile_attributes(facts))
         if attempt is None:
-            return b"", tail
-        return attempt.tail(self._tracing, trace_state), tail
+            return "", tail
+        return _attempt_tail(self._tracing, attempt, trace_state), tail
 
-    def _parameters_key(self) -> Any:
-        """What the request's sampling parameters follow from (router.observe.request_params)."""
-        request = self._request
-        return None if request is None else parameters_key(request, self._tracing.request_fields)
-
-    def _parameters(self) -> dict[str, int | float]:
-        request = self._request
-        return {} if request is None else request_parameters(request, self._tracing.request_fields)
-
-    def _emit_readable(self, tracing: Tracing, span_id: int, name: str, attributes: Attributes, error: str | None,
-                       end: int) -> None:
+    def _emit_readable(self, facts: Facts, content: Attributes | None, end: int) -> None:
         """The spans as the SDK's ReadableSpans, to its processor (protobuf, gRPC, tests)."""
+        tracing = self._tracing
+        span_id = SPAN_ID % ((_random_bits(64) or 1) if tracing.random_ids else tracing.new_span_id())
+        attributes = {**self._profile_attributes(facts), **self._own_attributes(facts, content)}
+        name, error = _span_name(facts[_FACT_MODEL]), facts[_FACT_ERROR]
         processor = tracing.processor
         assert processor is not None  # a Tracing has an export or a processor
         resource = tracing.provider.resource
-        context = SpanContext(self._trace_id, span_id, False, _SAMPLED,
+        trace_id = int(self._trace_id, 16)
+        context = SpanContext(trace_id, int(span_id, 16), False, _SAMPLED,
                               self._parent.trace_state if self._parent is not None else None)
         for attempt in self._done or ():
             processor.on_end(ReadableSpan(
-                name=f"{OPERATION} {attempt.model}",
-                context=SpanContext(self._trace_id, attempt.span_id, False, _SAMPLED, context.trace_state),
-                parent=context, resource=resource, attributes=attempt.attributes(tracing), kind=SpanKind.CLIENT,
-                status=_ERROR if attempt.failed else _OK, start_time=attempt.start, end_time=attempt.end,
-                instrumentation_scope=_SCOPE))
+                name=f"{OPERATION} {attempt[_MODEL]}",
+                context=SpanContext(trace_id, int(attempt[_ID], 16), False, _SAMPLED, context.trace_state),
+                parent=context, resource=resource, attributes=_attempt_attributes(tracing, attempt),
+                kind=SpanKind.CLIENT, status=_ERROR if attempt[-1] else _OK, start_time=attempt[_START],
+                end_time=attempt[_END], instrumentation_scope=_SCOPE))
         processor.on_end(ReadableSpan(
             name=name, context=context, parent=self._parent, resource=resource,
             attributes=attributes, kind=SpanKind.SERVER,
             status=_OK if error is None else _ERROR, start_time=self._start, end_time=end,
             instrumentation_scope=_SCOPE))
 
-    def _profile_attributes(self, record: Record, status: int, error: str | None) -> Attributes:
+    def _profile_attributes(self, facts: Facts) -> Attributes:
         """The request span's attributes that are the same for every request with the same
         status, error, models, route, key name, target, outcomes, finish reasons, cache and
         request parameters."""
+        status, error, model, route, key, target, attempts, _ = facts
         attributes: Attributes = {"gen_ai.operation.name": OPERATION, "http.response.status_code": status,
-                                  "router.attempts": len(record.attempts)}
-        if record.model is not None:
-            attributes["gen_ai.request.model"] = record.model
-        if record.route is not None:
-            attributes["router.route"] = record.route
-        if record.key is not None:
-            attributes["router.key_name"] = record.key  # the key's name; the key itself is never kept
-        if record.target is not None:
-            attributes["router.target"] = record.target
-            attributes.update(self._tracing.target_attributes(record.target))
+                                  "router.attempts": len(attempts)}
+        if model is not None:
+            attributes["gen_ai.request.model"] = model
+        if route is not None:
+            attributes["router.route"] = route
+        if key is not None:
+            attributes["router.key_name"] = key  # the key's name; the key itself is never kept
+        if target is not None:
+            attributes["router.target"] = target
+            attributes.update(self._tracing.target_attributes(target))
             if self._model is not None:
                 attributes["gen_ai.response.model"] = self._model
-        if record.attempts:
-            attributes["router.attempt_outcomes"] = tuple(record.attempts)
+        if attempts:
+            attributes["router.attempt_outcomes"] = attempts
         if self.finish_reasons:
             attributes["gen_ai.response.finish_reasons"] = self.finish_reasons
         if self.cache is not None:
             attributes["router.cache"] = self.cache
         if error is not None:
             attributes["error.type"] = error
-        attributes.update(self._parameters())
+        attributes.update(self._parameters)
         return attributes
 
-    def _own_attributes(self, record: Record) -> Attributes:
+    @staticmethod
+    def _own_attributes(facts: Facts, content: Attributes | None) -> Attributes:
         """The request span's attributes of this request alone: tokens, content."""
         attributes: Attributes = {}
-        tokens = record.tokens
+        tokens = facts[_FACT_TOKENS]
         if tokens is not None:
             attributes["gen_ai.usage.input_tokens"] = tokens[0]
             attributes["gen_ai.usage.output_tokens"] = tokens[1]
-        if self.content:
-            attributes.update(_content(record.request_body, record.response_bytes()))
+        if content is not None:
+            attributes.update(content)
         return attributes
 
-    def _end_attempt(self, outcome: Outcome, failed: bool) -> None:
-        attempt = self._attempt
-        if attempt is None:
+    def _end_attempt(self, outcome: Outcome, failed: bool, end: int | None = None) -> None:
+        attempt_id = self._attempt_id
+        if not attempt_id:
             return
-        self._attempt = None
+        self._attempt_id = ""
         if self.sampled:
-            attempt.end, attempt.failed, attempt.outcome = time.time_ns(), failed, outcome
+            ended = (attempt_id, self._attempt_start, time.time_ns() if end is None else end, self._attempt_target,
+                     self._model or "", outcome, failed)
             if self._done is None:
-                self._done = [attempt]
+                self._done = [ended]
             else:
-                self._done.append(attempt)
+                self._done.append(ended)
 
 
 def _span_name(model: str | None) -> str:
     """A request span's name: the operation and the model the client asked for, once routed."""
     return OPERATION if model is None else f"{OPERATION} {model}"
-
-
-def _random_trace_id() -> int:
-    return _random_bits(128) or 1  # 0 is the invalid id (RandomIdGenerator draws again; 1 in 2**128)
-
-
-def _random_span_id() -> int:
-    return _random_bits(64) or 1
 
 
 def _upstream_attributes(upstream: Upstream | None) -> Attributes:
@@ -468,9 +499,9 @@ def _upstream_attributes(upstream: Upstream | None) -> Attributes:
     return attributes
 
 
-def _client_parent(headers: Mapping[bytes, bytes]) -> SpanContext | None:
+def _client_parent(headers: Mapping[str, str]) -> SpanContext | None:
     """The client's span, when its request carried a valid `traceparent` (W3C trace context)."""
-    carrier = {name.decode("latin-1"): headers[name].decode("latin-1") for name in _TRACE_HEADERS if name in headers}
+    carrier = {name: headers[name] for name in ("traceparent", "tracestate") if name in headers}
     parent = trace.get_current_span(_W3C.extract(carrier)).get_span_context()
     return parent if parent.is_valid else None
 
@@ -509,9 +540,8 @@ def open_tracing(telemetry: Telemetry | None, environ: Mapping[str, str], config
         return Tracing(provider, processor, config_now, record_content, root_bound=root_bound)
     exporter = _exporter(telemetry, environ, provider.resource)
     if isinstance(exporter, OtlpJsonExporter):  # the router's own spans, batched to its own thread
-        export = SpanExport.from_environment(exporter.post_spans, environ)
-        return Tracing(provider, None, config_now, record_content, (export, exporter), root_bound)
-    # Not added to the provider: spans reach it finished (RequestSpan._emit), never started.
+        return Tracing(provider, None, config_now, record_content, exporter, root_bound, environ)
+    # Not added to the provider: spans reach it finished (RequestSpan.finish), never started.
     return Tracing(provider, BatchSpanProcessor(exporter), config_now, record_content, root_bound=root_bound)
 
 

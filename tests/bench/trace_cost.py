@@ -2,6 +2,7 @@
 
     python -m tests.bench.trace_cost bytecodes [N]    # bytecodes per small request, traced - untraced
     python -m tests.bench.trace_cost hooks [N]        # each span hook's time, traced small requests
+    python -m tests.bench.trace_cost cold [N]         # a small request's time, traced - untraced, caches cold
 
 `bytecodes` runs tests.bench.instructions' in-process app (every request traced to a receiver in
 a child process, as its `--telemetry` does, or untraced) under `sys.settrace` with opcode events,
@@ -13,12 +14,20 @@ so this is the count of steps, not of time.
 `hooks` times each RequestSpan hook (perf_counter_ns around each) and the export thread's posts
 (that thread's CPU) over N (4,000) traced small requests: what the steps cost where they run,
 once per request between the rest of its code. The timer's own ~0.1 µs is in each figure.
+
+`cold` serves small requests in process from two apps, one tracing every request (to the
+receiver) and one not, alternated, with the CPU's caches swept (a 6 MB buffer read) before each:
+under load a request's steps run with little of them in cache, and that, not their instruction
+count, is most of what a step costs (a second identical set of span hooks per request costs a
+third of the first). It prints the medians of N (3,000) requests' time each and their
+difference: what traces cost a request on the event loop (the export thread's posts not in it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -36,7 +45,7 @@ from tests.bench import instructions
 
 Key = tuple[str, int, str]
 REPO = Path(__file__).resolve().parents[2]
-HOOKS = ("attempting", "requested", "upstream_headers", "answered", "finish")
+HOOKS = ("attempt_headers", "answered", "finish")
 
 
 def count_bytecodes(traced: bool, count: int, out: Path) -> None:
@@ -133,18 +142,62 @@ def hooks(count: int) -> None:
         print(f"{name:18} {calls:6} calls {total / calls / 1000:9.2f} µs each {total / requests / 1000:6.2f} µs a request")
 
 
+def cold(count: int) -> None:
+    asyncio.run(_cold(count))
+
+
+async def _cold(count: int) -> None:
+    from router.config.load import load_config_text
+    from router.gateway.state import open_state
+    from router.routing.lookup import build_table
+    from router.server.app import create_app
+
+    receiver = _receiver()
+    try:
+        routes, tracing = instructions.start_tracing_for_bench(instructions.ROUTES, instructions.ENVIRON)
+        apps = {}
+        for traced, text in ((False, instructions.ROUTES), (True, routes)):
+            state = open_state(build_table(load_config_text(text, filename="routes.toml", environ=instructions.ENVIRON)),
+                               transport=instructions.transport)
+            apps[traced] = create_app(state, tracing=tracing) if traced else create_app(state)
+        body = instructions.bodies()["small"]
+        for _ in range(instructions.WARMUP):
+            for app in apps.values():
+                await instructions.one(app, body)
+        gc.collect()  # as `router serve` starts (router.server.gc_tuning)
+        gc.freeze()
+        gc.set_threshold(instructions.GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        sweep = bytearray(6 * 1024 * 1024)
+        times: dict[bool, list[int]] = {False: [], True: []}
+        for round_ in range(count):
+            for traced in (round_ % 2 == 0, round_ % 2 == 1):  # alternated: neither always goes first
+                sweep[::64].count(1)  # L1 and L2 lose what the last request used
+                started = time.perf_counter_ns()
+                await instructions.one(apps[traced], body)
+                times[traced].append(time.perf_counter_ns() - started)
+        await asyncio.to_thread(tracing.shutdown)
+    finally:
+        receiver.kill()
+    plain, traced_median = (sorted(times[flag])[count // 2] / 1000 for flag in (False, True))
+    print(f"small request, caches swept before each, median of {count}: untraced {plain:.1f} µs, "
+          f"traced {traced_median:.1f} µs, traces add {traced_median - plain:.1f} µs "
+          f"({(traced_median / plain - 1) * 100:+.1f} %)")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         count_bytecodes(sys.argv[2] == "1", int(sys.argv[3]), Path(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("measure", choices=("bytecodes", "hooks"))
-    parser.add_argument("count", nargs="?", type=int, help="small requests (bytecodes 300, hooks 4,000)")
+    parser.add_argument("measure", choices=("bytecodes", "hooks", "cold"))
+    parser.add_argument("count", nargs="?", type=int, help="small requests (bytecodes 300, hooks 4,000, cold 3,000)")
     args = parser.parse_args()
     if args.measure == "bytecodes":
         bytecodes(args.count or 300)
-    else:
+    elif args.measure == "hooks":
         hooks(args.count or 4000)
+    else:
+        cold(args.count or 3000)
 
 
 if __name__ == "__main__":
