@@ -137,23 +137,30 @@ class Tracing:
         # Which fields of each request Struct type may hold a sampling parameter (request_params).
         self.request_fields: dict[type, Fields] = {}
         # The sampling parameters of each combination of them seen (`parameters`), on the event loop.
-        self._parameters: dict[Any, dict[str, int | float]] = {}
+        self._parameters: dict[Any, tuple[Any, dict[str, int | float]]] = {}
 
     def parameters(self, request: Any) -> tuple[Any, dict[str, int | float]]:
-        """The sampling parameters `request` sets (request_params), found once per combination
-        of them, and that combination (a key for the span tails that say them)."""
-        key = parameters_key(request, self.request_fields)
+        """A token for the combination of sampling parameters `request` sets, and those
+        parameters (request_params), found once per combination. The token is an object, part
+        of the span tails' key (hashed by its identity: cheaper than the values each time)."""
+        fields = self.request_fields.get(type(request))
+        if fields is not None and fields.values is not None:  # parameters_key of a known Struct type, in line
+            values = fields.values(request)
+            key = values + tuple(map(type, values))
+        else:
+            key = parameters_key(request, self.request_fields)
         known = self._parameters
         try:
             found = known.get(key)
         except TypeError:  # a value that cannot hash (a Gemini config, a client's stray list): the items
-            found = request_parameters(request, self.request_fields)
-            return tuple(found.items()), found
+            parameters = request_parameters(request, self.request_fields)
+            return tuple(parameters.items()), parameters
         if found is None:
             if len(known) >= SpanTails.MAX_KEPT:
                 known.clear()
-            found = known[key] = request_parameters(request, self.request_fields)
-        return key, found
+            # the combination's token: an object, hashed by identity where the span tails' key holds it
+            found = known[key] = (object(), request_parameters(request, self.request_fields))
+        return found
 
     def request_span(self, headers: Mapping[str, str], started: float, content: bool) -> RequestSpan:
         """The request's SERVER span, a child of the client's trace when `headers` (the
