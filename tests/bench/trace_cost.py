@@ -2,7 +2,7 @@
 
     python -m tests.bench.trace_cost bytecodes [N]    # bytecodes per small request, traced - untraced
     python -m tests.bench.trace_cost hooks [N]        # each span hook's time, traced small requests
-    python -m tests.bench.trace_cost cold [N]         # a small request's time, traced - untraced, caches cold
+    python -m tests.bench.trace_cost cold [N] [stream] # a small request's (or stream's) time, traced - untraced, caches cold
 
 `bytecodes` runs tests.bench.instructions' in-process app (every request traced to a receiver in
 a child process, as its `--telemetry` does, or untraced) under `sys.settrace` with opcode events,
@@ -142,11 +142,11 @@ def hooks(count: int) -> None:
         print(f"{name:18} {calls:6} calls {total / calls / 1000:9.2f} µs each {total / requests / 1000:6.2f} µs a request")
 
 
-def cold(count: int) -> None:
-    asyncio.run(_cold(count))
+def cold(count: int, scenario: str = "small") -> None:
+    asyncio.run(_cold(count, scenario))
 
 
-async def _cold(count: int) -> None:
+async def _cold(count: int, scenario: str) -> None:
     from router.config.load import load_config_text
     from router.gateway.state import open_state
     from router.routing.lookup import build_table
@@ -160,7 +160,7 @@ async def _cold(count: int) -> None:
             state = open_state(build_table(load_config_text(text, filename="routes.toml", environ=instructions.ENVIRON)),
                                transport=instructions.transport)
             apps[traced] = create_app(state, tracing=tracing) if traced else create_app(state)
-        body = instructions.bodies()["small"]
+        body = instructions.bodies()[scenario]
         for _ in range(instructions.WARMUP):
             for app in apps.values():
                 await instructions.one(app, body)
@@ -179,7 +179,7 @@ async def _cold(count: int) -> None:
     finally:
         receiver.kill()
     plain, traced_median = (sorted(times[flag])[count // 2] / 1000 for flag in (False, True))
-    print(f"small request, caches swept before each, median of {count}: untraced {plain:.1f} µs, "
+    print(f"{scenario}, caches swept before each, median of {count}: untraced {plain:.1f} µs, "
           f"traced {traced_median:.1f} µs, traces add {traced_median - plain:.1f} µs "
           f"({(traced_median / plain - 1) * 100:+.1f} %)")
 
@@ -191,13 +191,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("measure", choices=("bytecodes", "hooks", "cold"))
     parser.add_argument("count", nargs="?", type=int, help="small requests (bytecodes 300, hooks 4,000, cold 3,000)")
+    parser.add_argument("scenario", nargs="?", choices=("small", "stream"), default="small",
+                        help="cold: the small request (default) or the 54-event stream")
     args = parser.parse_args()
     if args.measure == "bytecodes":
         bytecodes(args.count or 300)
     elif args.measure == "hooks":
         hooks(args.count or 4000)
     else:
-        cold(args.count or 3000)
+        cold(args.count or 3000, args.scenario)
 
 
 if __name__ == "__main__":
