@@ -256,13 +256,14 @@ class Exchange:
                 self.request_id = value.decode("latin-1")
                 break
         # The answer's body is kept for the access log's bodies, or a trace's content.
-        self.reads_body = self.log_bodies or self._traces_content()
+        self.reads_body = self.log_bodies or (self.tracing is not None and self._traces_content())
 
     def _traces_content(self) -> bool:
         """The request's spans will carry its prompt and answer (asked before its span may exist)."""
         if self.span is not None:
             return self.span.content
-        return self.tracing is not None and (self.trace_content or self.tracing.record_content)
+        assert self.tracing is not None
+        return self.trace_content or self.tracing.record_content
 
     def response_body(self, message: Message) -> None:
         body: bytes = message.get("body", b"")
