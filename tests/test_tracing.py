@@ -615,7 +615,7 @@ def test_kept_span_tails_start_over_with_a_new_table() -> None:
     tables = [_state().table.loaded.config]
     tracing = open_tracing(None, {}, lambda: tables[-1], processor=SimpleSpanProcessor(InMemorySpanExporter()))
     kept = tracing.tails()
-    kept.keep(("made", "of"), b"tail")
+    kept.keep(("made", "of"), "tail")
     assert tracing.tails() is kept
     tables.append(_state().table.loaded.config)
     assert tracing.tails() is not kept and not tracing.tails().kept
